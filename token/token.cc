@@ -1,0 +1,246 @@
+// token/token.cc — see token.h for the format and its reasons.
+#include "token/token.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <memory>
+
+namespace trackrelay::token {
+namespace {
+
+constexpr std::uint8_t kVersion = 1;
+constexpr std::uint8_t kFlagDeflated = 0x01;
+constexpr std::size_t kMacLength = 16;
+constexpr std::size_t kMaxKeyId = 16;
+constexpr std::size_t kMaxInflated = 16 * 1024;
+constexpr std::string_view kMacContext{"trackrelay/token/1\0", 19};
+
+void put_varint(std::string& out, std::uint64_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+}
+
+bool get_varint(std::string_view& in, std::uint64_t& v) {
+  v = 0;
+  for (int shift = 0; shift < 64; shift += 7) {
+    if (in.empty()) return false;
+    auto b = static_cast<std::uint8_t>(in.front());
+    in.remove_prefix(1);
+    v |= static_cast<std::uint64_t>(b & 0x7f) << shift;
+    if ((b & 0x80) == 0) return true;
+  }
+  return false;
+}
+
+void put_string(std::string& out, std::string_view s) {
+  put_varint(out, s.size());
+  out.append(s);
+}
+
+bool get_string(std::string_view& in, std::string& s) {
+  std::uint64_t n = 0;
+  if (!get_varint(in, n) || n > in.size()) return false;
+  s.assign(in.substr(0, n));
+  in.remove_prefix(n);
+  return true;
+}
+
+std::array<unsigned char, EVP_MAX_MD_SIZE> mac_of(std::string_view secret,
+                                                   std::string_view signed_bytes) {
+  std::string input;
+  input.reserve(kMacContext.size() + signed_bytes.size());
+  input.append(kMacContext).append(signed_bytes);
+  std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
+  unsigned int md_len = 0;
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+       reinterpret_cast<const unsigned char*>(input.data()), input.size(), md.data(), &md_len);
+  return md;
+}
+
+// Raw deflate (no zlib header) at the best compression; empty on failure.
+std::string deflate_raw(std::string_view in) {
+  z_stream zs{};
+  if (deflateInit2(&zs, Z_BEST_COMPRESSION, Z_DEFLATED, -15, 9, Z_DEFAULT_STRATEGY) != Z_OK) {
+    return {};
+  }
+  std::string out(deflateBound(&zs, in.size()), '\0');
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  zs.avail_in = static_cast<uInt>(in.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  int rc = deflate(&zs, Z_FINISH);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  return rc == Z_STREAM_END ? out : std::string{};
+}
+
+// Raw inflate bounded to kMaxInflated bytes of output.
+Result<std::string> inflate_raw(std::string_view in) {
+  z_stream zs{};
+  if (inflateInit2(&zs, -15) != Z_OK) return Error{"inflate init failed"};
+  std::string out(kMaxInflated, '\0');
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  zs.avail_in = static_cast<uInt>(in.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  int rc = inflate(&zs, Z_FINISH);
+  bool complete = rc == Z_STREAM_END && zs.avail_in == 0;
+  out.resize(zs.total_out);
+  inflateEnd(&zs);
+  if (!complete) return Error{"body does not inflate"};
+  return out;
+}
+
+std::string lower(std::string_view s) {
+  std::string r(s);
+  std::transform(r.begin(), r.end(), r.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return r;
+}
+
+std::string_view strip_port(std::string_view host) {
+  if (!host.empty() && host.front() == '[') return host;  // IPv6 literal: not a tracking host
+  auto colon = host.rfind(':');
+  return colon == std::string_view::npos ? host : host.substr(0, colon);
+}
+
+}  // namespace
+
+std::string_view kind_name(Kind k) {
+  switch (k) {
+    case Kind::kClick:
+      return "click";
+    case Kind::kOpen:
+      return "open";
+    case Kind::kInitialOpen:
+      return "initial_open";
+  }
+  return "unknown";
+}
+
+std::string base64url_encode(std::string_view data) {
+  std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(data.data()),
+                          static_cast<int>(data.size()));
+  out.resize(static_cast<std::size_t>(n));
+  while (!out.empty() && out.back() == '=') out.pop_back();
+  for (char& c : out) {
+    if (c == '+') c = '-';
+    if (c == '/') c = '_';
+  }
+  return out;
+}
+
+Result<std::string> base64url_decode(std::string_view text) {
+  if (text.size() % 4 == 1) return Error{"bad base64url length"};
+  std::string std64(text);
+  for (char& c : std64) {
+    if (c == '-') {
+      c = '+';
+    } else if (c == '_') {
+      c = '/';
+    } else if (!std::isalnum(static_cast<unsigned char>(c))) {
+      return Error{"character outside the base64url alphabet"};
+    }
+  }
+  std::size_t pad = (4 - std64.size() % 4) % 4;
+  std64.append(pad, '=');
+  std::string out(std64.size() / 4 * 3, '\0');
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(std64.data()),
+                          static_cast<int>(std64.size()));
+  if (n < 0) return Error{"invalid base64url"};
+  out.resize(static_cast<std::size_t>(n) - pad);
+  // Canonical form only: stray low bits in the last character re-encode differently.
+  if (base64url_encode(out) != text) return Error{"non-canonical base64url"};
+  return out;
+}
+
+std::string encode(const Claims& c, const Key& key) {
+  std::string body;
+  body.push_back(static_cast<char>(c.kind));
+  put_varint(body, static_cast<std::uint64_t>(std::max<std::int64_t>(c.issued_at, 0)));
+  for (const std::string* s : {&c.target, &c.link_name, &c.tracking_domain, &c.message_id,
+                               &c.rcpt_to, &c.campaign_id, &c.sending_domain}) {
+    put_string(body, *s);
+  }
+  std::uint8_t flags = 0;
+  std::string packed = deflate_raw(body);
+  if (!packed.empty() && packed.size() < body.size()) {
+    flags |= kFlagDeflated;
+    body = std::move(packed);
+  }
+  std::string raw;
+  raw.push_back(static_cast<char>((kVersion << 4) | flags));
+  std::string_view id = std::string_view(key.id).substr(0, kMaxKeyId);
+  raw.push_back(static_cast<char>(id.size()));
+  raw.append(id);
+  raw.append(body);
+  auto md = mac_of(key.secret, raw);
+  raw.append(reinterpret_cast<const char*>(md.data()), kMacLength);
+  return base64url_encode(raw);
+}
+
+Result<Claims> verify(std::string_view token, std::span<const Key> keys, std::string_view host) {
+  if (token.empty() || token.size() > kMaxTokenLength) return Error{"bad token length"};
+  auto decoded = base64url_decode(token);
+  if (!decoded) return Error{decoded.error()};
+  std::string_view raw = *decoded;
+  if (raw.size() < 2 + kMacLength + 2) return Error{"token too short"};
+  auto head = static_cast<std::uint8_t>(raw[0]);
+  if ((head >> 4) != kVersion) return Error{"unknown token version"};
+  if ((head & 0x0f & ~kFlagDeflated) != 0) return Error{"unknown token flags"};
+  std::size_t id_len = static_cast<std::uint8_t>(raw[1]);
+  if (id_len == 0 || id_len > kMaxKeyId || raw.size() < 2 + id_len + kMacLength + 1) {
+    return Error{"bad key id"};
+  }
+  std::string_view key_id = raw.substr(2, id_len);
+  auto key = std::find_if(keys.begin(), keys.end(), [&](const Key& k) { return k.id == key_id; });
+  if (key == keys.end()) return Error{"unknown key id"};
+  std::string_view signed_bytes = raw.substr(0, raw.size() - kMacLength);
+  auto md = mac_of(key->secret, signed_bytes);
+  if (CRYPTO_memcmp(md.data(), raw.data() + signed_bytes.size(), kMacLength) != 0) {
+    return Error{"bad signature"};
+  }
+  std::string body_storage;
+  std::string_view body = signed_bytes.substr(2 + id_len);
+  if (head & kFlagDeflated) {
+    auto inflated = inflate_raw(body);
+    if (!inflated) return Error{inflated.error()};
+    body_storage = std::move(*inflated);
+    body = body_storage;
+  }
+  Claims c;
+  c.key_id = std::string(key_id);
+  if (body.empty()) return Error{"empty body"};
+  auto kind = static_cast<std::uint8_t>(body.front());
+  body.remove_prefix(1);
+  if (kind < 1 || kind > 3) return Error{"unknown token kind"};
+  c.kind = static_cast<Kind>(kind);
+  std::uint64_t issued = 0;
+  if (!get_varint(body, issued) || issued > static_cast<std::uint64_t>(INT64_MAX)) {
+    return Error{"bad issue time"};
+  }
+  c.issued_at = static_cast<std::int64_t>(issued);
+  for (std::string* s : {&c.target, &c.link_name, &c.tracking_domain, &c.message_id, &c.rcpt_to,
+                         &c.campaign_id, &c.sending_domain}) {
+    if (!get_string(body, *s)) return Error{"truncated body"};
+  }
+  if (!body.empty()) return Error{"trailing bytes in body"};
+  if (c.tracking_domain != lower(strip_port(host))) {
+    return Error{"token was issued for " + c.tracking_domain + ", not " + std::string(host)};
+  }
+  return c;
+}
+
+}  // namespace trackrelay::token

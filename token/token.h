@@ -1,0 +1,71 @@
+// token/token.h — self-contained, signed tracking tokens.
+//
+// Owns: the token format and its signature. A token carries everything the
+// tracking endpoint needs to redirect and record an event, so a redirect needs
+// no database and survives its loss; it is signed with HMAC-SHA256 so nobody
+// can mint a token for an arbitrary destination (unsigned redirect targets are
+// how tracking domains end up on phishing block lists).
+//
+// Format (before URL-safe base64 without padding):
+//   byte 0      version (high nibble, = 1) | flags (bit 0: body is raw-deflated)
+//   byte 1      key id length L (1..16), then L bytes of key id
+//   body        (deflated when that is shorter)
+//                 kind (1 byte), issued_at (LEB128 varint, unix seconds),
+//                 then 7 length-prefixed (varint) strings: target, link_name,
+//                 tracking_domain, message_id, rcpt_to, campaign_id,
+//                 sending_domain
+//   mac         16 bytes: HMAC-SHA256(secret, "trackrelay/token/1\0" || all
+//               bytes above), truncated to 128 bits
+// The tracking domain is inside the signed bytes: a token presented on any
+// other host does not verify. Verification checks the MAC (constant time,
+// CRYPTO_memcmp) before it inflates or parses anything, and rejects any
+// encoding that is not the canonical one (so a re-encoded token is not valid).
+//
+// May call: base/, OpenSSL, zlib.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "base/result.h"
+
+namespace trackrelay::token {
+
+enum class Kind : std::uint8_t { kClick = 1, kOpen = 2, kInitialOpen = 3 };
+std::string_view kind_name(Kind);  // "click", "open", "initial_open"
+
+struct Claims {
+  Kind kind = Kind::kClick;
+  std::string target;  // clicks only: the exact URL to redirect to
+  std::string link_name;
+  std::string tracking_domain;  // lower-case A-label, no port
+  std::string message_id;
+  std::string rcpt_to;  // only when the message had exactly one recipient
+  std::string campaign_id;
+  std::string sending_domain;
+  std::int64_t issued_at = 0;  // unix seconds
+  std::string key_id;          // filled in by verify(); ignored by encode()
+};
+
+struct Key {
+  std::string id;      // 1..16 bytes
+  std::string secret;  // >= 32 bytes
+};
+
+inline constexpr std::size_t kMaxTokenLength = 4096;
+
+std::string encode(const Claims& claims, const Key& key);
+
+// Verifies `token` with whichever of `keys` its key id names and checks that
+// it was issued for `host` (compared case-insensitively; a ":port" suffix is
+// ignored). The error text says why, for logs; never show it to the public.
+Result<Claims> verify(std::string_view token, std::span<const Key> keys, std::string_view host);
+
+// URL-safe base64 without padding (RFC 4648 §5), via OpenSSL. decode rejects
+// non-canonical input (padding, stray bits, foreign characters).
+std::string base64url_encode(std::string_view data);
+Result<std::string> base64url_decode(std::string_view text);
+
+}  // namespace trackrelay::token
