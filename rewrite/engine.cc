@@ -1,1 +1,201 @@
-// placeholder
+// rewrite/engine.cc — see engine.h.
+#include "rewrite/engine.h"
+
+#include <openssl/rand.h>
+#include <strings.h>
+
+#include <algorithm>
+
+#include "mime/codec.h"
+#include "mime/splice.h"
+#include "mime/structure.h"
+#include "rewrite/part_rewriter.h"
+
+namespace trackrelay::rewrite {
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
+}
+
+std::string trim(std::string_view s) {
+  auto b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string_view::npos) return {};
+  auto e = s.find_last_not_of(" \t\r\n");
+  return std::string(s.substr(b, e - b + 1));
+}
+
+std::string strip_angles(std::string s) {
+  if (s.size() >= 2 && s.front() == '<' && s.back() == '>') return s.substr(1, s.size() - 2);
+  return s;
+}
+
+std::string random_hex(std::size_t bytes) {
+  std::string raw(bytes, '\0');
+  RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(raw.size()));
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : raw) {
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 15]);
+  }
+  return out;
+}
+
+Outcome pass_through(std::string_view message, Outcome out, std::string why) {
+  out.message = std::string(message);
+  out.changed = false;
+  out.links_tracked = 0;
+  out.pixels_added = 0;
+  out.message_id_added = false;
+  out.log.push_back("message forwarded unchanged: " + why);
+  return out;
+}
+
+}  // namespace
+
+Result<Outcome> rewrite_message(std::string_view message, const Envelope& envelope,
+                                const conf::Config& config, LinkScanner& scanner,
+                                std::int64_t now_unix) {
+  Outcome out;
+  if (message.size() > config.rewrite.max_message_bytes) {
+    return pass_through(message, std::move(out),
+                        "larger than rewrite.max_message_bytes (" +
+                            std::to_string(config.rewrite.max_message_bytes) + ")");
+  }
+  auto structure = mime::analyse(message);
+  if (!structure) return pass_through(message, std::move(out), structure.error());
+
+  // Per-message controls; X-MSYS-API first so that it wins over the others.
+  std::vector<mime::Patch> patches;
+  const mime::HeaderField* from_field = nullptr;
+  const mime::HeaderField* msgid_field = nullptr;
+  int msys_count = 0;
+  for (const auto& h : structure->headers) {
+    if (iequals(h.name, "X-MSYS-API")) {
+      if (++msys_count > 1) return Error{"X-MSYS-API: the header appears more than once"};
+      if (auto r = apply_msys_api(h.value, out.controls); !r) return Error{r.error()};
+    }
+  }
+  for (const auto& h : structure->headers) {
+    if (is_control_header(h.name)) {
+      apply_other_service_header(h.name, h.value, out.controls);
+      patches.push_back(mime::Patch{h.offset, h.length, ""});
+    } else if (iequals(h.name, "From") && !from_field) {
+      from_field = &h;
+    } else if (iequals(h.name, "Message-ID") && !msgid_field) {
+      msgid_field = &h;
+    }
+  }
+  for (auto& n : out.controls.notes) out.log.push_back(n);
+  const conf::TrackingDefaults& d = config.defaults;
+  const bool click = out.controls.click_tracking.value_or(d.click_tracking);
+  const bool open = out.controls.open_tracking.value_or(d.open_tracking);
+  const bool initial = open && out.controls.initial_open.value_or(d.initial_open);
+  const bool text = click && out.controls.text_tracking.value_or(d.text_tracking);
+
+  // Sending domain: From: header address, else the envelope sender.
+  if (from_field) out.sending_domain = address_domain(from_address(from_field->value));
+  if (out.sending_domain.empty()) {
+    out.sending_domain = address_domain(envelope.mail_from);
+    if (!out.sending_domain.empty()) out.log.push_back("sending domain from the envelope sender");
+  }
+  out.tracking = choose_tracking_domain(config, out.sending_domain);
+
+  std::string eol = structure->eol.empty() ? "\r\n" : structure->eol;
+  if (msgid_field) out.message_id = strip_angles(trim(msgid_field->value));
+  if (out.message_id.empty()) {
+    std::string host = out.sending_domain.empty() ? config.system_domain : out.sending_domain;
+    out.message_id = std::to_string(now_unix) + "." + random_hex(12) + ".trackrelay@" + host;
+    out.message_id_added = true;
+  }
+
+  PartContext ctx;
+  ctx.config = &config;
+  ctx.key = token::Key{config.keys.front().id, config.keys.front().secret};
+  ctx.claims.tracking_domain = out.tracking.domain;
+  ctx.claims.message_id = out.message_id;
+  if (envelope.rcpt_to.size() == 1) ctx.claims.rcpt_to = envelope.rcpt_to.front();
+  ctx.claims.campaign_id = out.controls.campaign_id;
+  ctx.claims.sending_domain = out.sending_domain;
+  ctx.claims.issued_at = now_unix;
+  ctx.origin = tracking_origin(out.tracking);
+
+  for (const auto& s : structure->skipped) {
+    out.log.push_back("part " + s.path + " (" + s.media_type + ") left alone: " + s.reason);
+  }
+  bool pixel_done = false;
+  for (const mime::TextLeaf& leaf : structure->leaves) {
+    const bool html = leaf.media_type == "text/html";
+    std::size_t limit =
+        html ? config.rewrite.max_html_part_bytes : config.rewrite.max_text_part_bytes;
+    if (leaf.body_length > limit) {
+      out.log.push_back("part " + leaf.path + " left alone: larger than the configured limit");
+      continue;
+    }
+    std::string_view raw = message.substr(leaf.body_offset, leaf.body_length);
+    auto decoded = mime::decode_body(raw, leaf.encoding);
+    if (!decoded) {
+      out.log.push_back("part " + leaf.path + " left alone: " + decoded.error());
+      continue;
+    }
+    ctx.eol = leaf.eol.empty() ? eol : leaf.eol;
+    ctx.utf8 = leaf.charset == "utf-8" || leaf.charset == "utf8";
+    ctx.identity_encoding = leaf.encoding != mime::TransferEncoding::kQuotedPrintable &&
+                            leaf.encoding != mime::TransferEncoding::kBase64;
+    PartResult pr;
+    if (html) {
+      ctx.track_links = click;
+      // One pixel pair per message: in the first HTML part, unless already there.
+      bool pixels = !pixel_done && !has_tracking_pixel(*decoded, config);
+      ctx.open_pixel = open && pixels;
+      ctx.initial_open_pixel = initial && pixels;
+      pixel_done = true;
+      if (!ctx.track_links && !ctx.open_pixel && !ctx.initial_open_pixel) continue;
+      pr = rewrite_html_part(*decoded, ctx, scanner);
+    } else {
+      ctx.track_links = text;
+      pr = rewrite_text_part(*decoded, ctx);
+    }
+    for (auto& line : pr.log) out.log.push_back("part " + leaf.path + ": " + line);
+    out.links_untracked += pr.untracked;
+    if (!pr.changed) continue;
+    out.links_tracked += pr.tracked;
+    out.pixels_added += pr.pixels;
+    patches.push_back(mime::Patch{leaf.body_offset, leaf.body_length,
+                                  mime::encode_body(pr.body, leaf.encoding, ctx.eol, raw)});
+  }
+
+  bool issued_tokens = out.links_tracked > 0 || out.pixels_added > 0;
+  if (out.message_id_added) {
+    if (issued_tokens) {
+      std::string field = "Message-ID: <" + out.message_id + ">" + eol;
+      // A header block that does not end with a line break (no body at all).
+      if (structure->headers_end == message.size() && !message.empty() && message.back() != '\n') {
+        field = eol + field;
+      }
+      patches.push_back(mime::Patch{structure->headers_end, 0, std::move(field)});
+      out.log.push_back("added Message-ID <" + out.message_id + ">");
+    } else {
+      out.message_id_added = false;
+    }
+  }
+  if (patches.empty()) {
+    out.message = std::string(message);
+    return out;
+  }
+  auto spliced = mime::splice(message, std::move(patches));
+  if (!spliced) return pass_through(message, std::move(out), "internal: " + spliced.error());
+  // Never make a message worse: the output must parse into the same leaves.
+  auto again = mime::analyse(*spliced);
+  if (!again || again->leaves.size() != structure->leaves.size()) {
+    return pass_through(message, std::move(out),
+                        "rewritten message would not re-parse" +
+                            (again ? std::string{} : ": " + again.error()));
+  }
+  out.message = std::move(*spliced);
+  out.changed = true;
+  return out;
+}
+
+}  // namespace trackrelay::rewrite

@@ -1,0 +1,120 @@
+// bench/rewrite.cc — how much the whole rewrite costs over gumbo's parse.
+//
+// Over the corpus (every ../shared/corpus/mime message, and every HTML body
+// wrapped in a quoted-printable message), measures in the same process:
+//   parse-only  gumbo_parse on every HTML leaf the engine would scan (decoded)
+//   rewrite     the whole engine on every message (MIME, decode, scan, tokens,
+//               re-encode, splice, re-parse check)
+// and prints MB/s, messages/s and the ratio rewrite/parse-only. Rounds are
+// interleaved (parse, rewrite, parse, ...) and the median round is reported,
+// since these machines are noisy. Not a test: no assertion on time.
+//
+// usage: bench_rewrite [ROUNDS] [CORPUS_DIR]
+#include <gumbo.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "conf/config.h"
+#include "mime/codec.h"
+#include "mime/structure.h"
+#include "rewrite/engine.h"
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+namespace tr = trackrelay;
+
+namespace {
+
+std::string read_file(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int rounds = argc > 1 ? std::max(1, std::atoi(argv[1])) : 5;
+  fs::path corpus = argc > 2 ? fs::path(argv[2]) : fs::path(TRACKRELAY_CORPUS_DIR);
+  auto loaded = tr::conf::load_string(tr::conf::builtin_example_yaml(), "<built-in example>");
+  if (!loaded.ok()) return 1;
+  const tr::conf::Config& config = *loaded.config;
+
+  std::vector<std::string> messages;
+  for (const auto& e : fs::directory_iterator(corpus / "mime")) {
+    if (e.path().extension() == ".eml") messages.push_back(read_file(e.path()));
+  }
+  for (const auto& e : fs::directory_iterator(corpus / "html")) {
+    if (e.path().extension() != ".html") continue;
+    messages.push_back(
+        "From: a@example.com\r\nMessage-ID: <b@example.com>\r\nMIME-Version: 1.0\r\n"
+        "Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: "
+        "quoted-printable\r\n\r\n" +
+        tr::mime::qp_encode(read_file(e.path()), "\r\n"));
+  }
+  if (messages.empty()) {
+    std::fprintf(stderr, "no corpus at %s\n", corpus.c_str());
+    return 1;
+  }
+  // The HTML the engine scans: decoded text/html leaves within the limits.
+  std::vector<std::string> html;
+  std::size_t message_bytes = 0;
+  for (const auto& m : messages) {
+    message_bytes += m.size();
+    auto s = tr::mime::analyse(m);
+    if (!s) continue;
+    for (const auto& leaf : s->leaves) {
+      if (leaf.media_type != "text/html") continue;
+      auto d = tr::mime::decode_body(std::string_view(m).substr(leaf.body_offset, leaf.body_length),
+                                     leaf.encoding);
+      if (d && d->size() <= config.rewrite.max_html_part_bytes) html.push_back(std::move(*d));
+    }
+  }
+  std::size_t html_bytes = 0;
+  for (const auto& h : html) html_bytes += h.size();
+
+  auto scanner = tr::rewrite::make_gumbo_scanner(config.rewrite);
+  tr::rewrite::Envelope env{"a@example.com", {"r@example.net"}};
+  std::vector<double> parse_s, rewrite_s;
+  std::size_t sink = 0;
+  for (int r = 0; r < rounds; ++r) {
+    auto t0 = Clock::now();
+    for (const auto& h : html) {
+      GumboOptions opts = kGumboDefaultOptions;
+      opts.max_errors = config.rewrite.max_html_parse_errors;
+      GumboOutput* out = gumbo_parse_with_options(&opts, h.data(), h.size());
+      sink += out->errors.length;
+      gumbo_destroy_output(&opts, out);
+    }
+    auto t1 = Clock::now();
+    for (const auto& m : messages) {
+      auto res = tr::rewrite::rewrite_message(m, env, config, *scanner, 1795000000);
+      if (res) sink += res->message.size();
+    }
+    auto t2 = Clock::now();
+    parse_s.push_back(std::chrono::duration<double>(t1 - t0).count());
+    rewrite_s.push_back(std::chrono::duration<double>(t2 - t1).count());
+  }
+  double p = median(parse_s), w = median(rewrite_s);
+  std::printf("corpus: %zu messages (%.1f MB), %zu HTML parts (%.1f MB); %d rounds, median\n",
+              messages.size(), message_bytes / 1e6, html.size(), html_bytes / 1e6, rounds);
+  std::printf("gumbo parse only : %8.2f MB/s of HTML  %8.1f parts/s     %.3f s\n",
+              html_bytes / 1e6 / p, html.size() / p, p);
+  std::printf("whole rewrite    : %8.2f MB/s of mail  %8.1f messages/s  %.3f s\n",
+              message_bytes / 1e6 / w, messages.size() / w, w);
+  std::printf("ratio rewrite / parse-only time: %.2fx (goal: <= 1.2x)\n", w / p);
+  return sink == 0 ? 1 : 0;
+}

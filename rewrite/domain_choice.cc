@@ -1,0 +1,137 @@
+// rewrite/domain_choice.cc — see domain_choice.h.
+#include "rewrite/domain_choice.h"
+
+#include <algorithm>
+
+namespace trackrelay::rewrite {
+namespace {
+
+// Removes RFC 5322 comments "(...)" (nested, with quoted-pairs) outside quoted
+// strings, and returns the text with quoted strings kept verbatim.
+std::string strip_comments(std::string_view s) {
+  std::string out;
+  int depth = 0;
+  bool quoted = false;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (c == '\\' && i + 1 < s.size() && (quoted || depth > 0)) {
+      if (depth == 0) out.append(s.substr(i, 2));
+      ++i;
+      continue;
+    }
+    if (depth == 0 && c == '"') quoted = !quoted;
+    if (!quoted) {
+      if (c == '(') {
+        ++depth;
+        continue;
+      }
+      if (c == ')' && depth > 0) {
+        --depth;
+        continue;
+      }
+    }
+    if (depth == 0) out.push_back(c);
+  }
+  return out;
+}
+
+std::string trim(std::string_view s) {
+  auto b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string_view::npos) return {};
+  auto e = s.find_last_not_of(" \t\r\n");
+  return std::string(s.substr(b, e - b + 1));
+}
+
+}  // namespace
+
+std::string from_address(std::string_view value) {
+  std::string s = strip_comments(value);
+  // Walk outside quoted strings: the first "<...>" is the angle-addr of the
+  // first mailbox; a ',' ends the first mailbox; "group:" starts a group.
+  bool quoted = false;
+  std::size_t start = 0;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (c == '\\' && quoted) {
+      ++i;
+      continue;
+    }
+    if (c == '"') {
+      quoted = !quoted;
+      continue;
+    }
+    if (quoted) continue;
+    if (c == '<') {
+      auto end = s.find('>', i);
+      if (end == std::string::npos) return {};
+      std::string addr = trim(std::string_view(s).substr(i + 1, end - i - 1));
+      // Obsolete source routes: "<@relay:user@example.com>".
+      if (!addr.empty() && addr.front() == '@') {
+        auto colon = addr.find(':');
+        addr = colon == std::string::npos ? std::string{} : addr.substr(colon + 1);
+      }
+      return addr;
+    }
+    if (c == ':') {
+      start = i + 1;  // group display name
+    } else if (c == ',' || c == ';') {
+      std::string addr = trim(std::string_view(s).substr(start, i - start));
+      if (addr.find('@') != std::string::npos) return addr;
+      start = i + 1;
+    }
+  }
+  std::string addr = trim(std::string_view(s).substr(start));
+  return addr.find('@') != std::string::npos ? addr : std::string{};
+}
+
+std::string address_domain(std::string_view address) {
+  auto at = address.rfind('@');
+  if (at == std::string_view::npos) return {};
+  std::string_view domain = address.substr(at + 1);
+  if (domain.empty() || domain.front() == '[') return {};  // domain literal: no sending domain
+  auto alabel = conf::to_alabel(domain);
+  return alabel ? *alabel : std::string{};
+}
+
+std::string_view describe(TrackingChoice::Reason r) {
+  switch (r) {
+    case TrackingChoice::Reason::kSendingDomain:
+      return "sending domain";
+    case TrackingChoice::Reason::kDefault:
+      return "default";
+    case TrackingChoice::Reason::kOnlyDomain:
+      return "only tracking domain";
+    case TrackingChoice::Reason::kSystem:
+      return "system default";
+  }
+  return "unknown";
+}
+
+TrackingChoice choose_tracking_domain(const conf::Config& config,
+                                      std::string_view sending_domain) {
+  auto from = [](const conf::TrackingDomain& t, TrackingChoice::Reason why) {
+    return TrackingChoice{t.domain, t.secure, t.port, why};
+  };
+  if (!sending_domain.empty()) {
+    if (const auto* sd = config.find_sending_domain(sending_domain)) {
+      if (const auto* td = config.find_tracking_domain(sd->tracking_domain)) {
+        return from(*td, TrackingChoice::Reason::kSendingDomain);
+      }
+    }
+  }
+  const auto& tds = config.tracking_domains;
+  auto def = std::find_if(tds.begin(), tds.end(), [](const auto& t) { return t.is_default; });
+  if (def != tds.end()) return from(*def, TrackingChoice::Reason::kDefault);
+  if (tds.size() == 1) return from(tds.front(), TrackingChoice::Reason::kOnlyDomain);
+  return TrackingChoice{config.system_domain, config.system_secure, config.system_port,
+                        TrackingChoice::Reason::kSystem};
+}
+
+std::string tracking_origin(const TrackingChoice& c) {
+  std::string out = c.secure ? "https://" : "http://";
+  out += c.domain;
+  if (c.port && *c.port != (c.secure ? 443 : 80)) out += ":" + std::to_string(*c.port);
+  return out;
+}
+
+}  // namespace trackrelay::rewrite

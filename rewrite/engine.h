@@ -1,0 +1,57 @@
+// rewrite/engine.h — rewrite one message: the whole engine behind the relay
+// and `trackrelay rewrite`.
+//
+// Owns: the order of operations for one message. mime/ says where the text
+// leaves are; controls.h reads X-MSYS-API and friends; domain_choice.h picks
+// the tracking domain; a LinkScanner and scan_text find links; target.h
+// decides what is tracked; token/ signs; the result is spliced into the
+// original bytes so that every byte outside rewritten leaf bodies (and the
+// removed control headers, and an added Message-ID) is unchanged.
+//
+// Failure policy: a malformed X-MSYS-API is the caller's input error (the
+// only error returned). Anything the engine cannot do safely — an
+// unparseable structure, a part over a limit, a parse that fails, output that
+// would not re-parse — leaves that part or the whole message untouched and is
+// reported in Outcome::log. A rewrite never makes a message worse.
+//
+// May call: mime/, token/, conf/, base/ and the rest of rewrite/.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+#include "conf/config.h"
+#include "rewrite/controls.h"
+#include "rewrite/domain_choice.h"
+#include "rewrite/link_scanner.h"
+
+namespace trackrelay::rewrite {
+
+struct Envelope {
+  std::string mail_from;  // without angle brackets; "" for the null sender
+  std::vector<std::string> rcpt_to;
+};
+
+struct Outcome {
+  std::string message;   // what to forward (the input itself when unchanged)
+  bool changed = false;  // message != input
+  std::string sending_domain;
+  TrackingChoice tracking;
+  std::string message_id;  // without angle brackets
+  bool message_id_added = false;
+  int links_tracked = 0;
+  int links_untracked = 0;  // http(s) links left alone (opt-out, limits, charset, ...)
+  int pixels_added = 0;
+  MessageControls controls;
+  std::vector<std::string> log;  // one human-readable line per notable decision
+};
+
+// `now_unix` is the issue time written into tokens (injectable for tests).
+Result<Outcome> rewrite_message(std::string_view message, const Envelope& envelope,
+                                const conf::Config& config, LinkScanner& scanner,
+                                std::int64_t now_unix);
+
+}  // namespace trackrelay::rewrite

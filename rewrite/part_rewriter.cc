@@ -1,0 +1,247 @@
+// rewrite/part_rewriter.cc — see part_rewriter.h.
+#include "rewrite/part_rewriter.h"
+
+#include <algorithm>
+#include <optional>
+
+#include "mime/splice.h"
+#include "rewrite/target.h"
+#include "rewrite/text_scanner.h"
+
+namespace trackrelay::rewrite {
+namespace {
+
+constexpr std::string_view kReplacementChar = "\xEF\xBF\xBD";
+
+struct Candidate {
+  mime::Patch patch;
+  std::optional<std::size_t> break_at;  // where an EOL may be inserted (HTML attribute start)
+  bool is_link = false;                 // dropping it leaves a link untracked
+  std::string what;                     // for the log
+};
+
+std::string tracked_url(const PartContext& ctx, token::Kind kind, std::string_view target,
+                        std::string_view link_name) {
+  token::Claims c = ctx.claims;
+  c.kind = kind;
+  c.target = std::string(target);
+  c.link_name = std::string(link_name.substr(0, 63));
+  return ctx.origin + (kind == token::Kind::kClick ? "/f/" : "/q/") + token::encode(c, ctx.key);
+}
+
+std::string pixel_html(const PartContext& ctx, token::Kind kind) {
+  return "<img src=\"" + tracked_url(ctx, kind, "", "") +
+         "\" width=\"1\" height=\"1\" alt=\"\" border=\"0\" style=\"height:1px !important;"
+         "width:1px !important;border-width:0 !important;margin:0 !important;padding:0 "
+         "!important\" />";
+}
+
+// Offsets of every line in `s` that is longer than kMaxLineOctets, as
+// [begin, end) ranges excluding the line ending.
+std::vector<std::pair<std::size_t, std::size_t>> long_lines(std::string_view s) {
+  std::vector<std::pair<std::size_t, std::size_t>> out;
+  std::size_t begin = 0;
+  while (begin <= s.size()) {
+    std::size_t nl = s.find('\n', begin);
+    std::size_t end = nl == std::string_view::npos ? s.size() : nl;
+    std::size_t content_end = (end > begin && s[end - 1] == '\r') ? end - 1 : end;
+    if (content_end - begin > kMaxLineOctets) out.emplace_back(begin, content_end);
+    if (nl == std::string_view::npos) break;
+    begin = nl + 1;
+  }
+  return out;
+}
+
+// Applies candidates; for identity encodings, keeps patched lines within the
+// SMTP limit by inserting line breaks at break points or dropping links.
+std::string apply(std::string_view src, std::vector<Candidate> cands, const PartContext& ctx,
+                  PartResult& res) {
+  std::sort(cands.begin(), cands.end(),
+            [](const Candidate& a, const Candidate& b) { return a.patch.offset < b.patch.offset; });
+  for (int round = 0; round < 8; ++round) {
+    // Splice while recording where each candidate landed in the output.
+    std::string out;
+    std::vector<std::pair<std::size_t, std::size_t>> landed(cands.size());
+    std::size_t pos = 0;
+    for (std::size_t i = 0; i < cands.size(); ++i) {
+      const mime::Patch& p = cands[i].patch;
+      out.append(src.substr(pos, p.offset - pos));
+      landed[i] = {out.size(), out.size() + p.replacement.size()};
+      out.append(p.replacement);
+      pos = p.offset + p.length;
+    }
+    out.append(src.substr(pos));
+    if (!ctx.identity_encoding) return out;
+    auto longs = long_lines(out);
+    if (longs.empty()) return out;
+    std::vector<std::size_t> offenders;
+    for (std::size_t i = 0; i < cands.size(); ++i) {
+      for (auto [b, e] : longs) {
+        if (landed[i].first <= e && landed[i].second >= b && !cands[i].patch.replacement.empty()) {
+          offenders.push_back(i);
+          break;
+        }
+      }
+    }
+    if (offenders.empty()) return out;  // the line was already long in the original
+    std::vector<Candidate> next;
+    std::vector<bool> drop(cands.size(), false);
+    for (std::size_t i : offenders) {
+      Candidate& c = cands[i];
+      if (c.break_at) {
+        next.push_back(Candidate{{*c.break_at, 0, ctx.eol}, std::nullopt, false, "line break"});
+        c.break_at.reset();
+      } else {
+        drop[i] = true;
+        if (c.is_link) {
+          ++res.untracked;
+          --res.tracked;
+          res.log.push_back("left untracked: " + c.what + ": line would exceed 998 octets");
+        } else {
+          res.log.push_back("not added: " + c.what + ": line would exceed 998 octets");
+          if (c.what.find("pixel") != std::string::npos) --res.pixels;
+        }
+      }
+    }
+    for (std::size_t i = 0; i < cands.size(); ++i) {
+      if (!drop[i]) next.push_back(std::move(cands[i]));
+    }
+    // A break never lands inside a patch: attribute names precede their values.
+    std::stable_sort(next.begin(), next.end(), [](const Candidate& a, const Candidate& b) {
+      if (a.patch.offset != b.patch.offset) return a.patch.offset < b.patch.offset;
+      return a.patch.length == 0 && b.patch.length != 0;
+    });
+    cands = std::move(next);
+  }
+  // Could not converge: keep the part as it was.
+  res.log.push_back("part left untouched: could not keep lines within 998 octets");
+  res.tracked = 0;
+  res.pixels = 0;
+  return std::string(src);
+}
+
+}  // namespace
+
+bool has_tracking_pixel(std::string_view body, const conf::Config& config) {
+  auto has = [&](std::string_view host) {
+    return !host.empty() && body.find(std::string(host) + "/q/") != std::string_view::npos;
+  };
+  if (has(config.system_domain)) return true;
+  return std::any_of(config.tracking_domains.begin(), config.tracking_domains.end(),
+                     [&](const auto& t) { return has(t.domain); }) ||
+         std::any_of(config.tracking_domains.begin(), config.tracking_domains.end(),
+                     [&](const auto& t) {
+                       return t.port && has(t.domain + ":" + std::to_string(*t.port));
+                     });
+}
+
+PartResult rewrite_html_part(std::string_view html, const PartContext& ctx,
+                             LinkScanner& scanner) {
+  PartResult res;
+  auto scan = scanner.scan(html);
+  if (!scan) {
+    res.log.push_back("HTML part left untouched: " + scan.error());
+    return res;
+  }
+  std::vector<Candidate> cands;
+  if (ctx.track_links) {
+    for (const HtmlLink& link : scan->links) {
+      auto target = browser_target(link.value, ctx.utf8, *ctx.config);
+      if (!target) {
+        if (target.error() == "already tracked" || target.error().starts_with("non-ASCII") ||
+            target.error().starts_with("URL is not") || target.error().starts_with("invalid")) {
+          ++res.untracked;
+          res.log.push_back("left untracked: " + target.error() + ": " + link.value.substr(0, 200));
+        }
+        continue;
+      }
+      if (link.clicktrack_off) {
+        ++res.untracked;
+        continue;
+      }
+      // gumbo replaces invalid bytes with U+FFFD: then its value is not what is written.
+      std::string_view raw = html.substr(link.value_offset, link.value_length);
+      if (link.value.find(kReplacementChar) != std::string::npos &&
+          raw.find(kReplacementChar) == std::string_view::npos) {
+        ++res.untracked;
+        res.log.push_back("left untracked: link contains bytes that are not valid in its charset");
+        continue;
+      }
+      std::string url = tracked_url(ctx, token::Kind::kClick, *target, link.link_name);
+      if (url.size() > ctx.config->rewrite.max_tracked_url_length) {
+        ++res.untracked;
+        res.log.push_back("left untracked: tracked URL would be " + std::to_string(url.size()) +
+                          " characters: " + target->substr(0, 200));
+        continue;
+      }
+      ++res.tracked;
+      cands.push_back(Candidate{{link.value_offset, link.value_length, std::move(url)},
+                                link.attr_offset,
+                                true,
+                                *target});
+    }
+  }
+  if (ctx.initial_open_pixel && scan->body_start_end) {
+    ++res.pixels;
+    cands.push_back(Candidate{{*scan->body_start_end, 0,
+                               ctx.eol + pixel_html(ctx, token::Kind::kInitialOpen) + ctx.eol},
+                              std::nullopt,
+                              false,
+                              "initial_open pixel"});
+  }
+  if (ctx.open_pixel) {
+    ++res.pixels;
+    std::size_t at = scan->body_end_start.value_or(html.size());
+    std::string px = pixel_html(ctx, token::Kind::kOpen);
+    std::string ins = scan->body_end_start ? px + ctx.eol : ctx.eol + px + ctx.eol;
+    if (!scan->body_end_start && (html.ends_with("\n"))) ins = px + ctx.eol;
+    cands.push_back(Candidate{{at, 0, std::move(ins)}, std::nullopt, false, "open pixel"});
+  }
+  if (cands.empty()) return res;
+  res.body = apply(html, std::move(cands), ctx, res);
+  res.changed = res.body != html;
+  return res;
+}
+
+PartResult rewrite_text_part(std::string_view text, const PartContext& ctx) {
+  PartResult res;
+  std::vector<Candidate> cands;
+  for (const TextLink& link : scan_text(text)) {
+    std::string_view url = text.substr(link.offset, link.length);
+    if (link.clicktrack_off) {
+      ++res.untracked;
+      cands.push_back(Candidate{{link.offset + link.length, link.suffix_length, ""},
+                                std::nullopt,
+                                false,
+                                "opt-out suffix"});
+      continue;
+    }
+    if (!ctx.track_links) continue;
+    auto target = browser_target(url, ctx.utf8, *ctx.config);
+    if (!target) {
+      if (target.error() != "already tracked") {
+        ++res.untracked;
+        res.log.push_back("left untracked (text): " + target.error() + ": " +
+                          std::string(url.substr(0, 200)));
+      }
+      continue;
+    }
+    std::string tracked = tracked_url(ctx, token::Kind::kClick, *target, "");
+    if (tracked.size() > ctx.config->rewrite.max_tracked_url_length) {
+      ++res.untracked;
+      res.log.push_back("left untracked (text): tracked URL would be too long");
+      continue;
+    }
+    ++res.tracked;
+    cands.push_back(Candidate{{link.offset, link.length, std::move(tracked)},
+                              std::nullopt,
+                              true,
+                              *target});
+  }
+  if (cands.empty()) return res;
+  res.body = apply(text, std::move(cands), ctx, res);
+  res.changed = res.body != text;
+  return res;
+}
+
+}  // namespace trackrelay::rewrite

@@ -1,0 +1,25 @@
+#!/bin/sh
+# scripts/install-deps.sh — install what trackrelay needs to build and test on
+# Debian 12, from Debian packages only. Uses sudo when not root.
+#   scripts/install-deps.sh          build + run dependencies
+#   scripts/install-deps.sh --test   also what the test suite needs
+set -eu
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+BUILD_PKGS="build-essential cmake pkg-config \
+  libmimetic-dev libgumbo-dev \
+  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev \
+  libyaml-cpp-dev libssl-dev libpsl-dev publicsuffix libidn2-dev zlib1g-dev"
+TEST_PKGS="libgtest-dev python3"
+PKGS="$BUILD_PKGS"
+if [ "${1:-}" = "--test" ]; then PKGS="$PKGS $TEST_PKGS"; fi
+missing=""
+for p in $PKGS; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  echo "installing:$missing"
+  $SUDO apt-get update -qq
+  # shellcheck disable=SC2086
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
+fi

@@ -1,0 +1,123 @@
+// The `trackrelay` program as operators use it: exit codes, stdin/stdout,
+// diagnostics. Runs the real binary.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+namespace {
+
+struct Ran {
+  int status = -1;
+  std::string out;
+};
+
+// Runs a shell command line; stdout captured, stderr merged when asked.
+Ran run(const std::string& cmd) {
+  Ran r;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return r;
+  std::array<char, 4096> buf{};
+  std::size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
+  int st = pclose(p);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+std::string bin() { return TRACKRELAY_BINARY; }
+std::string src(const std::string& rel) { return std::string(TRACKRELAY_SOURCE_DIR) + "/" + rel; }
+
+std::string temp_file(const std::string& name, const std::string& content) {
+  auto p = std::filesystem::temp_directory_path() / ("trackrelay-cli-" + name);
+  std::ofstream(p, std::ios::binary) << content;
+  return p.string();
+}
+
+TEST(Cli, CheckBuiltInAndExampleFile) {
+  auto r = run(bin() + " check 2>&1");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("OK"), std::string::npos);
+  auto f = run(bin() + " --config " + src("conf/trackrelay.example.yaml") + " check 2>&1");
+  EXPECT_EQ(f.status, 0) << f.out;
+}
+
+TEST(Cli, CheckReportsFileLineColumnAndFails) {
+  std::string path = temp_file("bad.yaml",
+                               "tracking:\n"
+                               "  system_domain: track.example.net\n"
+                               "  keys: [{id: k1, secret: short}]\n"
+                               "  tracking_domains:\n"
+                               "    - {domain: example.com}\n");
+  auto r = run(bin() + " --config " + path + " check 2>&1");
+  EXPECT_EQ(r.status, 78) << r.out;
+  EXPECT_NE(r.out.find(path + ":3:"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(path + ":5:"), std::string::npos) << r.out;
+}
+
+TEST(Cli, UsageErrors) {
+  EXPECT_EQ(run(bin() + " 2>/dev/null").status, 64);
+  EXPECT_EQ(run(bin() + " frobnicate 2>/dev/null").status, 64);
+  EXPECT_EQ(run(bin() + " rewrite --bogus 2>/dev/null </dev/null").status, 64);
+  EXPECT_EQ(run(bin() + " --config /nonexistent/x.yaml check 2>/dev/null").status, 78);
+}
+
+TEST(Cli, RewriteThenDecodeTheSample) {
+  std::string out = temp_file("welcome.out", "");
+  auto r = run(bin() + " rewrite --mail-from news@example.com --rcpt alice@example.net < " +
+               src("examples/welcome.eml") + " > " + out + " 2>/dev/null");
+  ASSERT_EQ(r.status, 0);
+  std::ifstream in(out, std::ios::binary);
+  std::string msg((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(msg.find("X-MSYS-API"), std::string::npos);
+  auto pos = msg.find("https://click.example.com/f/");
+  ASSERT_NE(pos, std::string::npos);
+  std::string url = msg.substr(pos, msg.find_first_of("\r\n \"<>)", pos) - pos);
+  auto d = run(bin() + " decode '" + url + "'");
+  EXPECT_EQ(d.status, 0) << d.out;
+  EXPECT_NE(d.out.find("\"target\":\"https://www.example.com/start?utm_source=welcome&utm_medium=email\""),
+            std::string::npos)
+      << d.out;
+  EXPECT_NE(d.out.find("\"campaign_id\":\"welcome-series\""), std::string::npos);
+  EXPECT_NE(d.out.find("\"rcpt_to\":\"alice@example.net\""), std::string::npos);
+}
+
+TEST(Cli, DecodeRejectsForgedAndForeignHostUrls) {
+  std::string out = temp_file("welcome2.out", "");
+  ASSERT_EQ(run(bin() + " rewrite < " + src("examples/welcome.eml") + " > " + out + " 2>/dev/null")
+                .status,
+            0);
+  std::ifstream in(out, std::ios::binary);
+  std::string msg((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto pos = msg.find("https://click.example.com/f/");
+  ASSERT_NE(pos, std::string::npos);
+  std::string url = msg.substr(pos, msg.find_first_of("\r\n \"<>)", pos) - pos);
+  std::string other_host = "https://links.example.org" + url.substr(url.find("/f/"));
+  auto a = run(bin() + " decode '" + other_host + "' 2>&1");
+  EXPECT_EQ(a.status, 65);
+  EXPECT_NE(a.out.find("does not verify"), std::string::npos) << a.out;
+  std::string flipped = url;
+  flipped[flipped.size() - 5] = flipped[flipped.size() - 5] == 'A' ? 'B' : 'A';
+  EXPECT_EQ(run(bin() + " decode '" + flipped + "' 2>/dev/null").status, 65);
+  EXPECT_EQ(run(bin() + " decode https://click.example.com/x/abc 2>/dev/null").status, 65);
+  // Several URLs: one line per valid URL, in order, non-zero exit when any fails.
+  auto both = run(bin() + " decode '" + url + "' '" + flipped + "' 2>/dev/null");
+  EXPECT_EQ(both.status, 65);
+  EXPECT_EQ(std::count(both.out.begin(), both.out.end(), '\n'), 1);
+}
+
+TEST(Cli, MalformedMsysApiExitsNonZeroWithTheParserMessage) {
+  std::string msg = temp_file("bad-msys.eml",
+                              "From: a@example.com\r\nX-MSYS-API: {\"options\": \r\n"
+                              "Content-Type: text/plain\r\n\r\nhttps://x.example/\r\n");
+  auto r = run(bin() + " rewrite < " + msg + " 2>&1 >/dev/null");
+  EXPECT_EQ(r.status, 65);
+  EXPECT_NE(r.out.find("X-MSYS-API: invalid JSON"), std::string::npos) << r.out;
+}
+
+}  // namespace
