@@ -1,1 +1,199 @@
-// placeholder
+// conf/config.cc — the key table (every configuration key: path, type,
+// default, bounds, one-line doc, and where its value goes), plus the Config
+// lookup helpers and Diagnostic formatting. Adding a key = one table entry
+// here + the struct field in config.h + a line in docs/config.md and
+// trackrelay.example.yaml (tests/conf/docs_test.cc checks the last two).
+#include "conf/config.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "conf/internal.h"
+
+namespace trackrelay::conf {
+namespace internal {
+namespace {
+
+constexpr bool kRequired = true;
+constexpr bool kOptional = false;
+constexpr int64_t kMaxBytes = int64_t{1} << 30;  // 1 GiB
+
+// clang-format off
+constexpr KeySpec kKeys[] = {
+  // path, kind, required, default, min, max, doc, bind
+  {"tracking", Kind::kMap, kRequired, "", 0, 0,
+   "tracking domains, signing keys and what is tracked by default", nullptr},
+  {"tracking.system_domain", Kind::kString, kRequired, "", 0, 0,
+   "the operator's system default tracking domain, also the CNAME target for custom domains",
+   [](Config& c) -> FieldRef { return &c.system_domain; }},
+  {"tracking.system_secure", Kind::kBool, kOptional, "false", 0, 0,
+   "use https:// in links through the system domain",
+   [](Config& c) -> FieldRef { return &c.system_secure; }},
+  {"tracking.system_port", Kind::kPort, kOptional, "", 1, 65535,
+   "explicit port in links through the system domain (none: the scheme's default)",
+   [](Config& c) -> FieldRef { return &c.system_port; }},
+  {"tracking.keys", Kind::kList, kRequired, "", 1, 0,
+   "token signing keys: the first signs, every key verifies (rotation)",
+   [](Config& c) -> FieldRef { c.keys.emplace_back(); return {}; }},
+  {"tracking.keys[].id", Kind::kString, kRequired, "", 0, 0,
+   "key id carried in tokens: 1-16 characters of A-Z a-z 0-9 _ -, unique",
+   [](Config& c) -> FieldRef { return &c.keys.back().id; }},
+  {"tracking.keys[].secret", Kind::kString, kOptional, "", 0, 0,
+   "the secret itself, at least 32 bytes (exactly one of secret and secret_file)",
+   [](Config& c) -> FieldRef { return &c.keys.back().secret; }},
+  {"tracking.keys[].secret_file", Kind::kString, kOptional, "", 0, 0,
+   "file holding the secret (trailing whitespace removed); relative to the config file's directory",
+   nullptr},  // read by the loader after the walk
+  {"tracking.defaults", Kind::kMap, kOptional, "", 0, 0,
+   "what is tracked when a message does not say otherwise", nullptr},
+  {"tracking.defaults.click_tracking", Kind::kBool, kOptional, "true", 0, 0,
+   "rewrite http(s) links in HTML parts",
+   [](Config& c) -> FieldRef { return &c.defaults.click_tracking; }},
+  {"tracking.defaults.open_tracking", Kind::kBool, kOptional, "true", 0, 0,
+   "add the open pixel before </body>",
+   [](Config& c) -> FieldRef { return &c.defaults.open_tracking; }},
+  {"tracking.defaults.initial_open", Kind::kBool, kOptional, "true", 0, 0,
+   "add the initial_open pixel right after <body>",
+   [](Config& c) -> FieldRef { return &c.defaults.initial_open; }},
+  {"tracking.defaults.text_tracking", Kind::kBool, kOptional, "true", 0, 0,
+   "rewrite http(s) URLs in text/plain parts",
+   [](Config& c) -> FieldRef { return &c.defaults.text_tracking; }},
+  {"tracking.tracking_domains", Kind::kList, kOptional, "", 0, 0,
+   "custom tracking domains (declared here = verified by the operator)",
+   [](Config& c) -> FieldRef { c.tracking_domains.emplace_back(); return {}; }},
+  {"tracking.tracking_domains[].domain", Kind::kString, kRequired, "", 0, 0,
+   "the tracking domain: a subdomain of a registrable domain, never the root or a public suffix",
+   [](Config& c) -> FieldRef { return &c.tracking_domains.back().domain; }},
+  {"tracking.tracking_domains[].secure", Kind::kBool, kOptional, "false", 0, 0,
+   "use https:// in links through this domain",
+   [](Config& c) -> FieldRef { return &c.tracking_domains.back().secure; }},
+  {"tracking.tracking_domains[].port", Kind::kPort, kOptional, "", 1, 65535,
+   "explicit port in links through this domain (none: the scheme's default)",
+   [](Config& c) -> FieldRef { return &c.tracking_domains.back().port; }},
+  {"tracking.tracking_domains[].default", Kind::kBool, kOptional, "false", 0, 0,
+   "the designated default tracking domain (at most one)",
+   [](Config& c) -> FieldRef { return &c.tracking_domains.back().is_default; }},
+  {"tracking.sending_domains", Kind::kList, kOptional, "", 0, 0,
+   "sending domains (the domain of the From: address) and their tracking domains",
+   [](Config& c) -> FieldRef { c.sending_domains.emplace_back(); return {}; }},
+  {"tracking.sending_domains[].domain", Kind::kString, kRequired, "", 0, 0,
+   "the sending domain, unique",
+   [](Config& c) -> FieldRef { return &c.sending_domains.back().domain; }},
+  {"tracking.sending_domains[].tracking_domain", Kind::kString, kRequired, "", 0, 0,
+   "the tracking domain its mail uses; must be declared in tracking.tracking_domains",
+   [](Config& c) -> FieldRef { return &c.sending_domains.back().tracking_domain; }},
+  {"rewrite", Kind::kMap, kOptional, "", 0, 0,
+   "bounds on the work spent rewriting one message; past them it is forwarded untouched", nullptr},
+  {"rewrite.max_message_bytes", Kind::kSize, kOptional, "67108864", 1024, kMaxBytes,
+   "larger messages are forwarded untouched",
+   [](Config& c) -> FieldRef { return &c.rewrite.max_message_bytes; }},
+  {"rewrite.max_html_part_bytes", Kind::kSize, kOptional, "8388608", 1024, kMaxBytes,
+   "larger (decoded) HTML parts are forwarded untouched",
+   [](Config& c) -> FieldRef { return &c.rewrite.max_html_part_bytes; }},
+  {"rewrite.max_text_part_bytes", Kind::kSize, kOptional, "8388608", 1024, kMaxBytes,
+   "larger (decoded) text/plain parts are forwarded untouched",
+   [](Config& c) -> FieldRef { return &c.rewrite.max_text_part_bytes; }},
+  {"rewrite.max_html_parse_errors", Kind::kInt, kOptional, "20000", 0, 10000000,
+   "HTML parse errors after which a part is given up (forwarded untouched)",
+   [](Config& c) -> FieldRef { return &c.rewrite.max_html_parse_errors; }},
+  {"rewrite.max_html_depth", Kind::kInt, kOptional, "400", 1, 100000,
+   "element nesting depth beyond which an HTML part is given up",
+   [](Config& c) -> FieldRef { return &c.rewrite.max_html_depth; }},
+  {"rewrite.max_tracked_url_length", Kind::kSize, kOptional, "2000", 16, 65536,
+   "longer URLs are left untracked",
+   [](Config& c) -> FieldRef { return &c.rewrite.max_tracked_url_length; }},
+};
+// clang-format on
+
+}  // namespace
+
+std::span<const KeySpec> key_table() {
+  return kKeys;
+}
+
+const KeySpec* find_key(std::string_view path) {
+  for (const KeySpec& k : kKeys) {
+    if (k.path == path) return &k;
+  }
+  return nullptr;
+}
+
+std::string_view kind_name(Kind kind) {
+  switch (kind) {
+    case Kind::kMap:
+      return "map";
+    case Kind::kList:
+      return "list";
+    case Kind::kString:
+      return "string";
+    case Kind::kBool:
+      return "bool";
+    case Kind::kPort:
+      return "port";
+    case Kind::kInt:
+      return "int";
+    case Kind::kSize:
+      return "size";
+  }
+  return "?";
+}
+
+}  // namespace internal
+
+std::vector<ConfigKey> config_keys() {
+  std::vector<ConfigKey> out;
+  for (const internal::KeySpec& k : internal::key_table()) {
+    out.push_back(ConfigKey{.path = k.path,
+                            .type = internal::kind_name(k.kind),
+                            .required = k.required,
+                            .default_value = k.default_value,
+                            .min = k.min,
+                            .max = k.max,
+                            .doc = k.doc});
+  }
+  return out;
+}
+
+const TrackingDomain* Config::find_tracking_domain(std::string_view alabel) const {
+  const std::string key = internal::lookup_form(alabel);
+  if (key.empty()) return nullptr;
+  for (const TrackingDomain& d : tracking_domains) {
+    if (internal::lookup_form(d.domain) == key) return &d;
+  }
+  return nullptr;
+}
+
+const SendingDomain* Config::find_sending_domain(std::string_view alabel) const {
+  const std::string key = internal::lookup_form(alabel);
+  if (key.empty()) return nullptr;
+  for (const SendingDomain& d : sending_domains) {
+    if (internal::lookup_form(d.domain) == key) return &d;
+  }
+  return nullptr;
+}
+
+bool Config::is_tracking_host(std::string_view host) const {
+  const std::string key = internal::lookup_form(host);
+  if (key.empty()) return false;
+  return internal::lookup_form(system_domain) == key || find_tracking_domain(key) != nullptr;
+}
+
+const TrackingDomain* Config::default_tracking_domain() const {
+  for (const TrackingDomain& d : tracking_domains) {
+    if (d.is_default) return &d;
+  }
+  return tracking_domains.size() == 1 ? &tracking_domains.front() : nullptr;
+}
+
+std::string Diagnostic::str() const {
+  std::string out = file;
+  if (line > 0) {
+    out += ':' + std::to_string(line);
+    if (column > 0) out += ':' + std::to_string(column);
+  }
+  out += severity == Severity::kError ? ": error: " : ": warning: ";
+  out += message;
+  return out;
+}
+
+}  // namespace trackrelay::conf

@@ -48,11 +48,11 @@ struct SendingDomain {
 
 // Bounds on the work the rewrite engine spends on one message part.
 struct RewriteLimits {
-  std::size_t max_message_bytes = 64u << 20;  // larger messages pass through untouched
+  std::size_t max_message_bytes = 64u << 20;   // larger messages pass through untouched
   std::size_t max_html_part_bytes = 8u << 20;  // larger HTML parts pass through untouched
   std::size_t max_text_part_bytes = 8u << 20;
-  int max_html_parse_errors = 20000;   // gumbo parse errors before a part is given up
-  int max_html_depth = 400;            // element nesting beyond which a part is given up
+  int max_html_parse_errors = 20000;  // gumbo parse errors before a part is given up
+  int max_html_depth = 400;           // element nesting beyond which a part is given up
   std::size_t max_tracked_url_length = 2000;
 };
 
@@ -74,6 +74,11 @@ struct Config {
   const SendingDomain* find_sending_domain(std::string_view alabel) const;
   // True when `host` is the system domain or any configured tracking domain.
   bool is_tracking_host(std::string_view host) const;
+
+  // The designated default tracking domain, or the only tracking domain when
+  // exactly one is declared and none is designated; null otherwise.
+  const TrackingDomain* default_tracking_domain() const;
+  // (The full choice rule, with the system default, is rewrite/domain_choice.h.)
 };
 
 struct Diagnostic {
@@ -97,6 +102,19 @@ LoadResult load_file(const std::string& path);
 // `name` is used in diagnostics; relative secret_file paths resolve against `base_dir`.
 LoadResult load_string(std::string_view yaml, const std::string& name,
                        const std::string& base_dir = ".");
+
+// One entry of the key table (config.cc): what docs/config.md documents.
+struct ConfigKey {
+  std::string_view path;           // "tracking.system_port"; "[]" marks list items
+  std::string_view type;           // map, list, string, bool, port, int, size
+  bool required = false;           // must be present (within its parent)
+  std::string_view default_value;  // as documented; empty when there is none
+  int64_t min = 0;                 // int/size/port: bounds; list: minimum items
+  int64_t max = 0;                 // int/size/port: upper bound; 0 otherwise
+  std::string_view doc;            // one line
+};
+// Every key the loader accepts, in file order (parents before children).
+std::vector<ConfigKey> config_keys();
 
 // The built-in example configuration (conf/trackrelay.example.yaml, compiled in),
 // so `trackrelay` runs with no file at all.

@@ -1,8 +1,6 @@
 // rewrite/domain_choice.cc — see domain_choice.h.
 #include "rewrite/domain_choice.h"
 
-#include <algorithm>
-
 namespace trackrelay::rewrite {
 namespace {
 
@@ -119,10 +117,10 @@ TrackingChoice choose_tracking_domain(const conf::Config& config,
       }
     }
   }
-  const auto& tds = config.tracking_domains;
-  auto def = std::find_if(tds.begin(), tds.end(), [](const auto& t) { return t.is_default; });
-  if (def != tds.end()) return from(*def, TrackingChoice::Reason::kDefault);
-  if (tds.size() == 1) return from(tds.front(), TrackingChoice::Reason::kOnlyDomain);
+  if (const auto* def = config.default_tracking_domain()) {
+    return from(*def, def->is_default ? TrackingChoice::Reason::kDefault
+                                      : TrackingChoice::Reason::kOnlyDomain);
+  }
   return TrackingChoice{config.system_domain, config.system_secure, config.system_port,
                         TrackingChoice::Reason::kSystem};
 }

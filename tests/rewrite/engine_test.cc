@@ -15,7 +15,7 @@ using testing::tracked_urls;
 
 constexpr std::int64_t kNow = 1795000000;
 
-struct Run {
+struct Rewriter {
   std::shared_ptr<const conf::Config> config = test_config();
   std::unique_ptr<LinkScanner> scanner = make_gumbo_scanner(config->rewrite);
   Result<Outcome> operator()(const std::string& msg, Envelope env = {"bounce@example.com",
@@ -32,7 +32,7 @@ std::string html_message(const std::string& body, const std::string& extra_heade
 }
 
 TEST(Engine, RewritesHrefAndDecodesEntities) {
-  Run run;
+  Rewriter run;
   auto r = run(html_message(
       "<html><body><a href=\"https://shop.example.com/p?a=1&amp;b=2\">x</a></body></html>\r\n"));
   ASSERT_TRUE(r.ok()) << r.error();
@@ -53,7 +53,7 @@ TEST(Engine, RewritesHrefAndDecodesEntities) {
 }
 
 TEST(Engine, PixelsGoAfterBodyAndBeforeCloseBody) {
-  Run run;
+  Rewriter run;
   auto r = run(html_message("<html><body class=\"x\"><p>hi</p></body></html>\r\n"));
   ASSERT_TRUE(r.ok());
   const std::string& m = r->message;
@@ -72,7 +72,7 @@ TEST(Engine, PixelsGoAfterBodyAndBeforeCloseBody) {
 }
 
 TEST(Engine, NoBodyTagAppendsOpenPixelOnly) {
-  Run run;
+  Rewriter run;
   auto r = run(html_message("<p>fragment <a href='http://a.example/'>a</a></p>\r\n"));
   ASSERT_TRUE(r.ok());
   auto urls = tracked_urls(r->message);
@@ -83,7 +83,7 @@ TEST(Engine, NoBodyTagAppendsOpenPixelOnly) {
 }
 
 TEST(Engine, LinksThatAreNotTrackedStayByteIdentical) {
-  Run run;
+  Rewriter run;
   std::string links =
       "<a href=\"mailto:a@example.com\">m</a><a href=\"tel:+1555\">t</a>"
       "<a href=\"sms:+1555\">s</a><a href=\"#top\">a</a><a href=\"cid:img1\">c</a>"
@@ -98,7 +98,7 @@ TEST(Engine, LinksThatAreNotTrackedStayByteIdentical) {
 }
 
 TEST(Engine, LinkNameGoesIntoTheToken) {
-  Run run;
+  Rewriter run;
   auto r = run(html_message(
       "<body><a data-msys-linkname=\"Hero &amp; CTA\" href=\"https://x.example/\">x</a></body>"));
   ASSERT_TRUE(r.ok());
@@ -108,7 +108,7 @@ TEST(Engine, LinkNameGoesIntoTheToken) {
 }
 
 TEST(Engine, WhitespaceAndNewlinesInHrefAreRemovedFromTarget) {
-  Run run;
+  Rewriter run;
   auto r = run(html_message("<body><a href=\"  https://x.example/a\r\n/b\tc  \">x</a></body>"));
   ASSERT_TRUE(r.ok());
   auto urls = tracked_urls(r->message);
@@ -117,7 +117,7 @@ TEST(Engine, WhitespaceAndNewlinesInHrefAreRemovedFromTarget) {
 }
 
 TEST(Engine, RewritingTwiceIsANoOp) {
-  Run run;
+  Rewriter run;
   auto first = run(html_message(
       "<html><body><a href=\"https://x.example/\">x</a>https://y.example/</body></html>\r\n"));
   ASSERT_TRUE(first.ok());
@@ -128,7 +128,7 @@ TEST(Engine, RewritingTwiceIsANoOp) {
 }
 
 TEST(Engine, MsysApiControlsAndIsRemoved) {
-  Run run;
+  Rewriter run;
   std::string body = "<html><body><a href=\"https://x.example/\">x</a></body></html>\r\n";
   auto no_clicks = run(html_message(
       body, "X-MSYS-API: {\"options\": {\"click_tracking\": false},\r\n \"campaign_id\": \"c1\"}\r\n"));
@@ -151,9 +151,9 @@ TEST(Engine, MsysApiControlsAndIsRemoved) {
 }
 
 TEST(Engine, MalformedMsysApiIsAnInputError) {
-  Run run;
+  Rewriter run;
   std::string body = "<body>x</body>";
-  for (std::string bad : {"{not json", "[1,2]", "{\"options\": 3}",
+  for (std::string bad : std::vector<std::string>{"{not json", "[1,2]", "{\"options\": 3}",
                           "{\"options\": {\"open_tracking\": \"yes\"}}",
                           "{\"campaign_id\": \"" + std::string(65, 'c') + "\"}",
                           "{\"metadata\": {\"k\": \"" + std::string(1001, 'm') + "\"}}",
@@ -165,7 +165,7 @@ TEST(Engine, MalformedMsysApiIsAnInputError) {
 }
 
 TEST(Engine, OtherServicesHeadersAreHonouredAndRemoved) {
-  Run run;
+  Rewriter run;
   std::string body = "<html><body><a href=\"https://x.example/\">x</a></body></html>\r\n";
   auto r = run(html_message(body, "X-Mailgun-Track-Clicks: no\r\nX-PM-TrackOpens: false\r\n"));
   ASSERT_TRUE(r.ok());
@@ -176,7 +176,7 @@ TEST(Engine, OtherServicesHeadersAreHonouredAndRemoved) {
 }
 
 TEST(Engine, TrackingDomainFollowsTheFromDomain) {
-  Run run;
+  Rewriter run;
   std::string body = "<body><a href=\"https://x.example/\">x</a></body>";
   auto org = run(html_message(body, "", "\"Org, Inc\" <Team@EXAMPLE.org>"));
   ASSERT_TRUE(org.ok());
@@ -190,7 +190,7 @@ TEST(Engine, TrackingDomainFollowsTheFromDomain) {
 }
 
 TEST(Engine, EnvelopeSenderWhenFromIsMissingOrUnparsable) {
-  Run run;
+  Rewriter run;
   std::string msg =
       "To: a@example.net\r\nMessage-ID: <x@y>\r\nContent-Type: text/plain\r\n\r\n"
       "see https://x.example/\r\n";
@@ -204,7 +204,7 @@ TEST(Engine, EnvelopeSenderWhenFromIsMissingOrUnparsable) {
 }
 
 TEST(Engine, RecipientOnlyWhenExactlyOne) {
-  Run run;
+  Rewriter run;
   std::string msg = html_message("<body><a href=\"https://x.example/\">x</a></body>");
   auto two = run(msg, {"s@example.com", {"a@example.net", "b@example.net"}});
   ASSERT_TRUE(two.ok());
@@ -212,7 +212,7 @@ TEST(Engine, RecipientOnlyWhenExactlyOne) {
 }
 
 TEST(Engine, MessageIdAddedOnlyWhenTokensAreIssued) {
-  Run run;
+  Rewriter run;
   std::string no_id =
       "From: a@example.com\r\nContent-Type: text/plain\r\n\r\ngo to https://x.example/ now\r\n";
   auto r = run(no_id);
@@ -227,7 +227,7 @@ TEST(Engine, MessageIdAddedOnlyWhenTokensAreIssued) {
 }
 
 TEST(Engine, TextUrlsAndOptOutSuffix) {
-  Run run;
+  Rewriter run;
   std::string msg =
       "From: a@example.com\r\nMessage-ID: <t@x>\r\nContent-Type: text/plain; charset=us-ascii\r\n"
       "\r\nRead https://x.example/a. Or (https://y.example/b) or "
@@ -245,7 +245,7 @@ TEST(Engine, TextUrlsAndOptOutSuffix) {
 }
 
 TEST(Engine, QuotedPrintableHtmlIsReencoded) {
-  Run run;
+  Rewriter run;
   std::string qp_body =
       "<html><body><a href=3D\"https://x.example/very/long/path/that/goes/on/and/on?q=\r\n"
       "=3D1&amp;r=3D2\">caf=C3=A9</a></body></html>\r\n";
@@ -273,7 +273,7 @@ TEST(Engine, QuotedPrintableHtmlIsReencoded) {
 }
 
 TEST(Engine, Base64HtmlIsReencodedIn76ColumnLines) {
-  Run run;
+  Rewriter run;
   std::string html = "<html><body><a href=\"https://x.example/\">x</a></body></html>\r\n";
   std::string msg =
       "From: a@example.com\r\nMessage-ID: <b@x>\r\nContent-Type: text/html\r\n"
@@ -294,7 +294,7 @@ TEST(Engine, Base64HtmlIsReencodedIn76ColumnLines) {
 }
 
 TEST(Engine, SevenBitLinesStayWithin998Octets) {
-  Run run;
+  Rewriter run;
   std::string filler(900, 'x');
   std::string body = "<html><body><p>" + filler + " <a class=\"c\" href=\"https://x.example/\">x</a>" +
                      " <a href=\"https://y.example/\">y</a></p></body></html>\r\n";
@@ -311,7 +311,7 @@ TEST(Engine, SevenBitLinesStayWithin998Octets) {
 }
 
 TEST(Engine, OverlongTrackedUrlStaysUntracked) {
-  Run run;
+  Rewriter run;
   std::string target = "https://x.example/?" + std::string(2100, 'a');
   auto r = run(html_message("<body><a href=\"" + target + "\">x</a></body>"));
   ASSERT_TRUE(r.ok());
@@ -321,7 +321,7 @@ TEST(Engine, OverlongTrackedUrlStaysUntracked) {
 }
 
 TEST(Engine, SignedMessagePassesThroughByteIdentical) {
-  Run run;
+  Rewriter run;
   std::string msg =
       "From: a@example.com\r\nMIME-Version: 1.0\r\nContent-Type: multipart/signed; "
       "protocol=\"application/pkcs7-signature\"; micalg=sha-256; boundary=\"b1\"\r\n\r\n"
@@ -334,7 +334,7 @@ TEST(Engine, SignedMessagePassesThroughByteIdentical) {
 }
 
 TEST(Engine, HeadersAndOtherPartsAreByteIdentical) {
-  Run run;
+  Rewriter run;
   std::string head =
       "From: a@example.com\nSubject: =?utf-8?q?folded?=\n   continuation  \nMessage-ID: <f@x>\n"
       "MIME-Version: 1.0\nContent-Type: multipart/alternative;\n\tboundary=zz\n\npreamble\n";
