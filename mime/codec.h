@@ -25,7 +25,10 @@ namespace trackrelay::mime {
 std::string qp_decode(std::string_view encoded);
 
 // Encodes text whose hard line breaks are `eol`-style (or LF/CRLF, which are
-// both treated as hard breaks and written as `eol`). Output lines are at most
+// both treated as hard breaks and written as `eol`; except that with `eol` LF
+// a CRLF in the text is written "=0D" LF, so decoding gives back the same
+// bytes — with `eol` CRLF a bare LF becomes CRLF, the canonical text line
+// break of RFC 2046 §4.1.1). Output lines are at most
 // 76 characters including the soft-break "=", "=" is written "=3D", trailing
 // space/tab before a hard break is encoded, a line "." or "From " is not
 // produced at a line start (encoded), and the output ends with a hard break

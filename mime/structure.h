@@ -30,8 +30,8 @@ namespace trackrelay::mime {
 enum class TransferEncoding { kSevenBit, kEightBit, kBinary, kQuotedPrintable, kBase64 };
 
 struct HeaderField {
-  std::string name;       // as written (compare case-insensitively)
-  std::string value;      // unfolded (CR/LF of folds removed), leading whitespace trimmed
+  std::string name;        // as written (compare case-insensitively)
+  std::string value;       // unfolded (CR/LF of folds removed), leading whitespace trimmed
   std::size_t offset = 0;  // first byte of the field name in the message
   std::size_t length = 0;  // through the EOL ending its last (folded) line
 };
@@ -44,12 +44,12 @@ struct TextLeaf {
   std::size_t body_offset = 0;  // the encoded body in the original message
   std::size_t body_length = 0;  // excludes the EOL that belongs to the next boundary line
   std::string eol;              // "\r\n" or "\n": the line ending this part uses
-  std::string path;             // "1.2" style part number, for logs
+  std::string path;             // "1.2" style part number, for logs; "0" = the message itself
 };
 
 // A part deliberately left alone, with why (logged by the caller).
 struct SkippedPart {
-  std::string path;
+  std::string path;  // as TextLeaf::path
   std::string media_type;
   std::string reason;  // "attachment", "charset utf-16 is not ASCII-compatible",
                        // "multipart/signed", "unknown transfer encoding x-uue", ...

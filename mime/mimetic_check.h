@@ -1,0 +1,31 @@
+// mime/mimetic_check.h — internal to mime/: the independent parse that
+// analyse() cross-checks its own tree against.
+//
+// Owns running mimetic's istream parser (MimeEntity from a std::istringstream,
+// which only recognises boundaries at the start of a line — unlike the
+// MimeEntity(begin,end) iterator parser, which searches for them anywhere) and
+// flattening its tree into the same "path media/type" list that structure.cc
+// builds, using the same classify() rules and stopping where we stop.
+//
+// May call: base/, mimetic.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+
+namespace trackrelay::mime::internal {
+
+// One entry per entity in pre-order, "<path> <media type>", not descending
+// into entities that classify() does not enter. `message` must not start with
+// an mbox "From " line (mimetic would take the whole message as a body), and
+// structure.cc passes it with the bodies of the message/rfc822 and multipart
+// parts it does not enter reduced to their delimiter-like lines: mimetic
+// mis-parses what follows an unclosed multipart nested in them (see
+// Walker::hide_body), which would reject well-formed mail carrying a
+// truncated attached message.
+Result<std::vector<std::string>> mimetic_shape(std::string_view message);
+
+}  // namespace trackrelay::mime::internal
