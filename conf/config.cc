@@ -134,6 +134,8 @@ std::string_view kind_name(Kind kind) {
       return "int";
     case Kind::kSize:
       return "size";
+    case Kind::kStrings:
+      return "strings";
   }
   return "?";
 }

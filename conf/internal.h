@@ -10,16 +10,19 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include "conf/config.h"
 
 namespace trackrelay::conf::internal {
 
-enum class Kind { kMap, kList, kString, kBool, kPort, kInt, kSize };
+// kStrings: one string or a list of strings ("listen: a" or "listen: [a, b]").
+enum class Kind { kMap, kList, kString, kBool, kPort, kInt, kSize, kStrings };
 
 // Where a scalar key's value goes. monostate: maps and lists.
 using FieldRef =
-    std::variant<std::monostate, std::string*, bool*, std::optional<uint16_t>*, int*, std::size_t*>;
+    std::variant<std::monostate, std::string*, bool*, std::optional<uint16_t>*, int*, std::size_t*,
+                 std::vector<std::string>*>;
 
 // Binds a key to the Config being built. Scalars return their field; keys
 // below "x[]" address x.back(). For a kList key, calling bind appends one new

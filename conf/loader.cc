@@ -87,6 +87,8 @@ std::string_view expected(Kind kind) {
     case Kind::kInt:
     case Kind::kSize:
       return "an integer";
+    case Kind::kStrings:
+      return "a string or a list of strings";
   }
   return "?";
 }
@@ -167,6 +169,7 @@ struct Parsed {
   void operator()(int* p) const { *p = static_cast<int>(integer); }
   void operator()(std::size_t* p) const { *p = static_cast<std::size_t>(integer); }
   void operator()(std::optional<uint16_t>* p) const { *p = static_cast<uint16_t>(integer); }
+  void operator()(std::vector<std::string>* p) const { *p = {text}; }
 };
 
 // One list element that became a Config item (parallel to the Config vector).
@@ -293,6 +296,21 @@ void Loader::load_value(const KeySpec& spec, const YAML::Node& v, const std::str
         bad(shown, vw,
             spec.min == 1 ? "at least one item is required"
                           : "at least " + std::to_string(spec.min) + " items are required");
+      }
+      return;
+    }
+    case Kind::kStrings: {
+      if (!v.IsSequence()) return load_scalar(spec, v, shown, vw);
+      std::vector<std::string> list;
+      for (const YAML::Node& elem : v) {
+        if (!elem.IsScalar()) {
+          return bad(shown, where(elem.Mark()), "expected a string, got " + describe_node(elem));
+        }
+        list.push_back(elem.Scalar());
+      }
+      if (spec.bind != nullptr) {
+        internal::FieldRef ref = spec.bind(cfg_);
+        if (auto* p = std::get_if<std::vector<std::string>*>(&ref)) **p = std::move(list);
       }
       return;
     }
