@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "app/commands.h"
 #include "conf/config.h"
 #include "rewrite/engine.h"
 #include "token/token.h"
@@ -36,6 +37,7 @@ constexpr std::string_view kUsage =
     "  rewrite [--mail-from ADDR] [--rcpt ADDR]...\n"
     "                             rewrite one message from stdin to stdout\n"
     "  decode URL...              print the contents of tracked URLs as JSON lines\n"
+    "  serve                      run the relay and tracking listeners the configuration enables\n"
     "\n"
     "Without --config, the built-in example configuration is used.\n";
 
@@ -44,7 +46,10 @@ int usage_error(const std::string& what) {
   return EX_USAGE;
 }
 
-std::shared_ptr<const tr::conf::Config> load_config(const std::string& path, bool verbose) {
+}  // namespace
+
+std::shared_ptr<const tr::conf::Config> tr::app::load_config(const std::string& path,
+                                                             bool verbose) {
   tr::conf::LoadResult r = path.empty()
                                ? tr::conf::load_string(tr::conf::builtin_example_yaml(),
                                                        "<built-in example>")
@@ -56,6 +61,8 @@ std::shared_ptr<const tr::conf::Config> load_config(const std::string& path, boo
   }
   return r.config;
 }
+
+namespace {
 
 int cmd_check(const tr::conf::Config& c) {
   std::cout << c.source << ": OK: system domain " << c.system_domain << ", "
@@ -184,10 +191,10 @@ int main(int argc, char** argv) {
   if (i >= args.size()) return usage_error("no command given");
   std::string command = args[i];
   std::vector<std::string> rest(args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end());
-  if (command != "check" && command != "rewrite" && command != "decode") {
+  if (command != "check" && command != "rewrite" && command != "decode" && command != "serve") {
     return usage_error("unknown command '" + command + "'");
   }
-  auto config = load_config(config_path, command == "check");
+  auto config = tr::app::load_config(config_path, command == "check" || command == "serve");
   if (!config) {
     std::cerr << "trackrelay: configuration "
               << (config_path.empty() ? "<built-in example>" : config_path) << " is invalid\n";
@@ -195,5 +202,6 @@ int main(int argc, char** argv) {
   }
   if (command == "check") return cmd_check(*config);
   if (command == "rewrite") return cmd_rewrite(*config, rest);
+  if (command == "serve") return tr::app::cmd_serve(config_path, std::move(config), rest);
   return cmd_decode(*config, rest);
 }

@@ -56,6 +56,18 @@ struct RewriteLimits {
   std::size_t max_tracked_url_length = 2000;
 };
 
+// relay: the SMTP relay filter (relay/ extends this as it grows).
+struct RelayConfig {
+  std::vector<std::string> listen;  // "host:port" ("[::1]:10025" for IPv6); empty = no relay
+  std::string upstream;             // "host:port", or "maildir:PATH" (built-in capture)
+};
+
+// track: the tracking endpoint (track/ extends this as it grows).
+struct TrackConfig {
+  std::vector<std::string> listen;      // plain HTTP "host:port"; empty = none
+  std::vector<std::string> tls_listen;  // HTTPS "host:port"; empty = none
+};
+
 struct Config {
   std::string source;  // file the snapshot was loaded from ("<string>" for tests)
 
@@ -68,6 +80,9 @@ struct Config {
   std::vector<TrackingDomain> tracking_domains;
   std::vector<SendingDomain> sending_domains;
   RewriteLimits rewrite;
+  RelayConfig relay;
+  TrackConfig track;
+  std::string store = "var/trackrelay.db";  // SQLite event store (relative: to the working dir)
 
   // Lookup helpers (names compared in lower-case A-label form).
   const TrackingDomain* find_tracking_domain(std::string_view alabel) const;

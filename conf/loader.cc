@@ -335,7 +335,7 @@ void Loader::load_scalar(const KeySpec& spec, const YAML::Node& v, const std::st
     const std::optional<bool> b = parse_bool(text);
     if (!b) return bad(shown, vw, "expected a boolean, got " + in_quotes(text));
     parsed.boolean = *b;
-  } else if (spec.kind != Kind::kString) {
+  } else if (spec.kind != Kind::kString && spec.kind != Kind::kStrings) {
     const std::optional<int64_t> n = parse_int(text);
     if (!n) {
       return bad(shown, vw,

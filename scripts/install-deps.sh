@@ -9,7 +9,8 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 BUILD_PKGS="build-essential cmake pkg-config \
   libmimetic-dev libgumbo-dev \
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev \
-  libyaml-cpp-dev libssl-dev libpsl-dev publicsuffix libidn2-dev zlib1g-dev"
+  libyaml-cpp-dev libssl-dev libpsl-dev publicsuffix libidn2-dev zlib1g-dev \
+  libsystemd-dev libsqlite3-dev"
 TEST_PKGS="libgtest-dev python3"
 PKGS="$BUILD_PKGS"
 if [ "${1:-}" = "--test" ]; then PKGS="$PKGS $TEST_PKGS"; fi

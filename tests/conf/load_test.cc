@@ -212,12 +212,12 @@ TEST(Load, UnknownKeysAreWarningsWithTheirPosition) {
       load(minimal_yaml("  foo: 1\n"
                         "  tracking_domains:\n"
                         "    - {domain: click.example.com, colour: red}\n",
-                        "relay:\n  listen: 25\n"));
+                        "frobnicator:\n  listen: 25\n"));
   ASSERT_TRUE(r.ok()) << ::testing::PrintToString(lines(r));
   EXPECT_EQ(lines(r),
             (Lines{"t.yaml:6:3: warning: unknown key 'tracking.foo'",
                    "t.yaml:8:35: warning: unknown key 'tracking.tracking_domains[0].colour'",
-                   "t.yaml:9:1: warning: unknown key 'relay'"}));
+                   "t.yaml:9:1: warning: unknown key 'frobnicator'"}));
 }
 
 TEST(Load, DuplicateYamlKey) {

@@ -1,0 +1,22 @@
+// app/commands.h — the subcommands of the `trackrelay` program, one function
+// each. main.cc parses global options and dispatches.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "conf/config.h"
+
+namespace trackrelay::app {
+
+// Loads `path` (or the built-in example when empty), printing diagnostics
+// (warnings too when `verbose`). Null on error.
+std::shared_ptr<const conf::Config> load_config(const std::string& path, bool verbose);
+
+// Runs every listener the configuration enables until SIGTERM/SIGINT;
+// SIGHUP reloads `config_path`.
+int cmd_serve(const std::string& config_path, std::shared_ptr<const conf::Config> config,
+              const std::vector<std::string>& args);
+
+}  // namespace trackrelay::app

@@ -1,0 +1,114 @@
+// app/serve.cc — `trackrelay serve`: one process, every enabled listener.
+//
+// Starts the relay (relay.listen) and the tracking endpoint (track.listen /
+// track.tls_listen) on one io_context, tells systemd when it is ready
+// (sd_notify READY=1, Type=notify), reloads the configuration on SIGHUP
+// (RELOADING=1 … READY=1; an invalid file keeps the running configuration
+// and says why), and on SIGTERM/SIGINT stops accepting, lets transactions and
+// requests in flight finish within the grace period, and exits 0.
+#include <sysexits.h>
+#include <systemd/sd-daemon.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <csignal>
+#include <iostream>
+#include <optional>
+
+#include "app/commands.h"
+#include "conf/snapshot.h"
+#ifdef TRACKRELAY_HAVE_RELAY
+#include "relay/server.h"
+#endif
+#ifdef TRACKRELAY_HAVE_TRACK
+#include "track/server.h"
+#endif
+
+namespace trackrelay::app {
+namespace {
+
+constexpr std::chrono::seconds kStopGrace{30};
+
+}  // namespace
+
+int cmd_serve(const std::string& config_path, std::shared_ptr<const conf::Config> config,
+              const std::vector<std::string>& args) {
+  if (!args.empty()) {
+    std::cerr << "trackrelay: serve: unexpected argument '" << args.front() << "'\n";
+    return EX_USAGE;
+  }
+  conf::Snapshot snapshot(std::move(config));
+  boost::asio::io_context ioc;
+  int started = 0;
+#ifdef TRACKRELAY_HAVE_RELAY
+  std::optional<relay::Server> relay_server;
+  if (!snapshot.current()->relay.listen.empty()) {
+    relay_server.emplace(ioc, snapshot);
+    if (auto r = relay_server->start(); !r) {
+      std::cerr << "trackrelay: relay: " << r.error() << "\n";
+      return EX_UNAVAILABLE;
+    }
+    ++started;
+  }
+#endif
+#ifdef TRACKRELAY_HAVE_TRACK
+  std::optional<track::Server> track_server;
+  if (!snapshot.current()->track.listen.empty() || !snapshot.current()->track.tls_listen.empty()) {
+    track_server.emplace(ioc, snapshot);
+    if (auto r = track_server->start(); !r) {
+      std::cerr << "trackrelay: track: " << r.error() << "\n";
+      return EX_UNAVAILABLE;
+    }
+    ++started;
+  }
+#endif
+  if (started == 0) {
+    std::cerr << "trackrelay: serve: the configuration enables no listener "
+                 "(relay.listen, track.listen)\n";
+    return EX_CONFIG;
+  }
+
+  boost::asio::signal_set signals(ioc, SIGTERM, SIGINT, SIGHUP);
+  std::function<void(const boost::system::error_code&, int)> on_signal =
+      [&](const boost::system::error_code& ec, int sig) {
+        if (ec) return;
+        if (sig == SIGHUP) {
+          sd_notify(0, "RELOADING=1");
+          auto next = load_config(config_path, false);
+          if (next) {
+            snapshot.replace(std::move(next));
+#ifdef TRACKRELAY_HAVE_RELAY
+            if (relay_server) relay_server->reloaded();
+#endif
+#ifdef TRACKRELAY_HAVE_TRACK
+            if (track_server) {
+              if (auto r = track_server->reloaded(); !r) {
+                std::cerr << "trackrelay: reload: " << r.error() << "\n";
+              }
+            }
+#endif
+            std::cerr << "trackrelay: configuration reloaded\n";
+          } else {
+            std::cerr << "trackrelay: reload failed; the running configuration stays\n";
+          }
+          sd_notify(0, "READY=1");
+          signals.async_wait(on_signal);
+          return;
+        }
+        sd_notify(0, "STOPPING=1");
+        std::cerr << "trackrelay: stopping\n";
+#ifdef TRACKRELAY_HAVE_RELAY
+        if (relay_server) relay_server->stop(kStopGrace);
+#endif
+#ifdef TRACKRELAY_HAVE_TRACK
+        if (track_server) track_server->stop(kStopGrace);
+#endif
+      };
+  signals.async_wait(on_signal);
+  sd_notify(0, "READY=1");
+  std::cerr << "trackrelay: serving\n";
+  ioc.run();
+  return EX_OK;
+}
+
+}  // namespace trackrelay::app
