@@ -32,10 +32,6 @@ std::string ascii_lower(std::string_view s) {
   return out;
 }
 
-std::string in_quotes(std::string_view s) {
-  return "'" + std::string(s) + "'";
-}
-
 // Empty when `name` (lower-case ASCII) is a valid LDH host name; else what is wrong.
 std::string ldh_problem(std::string_view name) {
   if (name.size() > kMaxName) {
@@ -49,17 +45,17 @@ std::string ldh_problem(std::string_view name) {
         name.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
     if (label.empty()) return "empty label";
     if (label.size() > kMaxLabel) {
-      return "label " + in_quotes(label) + " is longer than " + std::to_string(kMaxLabel) +
-             " characters";
+      return "label " + internal::in_quotes(label) + " is longer than " +
+             std::to_string(kMaxLabel) + " characters";
     }
     for (char c : label) {
       const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
       if (!ok)
-        return "invalid character " + in_quotes(std::string(1, c)) + " in label " +
-               in_quotes(label);
+        return "invalid character " + internal::in_quotes(std::string(1, c)) + " in label " +
+               internal::in_quotes(label);
     }
     if (label.front() == '-' || label.back() == '-') {
-      return "label " + in_quotes(label) + " starts or ends with a hyphen";
+      return "label " + internal::in_quotes(label) + " starts or ends with a hyphen";
     }
     last = label;
     if (dot == std::string_view::npos) break;
@@ -96,7 +92,7 @@ std::string lookup_form(std::string_view host) {
 }  // namespace internal
 
 Result<std::string> to_alabel(std::string_view domain) {
-  const std::string shown = in_quotes(domain);
+  const std::string shown = internal::in_quotes(domain);
   if (!domain.empty() && domain.back() == '.') domain.remove_suffix(1);
   if (domain.empty()) return Error{"empty domain name"};
   if (domain.find('\0') != std::string_view::npos) {

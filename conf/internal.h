@@ -53,4 +53,15 @@ inline constexpr std::string_view kExampleSecret =
 // cannot be converted (it then matches nothing).
 std::string lookup_form(std::string_view host);
 
+// 'text' for diagnostics. Built by appending: GCC 12 at -O2 reports a false
+// -Wrestrict for "'" + std::string(s) + "'".
+inline std::string in_quotes(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + 2);
+  out.push_back('\'');
+  out.append(s);
+  out.push_back('\'');
+  return out;
+}
+
 }  // namespace trackrelay::conf::internal

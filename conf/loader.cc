@@ -46,10 +46,6 @@ std::string at(Where w) {
   return std::to_string(w.line) + ":" + std::to_string(w.column);
 }
 
-std::string in_quotes(std::string_view s) {
-  return "'" + std::string(s) + "'";
-}
-
 std::string join(std::string_view prefix, std::string_view name) {
   if (prefix.empty()) return std::string(name);
   return std::string(prefix) + "." + std::string(name);
@@ -69,7 +65,7 @@ std::string describe_node(const YAML::Node& n) {
   if (n.IsNull()) return "an empty value";
   if (n.IsMap()) return "a map";
   if (n.IsSequence()) return "a list";
-  return in_quotes(n.Scalar());
+  return internal::in_quotes(n.Scalar());
 }
 
 std::string_view expected(Kind kind) {
@@ -244,13 +240,14 @@ void Loader::walk_map(const YAML::Node& node, std::string_view table_prefix,
       }
       const std::string shown = join(shown_prefix, k.Scalar());
       if (const auto it = seen.find(k.Scalar()); it != seen.end()) {
-        error(kw, "duplicate key " + in_quotes(shown) + " (first at " + at(it->second) + ")");
+        error(kw,
+              "duplicate key " + internal::in_quotes(shown) + " (first at " + at(it->second) + ")");
         continue;
       }
       seen.emplace(k.Scalar(), kw);
       const KeySpec* spec = internal::find_key(join(table_prefix, k.Scalar()));
       if (spec == nullptr) {
-        add(Severity::kWarning, kw, "unknown key " + in_quotes(shown));
+        add(Severity::kWarning, kw, "unknown key " + internal::in_quotes(shown));
         continue;
       }
       // A null value's mark points past it; its key's mark is where it is.
@@ -262,7 +259,8 @@ void Loader::walk_map(const YAML::Node& node, std::string_view table_prefix,
   for (const KeySpec& spec : internal::key_table()) {
     if (!spec.required || parent_of(spec.path) != table_prefix) continue;
     if (!seen.contains(std::string(leaf_of(spec.path)))) {
-      error(map_where, "missing required key " + in_quotes(join(shown_prefix, leaf_of(spec.path))));
+      error(map_where,
+            "missing required key " + internal::in_quotes(join(shown_prefix, leaf_of(spec.path))));
     }
   }
 }
@@ -333,13 +331,14 @@ void Loader::load_scalar(const KeySpec& spec, const YAML::Node& v, const std::st
   Parsed parsed{text};
   if (spec.kind == Kind::kBool) {
     const std::optional<bool> b = parse_bool(text);
-    if (!b) return bad(shown, vw, "expected a boolean, got " + in_quotes(text));
+    if (!b) return bad(shown, vw, "expected a boolean, got " + internal::in_quotes(text));
     parsed.boolean = *b;
   } else if (spec.kind != Kind::kString && spec.kind != Kind::kStrings) {
     const std::optional<int64_t> n = parse_int(text);
     if (!n) {
-      return bad(shown, vw,
-                 "expected " + std::string(expected(spec.kind)) + ", got " + in_quotes(text));
+      return bad(
+          shown, vw,
+          "expected " + std::string(expected(spec.kind)) + ", got " + internal::in_quotes(text));
     }
     if (*n < spec.min || *n > spec.max) {
       return bad(shown, vw,
@@ -358,9 +357,9 @@ void Loader::validate_system_domain() {
   Result<std::string> a = to_alabel(cfg_.system_domain);
   if (!a.ok()) return bad(shown, w, a.error());
   if (check_tracking_domain(*a) == TrackingDomainCheck::kPublicSuffix) {
-    return bad(
-        shown, w,
-        in_quotes(*a) + " is a public suffix; the system domain must be a domain you control");
+    return bad(shown, w,
+               internal::in_quotes(*a) +
+                   " is a public suffix; the system domain must be a domain you control");
   }
   cfg_.system_domain = std::move(a).value();
 }
@@ -376,10 +375,12 @@ void Loader::validate_keys() {
       const Where w = where_of(id_path, list[i].where);
       if (!valid_key_id(key.id)) {
         bad(id_path, w,
-            in_quotes(key.id) + " is not a valid key id (1-16 characters of A-Z a-z 0-9 _ -)");
+            internal::in_quotes(key.id) +
+                " is not a valid key id (1-16 characters of A-Z a-z 0-9 _ -)");
       } else if (const auto it = ids.find(key.id); it != ids.end()) {
         bad(id_path, w,
-            "duplicate key id " + in_quotes(key.id) + " (first at " + at(it->second) + ")");
+            "duplicate key id " + internal::in_quotes(key.id) + " (first at " + at(it->second) +
+                ")");
       } else {
         ids.emplace(key.id, w);
       }
@@ -411,7 +412,8 @@ void Loader::validate_keys() {
       if (p.is_relative()) p = std::filesystem::path(base_dir_) / p;
       Result<std::string> contents = read_file(p.string(), kMaxSecretFileBytes);
       if (!contents.ok()) {
-        bad(file_path, w, "cannot read " + in_quotes(p.string()) + ": " + contents.error());
+        bad(file_path, w,
+            "cannot read " + internal::in_quotes(p.string()) + ": " + contents.error());
         continue;
       }
       std::string s = std::move(contents).value();
@@ -420,7 +422,7 @@ void Loader::validate_keys() {
         s.pop_back();
       }
       key.secret = std::move(s);
-      source = "the secret in " + in_quotes(p.string());
+      source = "the secret in " + internal::in_quotes(p.string());
     }
     if (key.secret.size() < kMinSecretBytes) {
       bad(used, w,
@@ -428,7 +430,7 @@ void Loader::validate_keys() {
               std::to_string(kMinSecretBytes) + " are required");
     } else if (key.secret == internal::kExampleSecret) {
       add(Severity::kWarning, w,
-          used + ": key " + in_quotes(key.id) +
+          used + ": key " + internal::in_quotes(key.id) +
               " uses the public example secret; replace it (openssl rand -base64 48)");
     }
   }
@@ -467,28 +469,29 @@ void Loader::validate_tracking_domains() {
         break;
       case TrackingDomainCheck::kPublicSuffix:
         bad(path, w,
-            in_quotes(d.domain) +
+            internal::in_quotes(d.domain) +
                 " is a public suffix; a tracking domain must be a subdomain of a registrable "
                 "domain, such as click.example.com");
         break;
       case TrackingDomainCheck::kRegistrableRoot:
         bad(path, w,
-            in_quotes(d.domain) + " is a root domain; use a subdomain such as click." + d.domain);
+            internal::in_quotes(d.domain) + " is a root domain; use a subdomain such as click." +
+                d.domain);
         break;
       case TrackingDomainCheck::kInvalid:
-        bad(path, w, in_quotes(d.domain) + " is not a valid domain name");
+        bad(path, w, internal::in_quotes(d.domain) + " is not a valid domain name");
         break;
     }
     if (const auto it = names.find(d.domain); it != names.end()) {
       bad(path, w,
-          "duplicate tracking domain " + in_quotes(d.domain) + " (first at " + at(it->second) +
-              ")");
+          "duplicate tracking domain " + internal::in_quotes(d.domain) + " (first at " +
+              at(it->second) + ")");
     } else {
       names.emplace(d.domain, w);
     }
     if (usable("tracking.system_domain") && d.domain == cfg_.system_domain) {
       add(Severity::kWarning, w,
-          path + ": " + in_quotes(d.domain) + " is also tracking.system_domain");
+          path + ": " + internal::in_quotes(d.domain) + " is also tracking.system_domain");
     }
   }
 }
@@ -508,7 +511,8 @@ void Loader::validate_sending_domains() {
         bad(path, w, a.error());
       } else if (const auto it = names.find(*a); it != names.end()) {
         bad(path, w,
-            "duplicate sending domain " + in_quotes(*a) + " (first at " + at(it->second) + ")");
+            "duplicate sending domain " + internal::in_quotes(*a) + " (first at " + at(it->second) +
+                ")");
       } else {
         names.emplace(*a, w);
         s.domain = std::move(a).value();
@@ -522,7 +526,8 @@ void Loader::validate_sending_domains() {
       bad(td_path, w, a.error());
     } else if (!declared.contains(*a) && !declared.contains(s.tracking_domain)) {
       bad(td_path, w,
-          "unknown tracking domain " + in_quotes(*a) + "; declare it in tracking.tracking_domains");
+          "unknown tracking domain " + internal::in_quotes(*a) +
+              "; declare it in tracking.tracking_domains");
     } else {
       s.tracking_domain = std::move(a).value();
     }

@@ -305,9 +305,12 @@ std::string first_difference(const std::vector<std::string>& ours,
                              const std::vector<std::string>& theirs) {
   const auto show = [](const std::vector<std::string>& v, std::size_t i) {
     if (i >= v.size()) return std::string("(nothing)");
-    std::string s = v[i];
-    if (s.starts_with(' ')) s.insert(0, kMessagePath);
-    return "\"" + s + "\"";
+    // Appended piece by piece: GCC 12 -O2 reports a false -Wrestrict for insert(0, ...).
+    std::string s = "\"";
+    if (v[i].starts_with(' ')) s.append(kMessagePath);
+    s.append(v[i]);
+    s.push_back('"');
+    return s;
   };
   for (std::size_t i = 0; i < ours.size() || i < theirs.size(); ++i) {
     if (i >= ours.size() || i >= theirs.size() || ours[i] != theirs[i]) {

@@ -14,6 +14,12 @@ namespace {
 constexpr std::string_view kReplacementChar = "\xEF\xBF\xBD";
 
 struct Candidate {
+  Candidate(std::size_t offset, std::size_t length, std::string replacement,
+            std::optional<std::size_t> break_at_, bool is_link_, std::string what_)
+      : patch{offset, length, std::move(replacement)},
+        break_at(break_at_),
+        is_link(is_link_),
+        what(std::move(what_)) {}
   mime::Patch patch;
   std::optional<std::size_t> break_at;  // where an EOL may be inserted (HTML attribute start)
   bool is_link = false;                 // dropping it leaves a link untracked
@@ -89,7 +95,7 @@ std::string apply(std::string_view src, std::vector<Candidate> cands, const Part
     for (std::size_t i : offenders) {
       Candidate& c = cands[i];
       if (c.break_at) {
-        next.push_back(Candidate{{*c.break_at, 0, ctx.eol}, std::nullopt, false, "line break"});
+        next.emplace_back(*c.break_at, 0, ctx.eol, std::nullopt, false, "line break");
         c.break_at.reset();
       } else {
         drop[i] = true;
@@ -135,8 +141,7 @@ bool has_tracking_pixel(std::string_view body, const conf::Config& config) {
                      });
 }
 
-PartResult rewrite_html_part(std::string_view html, const PartContext& ctx,
-                             LinkScanner& scanner) {
+PartResult rewrite_html_part(std::string_view html, const PartContext& ctx, LinkScanner& scanner) {
   PartResult res;
   auto scan = scanner.scan(html);
   if (!scan) {
@@ -175,19 +180,15 @@ PartResult rewrite_html_part(std::string_view html, const PartContext& ctx,
         continue;
       }
       ++res.tracked;
-      cands.push_back(Candidate{{link.value_offset, link.value_length, std::move(url)},
-                                link.attr_offset,
-                                true,
-                                *target});
+      cands.emplace_back(link.value_offset, link.value_length, std::move(url), link.attr_offset,
+                         true, *target);
     }
   }
   if (ctx.initial_open_pixel && scan->body_start_end) {
     ++res.pixels;
-    cands.push_back(Candidate{{*scan->body_start_end, 0,
-                               ctx.eol + pixel_html(ctx, token::Kind::kInitialOpen) + ctx.eol},
-                              std::nullopt,
-                              false,
-                              "initial_open pixel"});
+    cands.emplace_back(*scan->body_start_end, 0,
+                       ctx.eol + pixel_html(ctx, token::Kind::kInitialOpen) + ctx.eol, std::nullopt,
+                       false, "initial_open pixel");
   }
   if (ctx.open_pixel) {
     ++res.pixels;
@@ -195,7 +196,7 @@ PartResult rewrite_html_part(std::string_view html, const PartContext& ctx,
     std::string px = pixel_html(ctx, token::Kind::kOpen);
     std::string ins = scan->body_end_start ? px + ctx.eol : ctx.eol + px + ctx.eol;
     if (!scan->body_end_start && (html.ends_with("\n"))) ins = px + ctx.eol;
-    cands.push_back(Candidate{{at, 0, std::move(ins)}, std::nullopt, false, "open pixel"});
+    cands.emplace_back(at, 0, std::move(ins), std::nullopt, false, "open pixel");
   }
   if (cands.empty()) return res;
   res.body = apply(html, std::move(cands), ctx, res);
@@ -210,10 +211,8 @@ PartResult rewrite_text_part(std::string_view text, const PartContext& ctx) {
     std::string_view url = text.substr(link.offset, link.length);
     if (link.clicktrack_off) {
       ++res.untracked;
-      cands.push_back(Candidate{{link.offset + link.length, link.suffix_length, ""},
-                                std::nullopt,
-                                false,
-                                "opt-out suffix"});
+      cands.emplace_back(link.offset + link.length, link.suffix_length, "", std::nullopt, false,
+                         "opt-out suffix");
       continue;
     }
     if (!ctx.track_links) continue;
@@ -233,10 +232,7 @@ PartResult rewrite_text_part(std::string_view text, const PartContext& ctx) {
       continue;
     }
     ++res.tracked;
-    cands.push_back(Candidate{{link.offset, link.length, std::move(tracked)},
-                              std::nullopt,
-                              true,
-                              *target});
+    cands.emplace_back(link.offset, link.length, std::move(tracked), std::nullopt, true, *target);
   }
   if (cands.empty()) return res;
   res.body = apply(text, std::move(cands), ctx, res);
