@@ -10,23 +10,13 @@
 #include <array>
 #include <exception>
 
+#include "base/strings.h"
+
 namespace trackrelay::mime {
 namespace internal {
 namespace {
 
 constexpr std::size_t kMaxBoundaryLength = 200;  // RFC 2046 says 70; be lenient
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() &&
-         (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() &&
-         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
 
 template <class IString>
 std::string plain(const IString& s) {
@@ -191,14 +181,6 @@ EntityType classify_unsafe(const EntityFields& f, bool in_digest) {
 
 }  // namespace
 
-std::string to_lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
 std::string child_path(const std::string& parent, std::size_t index_from_1) {
   return parent.empty() ? std::to_string(index_from_1)
                         : parent + "." + std::to_string(index_from_1);
@@ -217,7 +199,7 @@ EntityType classify(const EntityFields& fields, bool in_digest) {
 }  // namespace internal
 
 bool ascii_compatible_charset(std::string_view charset_lower) {
-  const std::string cs = internal::to_lower(charset_lower);
+  const std::string cs = trackrelay::to_lower(charset_lower);
   // Encodings in which ASCII text is not stored as ASCII bytes (or where an
   // ASCII byte can be part of an escape sequence): splicing bytes into them
   // would corrupt the text. EBCDIC code pages are included for completeness.

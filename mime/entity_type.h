@@ -20,6 +20,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/strings.h"
 #include "mime/structure.h"
 
 namespace trackrelay::mime::internal {
@@ -56,7 +57,5 @@ EntityType classify(const EntityFields& fields, bool in_digest);
 
 // "1.2" numbering: the parts of the top-level multipart are "1", "2", ...
 std::string child_path(const std::string& parent, std::size_t index_from_1);
-
-std::string to_lower(std::string_view s);
 
 }  // namespace trackrelay::mime::internal

@@ -121,7 +121,7 @@ std::string normalised(std::string_view v) {
   const std::size_t b = v.find_first_not_of(" \t\r\n");
   if (b == std::string_view::npos) return "";
   const std::size_t e = v.find_last_not_of(" \t\r\n");
-  return internal::to_lower(v.substr(b, e - b + 1));
+  return to_lower(v.substr(b, e - b + 1));
 }
 
 // The first Content-Type / -Transfer-Encoding / -Disposition of an entity.
@@ -130,7 +130,7 @@ std::string normalised(std::string_view v) {
 Result<EntityFields> entity_fields(const std::vector<HeaderField>& fields) {
   EntityFields out;
   for (const HeaderField& f : fields) {
-    const std::string name = internal::to_lower(f.name);
+    const std::string name = to_lower(f.name);
     std::optional<std::string>* slot = nullptr;
     if (name == "content-type") {
       slot = &out.content_type;

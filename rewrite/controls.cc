@@ -1,29 +1,20 @@
 // rewrite/controls.cc — see controls.h.
 #include "rewrite/controls.h"
 
-#include <boost/json.hpp>
-#include <strings.h>
-
 #include <algorithm>
 #include <array>
+#include <boost/json.hpp>
+
+#include "base/strings.h"
 
 namespace trackrelay::rewrite {
 namespace {
 
 namespace json = boost::json;
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
+Error msys_error(std::string what) {
+  return Error{"X-MSYS-API: " + std::move(what)};
 }
-
-std::string trim(std::string_view s) {
-  auto b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string_view::npos) return {};
-  auto e = s.find_last_not_of(" \t\r\n");
-  return std::string(s.substr(b, e - b + 1));
-}
-
-Error msys_error(std::string what) { return Error{"X-MSYS-API: " + std::move(what)}; }
 
 Result<bool> read_bool(const json::object& options, std::string_view key,
                        std::optional<bool>& out) {
@@ -92,7 +83,7 @@ Result<bool> apply_msys_api(std::string_view text, MessageControls& c) {
 
 bool apply_other_service_header(std::string_view name, std::string_view raw_value,
                                 MessageControls& c) {
-  std::string v = trim(raw_value);
+  std::string v(trim(raw_value));
   auto yes_no = [&](std::optional<bool>& out, std::string_view header) {
     if (iequals(v, "yes") || iequals(v, "true")) {
       out = true;

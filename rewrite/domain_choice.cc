@@ -1,6 +1,8 @@
 // rewrite/domain_choice.cc — see domain_choice.h.
 #include "rewrite/domain_choice.h"
 
+#include "base/strings.h"
+
 namespace trackrelay::rewrite {
 namespace {
 
@@ -33,13 +35,6 @@ std::string strip_comments(std::string_view s) {
   return out;
 }
 
-std::string trim(std::string_view s) {
-  auto b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string_view::npos) return {};
-  auto e = s.find_last_not_of(" \t\r\n");
-  return std::string(s.substr(b, e - b + 1));
-}
-
 }  // namespace
 
 std::string from_address(std::string_view value) {
@@ -62,7 +57,7 @@ std::string from_address(std::string_view value) {
     if (c == '<') {
       auto end = s.find('>', i);
       if (end == std::string::npos) return {};
-      std::string addr = trim(std::string_view(s).substr(i + 1, end - i - 1));
+      std::string addr(trim(std::string_view(s).substr(i + 1, end - i - 1)));
       // Obsolete source routes: "<@relay:user@example.com>".
       if (!addr.empty() && addr.front() == '@') {
         auto colon = addr.find(':');
@@ -73,12 +68,12 @@ std::string from_address(std::string_view value) {
     if (c == ':') {
       start = i + 1;  // group display name
     } else if (c == ',' || c == ';') {
-      std::string addr = trim(std::string_view(s).substr(start, i - start));
+      std::string addr(trim(std::string_view(s).substr(start, i - start)));
       if (addr.find('@') != std::string::npos) return addr;
       start = i + 1;
     }
   }
-  std::string addr = trim(std::string_view(s).substr(start));
+  std::string addr(trim(std::string_view(s).substr(start)));
   return addr.find('@') != std::string::npos ? addr : std::string{};
 }
 
@@ -105,8 +100,7 @@ std::string_view describe(TrackingChoice::Reason r) {
   return "unknown";
 }
 
-TrackingChoice choose_tracking_domain(const conf::Config& config,
-                                      std::string_view sending_domain) {
+TrackingChoice choose_tracking_domain(const conf::Config& config, std::string_view sending_domain) {
   auto from = [](const conf::TrackingDomain& t, TrackingChoice::Reason why) {
     return TrackingChoice{t.domain, t.secure, t.port, why};
   };

@@ -2,10 +2,10 @@
 #include "rewrite/engine.h"
 
 #include <openssl/rand.h>
-#include <strings.h>
 
 #include <algorithm>
 
+#include "base/strings.h"
 #include "mime/codec.h"
 #include "mime/splice.h"
 #include "mime/structure.h"
@@ -13,17 +13,6 @@
 
 namespace trackrelay::rewrite {
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
-}
-
-std::string trim(std::string_view s) {
-  auto b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string_view::npos) return {};
-  auto e = s.find_last_not_of(" \t\r\n");
-  return std::string(s.substr(b, e - b + 1));
-}
 
 std::string strip_angles(std::string s) {
   if (s.size() >= 2 && s.front() == '<' && s.back() == '>') return s.substr(1, s.size() - 2);
@@ -103,7 +92,7 @@ Result<Outcome> rewrite_message(std::string_view message, const Envelope& envelo
   out.tracking = choose_tracking_domain(config, out.sending_domain);
 
   std::string eol = structure->eol.empty() ? "\r\n" : structure->eol;
-  if (msgid_field) out.message_id = strip_angles(trim(msgid_field->value));
+  if (msgid_field) out.message_id = strip_angles(std::string(trim(msgid_field->value)));
   if (out.message_id.empty()) {
     std::string host = out.sending_domain.empty() ? config.system_domain : out.sending_domain;
     out.message_id = std::to_string(now_unix) + "." + random_hex(12) + ".trackrelay@" + host;
@@ -189,9 +178,9 @@ Result<Outcome> rewrite_message(std::string_view message, const Envelope& envelo
   // Never make a message worse: the output must parse into the same leaves.
   auto again = mime::analyse(*spliced);
   if (!again || again->leaves.size() != structure->leaves.size()) {
-    return pass_through(message, std::move(out),
-                        "rewritten message would not re-parse" +
-                            (again ? std::string{} : ": " + again.error()));
+    return pass_through(
+        message, std::move(out),
+        "rewritten message would not re-parse" + (again ? std::string{} : ": " + again.error()));
   }
   out.message = std::move(*spliced);
   out.changed = true;

@@ -7,12 +7,11 @@
 #include <initializer_list>
 #include <vector>
 
+#include "base/strings.h"
+
 namespace trackrelay::rewrite {
 namespace {
 
-constexpr char lower(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
-}
 constexpr bool is_alpha(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
@@ -24,7 +23,7 @@ constexpr bool is_space(char c) {
 constexpr std::uint64_t key_of(std::string_view name) {
   std::uint64_t h = 14695981039346656037ull;
   for (char c : name) {
-    h ^= static_cast<unsigned char>(lower(c));
+    h ^= static_cast<unsigned char>(ascii_lower(c));
     h *= 1099511628211ull;
   }
   return h;
@@ -203,14 +202,6 @@ class Model {
   std::vector<Open> stack_;
   int foreign_ = 0;
 };
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
 
 // Position just after the end tag `</name` closing a raw-text element, or npos.
 std::size_t skip_raw_text(std::string_view html, std::size_t from, std::string_view name) {

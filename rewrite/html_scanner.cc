@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/strings.h"
 #include "rewrite/html_guard.h"
 #include "rewrite/link_scanner.h"
 
@@ -24,18 +25,6 @@ struct GumboOutputDeleter {
   void operator()(GumboOutput* p) const { gumbo_destroy_output(&kGumboDefaultOptions, p); }
 };
 using GumboOutputPtr = std::unique_ptr<GumboOutput, GumboOutputDeleter>;
-
-char lower(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
-}
-
-bool istarts_with(std::string_view s, std::string_view prefix) {
-  if (s.size() < prefix.size()) return false;
-  for (std::size_t i = 0; i < prefix.size(); ++i) {
-    if (lower(s[i]) != lower(prefix[i])) return false;
-  }
-  return true;
-}
 
 std::size_t ifind(std::string_view s, std::string_view needle) {
   if (needle.size() > s.size()) return std::string_view::npos;
@@ -62,7 +51,7 @@ std::string tag_name(const GumboElement& element) {
   if (piece.data == nullptr || piece.length == 0) return "";
   gumbo_tag_from_original_text(&piece);
   std::string name(piece.data, piece.length);
-  for (char& c : name) c = lower(c);
+  for (char& c : name) c = ascii_lower(c);
   return name;
 }
 

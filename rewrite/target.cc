@@ -1,14 +1,10 @@
 // rewrite/target.cc — see target.h.
 #include "rewrite/target.h"
 
-#include <strings.h>
+#include "base/strings.h"
 
 namespace trackrelay::rewrite {
 namespace {
-
-bool starts_with_icase(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && strncasecmp(s.data(), prefix.data(), prefix.size()) == 0;
-}
 
 struct Parts {
   std::string_view scheme_and_slashes;  // "https://"
@@ -21,9 +17,9 @@ struct Parts {
 // Splits an http(s) URL; false when it is not one.
 bool split(std::string_view url, Parts& p) {
   std::size_t scheme_len = 0;
-  if (starts_with_icase(url, "http://")) {
+  if (istarts_with(url, "http://")) {
     scheme_len = 7;
-  } else if (starts_with_icase(url, "https://")) {
+  } else if (istarts_with(url, "https://")) {
     scheme_len = 8;
   } else {
     return false;

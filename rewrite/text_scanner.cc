@@ -3,25 +3,15 @@
 // bytes >= 0x80 (UTF-8 IRIs) may be part of a URL.
 #include "rewrite/text_scanner.h"
 
+#include "base/strings.h"
+
 namespace trackrelay::rewrite {
 namespace {
 
 constexpr std::string_view kSuffix = "[[data-msys-clicktrack=\"0\"]]";
 
-char lower(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
-}
-
 bool is_alnum(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-
-bool istarts_with(std::string_view s, std::string_view prefix) {
-  if (s.size() < prefix.size()) return false;
-  for (std::size_t i = 0; i < prefix.size(); ++i) {
-    if (lower(s[i]) != lower(prefix[i])) return false;
-  }
-  return true;
 }
 
 // Whitespace, controls (including DEL), `<>"` and the backquote end a URL.

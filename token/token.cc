@@ -11,6 +11,8 @@
 #include <cctype>
 #include <memory>
 
+#include "base/strings.h"
+
 namespace trackrelay::token {
 namespace {
 
@@ -55,7 +57,7 @@ bool get_string(std::string_view& in, std::string& s) {
 }
 
 std::array<unsigned char, EVP_MAX_MD_SIZE> mac_of(std::string_view secret,
-                                                   std::string_view signed_bytes) {
+                                                  std::string_view signed_bytes) {
   std::string input;
   input.reserve(kMacContext.size() + signed_bytes.size());
   input.append(kMacContext).append(signed_bytes);
@@ -101,13 +103,6 @@ Result<std::string> inflate_raw(std::string_view in) {
   inflateEnd(&zs);
   if (!complete) return Error{"body does not inflate"};
   return out;
-}
-
-std::string lower(std::string_view s) {
-  std::string r(s);
-  std::transform(r.begin(), r.end(), r.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return r;
 }
 
 std::string_view strip_port(std::string_view host) {
@@ -240,7 +235,7 @@ Result<Claims> verify(std::string_view token, std::span<const Key> keys, std::st
     if (!get_string(body, *s)) return Error{"truncated body"};
   }
   if (!body.empty()) return Error{"trailing bytes in body"};
-  if (c.tracking_domain != lower(strip_port(host))) {
+  if (c.tracking_domain != to_lower(strip_port(host))) {
     return Error{"token was issued for " + c.tracking_domain + ", not " + std::string(host)};
   }
   return c;
