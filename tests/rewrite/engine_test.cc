@@ -52,6 +52,23 @@ TEST(Engine, RewritesHrefAndDecodesEntities) {
   EXPECT_EQ(decode_url(urls[2], *run.config).kind, token::Kind::kOpen);
 }
 
+TEST(Engine, OutlookVmlButtonsAndAreaLinksAreTracked) {
+  Rewriter run;
+  auto r = run(html_message(
+      "<html><body><!--[if mso]><v:roundrect xmlns:v=\"urn:schemas-microsoft-com:vml\" "
+      "href=\"https://mso.example/button\" style=\"width:200px\"><w:anchorlock/>"
+      "</v:roundrect><![endif]--><map name=\"m\"><area shape=\"rect\" coords=\"0,0,1,1\" "
+      "href=\"https://area.example/\"></map></body></html>\r\n"));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->links_tracked, 2);
+  auto urls = tracked_urls(r->message);
+  ASSERT_EQ(urls.size(), 4u);
+  EXPECT_EQ(decode_url(urls[1], *run.config).target, "https://mso.example/button");
+  EXPECT_EQ(decode_url(urls[2], *run.config).target, "https://area.example/");
+  EXPECT_NE(r->message.find("<!--[if mso]><v:roundrect"), std::string::npos);
+  EXPECT_NE(r->message.find("<![endif]-->"), std::string::npos);
+}
+
 TEST(Engine, PixelsGoAfterBodyAndBeforeCloseBody) {
   Rewriter run;
   auto r = run(html_message("<html><body class=\"x\"><p>hi</p></body></html>\r\n"));
