@@ -19,4 +19,7 @@ std::shared_ptr<const conf::Config> load_config(const std::string& path, bool ve
 int cmd_serve(const std::string& config_path, std::shared_ptr<const conf::Config> config,
               const std::vector<std::string>& args);
 
+// Lists recorded events from the store (text, or JSON lines with --json).
+int cmd_events(const conf::Config& config, const std::vector<std::string>& args);
+
 }  // namespace trackrelay::app

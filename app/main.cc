@@ -3,6 +3,7 @@
 //   trackrelay [--config FILE] check
 //   trackrelay [--config FILE] rewrite [--mail-from ADDR] [--rcpt ADDR]... < in.eml > out.eml
 //   trackrelay [--config FILE] decode URL...
+//   trackrelay [--config FILE] events [--since T] [--type T] [--limit N] [--json]
 //
 // Without --config the built-in example configuration is used (the same
 // text as conf/trackrelay.example.yaml). Exit status follows sysexits.h:
@@ -38,6 +39,8 @@ constexpr std::string_view kUsage =
     "                             rewrite one message from stdin to stdout\n"
     "  decode URL...              print the contents of tracked URLs as JSON lines\n"
     "  serve                      run the relay and tracking listeners the configuration enables\n"
+    "  events [--since T] [--type click|open|initial_open] [--limit N] [--json]\n"
+    "                             list recorded clicks and opens, oldest first\n"
     "\n"
     "Without --config, the built-in example configuration is used.\n";
 
@@ -191,7 +194,8 @@ int main(int argc, char** argv) {
   if (i >= args.size()) return usage_error("no command given");
   std::string command = args[i];
   std::vector<std::string> rest(args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end());
-  if (command != "check" && command != "rewrite" && command != "decode" && command != "serve") {
+  if (command != "check" && command != "rewrite" && command != "decode" && command != "serve" &&
+      command != "events") {
     return usage_error("unknown command '" + command + "'");
   }
   auto config = tr::app::load_config(config_path, command == "check" || command == "serve");
@@ -203,5 +207,6 @@ int main(int argc, char** argv) {
   if (command == "check") return cmd_check(*config);
   if (command == "rewrite") return cmd_rewrite(*config, rest);
   if (command == "serve") return tr::app::cmd_serve(config_path, std::move(config), rest);
+  if (command == "events") return tr::app::cmd_events(*config, rest);
   return cmd_decode(*config, rest);
 }

@@ -60,12 +60,44 @@ struct RewriteLimits {
 struct RelayConfig {
   std::vector<std::string> listen;  // "host:port" ("[::1]:10025" for IPv6); empty = no relay
   std::string upstream;             // "host:port", or "maildir:PATH" (built-in capture)
+  std::vector<std::string> clients = {"127.0.0.0/8", "::1/128"};  // may relay without AUTH
+  std::size_t max_message_size = 52428800;  // SIZE, enforced
+  std::string hostname;                     // greeting/EHLO name; "" = the system host name
+  int max_sessions = 200;                   // concurrent client sessions
+  int max_recipients = 1000;                // per transaction
+  int max_errors = 20;                      // error replies before the session is closed
+  int workers = 0;                          // rewrite threads; 0 = one per CPU
+  // Timeouts in seconds (RFC 5321 §4.5.3.2 defaults).
+  int command_timeout = 300;           // waiting for the client's next command
+  int data_timeout = 180;              // each read of message data, each write to the client
+  int upstream_connect_timeout = 30;   // TCP connect to the upstream
+  int upstream_reply_timeout = 300;    // greeting, EHLO, MAIL, RCPT, DATA, RSET replies
+  int upstream_data_timeout = 600;     // the reply to the end of the message
+  // TLS and AUTH.
+  std::string tls_cert;                // PEM chain: enables STARTTLS for clients
+  std::string tls_key;                 // PEM private key of tls_cert
+  bool require_tls = false;            // refuse MAIL before STARTTLS
+  std::vector<std::string> auth;       // "user:pbkdf2-sha256$ITER$SALT$HASH": enables AUTH
+  bool auth_over_plaintext = false;    // offer AUTH without TLS (loopback use)
+  std::string upstream_tls = "opportunistic";  // none | opportunistic | required
+  std::string upstream_user;                   // AUTH PLAIN towards the upstream when set
+  std::string upstream_password;
+};
+
+// One certificate of the tracking endpoint's TLS listeners, chosen by SNI.
+struct TrackCertificate {
+  std::vector<std::string> domains;  // host names it serves ("*.example.com": one label)
+  std::string cert;                  // PEM chain file (relative: to the working dir)
+  std::string key;                   // PEM private key file
 };
 
 // track: the tracking endpoint (track/ extends this as it grows).
 struct TrackConfig {
   std::vector<std::string> listen;      // plain HTTP "host:port"; empty = none
   std::vector<std::string> tls_listen;  // HTTPS "host:port"; empty = none
+  std::vector<TrackCertificate> certificates;
+  std::vector<std::string> trusted_proxies;  // CIDRs allowed to set X-Forwarded-For/-Proto
+  int link_max_age_days = 0;                 // tokens older than this do not redirect; 0 = never
 };
 
 struct Config {

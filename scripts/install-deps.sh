@@ -11,7 +11,9 @@ BUILD_PKGS="build-essential cmake pkg-config \
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev \
   libyaml-cpp-dev libssl-dev libpsl-dev publicsuffix libidn2-dev zlib1g-dev \
   libsystemd-dev libsqlite3-dev"
-TEST_PKGS="libgtest-dev python3"
+TEST_PKGS="libgtest-dev python3 curl openssl sqlite3 wrk nginx-light postfix swaks systemd"
+# The relay tests run a private Postfix instance; the system one stays unconfigured.
+POSTFIX_DEBCONF="postfix postfix/main_mailer_type select No configuration"
 PKGS="$BUILD_PKGS"
 if [ "${1:-}" = "--test" ]; then PKGS="$PKGS $TEST_PKGS"; fi
 missing=""
@@ -21,6 +23,9 @@ done
 if [ -n "$missing" ]; then
   echo "installing:$missing"
   $SUDO apt-get update -qq
+  case " $missing " in
+    *" postfix "*) echo "$POSTFIX_DEBCONF" | $SUDO debconf-set-selections ;;
+  esac
   # shellcheck disable=SC2086
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
 fi

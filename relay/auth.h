@@ -1,0 +1,59 @@
+// relay/auth.h — SMTP AUTH credentials for applications (relay.auth in the
+// configuration), stored as salted PBKDF2-HMAC-SHA256 hashes, and the
+// decoding of AUTH PLAIN / LOGIN responses.
+//
+// A hash is written "pbkdf2-sha256$ITERATIONS$SALT$HASH" with SALT and HASH
+// in standard base64 (the format of Django and passlib). Generate one with
+//   python3 -c 'import hashlib,os,base64,sys;s=os.urandom(16);i=600000;
+//     print("pbkdf2-sha256$%d$%s$%s"%(i,base64.b64encode(s).decode(),
+//     base64.b64encode(hashlib.pbkdf2_hmac("sha256",sys.argv[1].encode(),s,i)).decode()))' PASSWORD
+//
+// May call: base/, OpenSSL.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+
+namespace trackrelay::relay {
+
+struct PasswordHash {
+  int iterations = 0;
+  std::string salt;  // raw bytes
+  std::string hash;  // raw bytes
+};
+
+// Parses "pbkdf2-sha256$ITER$SALT$HASH"; the error says what is wrong.
+Result<PasswordHash> parse_password_hash(std::string_view text);
+std::string make_password_hash(std::string_view password, std::string_view salt, int iterations);
+bool verify_password(const PasswordHash& h, std::string_view password);
+
+class Credentials {
+ public:
+  // `entries`: "user:hash" strings (relay.auth). The error names the entry.
+  static Result<Credentials> parse(const std::vector<std::string>& entries);
+  bool empty() const { return users_.empty(); }
+  // Constant work whether or not the user exists.
+  bool check(std::string_view user, std::string_view password) const;
+
+ private:
+  struct User {
+    std::string name;
+    PasswordHash hash;
+  };
+  std::vector<User> users_;
+};
+
+std::string base64_encode(std::string_view raw);
+Result<std::string> base64_decode(std::string_view text);
+
+// AUTH PLAIN response (RFC 4616): "authzid NUL authcid NUL passwd", base64.
+struct PlainCredentials {
+  std::string user;
+  std::string password;
+};
+Result<PlainCredentials> decode_plain(std::string_view base64_response);
+
+}  // namespace trackrelay::relay

@@ -1,0 +1,357 @@
+// relay/protocol.cc — SMTP replies, command and path parsing, the DATA
+// decoder and dot-stuffing, and the failure → reply table (see protocol.h).
+// May call: base/ and the standard library.
+#include "relay/protocol.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+
+namespace trackrelay::relay {
+namespace {
+
+char upper(char c) {
+  return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
+}
+
+bool istarts_with(std::string_view s, std::string_view prefix) {
+  return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// Text safe inside one reply line: control bytes become '?', at most 400 bytes.
+std::string one_line(std::string_view s) {
+  std::string out(s.substr(0, 400));
+  for (char& c : out) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  }
+  return out;
+}
+
+// RFC 5321 §4.5.3.1.3: a path is at most 256 octets.
+constexpr std::size_t kMaxPath = 256;
+
+}  // namespace
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
+                                            [](char x, char y) { return upper(x) == upper(y); });
+}
+
+std::string Reply::wire() const {
+  std::string out;
+  const std::string code_text = std::to_string(code);
+  if (lines.empty()) return code_text + "\r\n";
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    out += code_text;
+    out += i + 1 < lines.size() ? '-' : ' ';
+    out += lines[i];
+    out += "\r\n";
+  }
+  return out;
+}
+
+std::string Reply::summary() const {
+  std::string text = std::to_string(code);
+  if (!lines.empty()) text += " " + lines.back();
+  return printable(text);
+}
+
+Reply make_reply(int code, std::string text) {
+  return Reply{code, {std::move(text)}};
+}
+
+Result<bool> ReplyParser::feed(std::string_view line) {
+  if (line.size() < 3 || line[0] < '2' || line[0] > '5' || line[1] < '0' || line[1] > '9' ||
+      line[2] < '0' || line[2] > '9' || (line.size() > 3 && line[3] != ' ' && line[3] != '-')) {
+    return Error{"not an SMTP reply: '" + printable(line, 80) + "'"};
+  }
+  const int code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
+  if (!reply_.lines.empty() && code != reply_.code) {
+    return Error{"reply code changed inside a multi-line reply"};
+  }
+  reply_.code = code;
+  reply_.lines.emplace_back(line.size() > 4 ? line.substr(4) : std::string_view());
+  return line.size() <= 3 || line[3] == ' ';
+}
+
+Reply reply_for(Failure failure, std::string_view detail, bool at_greeting) {
+  auto with = [&](int code, std::string text) {
+    if (!detail.empty()) text += ": " + one_line(detail);
+    return make_reply(code, std::move(text));
+  };
+  switch (failure) {
+    case Failure::kSyntax:
+      return with(501, "5.5.4 Syntax error in parameters or arguments");
+    case Failure::kUnknownCommand:
+      return with(500, "5.5.2 Error: command not recognized");
+    case Failure::kLineTooLong:
+      return with(500, "5.5.2 Error: line too long");
+    case Failure::kBadSequence:
+      return with(503, "5.5.1 Error: bad sequence of commands");
+    case Failure::kUnsupportedParam:
+      return with(555, "5.5.4 Unsupported option");
+    case Failure::kNeedRecipients:
+      return with(554, "5.5.1 Error: no valid recipients");
+    case Failure::kTooManyRecipients:
+      return with(452, "4.5.3 Error: too many recipients");
+    case Failure::kRelayDenied:
+      return with(554, "5.7.1 Relay access denied");
+    case Failure::kAuthRequired:
+      return with(530, "5.7.0 Authentication required");
+    case Failure::kMessageTooBig:
+      return with(552, "5.3.4 Message size exceeds fixed limit");
+    case Failure::kDataLineTooLong:
+      return with(550, "5.6.0 Message has a line longer than 1000 octets (RFC 5321 4.5.3.1.6)");
+    case Failure::kMalformedControls:
+      return with(550, "5.6.0 Malformed message controls");
+    case Failure::kUpstreamUnavailable:
+      return with(at_greeting ? 421 : 451, "4.4.1 Upstream MTA unavailable, try again later");
+    case Failure::kUpstreamTimeout:
+      return with(451, "4.4.2 Upstream MTA timed out, try again later");
+    case Failure::kUpstreamProtocol:
+      return with(451, "4.4.2 Upstream MTA protocol error, try again later");
+    case Failure::kLocalError:
+      return with(451, "4.3.0 Local error, try again later");
+    case Failure::kTooManyErrors:
+      return with(421, "4.7.0 Too many errors, closing connection");
+    case Failure::kTimeout:
+      return with(421, "4.4.2 Timeout exceeded, closing connection");
+    case Failure::kShuttingDown:
+      return with(421, "4.3.2 Service shutting down, closing connection");
+    case Failure::kTooManySessions:
+      return with(421, "4.3.2 Too many connections, try again later");
+    case Failure::kTlsRequired:
+      return with(530, "5.7.0 Must issue a STARTTLS command first");
+    case Failure::kTlsUnavailable:
+      return with(454, "4.7.0 TLS not available");
+    case Failure::kAuthFailed:
+      return with(535, "5.7.8 Error: authentication failed");
+    case Failure::kAuthUnavailable:
+      return with(503, "5.5.1 Error: authentication not enabled");
+  }
+  return with(451, "4.3.0 Internal error");
+}
+
+bool ends_session(const Reply& reply) {
+  return reply.code == 421;
+}
+
+Command parse_command(std::string_view line) {
+  struct Name {
+    std::string_view text;
+    Verb verb;
+  };
+  static constexpr Name kNames[] = {
+      {"HELO", Verb::kHelo}, {"EHLO", Verb::kEhlo},         {"MAIL", Verb::kMail},
+      {"RCPT", Verb::kRcpt}, {"DATA", Verb::kData},         {"BDAT", Verb::kBdat},
+      {"RSET", Verb::kRset}, {"NOOP", Verb::kNoop},         {"QUIT", Verb::kQuit},
+      {"VRFY", Verb::kVrfy}, {"EXPN", Verb::kExpn},         {"HELP", Verb::kHelp},
+      {"AUTH", Verb::kAuth}, {"STARTTLS", Verb::kStarttls}, {"XFORWARD", Verb::kXforward},
+  };
+  const std::size_t end = line.find(' ');
+  const std::string_view word = line.substr(0, end);
+  Command cmd;
+  for (const Name& n : kNames) {
+    if (iequals(word, n.text)) cmd.verb = n.verb;
+  }
+  if (end != std::string_view::npos) cmd.args = trim(line.substr(end));
+  return cmd;
+}
+
+const Param* PathArgs::find(std::string_view key) const {
+  for (const Param& p : params) {
+    if (p.key == key) return &p;
+  }
+  return nullptr;
+}
+
+Result<PathArgs> parse_path(std::string_view args, std::string_view prefix) {
+  if (!istarts_with(args, prefix)) {
+    return Error{"expected " + std::string(prefix) + "<address>"};
+  }
+  std::string_view rest = trim(args.substr(prefix.size()));
+  PathArgs out;
+  std::string_view path;
+  if (!rest.empty() && rest.front() == '<') {
+    const std::size_t close = rest.find('>');
+    if (close == std::string_view::npos) return Error{"missing '>' after the address"};
+    path = rest.substr(1, close - 1);
+    rest = rest.substr(close + 1);
+    if (!rest.empty() && rest.front() != ' ') return Error{"garbage after the address"};
+  } else {
+    const std::size_t sp = rest.find(' ');
+    path = rest.substr(0, sp);
+    rest = sp == std::string_view::npos ? std::string_view() : rest.substr(sp);
+    if (path.empty()) return Error{"missing address"};
+  }
+  if (path.size() > kMaxPath) return Error{"address too long"};
+  // A source route (<@a,@b:user@c>) is ignored, as RFC 5321 §4.1.2 allows.
+  if (!path.empty() && path.front() == '@') {
+    const std::size_t colon = path.find(':');
+    if (colon == std::string_view::npos) return Error{"bad source route"};
+    path = path.substr(colon + 1);
+  }
+  for (char c : path) {
+    if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f || c == '<' || c == '>') {
+      return Error{"invalid character in the address"};
+    }
+  }
+  out.address = std::string(path);
+  rest = trim(rest);
+  while (!rest.empty()) {
+    const std::size_t sp = rest.find(' ');
+    std::string_view word = rest.substr(0, sp);
+    rest = sp == std::string_view::npos ? std::string_view() : trim(rest.substr(sp));
+    if (word.empty()) continue;
+    Param p;
+    const std::size_t eq = word.find('=');
+    const std::string_view key = word.substr(0, eq);
+    if (key.empty()) return Error{"empty parameter name"};
+    for (char c : key) {
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') {
+        return Error{"bad parameter name '" + printable(key, 40) + "'"};
+      }
+      p.key += upper(c);
+    }
+    if (eq != std::string_view::npos) {
+      p.value = std::string(word.substr(eq + 1));
+      p.has_value = true;
+    }
+    out.params.push_back(std::move(p));
+  }
+  return out;
+}
+
+std::string format_path(std::string_view prefix, const PathArgs& args) {
+  std::string out(prefix);
+  out += '<';
+  out += args.address;
+  out += '>';
+  for (const Param& p : args.params) {
+    out += ' ';
+    out += p.key;
+    if (p.has_value) {
+      out += '=';
+      out += p.value;
+    }
+  }
+  return out;
+}
+
+DataDecoder::DataDecoder(std::size_t max_size, std::size_t max_line)
+    : max_size_(max_size), max_line_(max_line) {}
+
+std::size_t DataDecoder::feed(std::string_view in) {
+  std::size_t i = 0;
+  while (i < in.size() && !done_) {
+    const void* nl = std::memchr(in.data() + i, '\n', in.size() - i);
+    const std::size_t end =
+        nl != nullptr ? static_cast<std::size_t>(static_cast<const char*>(nl) - in.data()) + 1
+                      : in.size();
+    const std::string_view piece = in.substr(i, end - i);
+    i = end;
+    if (!discarding_) {
+      line_.append(piece);
+      // +1: a line ending in a bare LF is counted with the CR it should have had.
+      if (line_.size() > max_line_ + 1 || (nl == nullptr && line_.size() > max_line_)) {
+        line_too_long_ = true;
+        discarding_ = true;
+        line_.clear();
+      }
+    }
+    if (nl == nullptr) break;  // the line continues in the next read
+    if (discarding_) {
+      discarding_ = false;
+      continue;
+    }
+    finish_line();
+  }
+  return i;
+}
+
+void DataDecoder::finish_line() {
+  std::string_view content(line_);
+  content.remove_suffix(1);  // LF
+  if (!content.empty() && content.back() == '\r') content.remove_suffix(1);
+  if (content.size() + 2 > max_line_) line_too_long_ = true;
+  if (content == ".") {
+    done_ = true;
+  } else {
+    if (!content.empty() && content.front() == '.') content.remove_prefix(1);
+    received_ += content.size() + 2;
+    if (!too_large_) {
+      if (received_ > max_size_) {
+        too_large_ = true;
+        std::string().swap(message_);
+      } else {
+        message_.append(content);
+        message_.append("\r\n");
+      }
+    }
+  }
+  line_.clear();
+}
+
+std::string dot_stuff(std::string_view message) {
+  std::string out;
+  out.reserve(message.size() + message.size() / 64 + 8);
+  bool line_start = true;
+  std::size_t i = 0;
+  while (i < message.size()) {
+    if (line_start && message[i] == '.') out += '.';
+    const void* nl = std::memchr(message.data() + i, '\n', message.size() - i);
+    const std::size_t end =
+        nl != nullptr ? static_cast<std::size_t>(static_cast<const char*>(nl) - message.data()) + 1
+                      : message.size();
+    out.append(message.substr(i, end - i));
+    line_start = nl != nullptr;
+    i = end;
+  }
+  if (!out.empty() && !out.ends_with("\r\n")) {
+    if (out.back() == '\n') {
+      out.pop_back();
+    }
+    out += "\r\n";
+  }
+  out += ".\r\n";
+  return out;
+}
+
+std::string xtext_encode(std::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (c < '!' || c > '~' || c == '+' || c == '=') {
+      out += '+';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
+std::string printable(std::string_view s, std::size_t max) {
+  std::string out;
+  for (unsigned char c : s.substr(0, max)) {
+    if (c < 0x20 || c == 0x7f || c == '"' || c == '\\') {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  if (s.size() > max) out += "...";
+  return out;
+}
+
+}  // namespace trackrelay::relay

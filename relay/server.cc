@@ -1,0 +1,292 @@
+// relay/server.cc — relay::Server: the listeners, the bound on concurrent
+// sessions, the blocking-work pool (rewrites, maildir writes, password
+// checks), the pool of idle upstream connections, reload and graceful stop.
+//
+// Everything here runs on the io_context's thread except the work posted to
+// the pool, which touches only its own arguments.
+//
+// May call: relay/session.h, relay/upstream.h, relay/net.h, conf/, Boost.Asio.
+#include "relay/server.h"
+
+#include <unistd.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <deque>
+#include <iostream>
+#include <set>
+#include <thread>
+
+#include "relay/session.h"
+
+namespace trackrelay::relay {
+namespace {
+
+constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+// Idle upstream connections kept for reuse, and for how long (below
+// Postfix's smtpd_timeout of 300s, so the upstream does not close them first).
+constexpr std::size_t kMaxIdleUpstreams = 32;
+constexpr std::chrono::seconds kUpstreamIdleTime{60};
+
+std::string system_hostname() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') return "localhost";
+  return host;
+}
+
+std::chrono::milliseconds secs(int s) {
+  return std::chrono::milliseconds(int64_t{s} * 1000);
+}
+
+}  // namespace
+
+struct Server::Impl final : SessionHost {
+  Impl(asio::io_context& ioc, const conf::Snapshot& snapshot)
+      : ioc_(ioc), snapshot_(snapshot), grace_timer_(ioc) {}
+
+  // --- SessionHost ---
+  std::shared_ptr<const Runtime> runtime() const override { return runtime_; }
+
+  asio::awaitable<std::variant<std::unique_ptr<Upstream>, Reply>> acquire_upstream(
+      Watch& watch, std::uint64_t session_id) override {
+    if (target_.kind == UpstreamTarget::Kind::kMaildir) {
+      co_return make_maildir(target_.maildir, workers_->get_executor(), session_id);
+    }
+    const auto now = std::chrono::steady_clock::now();
+    while (!idle_.empty()) {
+      Idle idle = std::move(idle_.back());
+      idle_.pop_back();
+      if (now - idle.since > kUpstreamIdleTime || idle.generation != generation_) {
+        idle.upstream->close();
+        continue;
+      }
+      idle.upstream->attach(&watch);
+      // RSET proves the connection still works before a client relies on it.
+      if (co_await idle.upstream->reset()) co_return std::move(idle.upstream);
+      idle.upstream->close();
+    }
+    co_return co_await connect_smtp(upstream_options_, watch);
+  }
+
+  void release_upstream(std::unique_ptr<Upstream> up) override {
+    up->attach(nullptr);
+    if (up->broken() || stopping_ || idle_.size() >= kMaxIdleUpstreams ||
+        target_.kind != UpstreamTarget::Kind::kSmtp) {
+      up->close();
+      return;
+    }
+    idle_.push_back(Idle{std::move(up), std::chrono::steady_clock::now(), generation_});
+  }
+
+  asio::any_io_executor blocking() override { return workers_->get_executor(); }
+  bool stopping() const override { return stopping_; }
+  void session_ended(Session* s) override {
+    sessions_.erase(s);
+    if (stopping_ && sessions_.empty()) finish_stop();
+  }
+
+  // --- Server ---
+  // Prepares what sessions need from the current configuration.
+  Result<bool> prepare() {
+    std::shared_ptr<const conf::Config> config = snapshot_.current();
+    const conf::RelayConfig& rc = config->relay;
+    auto target = parse_upstream(rc.upstream);
+    if (!target) return Error{target.error()};
+    auto clients = parse_networks(rc.clients);
+    if (!clients) return Error{clients.error()};
+    auto creds = Credentials::parse(rc.auth);
+    if (!creds) return Error{creds.error()};
+    auto rt = std::make_shared<Runtime>();
+    rt->config = config;
+    rt->hostname = rc.hostname.empty() ? system_hostname() : rc.hostname;
+    rt->clients = std::move(*clients);
+    rt->command_timeout = secs(rc.command_timeout);
+    rt->data_timeout = secs(rc.data_timeout);
+    rt->max_message_size = rc.max_message_size;
+    rt->max_recipients = static_cast<std::size_t>(rc.max_recipients);
+    rt->max_errors = rc.max_errors;
+    rt->credentials = std::move(*creds);
+    rt->auth_over_plaintext = rc.auth_over_plaintext;
+    rt->require_tls = rc.require_tls;
+    if (!rc.tls_cert.empty() || !rc.tls_key.empty()) {
+      auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+      boost::system::error_code ec;
+      ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                           asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                           asio::ssl::context::no_tlsv1_1,
+                       ec);
+      ctx->use_certificate_chain_file(rc.tls_cert, ec);
+      if (ec) return Error{"relay.tls_cert " + rc.tls_cert + ": " + ec.message()};
+      ctx->use_private_key_file(rc.tls_key, asio::ssl::context::pem, ec);
+      if (ec) return Error{"relay.tls_key " + rc.tls_key + ": " + ec.message()};
+      rt->tls = std::move(ctx);
+    }
+    if (rt->require_tls && !rt->tls) return Error{"relay.require_tls needs relay.tls_cert"};
+
+    UpstreamOptions uo;
+    uo.target = *target;
+    uo.helo_name = rt->hostname;
+    uo.timeouts.connect = secs(rc.upstream_connect_timeout);
+    uo.timeouts.reply = secs(rc.upstream_reply_timeout);
+    uo.timeouts.data_end = secs(rc.upstream_data_timeout);
+    if (rc.upstream_tls == "none") {
+      uo.tls = UpstreamTls::kNone;
+    } else if (rc.upstream_tls == "required") {
+      uo.tls = UpstreamTls::kRequired;
+    } else if (rc.upstream_tls == "opportunistic") {
+      uo.tls = UpstreamTls::kOpportunistic;
+    } else {
+      return Error{"relay.upstream_tls: expected none, opportunistic or required, got '" +
+                   rc.upstream_tls + "'"};
+    }
+    if (uo.tls != UpstreamTls::kNone) {
+      auto client_tls_ = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
+      boost::system::error_code ec;
+      if (uo.tls == UpstreamTls::kRequired) {
+        client_tls_->set_default_verify_paths(ec);
+        client_tls_->set_verify_mode(asio::ssl::verify_peer);
+      } else {
+        client_tls_->set_verify_mode(asio::ssl::verify_none);
+      }
+      uo.tls_context = client_tls_;
+    }
+    uo.auth_user = rc.upstream_user;
+    uo.auth_password = rc.upstream_password;
+
+    runtime_ = std::move(rt);
+    upstream_options_ = std::move(uo);
+    target_ = std::move(*target);
+    ++generation_;  // idle upstream connections of the old configuration are dropped
+    return true;
+  }
+
+  Result<bool> start() {
+    if (auto r = prepare(); !r) return r;
+    const conf::RelayConfig& rc = runtime_->config->relay;
+    max_sessions_ = static_cast<std::size_t>(rc.max_sessions);
+    const unsigned workers = rc.workers > 0 ? static_cast<unsigned>(rc.workers)
+                                            : std::max(1u, std::thread::hardware_concurrency());
+    workers_.emplace(workers);
+    for (const std::string& text : rc.listen) {
+      auto hp = parse_host_port(text, true);
+      if (!hp) return Error{"relay.listen " + hp.error()};
+      boost::system::error_code ec;
+      const auto addr = asio::ip::make_address(hp->host, ec);
+      if (ec) return Error{"relay.listen " + text + ": not an IP address"};
+      tcp::endpoint ep(addr, hp->port);
+      tcp::acceptor acc(ioc_);
+      acc.open(ep.protocol(), ec);
+      if (!ec) acc.set_option(tcp::acceptor::reuse_address(true), ec);
+      if (!ec && addr.is_v6()) acc.set_option(asio::ip::v6_only(true), ec);
+      if (!ec) acc.bind(ep, ec);
+      if (!ec) acc.listen(asio::socket_base::max_listen_connections, ec);
+      if (ec) return Error{"relay.listen " + text + ": " + ec.message()};
+      const auto bound = acc.local_endpoint(ec);
+      std::cerr << "trackrelay: relay: listening on "
+                << HostPort{bound.address().to_string(), bound.port()}.str() << ", upstream "
+                << rc.upstream << "\n";
+      acceptors_.push_back(std::make_unique<tcp::acceptor>(std::move(acc)));
+    }
+    for (auto& acc : acceptors_) {
+      asio::co_spawn(ioc_, accept_loop(*acc), asio::detached);
+    }
+    return true;
+  }
+
+  asio::awaitable<void> accept_loop(tcp::acceptor& acc) {
+    for (;;) {
+      auto [ec, socket] = co_await acc.async_accept(use_nothrow);
+      if (stopping_ || ec == asio::error::operation_aborted) co_return;
+      if (ec) {
+        // EMFILE and friends: wait a little instead of spinning.
+        std::cerr << "trackrelay: relay: accept: " << ec.message() << "\n";
+        asio::steady_timer pause(ioc_, std::chrono::milliseconds(100));
+        co_await pause.async_wait(use_nothrow);
+        if (stopping_) co_return;
+        continue;
+      }
+      if (sessions_.size() >= max_sessions_) {
+        Channel(std::move(socket), nullptr).close_now(reply_for(Failure::kTooManySessions).wire());
+        continue;
+      }
+      auto session = std::make_shared<Session>(*this, std::move(socket), ++session_counter_);
+      sessions_.insert(session.get());
+      asio::co_spawn(
+          ioc_, [session]() -> asio::awaitable<void> { co_await session->run(); }, asio::detached);
+    }
+  }
+
+  void stop(std::chrono::seconds grace) {
+    if (stopping_) return;
+    stopping_ = true;
+    for (auto& acc : acceptors_) {
+      boost::system::error_code ignored;
+      acc->close(ignored);
+    }
+    for (Idle& idle : idle_) idle.upstream->close();
+    idle_.clear();
+    if (sessions_.empty()) return finish_stop();
+    for (Session* s : std::set<Session*>(sessions_)) s->stop(false);
+    grace_timer_.expires_after(grace);
+    grace_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec) return;
+      for (Session* s : std::set<Session*>(sessions_)) s->stop(true);
+    });
+  }
+
+  void finish_stop() {
+    grace_timer_.cancel();
+    for (Idle& idle : idle_) idle.upstream->close();
+    idle_.clear();
+  }
+
+  struct Idle {
+    std::unique_ptr<Upstream> upstream;
+    std::chrono::steady_clock::time_point since;
+    std::uint64_t generation;
+  };
+
+  asio::io_context& ioc_;
+  const conf::Snapshot& snapshot_;
+  std::shared_ptr<const Runtime> runtime_;
+  UpstreamOptions upstream_options_;
+  UpstreamTarget target_;
+  std::uint64_t generation_ = 0;
+  std::optional<asio::thread_pool> workers_;
+  std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
+  std::set<Session*> sessions_;
+  std::size_t max_sessions_ = 0;
+  std::uint64_t session_counter_ = 0;
+  std::vector<Idle> idle_;
+  bool stopping_ = false;
+  asio::steady_timer grace_timer_;
+};
+
+Server::Server(asio::io_context& ioc, const conf::Snapshot& config)
+    : impl_(std::make_unique<Impl>(ioc, config)) {}
+
+Server::~Server() {
+  if (impl_->workers_) impl_->workers_->join();
+}
+
+Result<bool> Server::start() {
+  return impl_->start();
+}
+
+void Server::stop(std::chrono::seconds grace) {
+  impl_->stop(grace);
+}
+
+void Server::reloaded() {
+  if (auto r = impl_->prepare(); !r) {
+    std::cerr << "trackrelay: relay: reload: " << r.error()
+              << "; the relay keeps its previous settings\n";
+  }
+}
+
+}  // namespace trackrelay::relay

@@ -1,0 +1,139 @@
+// relay/session.h — one client's SMTP session, read top to bottom in one
+// coroutine (OpenSMTPD's shape: the session — connection, HELO, TLS, AUTH,
+// error count — owns at most one transaction — sender, recipients, message).
+//
+// Owns: the server side of the SMTP dialogue, the relay-access decision at
+// RCPT, PIPELINING (replies are written when the client's input runs dry),
+// handing the received message to the rewrite engine on the blocking pool,
+// and the per-transaction log line. Talks to the upstream only through
+// Upstream, and to the server only through SessionHost.
+//
+// May call: relay/channel.h, relay/protocol.h, relay/upstream.h,
+// relay/auth.h, rewrite/engine.h, conf/, Boost.Asio.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "conf/config.h"
+#include "relay/auth.h"
+#include "relay/channel.h"
+#include "relay/net.h"
+#include "relay/protocol.h"
+#include "relay/upstream.h"
+
+namespace trackrelay::relay {
+
+// Everything a session needs from the configuration, prepared once per
+// (re)load by the server and shared read-only.
+struct Runtime {
+  std::shared_ptr<const conf::Config> config;
+  std::string hostname;
+  std::vector<Network> clients;
+  std::chrono::milliseconds command_timeout{300000};
+  std::chrono::milliseconds data_timeout{180000};
+  std::size_t max_message_size = 0;
+  std::size_t max_recipients = 0;
+  int max_errors = 0;
+  std::shared_ptr<asio::ssl::context> tls;  // server side; null: no STARTTLS
+  bool require_tls = false;                 // refuse MAIL before STARTTLS
+  Credentials credentials;                  // empty: no AUTH
+  bool auth_over_plaintext = false;         // offer AUTH without TLS
+};
+
+class Session;
+
+class SessionHost {
+ public:
+  virtual ~SessionHost() = default;
+  virtual std::shared_ptr<const Runtime> runtime() const = 0;
+  // An upstream for a session: an idle pooled connection (checked with
+  // RSET) or a new one. The error is the reply for the client.
+  virtual asio::awaitable<std::variant<std::unique_ptr<Upstream>, Reply>> acquire_upstream(
+      Watch& watch, std::uint64_t session_id) = 0;
+  virtual void release_upstream(std::unique_ptr<Upstream> upstream) = 0;
+  // Where CPU-heavy work (the rewrite) and blocking file I/O run.
+  virtual asio::any_io_executor blocking() = 0;
+  virtual bool stopping() const = 0;
+  virtual void session_ended(Session* s) = 0;
+};
+
+class Session {
+ public:
+  Session(SessionHost& host, tcp::socket socket, std::uint64_t id);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  // The whole session: the dialogue and its watch (timeouts).
+  asio::awaitable<void> run();
+  // The server stops: an idle session says 421 and ends now; a busy one
+  // after its transaction. With `now`, the transaction is abandoned too.
+  void stop(bool now);
+
+ private:
+  struct Transaction {
+    std::shared_ptr<const Runtime> runtime;  // the rules for this transaction
+    std::string from;
+    std::vector<std::string> rcpts;
+    std::string body_type;  // BODY= (for logs)
+    std::chrono::steady_clock::time_point started;
+    bool upstream_open = false;  // the upstream has a transaction to reset
+  };
+
+  asio::awaitable<void> dialogue();
+  asio::awaitable<void> handle(const Command& cmd);
+  void on_helo(std::string_view args, bool extended);
+  asio::awaitable<void> on_mail(std::string_view args);
+  asio::awaitable<void> on_rcpt(std::string_view args);
+  asio::awaitable<void> on_data(std::string_view args);
+  asio::awaitable<void> on_bdat(std::string_view args);
+  asio::awaitable<void> on_starttls(std::string_view args);
+  asio::awaitable<void> on_auth(std::string_view args);
+  void on_xforward(std::string_view args);
+  // The message is complete: rewrite, forward, answer, log.
+  asio::awaitable<void> deliver(std::string message);
+  asio::awaitable<void> end_transaction(bool reset_upstream);
+  asio::awaitable<bool> ensure_upstream();
+
+  void send(const Reply& r);
+  // Our own error replies count towards relay.max_errors.
+  void fail(Failure f, std::string_view detail = {});
+  asio::awaitable<bool> flush();
+  bool relay_allowed() const;
+  bool auth_offered() const;
+  void log_transaction(std::string_view outcome_fields, const Reply& reply);
+
+  SessionHost& host_;
+  std::uint64_t id_;
+  Watch watch_;
+  Channel client_;
+  std::shared_ptr<const Runtime> rt_;  // taken at connect; per transaction see Transaction
+  std::unique_ptr<Upstream> up_;
+  ClientInfo client_info_;
+  std::string peer_;  // "[addr]:port" for logs
+  boost::asio::ip::address peer_addr_;
+  std::string out_;  // replies not written yet
+  std::optional<Transaction> txn_;
+  bool helo_seen_ = false;
+  bool extended_ = false;  // EHLO (not HELO)
+  std::string helo_;
+  std::string auth_user_;  // set after a successful AUTH
+  bool bdat_failed_ = false;
+  std::string bdat_message_;
+  bool bdat_too_large_ = false;
+  int errors_ = 0;
+  bool closing_ = false;
+  bool idle_ = false;  // waiting for a command with no transaction open
+  bool stop_requested_ = false;
+  bool stop_now_ = false;
+};
+
+}  // namespace trackrelay::relay

@@ -1,0 +1,436 @@
+// store/event_store.cc — EventStore over SQLite: schema and migrations, the
+// group-commit writer thread, queries. May call: base/, SQLite.
+#include "store/event_store.h"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdio>
+#include <filesystem>
+#include <future>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <utility>
+
+namespace trackrelay::store {
+namespace {
+
+constexpr int kBusyTimeoutMs = 5000;
+
+constexpr const char* kSchemaV1 =
+    "CREATE TABLE events ("
+    "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  event_id TEXT NOT NULL,"
+    "  type TEXT NOT NULL,"
+    "  ts_ms INTEGER NOT NULL,"
+    "  tracking_domain TEXT NOT NULL,"
+    "  target_link_url TEXT NOT NULL,"
+    "  target_link_name TEXT NOT NULL,"
+    "  message_id TEXT NOT NULL,"
+    "  rcpt_to TEXT NOT NULL,"
+    "  campaign_id TEXT NOT NULL,"
+    "  sending_domain TEXT NOT NULL,"
+    "  user_agent TEXT NOT NULL,"
+    "  ip_address TEXT NOT NULL,"
+    "  method TEXT NOT NULL);"
+    "CREATE INDEX events_ts ON events(ts_ms);"
+    "PRAGMA user_version = 1;";
+
+constexpr const char* kColumns =
+    "seq, event_id, type, ts_ms, tracking_domain, target_link_url, target_link_name, message_id, "
+    "rcpt_to, campaign_id, sending_domain, user_agent, ip_address, method";
+
+constexpr const char* kInsert =
+    "INSERT INTO events (event_id, type, ts_ms, tracking_domain, target_link_url, "
+    "target_link_name, message_id, rcpt_to, campaign_id, sending_domain, user_agent, ip_address, "
+    "method) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+
+struct DbCloser {
+  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+};
+using Db = std::unique_ptr<sqlite3, DbCloser>;
+
+struct StmtFinalizer {
+  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
+};
+using Stmt = std::unique_ptr<sqlite3_stmt, StmtFinalizer>;
+
+std::string errmsg(sqlite3* db) {
+  return db != nullptr ? sqlite3_errmsg(db) : "out of memory";
+}
+
+Result<bool> exec(sqlite3* db, const char* sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err != nullptr ? err : errmsg(db);
+    sqlite3_free(err);
+    return Error{msg};
+  }
+  return true;
+}
+
+Result<Stmt> prepare(sqlite3* db, std::string_view sql) {
+  sqlite3_stmt* s = nullptr;
+  if (sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                         &s, nullptr) != SQLITE_OK) {
+    return Error{errmsg(db)};
+  }
+  return Stmt(s);
+}
+
+Result<std::int64_t> query_int(sqlite3* db, const char* sql) {
+  auto st = prepare(db, sql);
+  if (!st) return Error{st.error()};
+  int rc = sqlite3_step(st->get());
+  if (rc != SQLITE_ROW) return Error{errmsg(db)};
+  return static_cast<std::int64_t>(sqlite3_column_int64(st->get(), 0));
+}
+
+Result<Db> open_db(const std::string& path, bool create) {
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+  if (create) flags |= SQLITE_OPEN_CREATE;
+  sqlite3* raw = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  Db db(raw);
+  if (rc != SQLITE_OK) {
+    if (!create && !std::filesystem::exists(path)) return Error{"no event store at " + path};
+    return Error{"cannot open event store " + path + ": " + errmsg(raw)};
+  }
+  sqlite3_extended_result_codes(raw, 1);
+  sqlite3_busy_timeout(raw, kBusyTimeoutMs);
+  return db;
+}
+
+// Creates the schema in an empty file or checks the version of an existing one.
+Result<bool> ensure_schema(sqlite3* db, const std::string& path) {
+  auto wal = exec(db, "PRAGMA journal_mode=WAL");
+  if (!wal) return Error{"cannot use WAL mode on " + path + ": " + wal.error()};
+  auto version = query_int(db, "PRAGMA user_version");
+  if (!version) return Error{path + ": " + version.error()};
+  if (*version > kSchemaVersion) {
+    return Error{path + " has schema version " + std::to_string(*version) +
+                 ", newer than this trackrelay understands (" + std::to_string(kSchemaVersion) +
+                 "); upgrade trackrelay"};
+  }
+  if (*version == kSchemaVersion) return true;
+  // Version 0: a new file (or one that is not ours). Migrations from older
+  // versions go here, each in its own transaction, in order.
+  auto tables = query_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'events'");
+  if (!tables) return Error{path + ": " + tables.error()};
+  if (*tables != 0) {
+    return Error{path + " has an events table but no schema version; it is not a trackrelay store"};
+  }
+  auto begin = exec(db, "BEGIN IMMEDIATE");
+  if (!begin) return Error{path + ": " + begin.error()};
+  auto created = exec(db, kSchemaV1);
+  if (!created) {
+    (void)exec(db, "ROLLBACK");
+    return Error{"cannot create the schema in " + path + ": " + created.error()};
+  }
+  auto commit = exec(db, "COMMIT");
+  if (!commit) {
+    (void)exec(db, "ROLLBACK");
+    return Error{"cannot create the schema in " + path + ": " + commit.error()};
+  }
+  return true;
+}
+
+void bind_text(sqlite3_stmt* s, int i, const std::string& v) {
+  sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+}
+
+std::string column_text(sqlite3_stmt* s, int i) {
+  const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, i));
+  return p == nullptr ? std::string()
+                      : std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(s, i)));
+}
+
+std::int64_t to_ms(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+}  // namespace
+
+bool is_event_type(std::string_view type) {
+  return type == "click" || type == "open" || type == "initial_open";
+}
+
+struct EventStore::Impl {
+  struct Pending {
+    Event event;
+    Done done;
+  };
+
+  Options options;
+  Db writer_db;
+  Stmt insert;
+  std::mt19937_64 ids{std::random_device{}()};  // writer thread only
+
+  std::mutex mu;  // guards queue, stopping, health
+  std::condition_variable wake;
+  std::vector<Pending> queue;
+  bool stopping = false;
+  Health health;
+
+  std::atomic<std::uint64_t> appended{0};
+  std::atomic<std::uint64_t> failed{0};
+  std::atomic<std::uint64_t> commits{0};
+
+  mutable std::mutex read_mu;  // guards read_db
+  mutable Db read_db;
+
+  std::thread writer;
+
+  void run();
+  Result<bool> write_batch(std::vector<Pending>& batch);
+  void set_health(const Result<bool>& r);
+};
+
+void EventStore::Impl::run() {
+  std::vector<Pending> batch;
+  for (;;) {
+    batch.clear();
+    {
+      std::unique_lock lock(mu);
+      wake.wait(lock, [this] { return stopping || !queue.empty(); });
+      if (queue.empty()) return;  // stopping, and everything is done
+      if (queue.size() <= options.max_batch) {
+        batch.swap(queue);
+      } else {
+        auto end = queue.begin() + static_cast<std::ptrdiff_t>(options.max_batch);
+        std::move(queue.begin(), end, std::back_inserter(batch));
+        queue.erase(queue.begin(), end);
+      }
+    }
+    Result<bool> r = write_batch(batch);
+    set_health(r);
+    (r ? appended : failed) += batch.size();
+    for (Pending& p : batch) {
+      if (p.done) p.done(r);
+    }
+  }
+}
+
+Result<bool> EventStore::Impl::write_batch(std::vector<Pending>& batch) {
+  sqlite3* db = writer_db.get();
+  if (sqlite3_get_autocommit(db) == 0) (void)exec(db, "ROLLBACK");  // left over from a failure
+  if (auto r = exec(db, "BEGIN IMMEDIATE"); !r) return Error{"begin failed: " + r.error()};
+  sqlite3_stmt* s = insert.get();
+  for (Pending& p : batch) {
+    Event& e = p.event;
+    if (e.event_id.empty()) e.event_id = std::to_string(ids() >> 1);
+    bind_text(s, 1, e.event_id);
+    bind_text(s, 2, e.type);
+    sqlite3_bind_int64(s, 3, e.timestamp_ms);
+    bind_text(s, 4, e.tracking_domain);
+    bind_text(s, 5, e.target_link_url);
+    bind_text(s, 6, e.target_link_name);
+    bind_text(s, 7, e.message_id);
+    bind_text(s, 8, e.rcpt_to);
+    bind_text(s, 9, e.campaign_id);
+    bind_text(s, 10, e.sending_domain);
+    bind_text(s, 11, e.user_agent);
+    bind_text(s, 12, e.ip_address);
+    bind_text(s, 13, e.method);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE) {
+      std::string msg = "insert failed: " + errmsg(db);
+      sqlite3_clear_bindings(s);
+      (void)exec(db, "ROLLBACK");
+      return Error{msg};
+    }
+    e.seq = sqlite3_last_insert_rowid(db);
+  }
+  sqlite3_clear_bindings(s);
+  if (auto r = exec(db, "COMMIT"); !r) {
+    (void)exec(db, "ROLLBACK");
+    return Error{"commit failed: " + r.error()};
+  }
+  ++commits;
+  return true;
+}
+
+void EventStore::Impl::set_health(const Result<bool>& r) {
+  std::lock_guard lock(mu);
+  if (r) {
+    if (!health.ok) {
+      std::fprintf(stderr, "trackrelay: store: %s: recovered; events are recorded again\n",
+                   options.path.c_str());
+    }
+    health = Health{};
+    return;
+  }
+  if (health.ok) {
+    health.failing_since_ms = to_ms(options.clock());
+  }
+  health.ok = false;
+  health.reason = r.error();
+  // Loud on purpose: served clicks are not being recorded.
+  std::fprintf(stderr, "trackrelay: store: %s: EVENTS NOT RECORDED: %s\n", options.path.c_str(),
+               r.error().c_str());
+}
+
+EventStore::EventStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+EventStore::~EventStore() {
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->stopping = true;
+  }
+  impl_->wake.notify_one();
+  if (impl_->writer.joinable()) impl_->writer.join();
+}
+
+Result<std::unique_ptr<EventStore>> EventStore::open(Options options) {
+  if (options.path.empty()) return Error{"the event store path is empty"};
+  if (!options.clock) options.clock = [] { return std::chrono::system_clock::now(); };
+  options.max_batch = std::max<std::size_t>(options.max_batch, 1);
+  auto impl = std::make_unique<Impl>();
+  impl->options = std::move(options);
+  const std::string& path = impl->options.path;
+  auto db = open_db(path, impl->options.create);
+  if (!db) return Error{db.error()};
+  impl->writer_db = std::move(db).value();
+  sqlite3* raw = impl->writer_db.get();
+  if (auto r = ensure_schema(raw, path); !r) return Error{r.error()};
+  if (auto r = exec(raw, "PRAGMA synchronous=FULL"); !r) return Error{path + ": " + r.error()};
+  if (impl->options.max_page_count > 0) {
+    std::string pragma = "PRAGMA max_page_count=" + std::to_string(impl->options.max_page_count);
+    if (auto r = exec(raw, pragma.c_str()); !r) return Error{path + ": " + r.error()};
+  }
+  auto insert = prepare(raw, kInsert);
+  if (!insert) return Error{path + ": " + insert.error()};
+  impl->insert = std::move(insert).value();
+  Impl* p = impl.get();
+  impl->writer = std::thread([p] { p->run(); });
+  return std::make_unique<EventStore>(std::move(impl));
+}
+
+void EventStore::append(Event e, Done done) {
+  {
+    std::unique_lock lock(impl_->mu);
+    if (!impl_->stopping && impl_->queue.size() < impl_->options.max_queue) {
+      impl_->queue.push_back(Impl::Pending{std::move(e), std::move(done)});
+      lock.unlock();
+      impl_->wake.notify_one();
+      return;
+    }
+  }
+  ++impl_->failed;
+  Result<bool> err = Error{impl_->stopping ? "the event store is closing"
+                                           : "the event store queue is full (writes stalled)"};
+  if (done) done(err);
+}
+
+Result<bool> EventStore::append_and_wait(Event e) {
+  std::promise<Result<bool>> promise;
+  auto future = promise.get_future();
+  append(std::move(e), [&promise](const Result<bool>& r) { promise.set_value(r); });
+  return future.get();
+}
+
+Result<Page> EventStore::query(const Query& q) const {
+  if (q.limit == 0 || q.limit > kMaxLimit) {
+    return Error{"limit must be between 1 and " + std::to_string(kMaxLimit)};
+  }
+  for (const std::string& t : q.types) {
+    if (!is_event_type(t)) return Error{"unknown event type '" + t + "'"};
+  }
+  std::optional<std::int64_t> after;
+  if (!q.cursor.empty()) {
+    if (q.cursor.size() > 18 || !std::all_of(q.cursor.begin(), q.cursor.end(),
+                                             [](char c) { return c >= '0' && c <= '9'; })) {
+      return Error{"invalid cursor"};
+    }
+    after = std::stoll(q.cursor);
+  }
+  std::string sql = std::string("SELECT ") + kColumns + " FROM events WHERE 1";
+  if (q.from_ms) sql += " AND ts_ms >= ?";
+  if (q.to_ms) sql += " AND ts_ms < ?";
+  if (after) sql += q.newest_first ? " AND seq < ?" : " AND seq > ?";
+  auto in_list = [&sql](const char* column, std::size_t n) {
+    if (n == 0) return;
+    sql += std::string(" AND ") + column + " IN (";
+    for (std::size_t i = 0; i < n; ++i) sql += i == 0 ? "?" : ",?";
+    sql += ")";
+  };
+  in_list("type", q.types.size());
+  in_list("campaign_id", q.campaign_ids.size());
+  sql += q.newest_first ? " ORDER BY seq DESC" : " ORDER BY seq ASC";
+  sql += " LIMIT ?";
+
+  std::lock_guard lock(impl_->read_mu);
+  if (!impl_->read_db) {
+    auto db = open_db(impl_->options.path, false);
+    if (!db) return Error{db.error()};
+    impl_->read_db = std::move(db).value();
+  }
+  sqlite3* db = impl_->read_db.get();
+  sqlite3_stmt* raw = nullptr;
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &raw, nullptr) != SQLITE_OK) {
+    return Error{"query failed: " + errmsg(db)};
+  }
+  Stmt st(raw);
+  int i = 1;
+  if (q.from_ms) sqlite3_bind_int64(raw, i++, *q.from_ms);
+  if (q.to_ms) sqlite3_bind_int64(raw, i++, *q.to_ms);
+  if (after) sqlite3_bind_int64(raw, i++, *after);
+  for (const std::string& t : q.types) bind_text(raw, i++, t);
+  for (const std::string& c : q.campaign_ids) bind_text(raw, i++, c);
+  sqlite3_bind_int64(raw, i++, static_cast<std::int64_t>(q.limit) + 1);
+  Page page;
+  int rc;
+  while ((rc = sqlite3_step(raw)) == SQLITE_ROW) {
+    if (page.events.size() == q.limit) {
+      page.next_cursor = std::to_string(page.events.back().seq);
+      break;
+    }
+    Event e;
+    e.seq = sqlite3_column_int64(raw, 0);
+    e.event_id = column_text(raw, 1);
+    e.type = column_text(raw, 2);
+    e.timestamp_ms = sqlite3_column_int64(raw, 3);
+    e.tracking_domain = column_text(raw, 4);
+    e.target_link_url = column_text(raw, 5);
+    e.target_link_name = column_text(raw, 6);
+    e.message_id = column_text(raw, 7);
+    e.rcpt_to = column_text(raw, 8);
+    e.campaign_id = column_text(raw, 9);
+    e.sending_domain = column_text(raw, 10);
+    e.user_agent = column_text(raw, 11);
+    e.ip_address = column_text(raw, 12);
+    e.method = column_text(raw, 13);
+    page.events.push_back(std::move(e));
+  }
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return Error{"query failed: " + errmsg(db)};
+  return page;
+}
+
+Result<std::int64_t> EventStore::count() const {
+  std::lock_guard lock(impl_->read_mu);
+  if (!impl_->read_db) {
+    auto db = open_db(impl_->options.path, false);
+    if (!db) return Error{db.error()};
+    impl_->read_db = std::move(db).value();
+  }
+  return query_int(impl_->read_db.get(), "SELECT count(*) FROM events");
+}
+
+Health EventStore::health() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->health;
+}
+
+Stats EventStore::stats() const {
+  return Stats{impl_->appended.load(), impl_->failed.load(), impl_->commits.load()};
+}
+
+const std::string& EventStore::path() const {
+  return impl_->options.path;
+}
+
+}  // namespace trackrelay::store

@@ -1,0 +1,136 @@
+// store/event_store.h — the durable record of engagement events (SQLite).
+//
+// Owns: the events database (one SQLite file in WAL mode), its versioned
+// schema (PRAGMA user_version), group-committed appends and the queries the
+// `events` command and the events API page through. May call: base/,
+// SQLite. Called by track/ (append) and app/ (query); data flows
+// click → track → store.
+//
+// Durability contract: append()'s completion runs only after the event's
+// transaction has committed with synchronous=FULL (the WAL is fsynced), so a
+// caller that answers its client from the completion never answers for an
+// event that a crash could lose. Appends from any thread are queued; one
+// writer thread takes everything queued (up to Options::max_batch), writes it
+// in one transaction, commits once, then completes every waiter of the batch
+// ("group commit": many requests share one fsync).
+//
+// A failing store (disk full, read-only file, I/O error) completes waiters
+// with an error instead of blocking them, and health() says why until a
+// later commit succeeds; callers serve their clients anyway and log.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+
+namespace trackrelay::store {
+
+// One served click or open, as the events API shows it.
+struct Event {
+  std::int64_t seq = 0;           // assigned by the store: insertion order, the cursor
+  std::string event_id;           // assigned by append() when empty: 64-bit random, decimal
+  std::string type;               // "click", "open", "initial_open"
+  std::int64_t timestamp_ms = 0;  // unix milliseconds, set by the caller
+  std::string tracking_domain;
+  std::string target_link_url;   // clicks only
+  std::string target_link_name;  // clicks only
+  std::string message_id;
+  std::string rcpt_to;
+  std::string campaign_id;
+  std::string sending_domain;
+  std::string user_agent;
+  std::string ip_address;
+  std::string method;  // "GET" or "HEAD"
+};
+
+// What a page of events is selected by. All filters are ANDed.
+struct Query {
+  std::optional<std::int64_t> from_ms;    // timestamp >= from
+  std::optional<std::int64_t> to_ms;      // timestamp <  to
+  std::vector<std::string> types;         // empty: every type
+  std::vector<std::string> campaign_ids;  // empty: every campaign
+  std::size_t limit = 1000;               // 1..kMaxLimit
+  bool newest_first = true;
+  std::string cursor;  // from a previous Page::next_cursor; empty: the first page
+};
+inline constexpr std::size_t kMaxLimit = 10000;
+
+struct Page {
+  std::vector<Event> events;
+  std::string next_cursor;  // empty when this is the last page
+};
+
+struct Health {
+  bool ok = true;
+  std::string reason;  // why not, e.g. "commit failed: database or disk is full"
+  std::int64_t failing_since_ms = 0;
+};
+
+struct Stats {
+  std::uint64_t appended = 0;  // events committed
+  std::uint64_t failed = 0;    // events whose batch failed
+  std::uint64_t commits = 0;   // transactions committed (batches)
+};
+
+using Clock = std::function<std::chrono::system_clock::time_point()>;
+
+struct Options {
+  std::string path;                // the database file; its directory must exist
+  bool create = true;              // create the file and schema when missing
+  std::size_t max_batch = 8192;    // events per transaction at most
+  std::size_t max_queue = 262144;  // appends beyond this fail at once (store stalled)
+  Clock clock;                     // default: system_clock::now (used for health times)
+  // Test hook: SQLite's max_page_count, to make "disk full" deterministic. 0: unset.
+  std::int64_t max_page_count = 0;
+};
+
+// The current schema version; a file with a newer one is refused.
+inline constexpr int kSchemaVersion = 1;
+
+class EventStore {
+ public:
+  using Done = std::function<void(const Result<bool>&)>;
+
+  // Opens (and, when allowed, creates or migrates) the database and starts the
+  // writer thread. The error names the file and what SQLite said.
+  static Result<std::unique_ptr<EventStore>> open(Options options);
+  // Completes every queued append (committing what it can), then stops.
+  ~EventStore();
+  EventStore(const EventStore&) = delete;
+  EventStore& operator=(const EventStore&) = delete;
+
+  // Queues `e`; `done` runs on the writer thread once the batch holding it has
+  // committed (ok) or failed (the error). Never blocks on I/O; when the queue
+  // is over Options::max_queue (the disk stalls), `done` runs at once with an
+  // error. `done` must be cheap: it delays the batch's other waiters.
+  void append(Event e, Done done);
+  // append() and wait: for tools and tests.
+  Result<bool> append_and_wait(Event e);
+
+  // Reads a page through its own connection (safe from any thread, and
+  // concurrent with appends: WAL readers never block the writer).
+  Result<Page> query(const Query& q) const;
+  Result<std::int64_t> count() const;
+
+  Health health() const;
+  Stats stats() const;
+  const std::string& path() const;
+
+  struct Impl;
+  explicit EventStore(std::unique_ptr<Impl> impl);  // use open()
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+// "click", "open", "initial_open"; false for anything else.
+bool is_event_type(std::string_view type);
+
+}  // namespace trackrelay::store
