@@ -22,4 +22,7 @@ int cmd_serve(const std::string& config_path, std::shared_ptr<const conf::Config
 // Lists recorded events from the store (text, or JSON lines with --json).
 int cmd_events(const conf::Config& config, const std::vector<std::string>& args);
 
+// API keys of the management API: create (printed once), list, revoke.
+int cmd_keys(const conf::Config& config, const std::vector<std::string>& args);
+
 }  // namespace trackrelay::app

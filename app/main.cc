@@ -4,6 +4,11 @@
 //   trackrelay [--config FILE] rewrite [--mail-from ADDR] [--rcpt ADDR]... < in.eml > out.eml
 //   trackrelay [--config FILE] decode URL...
 //   trackrelay [--config FILE] events [--since T] [--type T] [--limit N] [--json]
+//   trackrelay [--config FILE] keys create [--subaccount N] [--label L] | list | revoke ID
+//
+// `rewrite` and `decode` use the effective configuration: the file's domains
+// plus the verified domains created through the management API, read from
+// the store named by `store:` when it exists (api/service.h).
 //
 // Without --config the built-in example configuration is used (the same
 // text as conf/trackrelay.example.yaml). Exit status follows sysexits.h:
@@ -22,7 +27,11 @@
 #include <vector>
 
 #include "app/commands.h"
+#include "base/strings.h"
 #include "conf/config.h"
+#ifdef TRACKRELAY_HAVE_API
+#include "api/service.h"
+#endif
 #include "rewrite/engine.h"
 #include "token/token.h"
 
@@ -41,6 +50,8 @@ constexpr std::string_view kUsage =
     "  serve                      run the relay and tracking listeners the configuration enables\n"
     "  events [--since T] [--type click|open|initial_open] [--limit N] [--json]\n"
     "                             list recorded clicks and opens, oldest first\n"
+    "  keys create [--subaccount N] [--label L] | keys list | keys revoke ID\n"
+    "                             API keys of the management API (a new key is printed once)\n"
     "\n"
     "Without --config, the built-in example configuration is used.\n";
 
@@ -53,10 +64,9 @@ int usage_error(const std::string& what) {
 
 std::shared_ptr<const tr::conf::Config> tr::app::load_config(const std::string& path,
                                                              bool verbose) {
-  tr::conf::LoadResult r = path.empty()
-                               ? tr::conf::load_string(tr::conf::builtin_example_yaml(),
-                                                       "<built-in example>")
-                               : tr::conf::load_file(path);
+  tr::conf::LoadResult r =
+      path.empty() ? tr::conf::load_string(tr::conf::builtin_example_yaml(), "<built-in example>")
+                   : tr::conf::load_file(path);
   for (const auto& d : r.diagnostics) {
     if (verbose || d.severity == tr::conf::Diagnostic::Severity::kError) {
       std::cerr << d.str() << "\n";
@@ -92,7 +102,7 @@ int cmd_rewrite(const tr::conf::Config& c, const std::vector<std::string>& args)
     std::cerr << "trackrelay: rewrite: cannot read standard input\n";
     return EX_NOINPUT;
   }
-  auto scanner = tr::rewrite::make_gumbo_scanner(c.rewrite);
+  auto scanner = tr::rewrite::make_scanner(c.rewrite);
   auto now = std::chrono::duration_cast<std::chrono::seconds>(
                  std::chrono::system_clock::now().time_since_epoch())
                  .count();
@@ -104,8 +114,8 @@ int cmd_rewrite(const tr::conf::Config& c, const std::vector<std::string>& args)
   std::cout.write(r->message.data(), static_cast<std::streamsize>(r->message.size()));
   std::cout.flush();
   for (const auto& line : r->log) std::cerr << "trackrelay: " << line << "\n";
-  std::cerr << "trackrelay: message-id=<" << r->message_id << "> sending_domain="
-            << (r->sending_domain.empty() ? "-" : r->sending_domain)
+  std::cerr << "trackrelay: message-id=<" << r->message_id
+            << "> sending_domain=" << (r->sending_domain.empty() ? "-" : r->sending_domain)
             << " tracking_domain=" << r->tracking.domain << " ("
             << tr::rewrite::describe(r->tracking.reason) << ") links_tracked=" << r->links_tracked
             << " links_untracked=" << r->links_untracked << " pixels=" << r->pixels_added
@@ -155,13 +165,13 @@ int cmd_decode(const tr::conf::Config& c, const std::vector<std::string>& urls) 
     }
     boost::json::object o;
     o["kind"] = tr::token::kind_name(claims->kind);
-    o["target"] = claims->target;
-    o["link_name"] = claims->link_name;
-    o["tracking_domain"] = claims->tracking_domain;
-    o["message_id"] = claims->message_id;
-    o["rcpt_to"] = claims->rcpt_to;
-    o["campaign_id"] = claims->campaign_id;
-    o["sending_domain"] = claims->sending_domain;
+    o["target"] = tr::to_valid_utf8(claims->target);
+    o["link_name"] = tr::to_valid_utf8(claims->link_name);
+    o["tracking_domain"] = tr::to_valid_utf8(claims->tracking_domain);
+    o["message_id"] = tr::to_valid_utf8(claims->message_id);
+    o["rcpt_to"] = tr::to_valid_utf8(claims->rcpt_to);
+    o["campaign_id"] = tr::to_valid_utf8(claims->campaign_id);
+    o["sending_domain"] = tr::to_valid_utf8(claims->sending_domain);
     o["issued_at"] = claims->issued_at;
     o["key_id"] = claims->key_id;
     std::cout << boost::json::serialize(o) << "\n";
@@ -195,7 +205,7 @@ int main(int argc, char** argv) {
   std::string command = args[i];
   std::vector<std::string> rest(args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end());
   if (command != "check" && command != "rewrite" && command != "decode" && command != "serve" &&
-      command != "events") {
+      command != "events" && command != "keys") {
     return usage_error("unknown command '" + command + "'");
   }
   auto config = tr::app::load_config(config_path, command == "check" || command == "serve");
@@ -205,6 +215,10 @@ int main(int argc, char** argv) {
     return EX_CONFIG;
   }
   if (command == "check") return cmd_check(*config);
+  if (command == "keys") return tr::app::cmd_keys(*config, rest);
+#ifdef TRACKRELAY_HAVE_API
+  if (command == "rewrite" || command == "decode") config = tr::api::effective_for_command(config);
+#endif
   if (command == "rewrite") return cmd_rewrite(*config, rest);
   if (command == "serve") return tr::app::cmd_serve(config_path, std::move(config), rest);
   if (command == "events") return tr::app::cmd_events(*config, rest);

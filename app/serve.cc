@@ -1,7 +1,10 @@
 // app/serve.cc — `trackrelay serve`: one process, every enabled listener.
 //
-// Starts the relay (relay.listen) and the tracking endpoint (track.listen /
-// track.tls_listen) on one io_context, tells systemd when it is ready
+// Starts the relay (relay.listen), the tracking endpoint (track.listen /
+// track.tls_listen) and the management API (api.listen) on one io_context;
+// keeps the snapshot equal to the effective configuration (file + verified
+// store domains, api/service.h) so API changes reach the relay and the
+// tracker without a restart; tells systemd when it is ready
 // (sd_notify READY=1, Type=notify), reloads the configuration on SIGHUP
 // (RELOADING=1 … READY=1; an invalid file keeps the running configuration
 // and says why), and on SIGTERM/SIGINT stops accepting, lets transactions and
@@ -17,6 +20,9 @@
 
 #include "app/commands.h"
 #include "conf/snapshot.h"
+#ifdef TRACKRELAY_HAVE_API
+#include "api/service.h"
+#endif
 #ifdef TRACKRELAY_HAVE_RELAY
 #include "relay/server.h"
 #endif
@@ -37,11 +43,36 @@ int cmd_serve(const std::string& config_path, std::shared_ptr<const conf::Config
     std::cerr << "trackrelay: serve: unexpected argument '" << args.front() << "'\n";
     return EX_USAGE;
   }
-  conf::Snapshot snapshot(std::move(config));
+  conf::Snapshot snapshot(config);
   boost::asio::io_context ioc;
   int started = 0;
 #ifdef TRACKRELAY_HAVE_RELAY
   std::optional<relay::Server> relay_server;
+#endif
+#ifdef TRACKRELAY_HAVE_TRACK
+  std::optional<track::Server> track_server;
+#endif
+#ifdef TRACKRELAY_HAVE_API
+  // First, so every listener starts with the store's domains in the snapshot.
+  api::Service api_service(ioc, snapshot, config, [&] {
+#ifdef TRACKRELAY_HAVE_RELAY
+    if (relay_server) relay_server->reloaded();  // takes the new snapshot for new transactions
+#endif
+#ifdef TRACKRELAY_HAVE_TRACK
+    if (track_server) {
+      if (auto r = track_server->domains_changed(); !r) {
+        std::cerr << "trackrelay: track: " << r.error() << "\n";
+      }
+    }
+#endif
+  });
+  if (auto r = api_service.start(); !r) {
+    std::cerr << "trackrelay: api: " << r.error() << "\n";
+    return EX_UNAVAILABLE;
+  }
+  if (!config->api.listen.empty()) ++started;
+#endif
+#ifdef TRACKRELAY_HAVE_RELAY
   if (!snapshot.current()->relay.listen.empty()) {
     relay_server.emplace(ioc, snapshot);
     if (auto r = relay_server->start(); !r) {
@@ -52,7 +83,6 @@ int cmd_serve(const std::string& config_path, std::shared_ptr<const conf::Config
   }
 #endif
 #ifdef TRACKRELAY_HAVE_TRACK
-  std::optional<track::Server> track_server;
   if (!snapshot.current()->track.listen.empty() || !snapshot.current()->track.tls_listen.empty()) {
     track_server.emplace(ioc, snapshot);
     if (auto r = track_server->start(); !r) {
@@ -64,7 +94,7 @@ int cmd_serve(const std::string& config_path, std::shared_ptr<const conf::Config
 #endif
   if (started == 0) {
     std::cerr << "trackrelay: serve: the configuration enables no listener "
-                 "(relay.listen, track.listen)\n";
+                 "(relay.listen, track.listen, api.listen)\n";
     return EX_CONFIG;
   }
 
@@ -76,7 +106,11 @@ int cmd_serve(const std::string& config_path, std::shared_ptr<const conf::Config
           sd_notify(0, "RELOADING=1");
           auto next = load_config(config_path, false);
           if (next) {
-            snapshot.replace(std::move(next));
+#ifdef TRACKRELAY_HAVE_API
+            api_service.file_reloaded(next);  // replaces the snapshot: file + store domains
+#else
+            snapshot.replace(next);
+#endif
 #ifdef TRACKRELAY_HAVE_RELAY
             if (relay_server) relay_server->reloaded();
 #endif
@@ -102,6 +136,9 @@ int cmd_serve(const std::string& config_path, std::shared_ptr<const conf::Config
 #endif
 #ifdef TRACKRELAY_HAVE_TRACK
         if (track_server) track_server->stop(kStopGrace);
+#endif
+#ifdef TRACKRELAY_HAVE_API
+        api_service.stop(kStopGrace);
 #endif
       };
   signals.async_wait(on_signal);

@@ -102,6 +102,9 @@ constexpr KeySpec kKeys[] = {
   {"rewrite.max_tracked_url_length", Kind::kSize, kOptional, "2000", 16, 65536,
    "longer URLs are left untracked",
    [](Config& c) -> FieldRef { return &c.rewrite.max_tracked_url_length; }},
+  {"rewrite.html_scanner", Kind::kString, kOptional, "fast", 0, 0,
+   "HTML link scanner: fast (tokenizer; delegates tree-dependent parts to gumbo) or gumbo",
+   [](Config& c) -> FieldRef { return &c.rewrite.html_scanner; }},
   {"relay", Kind::kMap, kOptional, "", 0, 0,
    "the SMTP relay filter; without relay.listen no relay runs", nullptr},
   {"relay.listen", Kind::kStrings, kOptional, "", 0, 0,
@@ -199,6 +202,34 @@ constexpr KeySpec kKeys[] = {
   {"store", Kind::kString, kOptional, "var/trackrelay.db", 0, 0,
    "the SQLite event store file (relative paths: to the working directory)",
    [](Config& c) -> FieldRef { return &c.store; }},
+  {"api", Kind::kMap, kOptional, "", 0, 0,
+   "the management REST API (/api/v1); without api.listen no API runs", nullptr},
+  {"api.listen", Kind::kStrings, kOptional, "", 0, 0,
+   "address(es) for the API over plain HTTP: host:port, [v6]:port; keep it on loopback or a private network",
+   [](Config& c) -> FieldRef { return &c.api.listen; }},
+  {"api.max_body_bytes", Kind::kSize, kOptional, "1048576", 1024, 67108864,
+   "largest request body accepted; larger ones get 413",
+   [](Config& c) -> FieldRef { return &c.api.max_body_bytes; }},
+  {"api.store_poll_ms", Kind::kInt, kOptional, "1000", 50, 60000,
+   "how often serve checks the store for domain changes made by other processes",
+   [](Config& c) -> FieldRef { return &c.api.store_poll_ms; }},
+  {"dns", Kind::kMap, kOptional, "", 0, 0,
+   "DNS verification of tracking domains", nullptr},
+  {"dns.resolvers", Kind::kStrings, kOptional, "", 0, 0,
+   "resolvers to ask (ip, ip:port, [v6]:port); none: the system's (/etc/resolv.conf)",
+   [](Config& c) -> FieldRef { return &c.dns.resolvers; }},
+  {"dns.timeout_ms", Kind::kInt, kOptional, "2000", 100, 60000,
+   "time for one lookup, all resolvers and tries included; then the result is pending",
+   [](Config& c) -> FieldRef { return &c.dns.timeout_ms; }},
+  {"dns.reverify_interval", Kind::kInt, kOptional, "3600", 0, 604800,
+   "seconds between periodic re-verifications of every API domain; 0: never",
+   [](Config& c) -> FieldRef { return &c.dns.reverify_interval; }},
+  {"dns.reverify_failures", Kind::kInt, kOptional, "3", 1, 100,
+   "consecutive definite failures (wrong or no CNAME) before a verified domain becomes invalid",
+   [](Config& c) -> FieldRef { return &c.dns.reverify_failures; }},
+  {"dns.http_challenge_port", Kind::kPort, kOptional, "80", 1, 65535,
+   "port the HTTP challenge is fetched on (the tracking listener's public port)",
+   [](Config& c) -> FieldRef { return &c.dns.http_challenge_port; }},
 };
 // clang-format on
 
@@ -278,10 +309,15 @@ bool Config::is_tracking_host(std::string_view host) const {
 }
 
 const TrackingDomain* Config::default_tracking_domain() const {
+  const TrackingDomain* only = nullptr;
+  int primary = 0;
   for (const TrackingDomain& d : tracking_domains) {
+    if (d.subaccount_id != 0) continue;
     if (d.is_default) return &d;
+    only = &d;
+    ++primary;
   }
-  return tracking_domains.size() == 1 ? &tracking_domains.front() : nullptr;
+  return primary == 1 ? only : nullptr;
 }
 
 std::string Diagnostic::str() const {

@@ -39,11 +39,25 @@ struct TrackingDomain {
   bool secure = false;
   std::optional<uint16_t> port;  // explicit port; none = scheme default
   bool is_default = false;
+  // Set only in the effective configuration (api/effective.h): the domain
+  // comes from the store (created through the API), and its (sub)account.
+  bool from_store = false;
+  std::int64_t subaccount_id = 0;  // 0: the primary account
 };
 
 struct SendingDomain {
-  std::string domain;           // lower-case A-label form
-  std::string tracking_domain;  // lower-case A-label form; names a TrackingDomain
+  std::string domain;              // lower-case A-label form
+  std::string tracking_domain;     // lower-case A-label form; names a TrackingDomain
+  bool from_store = false;         // effective configuration only, as above
+  std::int64_t subaccount_id = 0;  // 0: the primary account
+};
+
+// An HTTP challenge the tracker answers (effective configuration only): GET
+// http://<domain>/.well-known/trackrelay/<token> → 200 with the token, for
+// that host only.
+struct HttpChallenge {
+  std::string domain;  // lower-case A-label
+  std::string token;
 };
 
 // Bounds on the work the rewrite engine spends on one message part.
@@ -54,6 +68,9 @@ struct RewriteLimits {
   int max_html_parse_errors = 20000;  // gumbo parse errors before a part is given up
   int max_html_depth = 400;           // element nesting beyond which a part is given up
   std::size_t max_tracked_url_length = 2000;
+  // Which LinkScanner finds HTML links: "fast" (a tokenizer that delegates
+  // anything tree-dependent to gumbo) or "gumbo" (always the full parse).
+  std::string html_scanner = "fast";
 };
 
 // relay: the SMTP relay filter (relay/ extends this as it grows).
@@ -61,24 +78,24 @@ struct RelayConfig {
   std::vector<std::string> listen;  // "host:port" ("[::1]:10025" for IPv6); empty = no relay
   std::string upstream;             // "host:port", or "maildir:PATH" (built-in capture)
   std::vector<std::string> clients = {"127.0.0.0/8", "::1/128"};  // may relay without AUTH
-  std::size_t max_message_size = 52428800;  // SIZE, enforced
-  std::string hostname;                     // greeting/EHLO name; "" = the system host name
-  int max_sessions = 200;                   // concurrent client sessions
-  int max_recipients = 1000;                // per transaction
-  int max_errors = 20;                      // error replies before the session is closed
-  int workers = 0;                          // rewrite threads; 0 = one per CPU
+  std::size_t max_message_size = 52428800;                        // SIZE, enforced
+  std::string hostname;       // greeting/EHLO name; "" = the system host name
+  int max_sessions = 200;     // concurrent client sessions
+  int max_recipients = 1000;  // per transaction
+  int max_errors = 20;        // error replies before the session is closed
+  int workers = 0;            // rewrite threads; 0 = one per CPU
   // Timeouts in seconds (RFC 5321 §4.5.3.2 defaults).
-  int command_timeout = 300;           // waiting for the client's next command
-  int data_timeout = 180;              // each read of message data, each write to the client
-  int upstream_connect_timeout = 30;   // TCP connect to the upstream
-  int upstream_reply_timeout = 300;    // greeting, EHLO, MAIL, RCPT, DATA, RSET replies
-  int upstream_data_timeout = 600;     // the reply to the end of the message
+  int command_timeout = 300;          // waiting for the client's next command
+  int data_timeout = 180;             // each read of message data, each write to the client
+  int upstream_connect_timeout = 30;  // TCP connect to the upstream
+  int upstream_reply_timeout = 300;   // greeting, EHLO, MAIL, RCPT, DATA, RSET replies
+  int upstream_data_timeout = 600;    // the reply to the end of the message
   // TLS and AUTH.
-  std::string tls_cert;                // PEM chain: enables STARTTLS for clients
-  std::string tls_key;                 // PEM private key of tls_cert
-  bool require_tls = false;            // refuse MAIL before STARTTLS
-  std::vector<std::string> auth;       // "user:pbkdf2-sha256$ITER$SALT$HASH": enables AUTH
-  bool auth_over_plaintext = false;    // offer AUTH without TLS (loopback use)
+  std::string tls_cert;                        // PEM chain: enables STARTTLS for clients
+  std::string tls_key;                         // PEM private key of tls_cert
+  bool require_tls = false;                    // refuse MAIL before STARTTLS
+  std::vector<std::string> auth;               // "user:pbkdf2-sha256$ITER$SALT$HASH": enables AUTH
+  bool auth_over_plaintext = false;            // offer AUTH without TLS (loopback use)
   std::string upstream_tls = "opportunistic";  // none | opportunistic | required
   std::string upstream_user;                   // AUTH PLAIN towards the upstream when set
   std::string upstream_password;
@@ -100,6 +117,22 @@ struct TrackConfig {
   int link_max_age_days = 0;                 // tokens older than this do not redirect; 0 = never
 };
 
+// api: the management REST API (api/).
+struct ApiConfig {
+  std::vector<std::string> listen;       // "host:port"; empty = no API listener
+  std::size_t max_body_bytes = 1048576;  // larger request bodies get 413
+  int store_poll_ms = 1000;              // how often serve looks for domain changes in the store
+};
+
+// dns: verification of tracking domains (dns/).
+struct DnsConfig {
+  std::vector<std::string> resolvers;  // "127.0.0.1:5353", "[::1]:53"; empty = the system's
+  int timeout_ms = 2000;               // per lookup, all tries included
+  int reverify_interval = 3600;        // seconds between periodic re-verifications; 0 = never
+  int reverify_failures = 3;           // consecutive definite failures before valid → invalid
+  std::optional<uint16_t> http_challenge_port;  // port the HTTP challenge is fetched on (80)
+};
+
 struct Config {
   std::string source;  // file the snapshot was loaded from ("<string>" for tests)
 
@@ -115,6 +148,10 @@ struct Config {
   RelayConfig relay;
   TrackConfig track;
   std::string store = "var/trackrelay.db";  // SQLite event store (relative: to the working dir)
+  ApiConfig api;
+  DnsConfig dns;
+  // Effective configuration only (api/effective.h): challenges the tracker serves.
+  std::vector<HttpChallenge> http_challenges;
 
   // Lookup helpers (names compared in lower-case A-label form).
   const TrackingDomain* find_tracking_domain(std::string_view alabel) const;
@@ -122,8 +159,9 @@ struct Config {
   // True when `host` is the system domain or any configured tracking domain.
   bool is_tracking_host(std::string_view host) const;
 
-  // The designated default tracking domain, or the only tracking domain when
-  // exactly one is declared and none is designated; null otherwise.
+  // The primary account's designated default tracking domain, or its only
+  // tracking domain when exactly one is declared and none is designated; null
+  // otherwise. (Subaccounts' domains, from the store, never count here.)
   const TrackingDomain* default_tracking_domain() const;
   // (The full choice rule, with the system default, is rewrite/domain_choice.h.)
 };

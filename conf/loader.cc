@@ -245,7 +245,10 @@ void Loader::walk_map(const YAML::Node& node, std::string_view table_prefix,
         continue;
       }
       seen.emplace(k.Scalar(), kw);
-      const KeySpec* spec = internal::find_key(join(table_prefix, k.Scalar()));
+      // A name holding the table's path syntax ("keys[].secret") is no key of
+      // this map: looked up, it would bind a list item that was never created.
+      const bool plain = k.Scalar().find_first_of(".[]") == std::string::npos;
+      const KeySpec* spec = plain ? internal::find_key(join(table_prefix, k.Scalar())) : nullptr;
       if (spec == nullptr) {
         add(Severity::kWarning, kw, "unknown key " + internal::in_quotes(shown));
         continue;
@@ -329,6 +332,9 @@ void Loader::load_scalar(const KeySpec& spec, const YAML::Node& v, const std::st
   }
   const std::string& text = v.Scalar();
   Parsed parsed{text};
+  if (spec.path == "rewrite.html_scanner" && text != "fast" && text != "gumbo") {
+    return bad(shown, vw, "expected fast or gumbo, got " + internal::in_quotes(text));
+  }
   if (spec.kind == Kind::kBool) {
     const std::optional<bool> b = parse_bool(text);
     if (!b) return bad(shown, vw, "expected a boolean, got " + internal::in_quotes(text));

@@ -35,8 +35,8 @@ namespace trackrelay::fuzz {
 }
 
 // `detail` (anything convertible to std::string_view) is evaluated only on failure.
-#define FUZZ_CHECK(condition, detail)                                             \
-  do {                                                                            \
+#define FUZZ_CHECK(condition, detail)                                                     \
+  do {                                                                                    \
     if (!(condition)) ::trackrelay::fuzz::fail(__FILE__, __LINE__, #condition, (detail)); \
   } while (0)
 
@@ -60,6 +60,17 @@ inline std::string escaped(std::string_view s, std::size_t max = 400) {
   }
   if (s.size() > max) out += "...";
   return out;
+}
+
+// Where `a` and `b` first differ, with a little context of each, for failure messages.
+inline std::string first_difference(std::string_view a, std::string_view b) {
+  std::size_t i = 0;
+  while (i < a.size() && i < b.size() && a[i] == b[i]) ++i;
+  const std::size_t from = i < 80 ? 0 : i - 80;
+  return "sizes " + std::to_string(a.size()) + " and " + std::to_string(b.size()) +
+         ", first difference at " + std::to_string(i) + ": " +
+         escaped(a.substr(from, i - from + 80), 240) + " | became | " +
+         escaped(b.substr(from, i - from + 80), 240);
 }
 
 // Reads a structured input front to back. Running out is not an error: every

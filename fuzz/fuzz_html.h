@@ -54,45 +54,47 @@ inline int check_html(const std::uint8_t* data, std::size_t size) {
 
   std::size_t previous_end = 0;
   for (const rewrite::HtmlLink& link : scan->links) {
-    const std::string where = "href at " + std::to_string(link.attr_offset) + ", value " +
-                              std::to_string(link.value_offset) + "+" +
-                              std::to_string(link.value_length) + " in " + escaped(html);
-    FUZZ_CHECK(link.value_offset <= html.size() &&
-                   link.value_length <= html.size() - link.value_offset,
-               "span out of bounds: " + where);
-    FUZZ_CHECK(link.attr_offset >= previous_end, "links unsorted or overlapping: " + where);
-    FUZZ_CHECK(link.attr_offset + 4 <= link.value_offset, "name not before value: " + where);
-    FUZZ_CHECK(istarts_with(html.substr(link.attr_offset), "href"), "name is not href: " + where);
-    FUZZ_CHECK(link.quote == 0 || link.quote == '"' || link.quote == '\'', "odd quote: " + where);
+    const auto where = [&] {
+      return "href at " + std::to_string(link.attr_offset) + ", value " +
+             std::to_string(link.value_offset) + "+" + std::to_string(link.value_length) + " in " +
+             escaped(html);
+    };
+    FUZZ_CHECK(
+        link.value_offset <= html.size() && link.value_length <= html.size() - link.value_offset,
+        "span out of bounds: " + where());
+    FUZZ_CHECK(link.attr_offset >= previous_end, "links unsorted or overlapping: " + where());
+    FUZZ_CHECK(link.attr_offset + 4 <= link.value_offset, "name not before value: " + where());
+    FUZZ_CHECK(istarts_with(html.substr(link.attr_offset), "href"), "name is not href: " + where());
+    FUZZ_CHECK(link.quote == 0 || link.quote == '"' || link.quote == '\'', "odd quote: " + where());
     // Between the name and the value: [space] '=' [space] [quote].
     std::string_view between =
         html.substr(link.attr_offset + 4, link.value_offset - link.attr_offset - 4);
     if (link.quote != 0) {
-      FUZZ_CHECK(between.ends_with(link.quote), "no opening quote: " + where);
+      FUZZ_CHECK(between.ends_with(link.quote), "no opening quote: " + where());
       between.remove_suffix(1);
     }
     while (!between.empty() && is_html_space(between.front())) between.remove_prefix(1);
     while (!between.empty() && is_html_space(between.back())) between.remove_suffix(1);
-    FUZZ_CHECK(between == "=", "not `href=` before the value: " + where);
+    FUZZ_CHECK(between == "=", "not `href=` before the value: " + where());
 
     const std::string_view raw = html.substr(link.value_offset, link.value_length);
     const std::size_t value_end = link.value_offset + link.value_length;
     if (link.quote != 0) {
       FUZZ_CHECK(value_end < html.size() && html[value_end] == link.quote,
-                 "no closing quote: " + where);
-      FUZZ_CHECK(raw.find(link.quote) == std::string_view::npos, "quote inside value: " + where);
+                 "no closing quote: " + where());
+      FUZZ_CHECK(raw.find(link.quote) == std::string_view::npos, "quote inside value: " + where());
     } else {
-      FUZZ_CHECK(!raw.empty(), "empty unquoted value: " + where);
+      FUZZ_CHECK(!raw.empty(), "empty unquoted value: " + where());
       for (const char c : raw) {
-        FUZZ_CHECK(!is_html_space(c) && c != '>', "unquoted value runs on: " + where);
+        FUZZ_CHECK(!is_html_space(c) && c != '>', "unquoted value runs on: " + where());
       }
-      FUZZ_CHECK(value_end == html.size() || is_html_space(html[value_end]) ||
-                     html[value_end] == '>',
-                 "unquoted value does not end the attribute: " + where);
+      FUZZ_CHECK(
+          value_end == html.size() || is_html_space(html[value_end]) || html[value_end] == '>',
+          "unquoted value does not end the attribute: " + where());
     }
     if (plain_value(raw)) {
-      FUZZ_CHECK(link.value == raw, "value " + escaped(link.value) + " differs from the source: " +
-                                        where);
+      FUZZ_CHECK(link.value == raw,
+                 "value " + escaped(link.value) + " differs from the source: " + where());
     }
     previous_end = value_end + (link.quote != 0 ? 1 : 0);
   }

@@ -42,15 +42,16 @@ inline int check_structure(const std::uint8_t* data, std::size_t size) {
   const Result<std::string> reencoded = mime::splice(message, std::move(patches));
   FUZZ_CHECK(reencoded.ok(), "leaf spans do not splice: " + reencoded.error());
   const Result<mime::Structure> again = mime::analyse(*reencoded);
-  const std::string context = "original " + escaped(message) + "; re-encoded " +
-                              escaped(*reencoded);
+  const auto context = [&] {
+    return "original " + escaped(message) + "; re-encoded " + escaped(*reencoded);
+  };
   FUZZ_CHECK(again.ok(), "re-encoded leaves do not re-parse: " +
-                             (again.ok() ? std::string() : again.error()) + "; " + context);
+                             (again.ok() ? std::string() : again.error()) + "; " + context());
   check_structure_shape(*reencoded, *again);
   check_same_outside_leaves(message, *s, *reencoded, *again, context);
   const auto g0 = gaps_between_leaves(message, *s)[0];
   FUZZ_CHECK(g0 == gaps_between_leaves(*reencoded, *again)[0],
-             "header block changed; " + context);
+             "header block changed; " + context());
   return 0;
 }
 

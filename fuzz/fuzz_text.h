@@ -26,36 +26,39 @@ inline int check_text(const std::uint8_t* data, std::size_t size) {
   constexpr std::string_view kSuffix = "[[data-msys-clicktrack=\"0\"]]";
   std::size_t previous_end = 0;
   for (const rewrite::TextLink& link : rewrite::scan_text(text)) {
-    const std::string where = "link at " + std::to_string(link.offset) + "+" +
-                              std::to_string(link.length) + " in " + escaped(text);
-    FUZZ_CHECK(link.offset >= previous_end, "links unsorted or overlapping: " + where);
+    const auto where = [&] {
+      return "link at " + std::to_string(link.offset) + "+" + std::to_string(link.length) + " in " +
+             escaped(text);
+    };
+    FUZZ_CHECK(link.offset >= previous_end, "links unsorted or overlapping: " + where());
     FUZZ_CHECK(link.offset <= text.size() && link.length <= text.size() - link.offset &&
                    link.suffix_length <= text.size() - link.offset - link.length,
-               "span out of bounds: " + where);
+               "span out of bounds: " + where());
     const std::string_view url = text.substr(link.offset, link.length);
-    const std::size_t scheme = istarts_with(url, "https://") ? 8
+    const std::size_t scheme = istarts_with(url, "https://")  ? 8
                                : istarts_with(url, "http://") ? 7
                                                               : 0;
-    FUZZ_CHECK(scheme != 0 && url.size() > scheme, "not an http(s) URL: " + where);
+    FUZZ_CHECK(scheme != 0 && url.size() > scheme, "not an http(s) URL: " + where());
     if (link.offset > 0) {
       const char before = text[link.offset - 1];
       FUZZ_CHECK(!((before >= 'a' && before <= 'z') || (before >= 'A' && before <= 'Z') ||
                    (before >= '0' && before <= '9')),
-                 "URL preceded by a letter or digit: " + where);
+                 "URL preceded by a letter or digit: " + where());
     }
     for (const char ch : url) {
       const auto c = static_cast<unsigned char>(ch);
       FUZZ_CHECK(c > 0x20 && c != 0x7f && c != '<' && c != '>' && c != '"' && c != '`',
-                 "URL holds a byte that ends URLs: " + where);
+                 "URL holds a byte that ends URLs: " + where());
     }
     FUZZ_CHECK(link.suffix_length == 0 || link.suffix_length == kSuffix.size(),
-               "odd suffix length: " + where);
+               "odd suffix length: " + where());
     if (link.suffix_length != 0) {
-      FUZZ_CHECK(link.clicktrack_off, "suffix without opt-out: " + where);
+      FUZZ_CHECK(link.clicktrack_off, "suffix without opt-out: " + where());
       FUZZ_CHECK(text.substr(link.offset + link.length, link.suffix_length) == kSuffix,
-                 "suffix bytes differ: " + where);
+                 "suffix bytes differ: " + where());
     }
-    FUZZ_CHECK(!link.clicktrack_off || link.suffix_length != 0, "opt-out without suffix: " + where);
+    FUZZ_CHECK(!link.clicktrack_off || link.suffix_length != 0,
+               "opt-out without suffix: " + where());
     previous_end = link.offset + link.length + link.suffix_length;
   }
   return 0;

@@ -74,9 +74,9 @@ inline int check_token(const std::uint8_t* data, std::size_t size) {
   claims.issued_at = static_cast<std::int64_t>(control.uint(5));  // up to ~2^40: any real time
   const std::size_t position = control.uint(2);
   const std::uint8_t replacement = control.byte();
-  for (std::string* s : {&claims.target, &claims.link_name, &claims.tracking_domain,
-                         &claims.message_id, &claims.rcpt_to, &claims.campaign_id,
-                         &claims.sending_domain}) {
+  for (std::string* s :
+       {&claims.target, &claims.link_name, &claims.tracking_domain, &claims.message_id,
+        &claims.rcpt_to, &claims.campaign_id, &claims.sending_domain}) {
     *s = std::string(in.line());
   }
   claims.target.append(in.rest());  // what is left belongs to the target (may hold '\n')
@@ -93,9 +93,9 @@ inline int check_token(const std::uint8_t* data, std::size_t size) {
     FUZZ_CHECK(!round.ok(), "a token over kMaxTokenLength verified");
     return 0;
   }
-  FUZZ_CHECK(round.ok(), "encode() output does not verify: " +
-                             (round.ok() ? std::string() : round.error()) + "; " +
-                             describe(claims));
+  FUZZ_CHECK(round.ok(),
+             "encode() output does not verify: " + (round.ok() ? std::string() : round.error()) +
+                 "; " + describe(claims));
   FUZZ_CHECK(same_claims(*round, claims), "verified claims differ: " + describe(claims));
   FUZZ_CHECK(round->key_id == "k1", "wrong key id " + round->key_id);
 
@@ -108,8 +108,8 @@ inline int check_token(const std::uint8_t* data, std::size_t size) {
   const std::size_t at = position % tok.size();
   std::string changed = tok;
   changed[at] = kAlphabet[(kAlphabet.find(tok[at]) + 1 + replacement % 63) % 64];
-  FUZZ_CHECK(!verifies(changed, host), "token verifies with character " + std::to_string(at) +
-                                           " changed: " + changed);
+  FUZZ_CHECK(!verifies(changed, host),
+             "token verifies with character " + std::to_string(at) + " changed: " + changed);
   changed[at] = static_cast<char>(replacement);
   if (changed != tok) {
     FUZZ_CHECK(!verifies(changed, host), "token verifies with a foreign character: " + changed);
@@ -118,8 +118,8 @@ inline int check_token(const std::uint8_t* data, std::size_t size) {
   for (const std::size_t i : {std::size_t{0}, tok.size() - 1}) {
     std::string edge = tok;
     edge[i] = kAlphabet[(kAlphabet.find(tok[i]) + 1) % 64];
-    FUZZ_CHECK(!verifies(edge, host), "token verifies with character " + std::to_string(i) +
-                                          " changed: " + edge);
+    FUZZ_CHECK(!verifies(edge, host),
+               "token verifies with character " + std::to_string(i) + " changed: " + edge);
   }
   // Truncation and extension.
   FUZZ_CHECK(!verifies(std::string_view(tok).substr(0, tok.size() - 1), host),

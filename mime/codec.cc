@@ -114,7 +114,10 @@ void qp_encode_line(std::string_view line, std::string_view eol, std::string& ou
     const auto b = static_cast<unsigned char>(line[k]);
     const bool last = k + 1 == line.size();
     const auto literal = [&](bool at_line_start) {
-      if (at_line_start && (b == '.' || line.substr(k).starts_with("From "))) return false;
+      // A line starting "--" could be taken for a MIME boundary: encode "-".
+      if (at_line_start && (b == '.' || b == '-' || line.substr(k).starts_with("From "))) {
+        return false;
+      }
       if (b == ' ' || b == '\t') return !last;  // whitespace before a hard break is encoded
       return b >= 33 && b <= 126 && b != '=';
     };
@@ -178,10 +181,8 @@ std::string qp_encode(std::string_view decoded, std::string_view eol) {
       qp_encode_line(decoded.substr(pos), eol, out);
       break;
     }
-    // With LF breaks, a CR before an LF is data ("=0D" LF) so the decoded
-    // bytes survive; with CRLF breaks a bare LF becomes CRLF, the canonical
-    // line break of text (RFC 2046 §4.1.1).
-    const bool crlf = eol != "\n" && nl > pos && decoded[nl - 1] == '\r';
+    // LF and CRLF are both line breaks, written as the part's `eol`.
+    const bool crlf = nl > pos && decoded[nl - 1] == '\r';
     const std::size_t end = crlf ? nl - 1 : nl;
     qp_encode_line(decoded.substr(pos, end - pos), eol, out);
     out.append(eol);

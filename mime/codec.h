@@ -24,15 +24,16 @@ namespace trackrelay::mime {
 // ("=" EOL) are removed; line breaks (CRLF or LF) are kept as they were.
 std::string qp_decode(std::string_view encoded);
 
-// Encodes text whose hard line breaks are `eol`-style (or LF/CRLF, which are
-// both treated as hard breaks and written as `eol`; except that with `eol` LF
-// a CRLF in the text is written "=0D" LF, so decoding gives back the same
-// bytes — with `eol` CRLF a bare LF becomes CRLF, the canonical text line
-// break of RFC 2046 §4.1.1). Output lines are at most
-// 76 characters including the soft-break "=", "=" is written "=3D", trailing
-// space/tab before a hard break is encoded, a line "." or "From " is not
-// produced at a line start (encoded), and the output ends with a hard break
-// exactly when the input did.
+// Encodes text. Every LF and every CRLF in `decoded` is a hard line break and
+// is written as `eol` (in a QP body a line break is never data: decoding
+// turned the part's breaks into LF or CRLF, and the transport may convert
+// them anyway, so "=0D" before a break would decode as a stray CR). A bare CR
+// is data ("=0D"). Output lines are at most 76 characters including the
+// soft-break "=", "=" is written "=3D", trailing space/tab before a hard
+// break is encoded, a line never starts with ".", "From " or "-" (so no
+// output line can be a dot-stuffing hazard, an mbox separator or a MIME
+// boundary delimiter), and the output ends with a hard break exactly when
+// the input did.
 std::string qp_encode(std::string_view decoded, std::string_view eol);
 
 // Streaming QP decoder: feeding any split of the input gives qp_decode's result.

@@ -175,6 +175,11 @@ EntityType classify_unsafe(const EntityFields& f, bool in_digest) {
   if (!ascii_compatible_charset(t.charset)) {
     return skipped(t, "charset " + t.charset + " is not ASCII-compatible");
   }
+  // An RFC 2231 charset (charset*=utf-16''...) that mimetic cannot decode:
+  // we cannot tell whether the part is ASCII-compatible, so leave it alone.
+  if (t.charset.empty() && has_ct && has_param(ct.paramList(), "charset")) {
+    return skipped(t, "RFC 2231 charset parameter");
+  }
   t.kind = EntityKind::kText;
   return t;
 }

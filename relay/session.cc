@@ -430,7 +430,7 @@ asio::awaitable<void> Session::deliver(std::string message) {
   std::optional<Result<rewrite::Outcome>> done = co_await asio::co_spawn(
       host_.blocking(),
       [&]() -> asio::awaitable<std::optional<Result<rewrite::Outcome>>> {
-        auto scanner = rewrite::make_gumbo_scanner(config->rewrite);
+        auto scanner = rewrite::make_scanner(config->rewrite);
         co_return rewrite::rewrite_message(message, envelope, *config, *scanner, now);
       },
       asio::use_awaitable);

@@ -4,6 +4,8 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <optional>
+#include <tuple>
 
 #include "base/strings.h"
 #include "mime/codec.h"
@@ -13,11 +15,6 @@
 
 namespace trackrelay::rewrite {
 namespace {
-
-std::string strip_angles(std::string s) {
-  if (s.size() >= 2 && s.front() == '<' && s.back() == '>') return s.substr(1, s.size() - 2);
-  return s;
-}
 
 std::string random_hex(std::size_t bytes) {
   std::string raw(bytes, '\0');
@@ -29,6 +26,46 @@ std::string random_hex(std::size_t bytes) {
     out.push_back(kHex[c & 15]);
   }
   return out;
+}
+
+// The id of a Message-ID field value: the first <...>, else the first word
+// (comments and anything after the id are not part of it). Empty when none.
+std::string message_id_of(std::string_view value) {
+  auto lt = value.find('<');
+  if (lt != std::string_view::npos) {
+    auto gt = value.find('>', lt);
+    if (gt != std::string_view::npos) return std::string(trim(value.substr(lt + 1, gt - lt - 1)));
+  }
+  value = trim(value);
+  return std::string(value.substr(0, value.find_first_of(" \t(")));
+}
+
+// Why a decoded text part must be left alone although its headers looked
+// fine: inline PGP (a signature over the text), or bytes that show it is not
+// ASCII-compatible after all (a UTF-16/32 byte-order mark, NUL bytes).
+std::optional<std::string> unsafe_text(std::string_view body) {
+  if (body.starts_with("\xFF\xFE") || body.starts_with("\xFE\xFF") ||
+      body.starts_with(std::string_view("\0\0\xFE\xFF", 4))) {
+    return "a UTF-16/32 byte-order mark";
+  }
+  if (body.find('\0') != std::string_view::npos) return "NUL bytes (not an ASCII-compatible text)";
+  if (body.find("-----BEGIN PGP SIGNED MESSAGE-----") != std::string_view::npos ||
+      body.find("-----BEGIN PGP MESSAGE-----") != std::string_view::npos) {
+    return "inline PGP (rewriting would break it)";
+  }
+  return std::nullopt;
+}
+
+// The same leaves and skipped parts, in the same places and encodings.
+bool same_shape(const mime::Structure& a, const mime::Structure& b) {
+  auto leaf = [](const mime::TextLeaf& l) {
+    return std::tie(l.path, l.media_type, l.charset, l.encoding);
+  };
+  auto skip = [](const mime::SkippedPart& p) { return std::tie(p.path, p.media_type, p.reason); };
+  return std::equal(a.leaves.begin(), a.leaves.end(), b.leaves.begin(), b.leaves.end(),
+                    [&](const auto& x, const auto& y) { return leaf(x) == leaf(y); }) &&
+         std::equal(a.skipped.begin(), a.skipped.end(), b.skipped.begin(), b.skipped.end(),
+                    [&](const auto& x, const auto& y) { return skip(x) == skip(y); });
 }
 
 Outcome pass_through(std::string_view message, Outcome out, std::string why) {
@@ -61,6 +98,13 @@ Result<Outcome> rewrite_message(std::string_view message, const Envelope& envelo
   const mime::HeaderField* msgid_field = nullptr;
   int msys_count = 0;
   for (const auto& h : structure->headers) {
+    // Rewritten once already (a second filter in the same path, a loop):
+    // a second pass would track what the first left alone on purpose.
+    if (iequals(h.name, kRewrittenHeader)) {
+      return pass_through(message, std::move(out), "already rewritten (" + h.name + ")");
+    }
+  }
+  for (const auto& h : structure->headers) {
     if (iequals(h.name, "X-MSYS-API")) {
       if (++msys_count > 1) return Error{"X-MSYS-API: the header appears more than once"};
       if (auto r = apply_msys_api(h.value, out.controls); !r) return Error{r.error()};
@@ -92,7 +136,7 @@ Result<Outcome> rewrite_message(std::string_view message, const Envelope& envelo
   out.tracking = choose_tracking_domain(config, out.sending_domain);
 
   std::string eol = structure->eol.empty() ? "\r\n" : structure->eol;
-  if (msgid_field) out.message_id = strip_angles(std::string(trim(msgid_field->value)));
+  if (msgid_field) out.message_id = message_id_of(msgid_field->value);
   if (out.message_id.empty()) {
     std::string host = out.sending_domain.empty() ? config.system_domain : out.sending_domain;
     out.message_id = std::to_string(now_unix) + "." + random_hex(12) + ".trackrelay@" + host;
@@ -128,6 +172,10 @@ Result<Outcome> rewrite_message(std::string_view message, const Envelope& envelo
       out.log.push_back("part " + leaf.path + " left alone: " + decoded.error());
       continue;
     }
+    if (auto why = unsafe_text(*decoded)) {
+      out.log.push_back("part " + leaf.path + " left alone: " + *why);
+      continue;
+    }
     ctx.eol = leaf.eol.empty() ? eol : leaf.eol;
     ctx.utf8 = leaf.charset == "utf-8" || leaf.charset == "utf8";
     ctx.identity_encoding = leaf.encoding != mime::TransferEncoding::kQuotedPrintable &&
@@ -155,29 +203,36 @@ Result<Outcome> rewrite_message(std::string_view message, const Envelope& envelo
                                   mime::encode_body(pr.body, leaf.encoding, ctx.eol, raw)});
   }
 
-  bool issued_tokens = out.links_tracked > 0 || out.pixels_added > 0;
-  if (out.message_id_added) {
-    if (issued_tokens) {
-      std::string field = "Message-ID: <" + out.message_id + ">" + eol;
-      // A header block that does not end with a line break (no body at all).
-      if (structure->headers_end == message.size() && !message.empty() && message.back() != '\n') {
-        field = eol + field;
-      }
-      patches.push_back(mime::Patch{structure->headers_end, 0, std::move(field)});
-      out.log.push_back("added Message-ID <" + out.message_id + ">");
-    } else {
-      out.message_id_added = false;
-    }
-  }
   if (patches.empty()) {
+    out.message_id_added = false;
     out.message = std::string(message);
     return out;
   }
+  // Added fields go at the end of the header block. A header block that does
+  // not end with a line break (no body at all) gets one first.
+  std::string added;
+  if (structure->headers_end == message.size() && !message.empty() && message.back() != '\n') {
+    added = eol;
+  }
+  bool issued_tokens = out.links_tracked > 0 || out.pixels_added > 0;
+  if (out.message_id_added && issued_tokens) {
+    std::string field = "Message-ID: <" + out.message_id + ">" + eol;
+    if (msgid_field) {  // present but empty: replace it rather than add a second one
+      patches.push_back(mime::Patch{msgid_field->offset, msgid_field->length, std::move(field)});
+    } else {
+      added += field;
+    }
+    out.log.push_back("added Message-ID <" + out.message_id + ">");
+  } else {
+    out.message_id_added = false;
+  }
+  added += std::string(kRewrittenHeader) + ": " + out.tracking.domain + eol;
+  patches.push_back(mime::Patch{structure->headers_end, 0, std::move(added)});
   auto spliced = mime::splice(message, std::move(patches));
   if (!spliced) return pass_through(message, std::move(out), "internal: " + spliced.error());
   // Never make a message worse: the output must parse into the same leaves.
   auto again = mime::analyse(*spliced);
-  if (!again || again->leaves.size() != structure->leaves.size()) {
+  if (!again || !same_shape(*structure, *again)) {
     return pass_through(
         message, std::move(out),
         "rewritten message would not re-parse" + (again ? std::string{} : ": " + again.error()));

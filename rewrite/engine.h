@@ -5,8 +5,10 @@
 // leaves are; controls.h reads X-MSYS-API and friends; domain_choice.h picks
 // the tracking domain; a LinkScanner and scan_text find links; target.h
 // decides what is tracked; token/ signs; the result is spliced into the
-// original bytes so that every byte outside rewritten leaf bodies (and the
-// removed control headers, and an added Message-ID) is unchanged.
+// original bytes so that every byte outside rewritten leaf bodies is
+// unchanged — except the removed control headers, and the fields added at
+// the end of the header block: Message-ID (when missing and tokens were
+// issued) and X-Trackrelay-Rewritten (on every changed message).
 //
 // Failure policy: a malformed X-MSYS-API is the caller's input error (the
 // only error returned). Anything the engine cannot do safely — an
@@ -29,6 +31,11 @@
 #include "rewrite/link_scanner.h"
 
 namespace trackrelay::rewrite {
+
+// Added to every message the engine changes; a message that already has it
+// is forwarded unchanged (a second trackrelay in the same path, or a loop,
+// must not track what the first left alone on purpose).
+inline constexpr std::string_view kRewrittenHeader = "X-Trackrelay-Rewritten";
 
 struct Envelope {
   std::string mail_from;  // without angle brackets; "" for the null sender

@@ -34,6 +34,10 @@ std::size_t ifind(std::string_view s, std::string_view needle) {
   return std::string_view::npos;
 }
 
+constexpr bool is_html_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
+}
+
 // Where a gumbo string piece lies in `html`, if it lies there at all.
 std::optional<std::size_t> offset_in(std::string_view html, const GumboStringPiece& piece) {
   if (piece.data == nullptr) return std::nullopt;
@@ -229,6 +233,26 @@ class GumboScanner final : public LinkScanner {
       return;
     }
     std::string_view original(href->original_value.data, href->original_value.length);
+    // Between the name and the value: [space] '=' [space]. gumbo 0.10.1 starts
+    // an unquoted value after a leading character reference (for
+    // `href=&#104;ttps://x` it reports `ttps://x`): then the value starts at
+    // the '&' and runs to where gumbo's ends.
+    std::size_t start = *name + href->original_name.length;
+    while (start < *raw && is_html_space(html[start])) ++start;
+    if (start == *raw || html[start] != '=') return;
+    ++start;
+    while (start < *raw && is_html_space(html[start])) ++start;
+    if (start != *raw) {
+      // Anything but a character reference there is not a span we can splice.
+      std::string_view lead = html.substr(start, *raw - start);
+      constexpr std::string_view kRefChars =
+          "#;0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+      if (lead.front() != '&' || lead.find_first_not_of(kRefChars, 1) != std::string_view::npos) {
+        return;
+      }
+      original = html.substr(start, *raw + original.size() - start);
+      raw = start;
+    }
     HtmlLink link;
     link.attr_offset = *name;
     link.value_offset = *raw;

@@ -2,9 +2,11 @@
 //
 // The engine asks a LinkScanner where the links, <body> and </body> are, in
 // byte offsets of the (decoded) part body, and then decides itself what to
-// rewrite. The gumbo-based scanner (html_scanner.cc) is the first
-// implementation; a faster streaming scanner can replace it without touching
-// the rules.
+// rewrite. Two implementations: the gumbo-based scanner (html_scanner.cc),
+// which builds the whole tree, and the fast scanner (lexer_scanner.cc), one
+// linear tokenizer pass that gives gumbo's answer exactly and hands a part to
+// an internal gumbo scanner whenever the tree builder could see it
+// differently. make_scanner() picks one by `rewrite.html_scanner`.
 //
 // May call: base/, conf/ (limits), gumbo.
 #pragma once
@@ -34,9 +36,9 @@ struct HtmlLink {
   // The value as the browser sees it: character references decoded. This is
   // what the gumbo scanner reports (attribute->value).
   std::string value;
-  std::string tag;             // "a", "area", "v:roundrect", ... (lower-case)
-  bool clicktrack_off = false;  // data-msys-clicktrack="0" on the same element
-  std::string link_name;       // data-msys-linkname, entity-decoded ("" when absent)
+  std::string tag;                      // "a", "area", "v:roundrect", ... (lower-case)
+  bool clicktrack_off = false;          // data-msys-clicktrack="0" on the same element
+  std::string link_name;                // data-msys-linkname, entity-decoded ("" when absent)
   bool in_conditional_comment = false;  // found inside <!--[if ...]> ... <![endif]-->
 };
 
@@ -58,5 +60,18 @@ class LinkScanner {
 };
 
 std::unique_ptr<LinkScanner> make_gumbo_scanner(const conf::RewriteLimits& limits);
+// The tokenizer-only scanner; it owns a gumbo scanner for the parts it delegates.
+std::unique_ptr<LinkScanner> make_fast_scanner(const conf::RewriteLimits& limits);
+// The scanner `limits.html_scanner` names ("fast" or "gumbo").
+std::unique_ptr<LinkScanner> make_scanner(const conf::RewriteLimits& limits);
+
+// The fast scanner's own pass, without the fallback (for tests and the
+// benchmark): either its answer — a scan, or the size / complexity-guard
+// error the gumbo scanner would give — or why gumbo must decide.
+struct FastScanOutcome {
+  std::optional<Result<HtmlScan>> result;  // set when the fast path decided
+  const char* delegated = nullptr;         // otherwise: why (a static string)
+};
+FastScanOutcome fast_scan(std::string_view html, const conf::RewriteLimits& limits);
 
 }  // namespace trackrelay::rewrite

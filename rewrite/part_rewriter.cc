@@ -26,17 +26,39 @@ struct Candidate {
   std::string what;                     // for the log
 };
 
+// At most `max` bytes of `s`, never cutting a UTF-8 sequence in two.
+std::string_view utf8_prefix(std::string_view s, std::size_t max) {
+  if (s.size() <= max) return s;
+  std::size_t n = max;
+  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xc0) == 0x80) --n;
+  return s.substr(0, n);
+}
+
 std::string tracked_url(const PartContext& ctx, token::Kind kind, std::string_view target,
                         std::string_view link_name) {
   token::Claims c = ctx.claims;
   c.kind = kind;
   c.target = std::string(target);
-  c.link_name = std::string(link_name.substr(0, 63));
+  c.link_name = std::string(utf8_prefix(link_name, 63));
   return ctx.origin + (kind == token::Kind::kClick ? "/f/" : "/q/") + token::encode(c, ctx.key);
 }
 
+// A token longer than verify() accepts: the link would break. (Possible with a
+// long target or Message-ID, since rewrite.max_tracked_url_length may be
+// configured above token::kMaxTokenLength.)
+bool unverifiable(const PartContext& ctx, std::string_view tracked) {
+  return tracked.size() > ctx.origin.size() + 3 + token::kMaxTokenLength;  // origin "/f/" token
+}
+
+bool too_long(const PartContext& ctx, std::string_view tracked) {
+  return tracked.size() > ctx.config->rewrite.max_tracked_url_length || unverifiable(ctx, tracked);
+}
+
+// Empty when the pixel's token would not verify (a very long Message-ID).
 std::string pixel_html(const PartContext& ctx, token::Kind kind) {
-  return "<img src=\"" + tracked_url(ctx, kind, "", "") +
+  const std::string url = tracked_url(ctx, kind, "", "");
+  if (unverifiable(ctx, url)) return "";
+  return "<img src=\"" + url +
          "\" width=\"1\" height=\"1\" alt=\"\" border=\"0\" style=\"height:1px !important;"
          "width:1px !important;border-width:0 !important;margin:0 !important;padding:0 "
          "!important\" />";
@@ -83,7 +105,9 @@ std::string apply(std::string_view src, std::vector<Candidate> cands, const Part
     std::vector<std::size_t> offenders;
     for (std::size_t i = 0; i < cands.size(); ++i) {
       for (auto [b, e] : longs) {
-        if (landed[i].first <= e && landed[i].second >= b && !cands[i].patch.replacement.empty()) {
+        // Exclusive: a pixel inserted as EOL + img + EOL next to a long line
+        // does not make that line longer.
+        if (landed[i].first < e && landed[i].second > b && !cands[i].patch.replacement.empty()) {
           offenders.push_back(i);
           break;
         }
@@ -92,12 +116,20 @@ std::string apply(std::string_view src, std::vector<Candidate> cands, const Part
     if (offenders.empty()) return out;  // the line was already long in the original
     std::vector<Candidate> next;
     std::vector<bool> drop(cands.size(), false);
+    // First break lines where we can; drop what cannot be broken only in a
+    // round that could break nothing (a break may already fix the line).
+    bool broke = false;
     for (std::size_t i : offenders) {
       Candidate& c = cands[i];
       if (c.break_at) {
         next.emplace_back(*c.break_at, 0, ctx.eol, std::nullopt, false, "line break");
         c.break_at.reset();
-      } else {
+        broke = true;
+      }
+    }
+    for (std::size_t i : offenders) {
+      Candidate& c = cands[i];
+      if (!broke && !c.break_at) {
         drop[i] = true;
         if (c.is_link) {
           ++res.untracked;
@@ -173,7 +205,7 @@ PartResult rewrite_html_part(std::string_view html, const PartContext& ctx, Link
         continue;
       }
       std::string url = tracked_url(ctx, token::Kind::kClick, *target, link.link_name);
-      if (url.size() > ctx.config->rewrite.max_tracked_url_length) {
+      if (too_long(ctx, url)) {
         ++res.untracked;
         res.log.push_back("left untracked: tracked URL would be " + std::to_string(url.size()) +
                           " characters: " + target->substr(0, 200));
@@ -184,16 +216,21 @@ PartResult rewrite_html_part(std::string_view html, const PartContext& ctx, Link
                          true, *target);
     }
   }
-  if (ctx.initial_open_pixel && scan->body_start_end) {
+  std::string initial_px =
+      ctx.initial_open_pixel ? pixel_html(ctx, token::Kind::kInitialOpen) : std::string();
+  std::string open_px = ctx.open_pixel ? pixel_html(ctx, token::Kind::kOpen) : std::string();
+  if ((ctx.initial_open_pixel && initial_px.empty()) || (ctx.open_pixel && open_px.empty())) {
+    res.log.push_back("pixels not added: their tokens would be too long to verify");
+  }
+  if (!initial_px.empty() && scan->body_start_end) {
     ++res.pixels;
-    cands.emplace_back(*scan->body_start_end, 0,
-                       ctx.eol + pixel_html(ctx, token::Kind::kInitialOpen) + ctx.eol, std::nullopt,
+    cands.emplace_back(*scan->body_start_end, 0, ctx.eol + initial_px + ctx.eol, std::nullopt,
                        false, "initial_open pixel");
   }
-  if (ctx.open_pixel) {
+  if (!open_px.empty()) {
     ++res.pixels;
     std::size_t at = scan->body_end_start.value_or(html.size());
-    std::string px = pixel_html(ctx, token::Kind::kOpen);
+    std::string px = std::move(open_px);
     std::string ins = scan->body_end_start ? px + ctx.eol : ctx.eol + px + ctx.eol;
     if (!scan->body_end_start && (html.ends_with("\n"))) ins = px + ctx.eol;
     cands.emplace_back(at, 0, std::move(ins), std::nullopt, false, "open pixel");
@@ -226,7 +263,7 @@ PartResult rewrite_text_part(std::string_view text, const PartContext& ctx) {
       continue;
     }
     std::string tracked = tracked_url(ctx, token::Kind::kClick, *target, "");
-    if (tracked.size() > ctx.config->rewrite.max_tracked_url_length) {
+    if (too_long(ctx, tracked)) {
       ++res.untracked;
       res.log.push_back("left untracked (text): tracked URL would be too long");
       continue;

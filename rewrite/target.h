@@ -11,8 +11,9 @@
 //
 // Tracked: http:// and https:// URLs with a plausible host. Not tracked, with
 // the reason: other schemes (mailto:, tel:, sms:, cid:, data:, javascript:),
-// anchors and relative URLs, template placeholders ({{url}}, *|UNSUB|*,
-// <%...%>, or a host containing placeholder characters), links already
+// anchors and relative URLs, template placeholders anywhere in the link
+// ({{url}}, https://x.example/?u={{id}}, *|UNSUB|*, <%...%>: a template that
+// was not merged yet must not be frozen into a signed target), links already
 // pointing at a configured tracking domain's /f/ or /q/ (so rewriting twice is
 // a no-op), and non-ASCII URLs in parts whose charset is not UTF-8 (the
 // browser's encoding of their query depends on the document charset).

@@ -3,6 +3,8 @@
 // bytes >= 0x80 (UTF-8 IRIs) may be part of a URL.
 #include "rewrite/text_scanner.h"
 
+#include <algorithm>
+
 #include "base/strings.h"
 
 namespace trackrelay::rewrite {
@@ -85,6 +87,8 @@ std::vector<TextLink> scan_text(std::string_view text) {
         suffix = true;
         break;
       }
+      // Markdown "[https://a](https://b)": the first URL ends at "](".
+      if (text[end] == ']' && end + 1 < text.size() && text[end + 1] == '(') break;
       ++end;
     }
     std::string_view url = text.substr(h, end - h);
@@ -94,7 +98,9 @@ std::vector<TextLink> scan_text(std::string_view text) {
                    ((before == '<' && text[end] == '>') || (before == '"' && text[end] == '"'));
     if (!suffix && !wrapped) url = url.substr(0, trim_end(url));
     if (url.size() <= scheme || !has_host(url.substr(scheme))) {
-      i = h + scheme;
+      // Skip the whole run: restarting inside it would rescan it for every
+      // "http://" it contains (quadratic on "http:///http:///...").
+      i = std::max(end, h + scheme);
       continue;
     }
     TextLink link;

@@ -10,8 +10,13 @@ BUILD_PKGS="build-essential cmake pkg-config \
   libmimetic-dev libgumbo-dev \
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev \
   libyaml-cpp-dev libssl-dev libpsl-dev publicsuffix libidn2-dev zlib1g-dev \
-  libsystemd-dev libsqlite3-dev"
-TEST_PKGS="libgtest-dev python3 curl openssl sqlite3 wrk nginx-light postfix swaks systemd"
+  libsystemd-dev libsqlite3-dev libc-ares-dev"
+TEST_PKGS="libgtest-dev python3 curl openssl sqlite3 wrk nginx-light postfix swaks systemd \
+  clang-14 libclang-rt-14-dev dnsmasq-base"
+# The API's compatibility test runs the official SparkPost Node client; a
+# node/npm already on the PATH (e.g. from NodeSource) is used as it is.
+if ! command -v node >/dev/null 2>&1; then TEST_PKGS="$TEST_PKGS nodejs"; fi
+if ! command -v npm >/dev/null 2>&1; then TEST_PKGS="$TEST_PKGS npm"; fi
 # The relay tests run a private Postfix instance; the system one stays unconfigured.
 POSTFIX_DEBCONF="postfix postfix/main_mailer_type select No configuration"
 PKGS="$BUILD_PKGS"

@@ -6,6 +6,8 @@
 #include <chrono>
 #include <cstdio>
 
+#include "base/strings.h"
+
 namespace trackrelay::store {
 namespace {
 
@@ -24,21 +26,23 @@ bool digits(std::string_view s, std::size_t& pos, std::size_t n, int& out) {
 
 }  // namespace
 
+// Text that came from outside (user agents, header values in tokens) may not
+// be UTF-8; JSON output must be.
 boost::json::object to_json(const Event& e) {
   boost::json::object o;
   o["type"] = e.type;
   o["event_id"] = e.event_id;
   o["timestamp"] = format_iso8601(e.timestamp_ms);
-  o["tracking_domain"] = e.tracking_domain;
+  o["tracking_domain"] = to_valid_utf8(e.tracking_domain);
   if (e.type == "click") {
-    o["target_link_url"] = e.target_link_url;
-    o["target_link_name"] = e.target_link_name;
+    o["target_link_url"] = to_valid_utf8(e.target_link_url);
+    o["target_link_name"] = to_valid_utf8(e.target_link_name);
   }
-  o["message_id"] = e.message_id;
-  o["rcpt_to"] = e.rcpt_to;
-  o["campaign_id"] = e.campaign_id;
-  o["sending_domain"] = e.sending_domain;
-  o["user_agent"] = e.user_agent;
+  o["message_id"] = to_valid_utf8(e.message_id);
+  o["rcpt_to"] = to_valid_utf8(e.rcpt_to);
+  o["campaign_id"] = to_valid_utf8(e.campaign_id);
+  o["sending_domain"] = to_valid_utf8(e.sending_domain);
+  o["user_agent"] = to_valid_utf8(e.user_agent);
   o["ip_address"] = e.ip_address;
   o["method"] = e.method;
   return o;

@@ -1,5 +1,5 @@
-// store/event_store.cc — EventStore over SQLite: schema and migrations, the
-// group-commit writer thread, queries. May call: base/, SQLite.
+// store/event_store.cc — EventStore over SQLite (schema and migrations:
+// store/schema.cc): the group-commit writer thread, queries. May call: base/, SQLite.
 #include "store/event_store.h"
 
 #include <sqlite3.h>
@@ -15,29 +15,18 @@
 #include <thread>
 #include <utility>
 
+#include "store/schema.h"
+
 namespace trackrelay::store {
 namespace {
 
-constexpr int kBusyTimeoutMs = 5000;
-
-constexpr const char* kSchemaV1 =
-    "CREATE TABLE events ("
-    "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-    "  event_id TEXT NOT NULL,"
-    "  type TEXT NOT NULL,"
-    "  ts_ms INTEGER NOT NULL,"
-    "  tracking_domain TEXT NOT NULL,"
-    "  target_link_url TEXT NOT NULL,"
-    "  target_link_name TEXT NOT NULL,"
-    "  message_id TEXT NOT NULL,"
-    "  rcpt_to TEXT NOT NULL,"
-    "  campaign_id TEXT NOT NULL,"
-    "  sending_domain TEXT NOT NULL,"
-    "  user_agent TEXT NOT NULL,"
-    "  ip_address TEXT NOT NULL,"
-    "  method TEXT NOT NULL);"
-    "CREATE INDEX events_ts ON events(ts_ms);"
-    "PRAGMA user_version = 1;";
+using internal::Db;
+using internal::errmsg;
+using internal::exec;
+using internal::open_db;
+using internal::prepare;
+using internal::query_int;
+using internal::Stmt;
 
 constexpr const char* kColumns =
     "seq, event_id, type, ts_ms, tracking_domain, target_link_url, target_link_name, message_id, "
@@ -47,96 +36,6 @@ constexpr const char* kInsert =
     "INSERT INTO events (event_id, type, ts_ms, tracking_domain, target_link_url, "
     "target_link_name, message_id, rcpt_to, campaign_id, sending_domain, user_agent, ip_address, "
     "method) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
-
-struct DbCloser {
-  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
-};
-using Db = std::unique_ptr<sqlite3, DbCloser>;
-
-struct StmtFinalizer {
-  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
-};
-using Stmt = std::unique_ptr<sqlite3_stmt, StmtFinalizer>;
-
-std::string errmsg(sqlite3* db) {
-  return db != nullptr ? sqlite3_errmsg(db) : "out of memory";
-}
-
-Result<bool> exec(sqlite3* db, const char* sql) {
-  char* err = nullptr;
-  if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string msg = err != nullptr ? err : errmsg(db);
-    sqlite3_free(err);
-    return Error{msg};
-  }
-  return true;
-}
-
-Result<Stmt> prepare(sqlite3* db, std::string_view sql) {
-  sqlite3_stmt* s = nullptr;
-  if (sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
-                         &s, nullptr) != SQLITE_OK) {
-    return Error{errmsg(db)};
-  }
-  return Stmt(s);
-}
-
-Result<std::int64_t> query_int(sqlite3* db, const char* sql) {
-  auto st = prepare(db, sql);
-  if (!st) return Error{st.error()};
-  int rc = sqlite3_step(st->get());
-  if (rc != SQLITE_ROW) return Error{errmsg(db)};
-  return static_cast<std::int64_t>(sqlite3_column_int64(st->get(), 0));
-}
-
-Result<Db> open_db(const std::string& path, bool create) {
-  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
-  if (create) flags |= SQLITE_OPEN_CREATE;
-  sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
-  Db db(raw);
-  if (rc != SQLITE_OK) {
-    if (!create && !std::filesystem::exists(path)) return Error{"no event store at " + path};
-    return Error{"cannot open event store " + path + ": " + errmsg(raw)};
-  }
-  sqlite3_extended_result_codes(raw, 1);
-  sqlite3_busy_timeout(raw, kBusyTimeoutMs);
-  return db;
-}
-
-// Creates the schema in an empty file or checks the version of an existing one.
-Result<bool> ensure_schema(sqlite3* db, const std::string& path) {
-  auto wal = exec(db, "PRAGMA journal_mode=WAL");
-  if (!wal) return Error{"cannot use WAL mode on " + path + ": " + wal.error()};
-  auto version = query_int(db, "PRAGMA user_version");
-  if (!version) return Error{path + ": " + version.error()};
-  if (*version > kSchemaVersion) {
-    return Error{path + " has schema version " + std::to_string(*version) +
-                 ", newer than this trackrelay understands (" + std::to_string(kSchemaVersion) +
-                 "); upgrade trackrelay"};
-  }
-  if (*version == kSchemaVersion) return true;
-  // Version 0: a new file (or one that is not ours). Migrations from older
-  // versions go here, each in its own transaction, in order.
-  auto tables = query_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'events'");
-  if (!tables) return Error{path + ": " + tables.error()};
-  if (*tables != 0) {
-    return Error{path + " has an events table but no schema version; it is not a trackrelay store"};
-  }
-  auto begin = exec(db, "BEGIN IMMEDIATE");
-  if (!begin) return Error{path + ": " + begin.error()};
-  auto created = exec(db, kSchemaV1);
-  if (!created) {
-    (void)exec(db, "ROLLBACK");
-    return Error{"cannot create the schema in " + path + ": " + created.error()};
-  }
-  auto commit = exec(db, "COMMIT");
-  if (!commit) {
-    (void)exec(db, "ROLLBACK");
-    return Error{"cannot create the schema in " + path + ": " + commit.error()};
-  }
-  return true;
-}
 
 void bind_text(sqlite3_stmt* s, int i, const std::string& v) {
   sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
@@ -296,7 +195,7 @@ Result<std::unique_ptr<EventStore>> EventStore::open(Options options) {
   if (!db) return Error{db.error()};
   impl->writer_db = std::move(db).value();
   sqlite3* raw = impl->writer_db.get();
-  if (auto r = ensure_schema(raw, path); !r) return Error{r.error()};
+  if (auto r = internal::ensure_schema(raw, path); !r) return Error{r.error()};
   if (auto r = exec(raw, "PRAGMA synchronous=FULL"); !r) return Error{path + ": " + r.error()};
   if (impl->options.max_page_count > 0) {
     std::string pragma = "PRAGMA max_page_count=" + std::to_string(impl->options.max_page_count);
@@ -349,6 +248,7 @@ Result<Page> EventStore::query(const Query& q) const {
     after = std::stoll(q.cursor);
   }
   std::string sql = std::string("SELECT ") + kColumns + " FROM events WHERE 1";
+  if (q.only_listed_domains && q.tracking_domains.empty()) return Page{};
   if (q.from_ms) sql += " AND ts_ms >= ?";
   if (q.to_ms) sql += " AND ts_ms < ?";
   if (after) sql += q.newest_first ? " AND seq < ?" : " AND seq > ?";
@@ -360,6 +260,7 @@ Result<Page> EventStore::query(const Query& q) const {
   };
   in_list("type", q.types.size());
   in_list("campaign_id", q.campaign_ids.size());
+  in_list("tracking_domain", q.tracking_domains.size());
   sql += q.newest_first ? " ORDER BY seq DESC" : " ORDER BY seq ASC";
   sql += " LIMIT ?";
 
@@ -381,6 +282,7 @@ Result<Page> EventStore::query(const Query& q) const {
   if (after) sqlite3_bind_int64(raw, i++, *after);
   for (const std::string& t : q.types) bind_text(raw, i++, t);
   for (const std::string& c : q.campaign_ids) bind_text(raw, i++, c);
+  for (const std::string& d : q.tracking_domains) bind_text(raw, i++, d);
   sqlite3_bind_int64(raw, i++, static_cast<std::int64_t>(q.limit) + 1);
   Page page;
   int rc;

@@ -56,7 +56,11 @@ struct Query {
   std::optional<std::int64_t> to_ms;      // timestamp <  to
   std::vector<std::string> types;         // empty: every type
   std::vector<std::string> campaign_ids;  // empty: every campaign
-  std::size_t limit = 1000;               // 1..kMaxLimit
+  // Only these tracking domains (a subaccount's view); empty: every domain,
+  // unless only_listed_domains (then nothing matches).
+  std::vector<std::string> tracking_domains;
+  bool only_listed_domains = false;
+  std::size_t limit = 1000;  // 1..kMaxLimit
   bool newest_first = true;
   std::string cursor;  // from a previous Page::next_cursor; empty: the first page
 };
@@ -92,7 +96,7 @@ struct Options {
 };
 
 // The current schema version; a file with a newer one is refused.
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;  // store/schema.cc: the tables and migrations
 
 class EventStore {
  public:

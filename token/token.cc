@@ -173,7 +173,9 @@ std::string encode(const Claims& c, const Key& key) {
     put_string(body, *s);
   }
   std::uint8_t flags = 0;
-  std::string packed = deflate_raw(body);
+  // verify() inflates at most kMaxInflated bytes, so a longer body is never
+  // deflated: every token encode() makes verifies, or is refused by its length.
+  std::string packed = body.size() <= kMaxInflated ? deflate_raw(body) : std::string{};
   if (!packed.empty() && packed.size() < body.size()) {
     flags |= kFlagDeflated;
     body = std::move(packed);

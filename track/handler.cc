@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "base/strings.h"
+
 namespace trackrelay::track {
 namespace {
 
@@ -31,6 +33,22 @@ bool iequals_prefix(std::string_view s, std::string_view prefix) {
     if (c != prefix[i]) return false;
   }
   return true;
+}
+
+// The HTTP challenge of a domain being verified (api/, dns/verify.h): the
+// token is answered only on the host it was issued for.
+Reply challenge(const Prepared& p, const Request& r, std::string_view token) {
+  const std::string_view host = host_without_port(r.host);
+  for (const conf::HttpChallenge& ch : p.config->http_challenges) {
+    if (!token.empty() && token == ch.token && iequals(host, ch.domain)) {
+      Reply reply;
+      reply.status = 200;
+      reply.no_store = true;
+      reply.body = ch.token;  // alive as long as p.config
+      return reply;
+    }
+  }
+  return not_found("no such challenge for this host");
 }
 
 }  // namespace
@@ -92,6 +110,7 @@ Reply handle(const Prepared& p, const Request& r, std::chrono::system_clock::tim
     }
     return reply;
   }
+  if (path.starts_with("/.well-known/trackrelay/")) return challenge(p, r, path.substr(24));
   const bool click = path.starts_with("/f/");
   if (!click && !path.starts_with("/q/")) return not_found("no such path");
   const std::string_view tok = path.substr(3);

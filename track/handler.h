@@ -1,7 +1,8 @@
 // track/handler.h — what one tracking request gets, decided without I/O.
 //
 // Owns: the routes (GET|HEAD /f/<token> → 302, /q/<token> → the pixel,
-// /healthz, everything else → 404), the host check, token verification and
+// /healthz, GET /.well-known/trackrelay/<token> → the token on the one host
+// it was issued for (HTTP challenge), everything else → 404), the host check, token verification and
 // expiry, the "never redirect to a non-http(s) or control-character target"
 // rule, and the event a served click or open produces. The server (server.cc)
 // does the I/O and records the event before it sends the reply.

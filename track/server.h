@@ -32,6 +32,10 @@ class Server {
   // The snapshot was replaced (SIGHUP): certificates and keys re-read; a
   // certificate that cannot be read is reported and the old one kept.
   Result<bool> reloaded();
+  // The snapshot was replaced because domains changed in the store (the
+  // effective configuration, api/effective.h): keys, hosts and challenges are
+  // taken from it; certificates are not re-read.
+  Result<bool> domains_changed();
 
  private:
   struct Impl;

@@ -23,6 +23,20 @@
 namespace trackrelay::mime {
 namespace {
 
+// `s` with every LF and CRLF written as `eol`.
+std::string with_line_breaks(std::string_view s, std::string_view eol) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\r' && i + 1 < s.size() && s[i + 1] == '\n') continue;
+    if (s[i] == '\n') {
+      out.append(eol);
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
 namespace fs = std::filesystem;
 
 std::vector<fs::path> corpus_files() {
@@ -102,7 +116,13 @@ TEST(MimeCorpus, AnalyseAndRoundTripEveryMessage) {
       const std::string encoded = encode_body(*decoded, leaf.encoding, leaf.eol, raw);
       const Result<std::string> again = decode_body(encoded, leaf.encoding);
       ASSERT_TRUE(again.ok()) << leaf.path << ": " << again.error();
-      EXPECT_EQ(*again, *decoded) << leaf.path << " does not round-trip";
+      if (leaf.encoding == TransferEncoding::kQuotedPrintable) {
+        // QP line breaks (LF or CRLF) all become the part's own line ending.
+        EXPECT_EQ(with_line_breaks(*again, leaf.eol), with_line_breaks(*decoded, leaf.eol))
+            << leaf.path << " does not round-trip";
+      } else {
+        EXPECT_EQ(*again, *decoded) << leaf.path << " does not round-trip";
+      }
       if (leaf.encoding == TransferEncoding::kQuotedPrintable) {
         std::size_t start = 0;
         while (start < encoded.size()) {

@@ -18,8 +18,8 @@ constexpr std::int64_t kNow = 1795000000;
 struct Rewriter {
   std::shared_ptr<const conf::Config> config = test_config();
   std::unique_ptr<LinkScanner> scanner = make_gumbo_scanner(config->rewrite);
-  Result<Outcome> operator()(const std::string& msg, Envelope env = {"bounce@example.com",
-                                                                     {"rcpt@example.net"}}) {
+  Result<Outcome> operator()(const std::string& msg,
+                             Envelope env = {"bounce@example.com", {"rcpt@example.net"}}) {
     return rewrite_message(msg, env, *config, *scanner, kNow);
   }
 };
@@ -148,7 +148,8 @@ TEST(Engine, MsysApiControlsAndIsRemoved) {
   Rewriter run;
   std::string body = "<html><body><a href=\"https://x.example/\">x</a></body></html>\r\n";
   auto no_clicks = run(html_message(
-      body, "X-MSYS-API: {\"options\": {\"click_tracking\": false},\r\n \"campaign_id\": \"c1\"}\r\n"));
+      body,
+      "X-MSYS-API: {\"options\": {\"click_tracking\": false},\r\n \"campaign_id\": \"c1\"}\r\n"));
   ASSERT_TRUE(no_clicks.ok()) << no_clicks.error();
   EXPECT_EQ(no_clicks->links_tracked, 0);
   EXPECT_EQ(no_clicks->pixels_added, 2);
@@ -156,7 +157,8 @@ TEST(Engine, MsysApiControlsAndIsRemoved) {
   EXPECT_EQ(no_clicks->message.find("campaign_id"), std::string::npos);
   EXPECT_EQ(decode_url(tracked_urls(no_clicks->message)[0], *run.config).campaign_id, "c1");
 
-  auto no_opens = run(html_message(body, "X-MSYS-API: {\"options\": {\"open_tracking\": false}}\r\n"));
+  auto no_opens =
+      run(html_message(body, "X-MSYS-API: {\"options\": {\"open_tracking\": false}}\r\n"));
   ASSERT_TRUE(no_opens.ok());
   EXPECT_EQ(no_opens->pixels_added, 0);
   EXPECT_EQ(no_opens->links_tracked, 1);
@@ -170,11 +172,10 @@ TEST(Engine, MsysApiControlsAndIsRemoved) {
 TEST(Engine, MalformedMsysApiIsAnInputError) {
   Rewriter run;
   std::string body = "<body>x</body>";
-  for (std::string bad : std::vector<std::string>{"{not json", "[1,2]", "{\"options\": 3}",
-                          "{\"options\": {\"open_tracking\": \"yes\"}}",
-                          "{\"campaign_id\": \"" + std::string(65, 'c') + "\"}",
-                          "{\"metadata\": {\"k\": \"" + std::string(1001, 'm') + "\"}}",
-                          "{\"tags\": [1]}"}) {
+  for (std::string bad : std::vector<std::string>{
+           "{not json", "[1,2]", "{\"options\": 3}", "{\"options\": {\"open_tracking\": \"yes\"}}",
+           "{\"campaign_id\": \"" + std::string(65, 'c') + "\"}",
+           "{\"metadata\": {\"k\": \"" + std::string(1001, 'm') + "\"}}", "{\"tags\": [1]}"}) {
     auto r = run(html_message(body, "X-MSYS-API: " + bad + "\r\n"));
     ASSERT_FALSE(r.ok()) << bad;
     EXPECT_TRUE(r.error().starts_with("X-MSYS-API: ")) << r.error();
@@ -235,7 +236,9 @@ TEST(Engine, MessageIdAddedOnlyWhenTokensAreIssued) {
   auto r = run(no_id);
   ASSERT_TRUE(r.ok());
   EXPECT_TRUE(r->message_id_added);
-  EXPECT_NE(r->message.find("\r\nMessage-ID: <" + r->message_id + ">\r\n\r\n"), std::string::npos);
+  EXPECT_NE(r->message.find("\r\nMessage-ID: <" + r->message_id +
+                            ">\r\nX-Trackrelay-Rewritten: click.example.com\r\n\r\n"),
+            std::string::npos);
   EXPECT_EQ(decode_url(tracked_urls(r->message)[0], *run.config).message_id, r->message_id);
   auto plain = run("From: a@example.com\r\nContent-Type: text/plain\r\n\r\nno links\r\n");
   ASSERT_TRUE(plain.ok());
@@ -313,7 +316,8 @@ TEST(Engine, Base64HtmlIsReencodedIn76ColumnLines) {
 TEST(Engine, SevenBitLinesStayWithin998Octets) {
   Rewriter run;
   std::string filler(900, 'x');
-  std::string body = "<html><body><p>" + filler + " <a class=\"c\" href=\"https://x.example/\">x</a>" +
+  std::string body = "<html><body><p>" + filler +
+                     " <a class=\"c\" href=\"https://x.example/\">x</a>" +
                      " <a href=\"https://y.example/\">y</a></p></body></html>\r\n";
   auto r = run(html_message(body));
   ASSERT_TRUE(r.ok());
@@ -358,9 +362,10 @@ TEST(Engine, SignedMessagePassesThroughByteIdentical) {
 
 TEST(Engine, HeadersAndOtherPartsAreByteIdentical) {
   Rewriter run;
-  std::string head =
+  std::string fields =
       "From: a@example.com\nSubject: =?utf-8?q?folded?=\n   continuation  \nMessage-ID: <f@x>\n"
-      "MIME-Version: 1.0\nContent-Type: multipart/alternative;\n\tboundary=zz\n\npreamble\n";
+      "MIME-Version: 1.0\nContent-Type: multipart/alternative;\n\tboundary=zz\n";
+  std::string head = fields + "\npreamble\n";
   std::string text_part = "--zz\nContent-Type: text/plain\n\nno links here\n";
   std::string html_part = "--zz\nContent-Type: text/html\n\n<a href=\"https://x.example/\">x</a>\n";
   std::string tail = "--zz--\nepilogue\n";
@@ -368,9 +373,106 @@ TEST(Engine, HeadersAndOtherPartsAreByteIdentical) {
   auto r = run(msg);
   ASSERT_TRUE(r.ok());
   ASSERT_TRUE(r->changed);
-  EXPECT_TRUE(r->message.starts_with(head + text_part + "--zz\nContent-Type: text/html\n\n"));
+  EXPECT_TRUE(r->message.starts_with(fields + "X-Trackrelay-Rewritten: click.example.com\n" +
+                                     "\npreamble\n" + text_part +
+                                     "--zz\nContent-Type: text/html\n\n"));
   EXPECT_TRUE(r->message.ends_with("\n" + tail));
   EXPECT_EQ(r->message.find("\r"), std::string::npos);  // LF message stays LF
+}
+
+TEST(Engine, RewrittenMessagesAreMarkedAndNotRewrittenAgain) {
+  Rewriter run;
+  std::string msg =
+      "From: a@example.com\r\nMessage-ID: <o@x>\r\nX-MSYS-API: {\"options\": "
+      "{\"click_tracking\": false, \"open_tracking\": false}}\r\nContent-Type: text/plain\r\n\r\n"
+      "https://x.example/p[[data-msys-clicktrack=\"0\"]] and https://y.example/\r\n";
+  auto first = run(msg);
+  ASSERT_TRUE(first.ok());
+  ASSERT_TRUE(first->changed);
+  EXPECT_EQ(first->links_tracked, 0);
+  EXPECT_NE(first->message.find("\r\nX-Trackrelay-Rewritten: click.example.com\r\n\r\n"),
+            std::string::npos);
+  // Without the control header and the suffix, a second pass would track both
+  // links; the marker stops it.
+  auto second = run(first->message);
+  ASSERT_TRUE(second.ok());
+  EXPECT_FALSE(second->changed);
+  EXPECT_EQ(second->links_tracked, 0);
+}
+
+TEST(Engine, MessageIdIsTheAngleAddrWithoutComments) {
+  Rewriter run;
+  auto r =
+      run("From: a@example.com\r\nMessage-ID: <abc@x> (added by foo)\r\n"
+          "Content-Type: text/plain\r\n\r\nhttps://x.example/\r\n");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->message_id, "abc@x");
+  EXPECT_EQ(decode_url(tracked_urls(r->message)[0], *run.config).message_id, "abc@x");
+}
+
+TEST(Engine, EmptyMessageIdIsReplacedNotDuplicated) {
+  Rewriter run;
+  auto r =
+      run("From: a@example.com\r\nMessage-ID:\r\nContent-Type: text/plain\r\n\r\n"
+          "https://x.example/\r\n");
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->message_id_added);
+  std::size_t first = r->message.find("Message-ID:");
+  EXPECT_EQ(r->message.find("Message-ID:", first + 1), std::string::npos);
+  EXPECT_NE(r->message.find("Message-ID: <" + r->message_id + ">\r\n"), std::string::npos);
+}
+
+TEST(Engine, InlinePgpAndNonAsciiCompatibleBodiesAreLeftAlone) {
+  Rewriter run;
+  std::string pgp =
+      "From: a@example.com\r\nContent-Type: text/plain\r\n\r\n"
+      "-----BEGIN PGP SIGNED MESSAGE-----\r\nHash: SHA256\r\n\r\nhttps://x.example/\r\n";
+  auto r = run(pgp);
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->changed);
+  EXPECT_EQ(r->message, pgp);
+  std::string utf16 = std::string("\xFF\xFE<\0a\0>\0", 8);
+  std::string bom =
+      "From: a@example.com\r\nContent-Type: text/html\r\nContent-Transfer-Encoding: base64\r\n"
+      "\r\n" +
+      mime::base64_encode(utf16, "\r\n", true);
+  auto b = run(bom);
+  ASSERT_TRUE(b.ok());
+  EXPECT_FALSE(b->changed);
+  std::string rfc2231 =
+      "From: a@example.com\r\nContent-Type: text/html; charset*=utf-16''\r\n"
+      "Content-Transfer-Encoding: base64\r\n\r\n" +
+      mime::base64_encode(std::string("<\0a\0>\0", 6), "\r\n", true);
+  auto c = run(rfc2231);
+  ASSERT_TRUE(c.ok());
+  EXPECT_FALSE(c->changed);
+}
+
+TEST(Engine, QuotedPrintableBodyNeverGainsABoundaryLine) {
+  Rewriter run;
+  std::string msg =
+      "From: a@example.com\r\nMessage-ID: <b@x>\r\nContent-Type: multipart/mixed; boundary=BND\r\n"
+      "\r\n--BND\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable\r\n"
+      "\r\nsee https://x.example/\r\n=2D-BND\r\nContent-Type: image/png\r\n\r\n--BND\r\n"
+      "Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+      "AAAA\r\n--BND--\r\n";
+  auto r = run(msg);
+  ASSERT_TRUE(r.ok());
+  ASSERT_TRUE(r->changed);
+  EXPECT_EQ(r->message.find("\r\n--BND\r\nContent-Type: image/png"), std::string::npos);
+  EXPECT_NE(r->message.find("=2D-BND"), std::string::npos);
+}
+
+TEST(Engine, CompactSevenBitHtmlKeepsItsPixels) {
+  Rewriter run;
+  std::string links;
+  for (int i = 0; i < 6; ++i)
+    links += "<a href=\"https://x.example/" + std::to_string(i) + "\">x</a>";
+  auto r = run(html_message("<html><body>" + links + "</body></html>"));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->links_tracked, 6);
+  EXPECT_EQ(r->pixels_added, 2);
+  EXPECT_EQ(tracked_urls(r->message).size(), 8u);
 }
 
 }  // namespace

@@ -38,7 +38,9 @@ TEST_F(Target, BrowserPercentEncoding) {
   EXPECT_EQ(ok("https://a.example/a b\"<>`"), "https://a.example/a%20b%22%3C%3E%60");
   EXPECT_EQ(ok("https://a.example/caf\xC3\xA9?q=\xE2\x82\xAC"),
             "https://a.example/caf%C3%A9?q=%E2%82%AC");
-  EXPECT_EQ(ok("https://b\xC3\xBC" "cher.example/x"), "https://xn--bcher-kva.example/x");
+  EXPECT_EQ(ok("https://b\xC3\xBC"
+               "cher.example/x"),
+            "https://xn--bcher-kva.example/x");
 }
 
 TEST_F(Target, KeepsUserinfoPortAndIpLiterals) {
@@ -63,6 +65,9 @@ TEST_F(Target, TemplatePlaceholdersAreNotTracked) {
   EXPECT_EQ(why_not("*|ARCHIVE|*"), "template placeholder");
   EXPECT_EQ(why_not("<%= url %>"), "template placeholder");
   why_not("https://{{host}}/x");
+  EXPECT_EQ(why_not("https://x.example/u/{{id}}"), "template placeholder");
+  EXPECT_EQ(why_not("https://x.example/?e=*|EMAIL|*"), "template placeholder");
+  EXPECT_EQ(why_not("https://x.example/<%= id %>"), "template placeholder");
   why_not("https://*|DOMAIN|*/x");
   why_not("https:///nohost");
   why_not("https://a.example:80x/");
@@ -78,7 +83,8 @@ TEST_F(Target, AlreadyTrackedLinksAreNotTrackedAgain) {
 }
 
 TEST_F(Target, NonAsciiOutsideUtf8PartsIsNotTracked) {
-  EXPECT_EQ(why_not("https://a.example/caf\xE9", false), "non-ASCII URL in a part that is not UTF-8");
+  EXPECT_EQ(why_not("https://a.example/caf\xE9", false),
+            "non-ASCII URL in a part that is not UTF-8");
   EXPECT_EQ(why_not("https://a.example/caf\xE9", true), "URL is not valid UTF-8");
   EXPECT_EQ(ok("https://a.example/plain", false), "https://a.example/plain");
 }

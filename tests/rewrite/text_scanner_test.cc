@@ -175,5 +175,19 @@ TEST(TextScanner, LongRunsAreLinear) {
   EXPECT_EQ(links[0].length, 20u);
 }
 
+TEST(TextScanner, RunsOfHostlessSchemesAreLinear) {
+  // Each "http:///" used to restart the scan inside the same run: 640 KB
+  // took minutes. A hang here is caught by the test timeout.
+  std::string text;
+  for (int i = 0; i < 200000; ++i) text += "http:///";
+  text += " https://ok.example/";
+  EXPECT_EQ(urls(text), (Urls{"https://ok.example/"}));
+}
+
+TEST(TextScanner, MarkdownLinkEndsAtBracketParen) {
+  EXPECT_EQ(urls("[https://x.example/md](https://x.example/md2)"),
+            (Urls{"https://x.example/md", "https://x.example/md2"}));
+}
+
 }  // namespace
 }  // namespace trackrelay::rewrite

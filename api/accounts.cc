@@ -1,0 +1,290 @@
+// api/accounts.cc — /subaccounts (minimal: name, status), /api-keys
+// (create: the key is shown once; list; revoke) and /events/message
+// (cursor-paginated clicks and opens). A subaccount key sees only its own
+// keys and the events of its own tracking domains, and cannot manage
+// subaccounts. May call: store/, conf/, base/, Boost.JSON.
+#include <charconv>
+#include <chrono>
+
+#include "api/internal.h"
+#include "base/strings.h"
+#include "store/event_json.h"
+
+namespace trackrelay::api::internal {
+namespace {
+
+constexpr std::size_t kMaxName = 1024;
+
+ApiResponse primary_only() {
+  return error_response(403, "Forbidden.", "only a primary account key can manage subaccounts",
+                        "1101");
+}
+
+std::optional<std::int64_t> parse_id(std::string_view s) {
+  std::int64_t n = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+  if (ec != std::errc() || end != s.data() + s.size() || n <= 0) return std::nullopt;
+  return n;
+}
+
+json::object subaccount_json(const store::SubaccountRow& s) {
+  json::object o;
+  o["id"] = s.id;
+  o["name"] = s.name;
+  o["status"] = s.status;
+  o["compliance_status"] = "active";
+  o["created"] = iso(s.created_ms);
+  return o;
+}
+
+json::object key_json(const store::ApiKeyRow& k) {
+  json::object o;
+  o["id"] = k.id;
+  o["label"] = k.label;
+  o["short_key"] = k.prefix.substr(0, 4);
+  o["prefix"] = k.prefix;
+  o["subaccount_id"] = k.subaccount_id;
+  o["created"] = iso(k.created_ms);
+  return o;
+}
+
+json::object new_key_json(const store::DomainStore::NewKey& k) {
+  json::object o = key_json(k.row);
+  o["key"] = k.key;
+  return o;
+}
+
+std::string url_encode(std::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+        c == '.' || c == '_' || c == '~' || c == ',' || c == ':') {
+      out.push_back(ch);
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+ApiResponse subaccount_create(Ctx& c) {
+  if (!c.primary_key()) return primary_only();
+  ApiResponse err;
+  auto body = body_object(c, err);
+  if (!body) return err;
+  std::optional<std::string> name, status, key_label;
+  std::optional<bool> setup_key;
+  if (!field_string(*body, "name", name, err) || !field_string(*body, "status", status, err) ||
+      !field_string(*body, "key_label", key_label, err) ||
+      !field_bool(*body, "setup_api_key", setup_key, err)) {
+    return err;
+  }
+  if (!name || trim(*name).empty()) {
+    return error_response(422, "required field is missing", "'name' is required", "1400");
+  }
+  if (name->size() > kMaxName) {
+    return error_response(422, "invalid name", "'name' is longer than 1024 characters", "1200");
+  }
+  const std::string st = status.value_or("active");
+  if (st != "active" && st != "suspended" && st != "terminated") {
+    return error_response(422, "invalid status", "'status' must be active, suspended or terminated",
+                          "1200");
+  }
+  auto row = c.o.domains->add_subaccount(*name, st);
+  if (!row) return store_failed(row.error());
+  json::object res;
+  res["subaccount_id"] = row->id;
+  res["name"] = row->name;
+  res["status"] = row->status;
+  if (setup_key.value_or(false)) {
+    auto key = c.o.domains->create_api_key(
+        key_label.value_or("API key for subaccount " + std::to_string(row->id)), row->id);
+    if (!key) return store_failed(key.error());
+    res["key"] = key->key;
+    res["label"] = key->row.label;
+    res["short_key"] = key->row.prefix.substr(0, 4);
+  }
+  return ok(std::move(res));
+}
+
+ApiResponse subaccount_list(Ctx& c) {
+  if (!c.primary_key()) return primary_only();
+  auto rows = c.o.domains->subaccounts();
+  if (!rows) return store_failed(rows.error());
+  json::array out;
+  for (const auto& s : *rows) out.push_back(subaccount_json(s));
+  return ok(std::move(out));
+}
+
+ApiResponse subaccount_get(Ctx& c) {
+  if (!c.primary_key()) return primary_only();
+  const auto id = parse_id(c.params[0]);
+  if (!id) return not_found("subaccount " + c.params[0] + " does not exist");
+  auto row = c.o.domains->subaccount(*id);
+  if (!row) return store_failed(row.error());
+  if (!row->has_value()) return not_found("subaccount " + c.params[0] + " does not exist");
+  return ok(subaccount_json(**row));
+}
+
+ApiResponse key_create(Ctx& c) {
+  ApiResponse err;
+  auto body = body_object(c, err);
+  if (!body) return err;
+  std::optional<std::string> label;
+  std::optional<std::int64_t> sub;
+  if (!field_string(*body, "label", label, err) || !field_int(*body, "subaccount_id", sub, err)) {
+    return err;
+  }
+  std::int64_t account = sub.value_or(c.scope);
+  if (!c.visible(account)) {
+    return error_response(403, "Forbidden.", "this API key cannot create keys for another account",
+                          "1101");
+  }
+  if (account != 0) {
+    auto row = c.o.domains->subaccount(account);
+    if (!row) return store_failed(row.error());
+    if (!row->has_value()) {
+      return error_response(422, "unknown subaccount",
+                            "subaccount " + std::to_string(account) + " does not exist", "1200");
+    }
+  }
+  if (label && label->size() > kMaxName) {
+    return error_response(422, "invalid label", "'label' is longer than 1024 characters", "1200");
+  }
+  auto key = c.o.domains->create_api_key(label.value_or(""), account);
+  if (!key) return store_failed(key.error());
+  return ok(new_key_json(*key));
+}
+
+ApiResponse key_list(Ctx& c) {
+  auto rows = c.o.domains->api_keys();
+  if (!rows) return store_failed(rows.error());
+  json::array out;
+  for (const auto& k : *rows) {
+    if (c.visible(k.subaccount_id)) out.push_back(key_json(k));
+  }
+  return ok(std::move(out));
+}
+
+ApiResponse key_delete(Ctx& c) {
+  const auto id = parse_id(c.params[0]);
+  if (!id) return not_found("API key " + c.params[0] + " does not exist");
+  auto rows = c.o.domains->api_keys();
+  if (!rows) return store_failed(rows.error());
+  for (const auto& k : *rows) {
+    if (k.id != *id || !c.visible(k.subaccount_id)) continue;
+    auto r = c.o.domains->revoke_api_key(*id);
+    if (!r) return store_failed(r.error());
+    return no_content();
+  }
+  return not_found("API key " + c.params[0] + " does not exist");
+}
+
+ApiResponse events_message(Ctx& c) {
+  if (c.o.events == nullptr) {
+    return error_response(503, "events are not available", "the event store is not open", "1500");
+  }
+  store::Query q;
+  q.newest_first = true;
+  auto param = [&](const char* k) -> const std::string* {
+    auto it = c.query.find(k);
+    return it == c.query.end() || it->second.empty() ? nullptr : &it->second;
+  };
+  auto list = [](std::string_view s) {
+    std::vector<std::string> out;
+    while (!s.empty()) {
+      const auto comma = s.find(',');
+      const std::string_view item = trim(s.substr(0, comma));
+      if (!item.empty()) out.emplace_back(item);
+      s = comma == std::string_view::npos ? std::string_view() : s.substr(comma + 1);
+    }
+    return out;
+  };
+  const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  q.from_ms = now - 24 * 3600 * 1000;  // the hosted default: the last 24 hours
+  if (const std::string* v = param("from")) {
+    auto ms = store::parse_iso8601_ms(*v);
+    if (!ms)
+      return error_response(422, "invalid parameter",
+                            "'from' must be an ISO 8601 time such as 2024-05-01T12:00:00Z", "1300");
+    q.from_ms = *ms;
+  }
+  if (const std::string* v = param("to")) {
+    auto ms = store::parse_iso8601_ms(*v);
+    if (!ms)
+      return error_response(422, "invalid parameter",
+                            "'to' must be an ISO 8601 time such as 2024-05-01T12:00:00Z", "1300");
+    q.to_ms = *ms;
+  }
+  if (const std::string* v = param("events")) {
+    q.types = list(*v);
+    for (const std::string& t : q.types) {
+      if (!store::is_event_type(t)) {
+        return error_response(422, "invalid parameter",
+                              "unknown event type '" + t + "' (click, open, initial_open)", "1300");
+      }
+    }
+  }
+  if (const std::string* v = param("campaign_ids")) q.campaign_ids = list(*v);
+  if (const std::string* v = param("tracking_domains")) q.tracking_domains = list(*v);
+  q.limit = 1000;
+  if (const std::string* v = param("per_page")) {
+    std::size_t n = 0;
+    auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+    if (ec != std::errc() || end != v->data() + v->size() || n < 1 || n > store::kMaxLimit) {
+      return error_response(422, "invalid parameter",
+                            "'per_page' must be 1-" + std::to_string(store::kMaxLimit), "1300");
+    }
+    q.limit = n;
+  }
+  if (const std::string* v = param("cursor"); v != nullptr && *v != "initial") q.cursor = *v;
+  if (!c.all) {
+    // A (sub)account sees the events of its own tracking domains only.
+    std::vector<std::string> own;
+    if (c.scope == 0) {
+      for (const auto& t : c.file->tracking_domains) own.push_back(t.domain);
+    }
+    auto rows = c.o.domains->tracking_domains();
+    if (!rows) return store_failed(rows.error());
+    for (const auto& r : *rows) {
+      if (r.subaccount_id == c.scope) own.push_back(r.domain);
+    }
+    if (q.tracking_domains.empty()) {
+      q.tracking_domains = std::move(own);
+    } else {
+      std::erase_if(q.tracking_domains, [&](const std::string& d) {
+        return std::find(own.begin(), own.end(), d) == own.end();
+      });
+    }
+    q.only_listed_domains = true;
+  }
+  auto page = c.o.events->query(q);
+  if (!page) return error_response(422, "invalid parameter", page.error(), "1300");
+  json::array results;
+  for (const store::Event& e : page->events) results.push_back(store::to_json(e));
+  json::object body;
+  const std::size_t n = results.size();
+  body["results"] = std::move(results);
+  body["total_count"] = n;
+  json::object links;
+  if (!page->next_cursor.empty()) {
+    std::string next = "/api/v1/events/message?cursor=" + page->next_cursor +
+                       "&per_page=" + std::to_string(q.limit);
+    for (const char* k : {"events", "campaign_ids", "tracking_domains", "from", "to"}) {
+      if (const std::string* v = param(k)) next += std::string("&") + k + "=" + url_encode(*v);
+    }
+    links["next"] = next;
+  }
+  body["links"] = std::move(links);
+  return ApiResponse{200, json::serialize(body)};
+}
+
+}  // namespace trackrelay::api::internal

@@ -1,0 +1,63 @@
+// api/effective.cc — see effective.h. May call: conf/, store/domain_store.h.
+#include "api/effective.h"
+
+#include <algorithm>
+#include <set>
+
+namespace trackrelay::api {
+
+Effective build_effective(const conf::Config& file, const store::DomainsSnapshot& domains) {
+  auto cfg = std::make_shared<conf::Config>(file);
+  Effective out;
+  std::set<std::string> file_tracking, file_sending, verified;
+  for (const conf::TrackingDomain& t : file.tracking_domains) file_tracking.insert(t.domain);
+  for (const conf::SendingDomain& s : file.sending_domains) file_sending.insert(s.domain);
+  const bool file_default = std::any_of(file.tracking_domains.begin(), file.tracking_domains.end(),
+                                        [](const conf::TrackingDomain& t) { return t.is_default; });
+  std::set<std::string> status_of_unverified;
+  for (const store::TrackingDomainRow& row : domains.tracking) {
+    if (file_tracking.contains(row.domain) || row.domain == file.system_domain) {
+      out.notes.push_back("tracking domain " + row.domain +
+                          " is managed by the configuration file; its store entry is ignored");
+      continue;
+    }
+    if (!row.http_token.empty()) cfg->http_challenges.push_back({row.domain, row.http_token});
+    if (!row.verified) continue;
+    conf::TrackingDomain t;
+    t.domain = row.domain;
+    t.secure = row.secure;
+    t.port = row.port;
+    t.is_default = row.is_default && (row.subaccount_id != 0 || !file_default);
+    t.from_store = true;
+    t.subaccount_id = row.subaccount_id;
+    cfg->tracking_domains.push_back(std::move(t));
+    verified.insert(row.domain);
+  }
+  for (const store::SendingDomainRow& row : domains.sending) {
+    if (file_sending.contains(row.domain)) {
+      out.notes.push_back("sending domain " + row.domain +
+                          " is managed by the configuration file; its store entry is ignored");
+      continue;
+    }
+    if (row.tracking_domain.empty()) continue;
+    if (!verified.contains(row.tracking_domain) && !file_tracking.contains(row.tracking_domain)) {
+      std::string status = "unknown";
+      for (const store::TrackingDomainRow& t : domains.tracking) {
+        if (t.domain == row.tracking_domain) status = t.cname_status;
+      }
+      out.notes.push_back("sending domain " + row.domain + ": tracking domain " +
+                          row.tracking_domain + " is not verified (" + status +
+                          "); its mail uses the default tracking domain, else the system domain");
+    }
+    conf::SendingDomain s;
+    s.domain = row.domain;
+    s.tracking_domain = row.tracking_domain;
+    s.from_store = true;
+    s.subaccount_id = row.subaccount_id;
+    cfg->sending_domains.push_back(std::move(s));
+  }
+  out.config = std::move(cfg);
+  return out;
+}
+
+}  // namespace trackrelay::api

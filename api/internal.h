@@ -1,0 +1,72 @@
+// api/internal.h — shared by the route files of api/ (router.cc dispatches,
+// tracking.cc, sending.cc, accounts.cc answer). Not part of the API.
+#pragma once
+
+#include <boost/json.hpp>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "api/router.h"
+
+namespace trackrelay::api::internal {
+
+namespace json = boost::json;
+
+// One authenticated request.
+struct Ctx {
+  const RouterOptions& o;
+  const ApiRequest& req;
+  std::shared_ptr<const conf::Config> file;
+  store::ApiKeyRow key;
+  std::int64_t scope = 0;           // the account new resources belong to (0: primary)
+  bool all = false;                 // a primary key without X-MSYS-SUBACCOUNT sees every account
+  std::vector<std::string> params;  // decoded path parameters, in order
+  std::map<std::string, std::string> query;  // decoded query parameters (last wins)
+
+  bool visible(std::int64_t subaccount) const { return all || subaccount == scope; }
+  bool primary_key() const { return key.subaccount_id == 0; }
+};
+
+ApiResponse ok(json::value results, int status = 200);
+ApiResponse no_content();
+ApiResponse store_failed(const std::string& what);
+ApiResponse not_found(std::string_view what);
+
+// Parses the body as a JSON object (an empty body is {}). On failure `error`
+// holds the 400 to answer.
+std::optional<json::object> body_object(const Ctx& c, ApiResponse& error);
+// Typed optional fields: absent/null → nullopt; a wrong type → `error` (422).
+bool field_bool(const json::object& o, std::string_view key, std::optional<bool>& out,
+                ApiResponse& error);
+bool field_string(const json::object& o, std::string_view key, std::optional<std::string>& out,
+                  ApiResponse& error);
+bool field_int(const json::object& o, std::string_view key, std::optional<std::int64_t>& out,
+               ApiResponse& error);
+
+// "2024-05-01T12:00:00.000Z"
+std::string iso(std::int64_t ms);
+
+ApiResponse tracking_create(Ctx& c);
+ApiResponse tracking_list(Ctx& c);
+ApiResponse tracking_get(Ctx& c);
+ApiResponse tracking_update(Ctx& c);
+ApiResponse tracking_delete(Ctx& c);
+ApiResponse tracking_verify(Ctx& c);
+
+ApiResponse sending_create(Ctx& c);
+ApiResponse sending_list(Ctx& c);
+ApiResponse sending_get(Ctx& c);
+ApiResponse sending_update(Ctx& c);
+ApiResponse sending_delete(Ctx& c);
+
+ApiResponse subaccount_create(Ctx& c);
+ApiResponse subaccount_list(Ctx& c);
+ApiResponse subaccount_get(Ctx& c);
+ApiResponse key_create(Ctx& c);
+ApiResponse key_list(Ctx& c);
+ApiResponse key_delete(Ctx& c);
+ApiResponse events_message(Ctx& c);
+
+}  // namespace trackrelay::api::internal

@@ -1,0 +1,318 @@
+// api/service.cc — see service.h. May call: api/router, api/effective,
+// store/, dns/, track/http_server, conf/, base/, Boost.Asio.
+#include "api/service.h"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/http.hpp>
+#include <filesystem>
+#include <iostream>
+#include <mutex>
+#include <set>
+
+#include "api/effective.h"
+#include "api/router.h"
+#include "dns/verify.h"
+#include "store/domain_store.h"
+#include "store/event_store.h"
+#include "track/http_server.h"
+
+namespace trackrelay::api {
+namespace {
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+using tcp = asio::ip::tcp;
+
+constexpr int kWorkers = 2;
+constexpr std::chrono::seconds kMaxReverifyTick{30};
+
+track::HttpResponse to_http(const ApiResponse& a) {
+  track::HttpResponse res;
+  res.result(static_cast<unsigned>(a.status));
+  if (a.status != 204) {
+    res.set(http::field::content_type, a.content_type);
+    res.body() = a.body;
+  }
+  res.set(http::field::cache_control, "no-store");
+  res.prepare_payload();
+  return res;
+}
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
+  asio::io_context& ioc;
+  conf::Snapshot& snapshot;
+  std::function<void()> snapshot_changed;
+  std::mutex file_mu;  // guards file (read by the router on workers)
+  std::shared_ptr<const conf::Config> file;
+  std::unique_ptr<store::DomainStore> domains;
+  std::unique_ptr<store::EventStore> events;
+  std::unique_ptr<Router> router;
+  std::unique_ptr<track::HttpServer> http;
+  asio::thread_pool pool{kWorkers};
+  asio::steady_timer poll_timer{ioc};
+  asio::steady_timer reverify_timer{ioc};
+  std::int64_t version = -1;
+  std::set<std::string> noted;  // notes already logged
+  bool stopping = false;
+  bool reverifying = false;
+
+  Impl(asio::io_context& io, conf::Snapshot& s, std::shared_ptr<const conf::Config> f,
+       std::function<void()> changed)
+      : ioc(io), snapshot(s), snapshot_changed(std::move(changed)), file(std::move(f)) {}
+
+  std::shared_ptr<const conf::Config> file_config() {
+    std::lock_guard lock(file_mu);
+    return file;
+  }
+  void refresh(bool force);
+  void schedule_poll();
+  void schedule_reverify();
+  void reverify_due();  // on a worker
+  asio::awaitable<track::HttpResponse> answer(const track::HttpRequest& req);
+};
+
+void Service::Impl::refresh(bool force) {
+  if (stopping) return;
+  auto v = domains->version();
+  if (!v) {
+    std::cerr << "trackrelay: api: store: " << v.error() << "\n";
+    return;
+  }
+  if (!force && *v == version) return;
+  auto snap = domains->load();
+  if (!snap) {
+    std::cerr << "trackrelay: api: store: " << snap.error() << "\n";
+    return;
+  }
+  Effective e = build_effective(*file_config(), *snap);
+  for (const std::string& note : e.notes) {
+    if (noted.insert(note).second) std::cerr << "trackrelay: domains: " << note << "\n";
+  }
+  version = snap->version;
+  snapshot.replace(std::move(e.config));
+  if (snapshot_changed) snapshot_changed();
+}
+
+void Service::Impl::schedule_poll() {
+  const int ms = file_config()->api.store_poll_ms;
+  poll_timer.expires_after(std::chrono::milliseconds(ms));
+  poll_timer.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+    if (ec || self->stopping) return;
+    self->refresh(false);
+    self->schedule_poll();
+  });
+}
+
+void Service::Impl::schedule_reverify() {
+  const int interval = file_config()->dns.reverify_interval;
+  if (interval <= 0) return;
+  reverify_timer.expires_after(
+      std::min<std::chrono::seconds>(std::chrono::seconds(interval), kMaxReverifyTick));
+  reverify_timer.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+    if (ec || self->stopping) return;
+    if (!self->reverifying) {
+      self->reverifying = true;
+      asio::post(self->pool, [self] {
+        self->reverify_due();
+        asio::post(self->ioc, [self] {
+          self->reverifying = false;
+          self->schedule_reverify();
+        });
+      });
+    } else {
+      self->schedule_reverify();
+    }
+  });
+}
+
+void Service::Impl::reverify_due() {
+  const std::shared_ptr<const conf::Config> cfg = file_config();
+  auto rows = domains->tracking_domains();
+  if (!rows) return;
+  const std::int64_t due_ms = std::int64_t{cfg->dns.reverify_interval} * 1000;
+  bool changed = false;
+  for (const store::TrackingDomainRow& before : *rows) {
+    if (stopping) return;
+    if (cfg->find_tracking_domain(before.domain) != nullptr) continue;
+    if (before.checked_ms != 0 && now_ms() - before.checked_ms < due_ms) continue;
+    auto resolver = dns::make_resolver(cfg->dns.resolvers, cfg->dns.timeout_ms);
+    if (!resolver) {
+      std::cerr << "trackrelay: verify: " << resolver.error() << "\n";
+      return;
+    }
+    const bool by_http = before.found.starts_with("HTTP challenge") && !before.http_token.empty();
+    const dns::Check check =
+        by_http
+            ? dns::check_http(**resolver, before.domain, cfg->dns.http_challenge_port.value_or(80),
+                              before.http_token, cfg->dns.timeout_ms)
+            : dns::check_cname(**resolver, before.domain, cfg->system_domain);
+    auto now = domains->tracking_domain(before.domain);  // again: the lookup took time
+    if (!now || !now->has_value()) continue;
+    store::TrackingDomainRow row = **now;
+    const dns::State s = dns::after_periodic({row.verified, row.cname_status, row.failures}, check,
+                                             cfg->dns.reverify_failures);
+    const store::TrackingDomainRow old = row;
+    row.verified = s.verified;
+    row.cname_status = s.cname_status;
+    row.failures = s.failures;
+    row.checked_ms = now_ms();
+    if (check.cname_status != "pending" || !row.verified) {
+      row.found = by_http && check.cname_status == "valid" ? row.found : check.found;
+      row.message = check.message;
+    }
+    (void)domains->update_tracking_domain(row);
+    if (s.verified != old.verified || s.cname_status != old.cname_status) {
+      std::cerr << "trackrelay: verify: " << old.domain << ": " << old.cname_status << " -> "
+                << s.cname_status << ": " << check.message << "\n";
+      changed = true;
+    } else if (check.cname_status == "pending" && old.verified) {
+      std::cerr << "trackrelay: verify: " << old.domain << ": lookup failed (stays "
+                << old.cname_status << "): " << check.message << "\n";
+    } else if (s.failures != old.failures && check.cname_status == "invalid") {
+      std::cerr << "trackrelay: verify: " << old.domain << ": definite failure " << s.failures
+                << " of " << cfg->dns.reverify_failures << " (stays " << old.cname_status
+                << "): " << check.message << "\n";
+    }
+  }
+  if (changed) asio::post(ioc, [self = shared_from_this()] { self->refresh(true); });
+}
+
+asio::awaitable<track::HttpResponse> Service::Impl::answer(const track::HttpRequest& req) {
+  ApiRequest r;
+  r.method = std::string(req.method_string());
+  r.target = std::string(req.target());
+  r.authorization = std::string(req[http::field::authorization]);
+  const auto sub = req.find("X-MSYS-SUBACCOUNT");
+  r.has_subaccount = sub != req.end();
+  if (r.has_subaccount) r.subaccount = std::string(sub->value());
+  r.body = req.body();
+  // The router may wait for DNS: it runs on a worker, and the answer comes
+  // back to this coroutine's executor.
+  auto initiate = [this](auto handler, ApiRequest request) {
+    using Handler = decltype(handler);
+    auto shared = std::make_shared<Handler>(std::move(handler));
+    auto work = asio::make_work_guard(asio::get_associated_executor(*shared, ioc.get_executor()));
+    asio::post(pool, [this, shared, work, request = std::move(request)] {
+      ApiResponse a = router->handle(request);
+      asio::post(work.get_executor(),
+                 [shared, a = std::move(a)]() mutable { (*shared)(std::move(a)); });
+    });
+  };
+  ApiResponse a = co_await asio::async_initiate<decltype(asio::use_awaitable), void(ApiResponse)>(
+      initiate, asio::use_awaitable, std::move(r));
+  track::HttpResponse res = to_http(a);
+  if (req.method() == http::verb::head) res.body().clear();
+  co_return res;
+}
+
+Service::Service(asio::io_context& ioc, conf::Snapshot& snapshot,
+                 std::shared_ptr<const conf::Config> file, std::function<void()> snapshot_changed)
+    : impl_(std::make_shared<Impl>(ioc, snapshot, std::move(file), std::move(snapshot_changed))) {}
+
+Service::~Service() {
+  impl_->stopping = true;
+  impl_->pool.join();
+}
+
+Result<bool> Service::start() {
+  Impl& s = *impl_;
+  const std::shared_ptr<const conf::Config> cfg = s.file_config();
+  if (auto r = dns::check_servers(cfg->dns.resolvers); !r) return r;
+  const std::filesystem::path db(cfg->store);
+  if (db.has_parent_path()) {
+    std::error_code ec;
+    std::filesystem::create_directories(db.parent_path(), ec);
+  }
+  auto opened = store::DomainStore::open(cfg->store, true);
+  if (!opened) return Error{"store: " + opened.error()};
+  s.domains = std::move(opened).value();
+  s.refresh(true);
+  s.schedule_poll();
+  s.schedule_reverify();
+  if (cfg->api.listen.empty()) return true;
+  store::Options options;
+  options.path = cfg->store;
+  auto events = store::EventStore::open(std::move(options));
+  if (!events) return Error{"store: " + events.error()};
+  s.events = std::move(events).value();
+  RouterOptions ro;
+  ro.domains = s.domains.get();
+  ro.events = s.events.get();
+  std::weak_ptr<Impl> weak = impl_;
+  ro.file_config = [weak] {
+    auto self = weak.lock();
+    return self ? self->file_config() : nullptr;
+  };
+  ro.changed = [weak] {
+    if (auto self = weak.lock()) asio::post(self->ioc, [self] { self->refresh(true); });
+  };
+  s.router = std::make_unique<Router>(std::move(ro));
+  track::HttpLimits limits;
+  limits.body_bytes = cfg->api.max_body_bytes;
+  limits.header_bytes = 16 * 1024;
+  s.http = std::make_unique<track::HttpServer>(
+      s.ioc, "api", limits,
+      [&s](const track::HttpRequest& req, const tcp::endpoint&) { return s.answer(req); },
+      [](http::status status) {
+        const int code = static_cast<int>(status);
+        return to_http(error_response(code,
+                                      code == 413   ? "request body too large"
+                                      : code == 431 ? "request headers too large"
+                                                    : "bad request",
+                                      code == 413 ? "see api.max_body_bytes" : "", "1300"));
+      });
+  for (const std::string& a : cfg->api.listen) {
+    if (auto r = s.http->listen(a, "api.listen", false); !r) return r;
+  }
+  return true;
+}
+
+void Service::file_reloaded(std::shared_ptr<const conf::Config> file) {
+  {
+    std::lock_guard lock(impl_->file_mu);
+    impl_->file = std::move(file);
+  }
+  impl_->refresh(true);
+}
+
+void Service::stop(std::chrono::seconds grace) {
+  impl_->stopping = true;
+  impl_->poll_timer.cancel();
+  impl_->reverify_timer.cancel();
+  if (impl_->http) impl_->http->stop(grace);
+}
+
+std::shared_ptr<const conf::Config> effective_for_command(
+    std::shared_ptr<const conf::Config> file) {
+  std::error_code ec;
+  if (!std::filesystem::exists(file->store, ec)) return file;
+  auto opened = store::DomainStore::open(file->store, false);
+  if (!opened) {
+    std::cerr << "trackrelay: store: " << opened.error()
+              << "; using the configuration file's domains only\n";
+    return file;
+  }
+  auto snap = (*opened)->load();
+  if (!snap) {
+    std::cerr << "trackrelay: store: " << snap.error()
+              << "; using the configuration file's domains only\n";
+    return file;
+  }
+  Effective e = build_effective(*file, *snap);
+  for (const std::string& note : e.notes) std::cerr << "trackrelay: domains: " << note << "\n";
+  return e.config;
+}
+
+}  // namespace trackrelay::api

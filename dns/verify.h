@@ -1,0 +1,57 @@
+// dns/verify.h — verifying that a tracking domain points at the tracker.
+//
+// Owns: what a CNAME lookup means for a tracking domain (valid / invalid /
+// pending, and the sentence that says what was found and what was expected),
+// the HTTP challenge for domains whose CNAME a CDN flattens, and the state
+// rules of manual and periodic verification (flap protection: a verified
+// domain turns invalid only after N consecutive definite failures in
+// periodic checks, never because of a timeout or SERVFAIL).
+// May call: dns/resolver.h, base/, Boost.Beast (the challenge's HTTP GET).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "dns/resolver.h"
+
+namespace trackrelay::dns {
+
+struct Check {
+  std::string cname_status;  // "valid", "invalid" (definite), "pending" (no definite answer)
+  std::string found;         // the CNAME found ("" when none)
+  std::string
+      message;  // "click.example.com has CNAME spgo.example.net; expected track.example.net"
+};
+
+// Looks up `domain`'s CNAME and compares it with `expected` (the system
+// domain), case-insensitively, trailing dots ignored. Both are A-labels.
+Check check_cname(Resolver& resolver, std::string_view domain, std::string_view expected);
+
+// The HTTP challenge: GET http://<domain>:<port>/.well-known/trackrelay/<token>
+// through the addresses `resolver` gives for `domain`; valid when the body
+// is the token. Any failure to get an answer is "pending"; a wrong body or
+// status "invalid".
+Check check_http(Resolver& resolver, std::string_view domain, std::uint16_t port,
+                 std::string_view token, int timeout_ms);
+
+// The path the tracker answers the challenge on.
+std::string challenge_path(std::string_view token);
+inline constexpr std::string_view kChallengePrefix = "/.well-known/trackrelay/";
+
+// The stored verification state of one domain.
+struct State {
+  bool verified = false;
+  std::string cname_status = "unverified";
+  int failures = 0;  // consecutive definite failures seen by periodic checks
+};
+
+// A verification the operator asked for (API verify): definite results apply
+// at once; a pending result never un-verifies a verified domain.
+State after_manual(const State& before, const Check& check);
+// A periodic re-verification: valid verifies; a definite failure of a
+// verified domain counts, and only the `threshold`-th in a row makes it
+// invalid; pending changes nothing (and does not reset the count).
+State after_periodic(const State& before, const Check& check, int threshold);
+
+}  // namespace trackrelay::dns

@@ -1,0 +1,489 @@
+// store/domain_store.cc — DomainStore over SQLite. May call: base/, SQLite,
+// OpenSSL.
+#include "store/domain_store.h"
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+
+#include <chrono>
+#include <mutex>
+#include <utility>
+#include <variant>
+
+#include "store/schema.h"
+
+namespace trackrelay::store {
+namespace {
+
+using internal::Db;
+using internal::errmsg;
+using internal::exec;
+using internal::Stmt;
+
+constexpr std::size_t kKeyBytes = 20;  // 160 bits, 40 hex characters (the hosted service's size)
+constexpr std::size_t kPrefixChars = 8;
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string to_hex(const unsigned char* p, std::size_t n) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(n * 2);
+  for (std::size_t i = 0; i < n; ++i) {
+    out.push_back(kHex[p[i] >> 4]);
+    out.push_back(kHex[p[i] & 15]);
+  }
+  return out;
+}
+
+std::string sha256(std::string_view s) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(s.data()), s.size(), digest);
+  return std::string(reinterpret_cast<const char*>(digest), sizeof digest);
+}
+
+using Value = std::variant<std::int64_t, std::string_view, std::nullptr_t>;
+
+// One statement: bind, step, read columns.
+class Query {
+ public:
+  Query(sqlite3* db, std::string_view sql) : db_(db) {
+    sqlite3_stmt* s = nullptr;
+    if (sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &s, nullptr) !=
+        SQLITE_OK) {
+      error_ = errmsg(db);
+    }
+    stmt_.reset(s);
+  }
+  Query& bind(std::initializer_list<Value> values) {
+    int i = 1;
+    for (const Value& v : values) {
+      if (!stmt_) break;
+      if (const auto* n = std::get_if<std::int64_t>(&v)) {
+        sqlite3_bind_int64(stmt_.get(), i, *n);
+      } else if (const auto* t = std::get_if<std::string_view>(&v)) {
+        sqlite3_bind_text(stmt_.get(), i, t->data(), static_cast<int>(t->size()), SQLITE_TRANSIENT);
+      } else {
+        sqlite3_bind_null(stmt_.get(), i);
+      }
+      ++i;
+    }
+    return *this;
+  }
+  // True for a row; false when done or failed (see error()).
+  bool step() {
+    if (!stmt_) return false;
+    const int rc = sqlite3_step(stmt_.get());
+    if (rc == SQLITE_ROW) return true;
+    if (rc != SQLITE_DONE) error_ = errmsg(db_);
+    return false;
+  }
+  const std::string& error() const { return error_; }
+  bool failed() const { return !error_.empty(); }
+  std::int64_t i64(int c) const { return sqlite3_column_int64(stmt_.get(), c); }
+  bool null(int c) const { return sqlite3_column_type(stmt_.get(), c) == SQLITE_NULL; }
+  std::string text(int c) const {
+    const auto* p = static_cast<const char*>(sqlite3_column_blob(stmt_.get(), c));
+    return p == nullptr
+               ? std::string()
+               : std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_.get(), c)));
+  }
+
+ private:
+  sqlite3* db_;
+  Stmt stmt_;
+  std::string error_;
+};
+
+constexpr const char* kTrackingColumns =
+    "domain, subaccount_id, port, secure, is_default, default_on_verify, verified, cname_status, "
+    "compliance_status, found, message, checked_ms, failures, http_token, created_ms";
+
+TrackingDomainRow tracking_row(const Query& q) {
+  TrackingDomainRow r;
+  r.domain = q.text(0);
+  r.subaccount_id = q.i64(1);
+  if (!q.null(2)) r.port = static_cast<std::uint16_t>(q.i64(2));
+  r.secure = q.i64(3) != 0;
+  r.is_default = q.i64(4) != 0;
+  r.default_on_verify = q.i64(5) != 0;
+  r.verified = q.i64(6) != 0;
+  r.cname_status = q.text(7);
+  r.compliance_status = q.text(8);
+  r.found = q.text(9);
+  r.message = q.text(10);
+  r.checked_ms = q.i64(11);
+  r.failures = static_cast<int>(q.i64(12));
+  r.http_token = q.text(13);
+  r.created_ms = q.i64(14);
+  return r;
+}
+
+SendingDomainRow sending_row(const Query& q) {
+  return SendingDomainRow{q.text(0), q.i64(1), q.text(2), q.i64(3)};
+}
+
+ApiKeyRow key_row(const Query& q) {
+  return ApiKeyRow{q.i64(0), q.text(1), q.text(2), q.i64(3), q.i64(4)};
+}
+
+template <class T, class F>
+Result<std::vector<T>> all(Query& q, F row) {
+  std::vector<T> out;
+  while (q.step()) out.push_back(row(q));
+  if (q.failed()) return Error{q.error()};
+  return out;
+}
+
+// Whether a write changed something (refused writes do not bump the counter).
+bool changed(const Result<Change>& r) {
+  return r.ok() && *r == Change::kDone;
+}
+template <class T>
+bool changed(const Result<T>& r) {
+  return r.ok();
+}
+
+}  // namespace
+
+struct DomainStore::Impl {
+  std::string path;
+  std::mutex mu;  // guards db
+  Db db;
+
+  // Runs `body` in a write transaction that also bumps the change counter
+  // when `bump`; commits when it returns a value, rolls back on an error.
+  template <class F>
+  auto write(bool bump, F body) -> decltype(body()) {
+    sqlite3* d = db.get();
+    if (auto r = exec(d, "BEGIN IMMEDIATE"); !r) return Error{path + ": " + r.error()};
+    auto result = body();
+    if (bump && changed(result)) {
+      if (auto r = exec(d, "UPDATE meta SET value = value + 1 WHERE key = 'domains_version'"); !r) {
+        result = Error{r.error()};
+      }
+    }
+    if (result.ok()) {
+      if (auto r = exec(d, "COMMIT"); !r) result = Error{r.error()};
+    }
+    if (!result.ok()) (void)exec(d, "ROLLBACK");
+    return result;
+  }
+};
+
+DomainStore::DomainStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+DomainStore::~DomainStore() = default;
+
+Result<std::unique_ptr<DomainStore>> DomainStore::open(const std::string& path, bool create) {
+  auto db = internal::open_db(path, create);
+  if (!db) return Error{db.error()};
+  if (auto r = internal::ensure_schema(db->get(), path); !r) return Error{r.error()};
+  if (auto r = exec(db->get(), "PRAGMA synchronous=FULL"); !r)
+    return Error{path + ": " + r.error()};
+  auto impl = std::make_unique<Impl>();
+  impl->path = path;
+  impl->db = std::move(db).value();
+  return std::make_unique<DomainStore>(std::move(impl));
+}
+
+const std::string& DomainStore::path() const {
+  return impl_->path;
+}
+
+Result<std::int64_t> DomainStore::version() {
+  std::lock_guard lock(impl_->mu);
+  return internal::query_int(impl_->db.get(),
+                             "SELECT value FROM meta WHERE key = 'domains_version'");
+}
+
+Result<DomainsSnapshot> DomainStore::load() {
+  std::lock_guard lock(impl_->mu);
+  sqlite3* d = impl_->db.get();
+  // One read transaction, so the version matches the rows.
+  if (auto r = exec(d, "BEGIN"); !r) return Error{r.error()};
+  DomainsSnapshot snap;
+  Result<bool> ok = true;
+  auto v = internal::query_int(d, "SELECT value FROM meta WHERE key = 'domains_version'");
+  if (v) {
+    snap.version = *v;
+    Query t(d,
+            std::string("SELECT ") + kTrackingColumns + " FROM tracking_domains ORDER BY domain");
+    auto tracking = all<TrackingDomainRow>(t, tracking_row);
+    Query s(d,
+            "SELECT domain, subaccount_id, tracking_domain, created_ms FROM sending_domains "
+            "ORDER BY domain");
+    auto sending = all<SendingDomainRow>(s, sending_row);
+    if (tracking && sending) {
+      snap.tracking = std::move(tracking).value();
+      snap.sending = std::move(sending).value();
+    } else {
+      ok = Error{tracking ? sending.error() : tracking.error()};
+    }
+  } else {
+    ok = Error{v.error()};
+  }
+  (void)exec(d, "COMMIT");
+  if (!ok) return Error{impl_->path + ": " + ok.error()};
+  return snap;
+}
+
+Result<std::optional<TrackingDomainRow>> DomainStore::tracking_domain(std::string_view domain) {
+  std::lock_guard lock(impl_->mu);
+  Query q(impl_->db.get(),
+          std::string("SELECT ") + kTrackingColumns + " FROM tracking_domains WHERE domain = ?");
+  q.bind({domain});
+  if (q.step()) return std::optional<TrackingDomainRow>(tracking_row(q));
+  if (q.failed()) return Error{q.error()};
+  return std::optional<TrackingDomainRow>();
+}
+
+Result<std::vector<TrackingDomainRow>> DomainStore::tracking_domains() {
+  std::lock_guard lock(impl_->mu);
+  Query q(impl_->db.get(),
+          std::string("SELECT ") + kTrackingColumns + " FROM tracking_domains ORDER BY domain");
+  return all<TrackingDomainRow>(q, tracking_row);
+}
+
+namespace {
+
+Value port_value(const TrackingDomainRow& r) {
+  if (r.port) return std::int64_t{*r.port};
+  return nullptr;
+}
+
+Result<bool> unset_other_defaults(sqlite3* d, const TrackingDomainRow& row) {
+  if (!row.is_default) return true;
+  Query q(d, "UPDATE tracking_domains SET is_default = 0 WHERE subaccount_id = ? AND domain != ?");
+  q.bind({row.subaccount_id, row.domain});
+  q.step();
+  if (q.failed()) return Error{q.error()};
+  return true;
+}
+
+}  // namespace
+
+Result<Change> DomainStore::add_tracking_domain(const TrackingDomainRow& row) {
+  std::lock_guard lock(impl_->mu);
+  sqlite3* d = impl_->db.get();
+  return impl_->write(true, [&]() -> Result<Change> {
+    Query exists(d, "SELECT 1 FROM tracking_domains WHERE domain = ?");
+    exists.bind({row.domain});
+    if (exists.step()) return Change::kExists;
+    if (exists.failed()) return Error{exists.error()};
+    if (auto r = unset_other_defaults(d, row); !r) return Error{r.error()};
+    Query q(d, std::string("INSERT INTO tracking_domains (") + kTrackingColumns +
+                   ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    q.bind({row.domain, row.subaccount_id, port_value(row), std::int64_t{row.secure},
+            std::int64_t{row.is_default}, std::int64_t{row.default_on_verify},
+            std::int64_t{row.verified}, row.cname_status, row.compliance_status, row.found,
+            row.message, row.checked_ms, std::int64_t{row.failures}, row.http_token,
+            row.created_ms != 0 ? row.created_ms : now_ms()});
+    q.step();
+    if (q.failed()) return Error{q.error()};
+    return Change::kDone;
+  });
+}
+
+Result<Change> DomainStore::update_tracking_domain(const TrackingDomainRow& row) {
+  std::lock_guard lock(impl_->mu);
+  sqlite3* d = impl_->db.get();
+  return impl_->write(true, [&]() -> Result<Change> {
+    if (auto r = unset_other_defaults(d, row); !r) return Error{r.error()};
+    Query q(d,
+            "UPDATE tracking_domains SET subaccount_id = ?, port = ?, secure = ?, is_default = ?, "
+            "default_on_verify = ?, verified = ?, cname_status = ?, compliance_status = ?, "
+            "found = ?, message = ?, checked_ms = ?, failures = ?, http_token = ? "
+            "WHERE domain = ?");
+    q.bind({row.subaccount_id, port_value(row), std::int64_t{row.secure},
+            std::int64_t{row.is_default}, std::int64_t{row.default_on_verify},
+            std::int64_t{row.verified}, row.cname_status, row.compliance_status, row.found,
+            row.message, row.checked_ms, std::int64_t{row.failures}, row.http_token, row.domain});
+    q.step();
+    if (q.failed()) return Error{q.error()};
+    return sqlite3_changes(d) == 0 ? Change::kNotFound : Change::kDone;
+  });
+}
+
+Result<Change> DomainStore::delete_tracking_domain(std::string_view domain,
+                                                   std::vector<std::string>& used_by) {
+  std::lock_guard lock(impl_->mu);
+  sqlite3* d = impl_->db.get();
+  used_by.clear();
+  return impl_->write(true, [&]() -> Result<Change> {
+    Query users(d, "SELECT domain FROM sending_domains WHERE tracking_domain = ? ORDER BY domain");
+    users.bind({domain});
+    while (users.step()) used_by.push_back(users.text(0));
+    if (users.failed()) return Error{users.error()};
+    if (!used_by.empty()) return Change::kInUse;
+    Query q(d, "DELETE FROM tracking_domains WHERE domain = ?");
+    q.bind({domain});
+    q.step();
+    if (q.failed()) return Error{q.error()};
+    return sqlite3_changes(d) == 0 ? Change::kNotFound : Change::kDone;
+  });
+}
+
+Result<std::optional<SendingDomainRow>> DomainStore::sending_domain(std::string_view domain) {
+  std::lock_guard lock(impl_->mu);
+  Query q(impl_->db.get(),
+          "SELECT domain, subaccount_id, tracking_domain, created_ms FROM sending_domains "
+          "WHERE domain = ?");
+  q.bind({domain});
+  if (q.step()) return std::optional<SendingDomainRow>(sending_row(q));
+  if (q.failed()) return Error{q.error()};
+  return std::optional<SendingDomainRow>();
+}
+
+Result<std::vector<SendingDomainRow>> DomainStore::sending_domains() {
+  std::lock_guard lock(impl_->mu);
+  Query q(impl_->db.get(),
+          "SELECT domain, subaccount_id, tracking_domain, created_ms FROM sending_domains "
+          "ORDER BY domain");
+  return all<SendingDomainRow>(q, sending_row);
+}
+
+Result<Change> DomainStore::add_sending_domain(const SendingDomainRow& row) {
+  std::lock_guard lock(impl_->mu);
+  sqlite3* d = impl_->db.get();
+  return impl_->write(true, [&]() -> Result<Change> {
+    Query exists(d, "SELECT 1 FROM sending_domains WHERE domain = ?");
+    exists.bind({row.domain});
+    if (exists.step()) return Change::kExists;
+    if (exists.failed()) return Error{exists.error()};
+    Query q(d,
+            "INSERT INTO sending_domains (domain, subaccount_id, tracking_domain, created_ms) "
+            "VALUES (?, ?, ?, ?)");
+    q.bind({row.domain, row.subaccount_id, row.tracking_domain,
+            row.created_ms != 0 ? row.created_ms : now_ms()});
+    q.step();
+    if (q.failed()) return Error{q.error()};
+    return Change::kDone;
+  });
+}
+
+Result<Change> DomainStore::update_sending_domain(const SendingDomainRow& row) {
+  std::lock_guard lock(impl_->mu);
+  sqlite3* d = impl_->db.get();
+  return impl_->write(true, [&]() -> Result<Change> {
+    Query q(d, "UPDATE sending_domains SET tracking_domain = ? WHERE domain = ?");
+    q.bind({row.tracking_domain, row.domain});
+    q.step();
+    if (q.failed()) return Error{q.error()};
+    return sqlite3_changes(d) == 0 ? Change::kNotFound : Change::kDone;
+  });
+}
+
+Result<Change> DomainStore::delete_sending_domain(std::string_view domain) {
+  std::lock_guard lock(impl_->mu);
+  sqlite3* d = impl_->db.get();
+  return impl_->write(true, [&]() -> Result<Change> {
+    Query q(d, "DELETE FROM sending_domains WHERE domain = ?");
+    q.bind({domain});
+    q.step();
+    if (q.failed()) return Error{q.error()};
+    return sqlite3_changes(d) == 0 ? Change::kNotFound : Change::kDone;
+  });
+}
+
+Result<SubaccountRow> DomainStore::add_subaccount(std::string name, std::string status) {
+  std::lock_guard lock(impl_->mu);
+  sqlite3* d = impl_->db.get();
+  return impl_->write(false, [&]() -> Result<SubaccountRow> {
+    SubaccountRow row{0, std::move(name), std::move(status), now_ms()};
+    Query q(d, "INSERT INTO subaccounts (name, status, created_ms) VALUES (?, ?, ?)");
+    q.bind({row.name, row.status, row.created_ms});
+    q.step();
+    if (q.failed()) return Error{q.error()};
+    row.id = sqlite3_last_insert_rowid(d);
+    return row;
+  });
+}
+
+Result<std::vector<SubaccountRow>> DomainStore::subaccounts() {
+  std::lock_guard lock(impl_->mu);
+  Query q(impl_->db.get(), "SELECT id, name, status, created_ms FROM subaccounts ORDER BY id");
+  return all<SubaccountRow>(q, [](const Query& r) {
+    return SubaccountRow{r.i64(0), r.text(1), r.text(2), r.i64(3)};
+  });
+}
+
+Result<std::optional<SubaccountRow>> DomainStore::subaccount(std::int64_t id) {
+  std::lock_guard lock(impl_->mu);
+  Query q(impl_->db.get(), "SELECT id, name, status, created_ms FROM subaccounts WHERE id = ?");
+  q.bind({id});
+  if (q.step())
+    return std::optional<SubaccountRow>(SubaccountRow{q.i64(0), q.text(1), q.text(2), q.i64(3)});
+  if (q.failed()) return Error{q.error()};
+  return std::optional<SubaccountRow>();
+}
+
+Result<DomainStore::NewKey> DomainStore::create_api_key(std::string label,
+                                                        std::int64_t subaccount_id) {
+  unsigned char raw[kKeyBytes];
+  if (RAND_bytes(raw, sizeof raw) != 1) return Error{"no random bytes for a new API key"};
+  NewKey out;
+  out.key = to_hex(raw, sizeof raw);
+  out.row.prefix = out.key.substr(0, kPrefixChars);
+  out.row.label = std::move(label);
+  out.row.subaccount_id = subaccount_id;
+  out.row.created_ms = now_ms();
+  const std::string hash = sha256(out.key);
+  std::lock_guard lock(impl_->mu);
+  sqlite3* d = impl_->db.get();
+  return impl_->write(false, [&]() -> Result<NewKey> {
+    Query q(d,
+            "INSERT INTO api_keys (prefix, hash, label, subaccount_id, created_ms) "
+            "VALUES (?, ?, ?, ?, ?)");
+    q.bind({out.row.prefix, hash, out.row.label, out.row.subaccount_id, out.row.created_ms});
+    q.step();
+    if (q.failed()) return Error{q.error()};
+    out.row.id = sqlite3_last_insert_rowid(d);
+    return std::move(out);
+  });
+}
+
+Result<std::optional<ApiKeyRow>> DomainStore::authenticate(std::string_view key) {
+  if (key.size() < kPrefixChars || key.size() > 256) return std::optional<ApiKeyRow>();
+  const std::string hash = sha256(key);
+  std::lock_guard lock(impl_->mu);
+  Query q(impl_->db.get(),
+          "SELECT id, prefix, label, subaccount_id, created_ms, hash FROM api_keys "
+          "WHERE prefix = ?");
+  q.bind({key.substr(0, kPrefixChars)});
+  std::optional<ApiKeyRow> found;
+  while (q.step()) {
+    const std::string stored = q.text(5);
+    if (stored.size() == hash.size() &&
+        CRYPTO_memcmp(stored.data(), hash.data(), hash.size()) == 0) {
+      found = key_row(q);
+    }
+  }
+  if (q.failed()) return Error{q.error()};
+  return found;
+}
+
+Result<std::vector<ApiKeyRow>> DomainStore::api_keys() {
+  std::lock_guard lock(impl_->mu);
+  Query q(impl_->db.get(),
+          "SELECT id, prefix, label, subaccount_id, created_ms FROM api_keys ORDER BY id");
+  return all<ApiKeyRow>(q, key_row);
+}
+
+Result<Change> DomainStore::revoke_api_key(std::int64_t id) {
+  std::lock_guard lock(impl_->mu);
+  sqlite3* d = impl_->db.get();
+  return impl_->write(false, [&]() -> Result<Change> {
+    Query q(d, "DELETE FROM api_keys WHERE id = ?");
+    q.bind({id});
+    q.step();
+    if (q.failed()) return Error{q.error()};
+    return sqlite3_changes(d) == 0 ? Change::kNotFound : Change::kDone;
+  });
+}
+
+}  // namespace trackrelay::store

@@ -1,0 +1,173 @@
+// store/schema.cc — see schema.h. May call: base/, SQLite.
+#include "store/schema.h"
+
+#include <filesystem>
+
+#include "store/event_store.h"
+
+namespace trackrelay::store::internal {
+namespace {
+
+constexpr int kBusyTimeoutMs = 5000;
+
+constexpr const char* kSchemaV1 =
+    "CREATE TABLE events ("
+    "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  event_id TEXT NOT NULL,"
+    "  type TEXT NOT NULL,"
+    "  ts_ms INTEGER NOT NULL,"
+    "  tracking_domain TEXT NOT NULL,"
+    "  target_link_url TEXT NOT NULL,"
+    "  target_link_name TEXT NOT NULL,"
+    "  message_id TEXT NOT NULL,"
+    "  rcpt_to TEXT NOT NULL,"
+    "  campaign_id TEXT NOT NULL,"
+    "  sending_domain TEXT NOT NULL,"
+    "  user_agent TEXT NOT NULL,"
+    "  ip_address TEXT NOT NULL,"
+    "  method TEXT NOT NULL);"
+    "CREATE INDEX events_ts ON events(ts_ms);"
+    "PRAGMA user_version = 1;";
+
+// Domains are unique across accounts: the tracker serves a host, the engine
+// maps a From: domain, so one name can belong to one (sub)account only.
+constexpr const char* kSchemaV2 =
+    "CREATE TABLE subaccounts ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  name TEXT NOT NULL,"
+    "  status TEXT NOT NULL DEFAULT 'active',"
+    "  created_ms INTEGER NOT NULL);"
+    "CREATE TABLE tracking_domains ("
+    "  domain TEXT PRIMARY KEY,"
+    "  subaccount_id INTEGER NOT NULL DEFAULT 0,"
+    "  port INTEGER,"
+    "  secure INTEGER NOT NULL DEFAULT 0,"
+    "  is_default INTEGER NOT NULL DEFAULT 0,"
+    "  default_on_verify INTEGER NOT NULL DEFAULT 0,"
+    "  verified INTEGER NOT NULL DEFAULT 0,"
+    "  cname_status TEXT NOT NULL DEFAULT 'unverified',"
+    "  compliance_status TEXT NOT NULL DEFAULT 'valid',"
+    "  found TEXT NOT NULL DEFAULT '',"
+    "  message TEXT NOT NULL DEFAULT '',"
+    "  checked_ms INTEGER NOT NULL DEFAULT 0,"
+    "  failures INTEGER NOT NULL DEFAULT 0,"
+    "  http_token TEXT NOT NULL DEFAULT '',"
+    "  created_ms INTEGER NOT NULL);"
+    "CREATE TABLE sending_domains ("
+    "  domain TEXT PRIMARY KEY,"
+    "  subaccount_id INTEGER NOT NULL DEFAULT 0,"
+    "  tracking_domain TEXT NOT NULL DEFAULT '',"
+    "  created_ms INTEGER NOT NULL);"
+    "CREATE TABLE api_keys ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  prefix TEXT NOT NULL,"
+    "  hash BLOB NOT NULL,"
+    "  label TEXT NOT NULL,"
+    "  subaccount_id INTEGER NOT NULL DEFAULT 0,"
+    "  created_ms INTEGER NOT NULL,"
+    "  last_used_ms INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX api_keys_prefix ON api_keys(prefix);"
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+    "INSERT INTO meta VALUES ('domains_version', 0);"
+    "PRAGMA user_version = 2;";
+
+static_assert(kSchemaVersion == 2, "add the migration for the new version here");
+
+Result<std::int64_t> user_version(sqlite3* db);
+
+// Runs one step unless another process did it first: the version is re-read
+// inside the write transaction (BEGIN IMMEDIATE serialises writers).
+Result<bool> migrate(sqlite3* db, const std::string& path, const char* sql, int to) {
+  if (auto begin = exec(db, "BEGIN IMMEDIATE"); !begin) return Error{path + ": " + begin.error()};
+  auto now = user_version(db);
+  if (now && *now >= to) return exec(db, "COMMIT");
+  auto done = now ? exec(db, sql) : Result<bool>(Error{now.error()});
+  if (done) done = exec(db, "COMMIT");
+  if (!done) {
+    (void)exec(db, "ROLLBACK");
+    return Error{"cannot migrate " + path + " to schema version " + std::to_string(to) + ": " +
+                 done.error()};
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string errmsg(sqlite3* db) {
+  return db != nullptr ? sqlite3_errmsg(db) : "out of memory";
+}
+
+Result<bool> exec(sqlite3* db, const char* sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err != nullptr ? err : errmsg(db);
+    sqlite3_free(err);
+    return Error{msg};
+  }
+  return true;
+}
+
+Result<Stmt> prepare(sqlite3* db, std::string_view sql) {
+  sqlite3_stmt* s = nullptr;
+  if (sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                         &s, nullptr) != SQLITE_OK) {
+    return Error{errmsg(db)};
+  }
+  return Stmt(s);
+}
+
+Result<std::int64_t> query_int(sqlite3* db, const char* sql) {
+  auto st = prepare(db, sql);
+  if (!st) return Error{st.error()};
+  int rc = sqlite3_step(st->get());
+  if (rc != SQLITE_ROW) return Error{errmsg(db)};
+  return static_cast<std::int64_t>(sqlite3_column_int64(st->get(), 0));
+}
+
+Result<Db> open_db(const std::string& path, bool create) {
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+  if (create) flags |= SQLITE_OPEN_CREATE;
+  sqlite3* raw = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  Db db(raw);
+  if (rc != SQLITE_OK) {
+    if (!create && !std::filesystem::exists(path)) return Error{"no event store at " + path};
+    return Error{"cannot open event store " + path + ": " + errmsg(raw)};
+  }
+  sqlite3_extended_result_codes(raw, 1);
+  sqlite3_busy_timeout(raw, kBusyTimeoutMs);
+  return db;
+}
+
+Result<bool> ensure_schema(sqlite3* db, const std::string& path) {
+  auto wal = exec(db, "PRAGMA journal_mode=WAL");
+  if (!wal) return Error{"cannot use WAL mode on " + path + ": " + wal.error()};
+  auto version = query_int(db, "PRAGMA user_version");
+  if (!version) return Error{path + ": " + version.error()};
+  if (*version > kSchemaVersion) {
+    return Error{path + " has schema version " + std::to_string(*version) +
+                 ", newer than this trackrelay understands (" + std::to_string(kSchemaVersion) +
+                 "); upgrade trackrelay"};
+  }
+  if (*version == 0) {
+    auto tables = query_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'events'");
+    if (!tables) return Error{path + ": " + tables.error()};
+    if (*tables != 0) {
+      return Error{path +
+                   " has an events table but no schema version; it is not a trackrelay store"};
+    }
+  }
+  const char* steps[] = {kSchemaV1, kSchemaV2};
+  for (int to = static_cast<int>(*version) + 1; to <= kSchemaVersion; ++to) {
+    if (auto r = migrate(db, path, steps[to - 1], to); !r) return r;
+  }
+  return true;
+}
+
+namespace {
+Result<std::int64_t> user_version(sqlite3* db) {
+  return query_int(db, "PRAGMA user_version");
+}
+}  // namespace
+
+}  // namespace trackrelay::store::internal

@@ -1,0 +1,43 @@
+// store/schema.h — the one schema of the store file, and its migrations.
+//
+// Owns: every table of the SQLite file that EventStore and DomainStore share,
+// versioned with PRAGMA user_version (store/event_store.h: kSchemaVersion).
+// Version 1: events. Version 2: + tracking_domains, sending_domains,
+// subaccounts, api_keys and meta (the domains change counter). Each migration
+// runs in its own transaction, in order, so a file of any older version is
+// brought up to date by whichever process opens it first; a newer version is
+// refused. May call: base/, SQLite.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "base/result.h"
+
+namespace trackrelay::store::internal {
+
+struct DbCloser {
+  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+};
+using Db = std::unique_ptr<sqlite3, DbCloser>;
+
+struct StmtFinalizer {
+  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
+};
+using Stmt = std::unique_ptr<sqlite3_stmt, StmtFinalizer>;
+
+std::string errmsg(sqlite3* db);
+Result<bool> exec(sqlite3* db, const char* sql);
+Result<Stmt> prepare(sqlite3* db, std::string_view sql);
+Result<std::int64_t> query_int(sqlite3* db, const char* sql);
+
+// Opens `path` read-write (creating it when `create`), busy timeout set.
+Result<Db> open_db(const std::string& path, bool create);
+// Creates the schema in a new file, migrates an older one, refuses a newer
+// one or a foreign file. Puts the file in WAL mode.
+Result<bool> ensure_schema(sqlite3* db, const std::string& path);
+
+}  // namespace trackrelay::store::internal

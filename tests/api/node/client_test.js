@@ -1,0 +1,58 @@
+// tests/api/node/client_test.js — the official SparkPost Node client (npm
+// `sparkpost`), unchanged, against a running trackrelay: sendingDomains
+// create/get/list/update/delete, and tracking domains through the client's
+// generic request(). Errors come back as the client's SparkPostError with
+// the API's status code and errors[]. Run by sparkpost_client_test.py with
+// TRACKRELAY_API_PORT and TRACKRELAY_API_KEY set.
+'use strict';
+const assert = require('node:assert/strict');
+const { test } = require('node:test');
+const SparkPost = require('sparkpost');
+
+const client = new SparkPost(process.env.TRACKRELAY_API_KEY, {
+  origin: `http://127.0.0.1:${process.env.TRACKRELAY_API_PORT}`,
+});
+
+test('tracking domains through the generic request', async () => {
+  const created = await client.request({
+    method: 'POST', uri: 'tracking-domains', json: { domain: 'click.node.example.com' },
+  });
+  assert.equal(created.results.domain, 'click.node.example.com');
+  const one = await client.get({ uri: 'tracking-domains/click.node.example.com' });
+  assert.equal(one.results.status.verified, false);
+  const list = await client.get({ uri: 'tracking-domains' });
+  assert.ok(list.results.some((d) => d.domain === 'click.node.example.com'));
+  await assert.rejects(
+    client.request({ method: 'POST', uri: 'tracking-domains', json: { domain: 'example.org' } }),
+    (err) => err.statusCode === 422 && /root domain/.test(err.errors[0].description));
+  await assert.rejects(
+    client.request({ method: 'POST', uri: 'tracking-domains', json: { domain: 'click.node.example.com' } }),
+    (err) => err.statusCode === 409);
+});
+
+test('sendingDomains create/get/list/update/delete', async () => {
+  const created = await client.sendingDomains.create({
+    domain: 'node.example.com', tracking_domain: 'click.node.example.com',
+  });
+  assert.equal(created.results.domain, 'node.example.com');
+  const got = await client.sendingDomains.get('node.example.com');
+  assert.equal(got.results.tracking_domain, 'click.node.example.com');
+  const list = await client.sendingDomains.list();
+  assert.ok(list.results.some((d) => d.domain === 'node.example.com'));
+  const updated = await client.sendingDomains.update('node.example.com', { tracking_domain: '' });
+  assert.equal(updated.results.domain, 'node.example.com');
+  assert.equal((await client.sendingDomains.get('node.example.com')).results.tracking_domain, '');
+  await assert.rejects(
+    client.sendingDomains.update('node.example.com', { tracking_domain: 'unknown.node.example.com' }),
+    (err) => err.statusCode === 400 && /unknown\.node\.example\.com/.test(err.errors[0].description));
+  await client.sendingDomains.delete('node.example.com');
+  await assert.rejects(client.sendingDomains.get('node.example.com'), (err) => err.statusCode === 404);
+  await client.delete({ uri: 'tracking-domains/click.node.example.com' });
+});
+
+test('a wrong key is a 401 SparkPostError', async () => {
+  const bad = new SparkPost('0000000000000000000000000000000000000000', {
+    origin: `http://127.0.0.1:${process.env.TRACKRELAY_API_PORT}`,
+  });
+  await assert.rejects(bad.sendingDomains.list(), (err) => err.statusCode === 401 && err.errors.length === 1);
+});

@@ -1,0 +1,68 @@
+// track/http_server.h — the HTTP/1.1 connection handling the tracking
+// endpoint and the management API share.
+//
+// Owns: listeners (plain and TLS with a CertificateSet), one coroutine per
+// connection, keep-alive and pipelining, a timeout on every read and write,
+// header and body limits (answered with 431/413 through the owner's error
+// formatter), the Date header, and graceful stop. What a request gets is the
+// owner's Handler. May call: track/net, track/tls, base/, Boost.Beast,
+// OpenSSL. Runs on the caller's io_context (one thread).
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "base/result.h"
+#include "track/tls.h"
+
+namespace trackrelay::track {
+
+using HttpRequest = boost::beast::http::request<boost::beast::http::string_body>;
+using HttpResponse = boost::beast::http::response<boost::beast::http::string_body>;
+
+struct HttpLimits {
+  std::size_t header_bytes = 8 * 1024;    // request line + headers (431 beyond)
+  std::uint64_t body_bytes = 8 * 1024;    // 413 beyond
+  std::chrono::seconds read_timeout{30};  // idle keep-alive connections close after this
+  std::chrono::seconds write_timeout{30};
+  std::chrono::seconds handshake_timeout{10};
+};
+
+class HttpServer {
+ public:
+  // Answers one request. The server sets Date and Connection; the handler
+  // sets everything else (a HEAD reply sets its content length itself).
+  using Handler = std::function<boost::asio::awaitable<HttpResponse>(
+      const HttpRequest&, const boost::asio::ip::tcp::endpoint& peer)>;
+  // The reply to a request that could not be read: 400, 413 or 431.
+  using ErrorReply = std::function<HttpResponse(boost::beast::http::status)>;
+
+  // `name` prefixes log lines ("track", "api").
+  HttpServer(boost::asio::io_context& ioc, std::string name, HttpLimits limits, Handler handler,
+             ErrorReply error_reply);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Binds `address` ("host:port"; port 0: the system picks, the log says
+  // which) and starts accepting: TLS when `tls`. `key` names the setting in
+  // errors ("track.listen"). Logs "<name>: listening on http(s)://ip:port".
+  Result<bool> listen(const std::string& address, const char* key, bool tls);
+  // The certificates new TLS connections use (connections keep theirs).
+  void set_certificates(std::shared_ptr<CertificateSet> certs);
+  // Stops accepting; requests in flight are answered within `grace`.
+  void stop(std::chrono::seconds grace);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace trackrelay::track
