@@ -97,7 +97,7 @@ struct Server::Impl final : SessionHost {
     const conf::RelayConfig& rc = config->relay;
     auto target = parse_upstream(rc.upstream);
     if (!target) return Error{target.error()};
-    auto clients = parse_networks(rc.clients);
+    auto clients = net::parse_cidrs(rc.clients, "relay.clients");
     if (!clients) return Error{clients.error()};
     auto creds = Credentials::parse(rc.auth);
     if (!creds) return Error{creds.error()};
@@ -173,7 +173,7 @@ struct Server::Impl final : SessionHost {
                                             : std::max(1u, std::thread::hardware_concurrency());
     workers_.emplace(workers);
     for (const std::string& text : rc.listen) {
-      auto hp = parse_host_port(text, true);
+      auto hp = net::parse_host_port(text, true);
       if (!hp) return Error{"relay.listen " + hp.error()};
       boost::system::error_code ec;
       const auto addr = asio::ip::make_address(hp->host, ec);
@@ -188,7 +188,7 @@ struct Server::Impl final : SessionHost {
       if (ec) return Error{"relay.listen " + text + ": " + ec.message()};
       const auto bound = acc.local_endpoint(ec);
       std::cerr << "trackrelay: relay: listening on "
-                << HostPort{bound.address().to_string(), bound.port()}.str() << ", upstream "
+                << net::HostPort{bound.address().to_string(), bound.port()}.str() << ", upstream "
                 << rc.upstream << "\n";
       acceptors_.push_back(std::make_unique<tcp::acceptor>(std::move(acc)));
     }

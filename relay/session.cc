@@ -45,7 +45,7 @@ Session::Session(SessionHost& host, tcp::socket socket, std::uint64_t id)
     if (peer_addr_.is_v6() && peer_addr_.to_v6().is_v4_mapped()) {
       peer_addr_ = asio::ip::make_address_v4(asio::ip::v4_mapped, peer_addr_.to_v6());
     }
-    peer_ = HostPort{peer_addr_.to_string(), ep.port()}.str();
+    peer_ = net::HostPort{peer_addr_.to_string(), ep.port()}.str();
     client_info_.addr = (peer_addr_.is_v6() ? "IPV6:" : "") + peer_addr_.to_string();
     client_info_.port = std::to_string(ep.port());
   }
@@ -197,7 +197,7 @@ bool Session::auth_offered() const {
 }
 
 bool Session::relay_allowed() const {
-  return !auth_user_.empty() || in_any(rt_->clients, peer_addr_);
+  return !auth_user_.empty() || net::in_any(rt_->clients, peer_addr_);
 }
 
 void Session::on_helo(std::string_view args, bool extended) {
@@ -225,7 +225,7 @@ void Session::on_helo(std::string_view args, bool extended) {
   if (up.dsn) r.lines.push_back("DSN");
   r.lines.push_back("ENHANCEDSTATUSCODES");
   r.lines.push_back("CHUNKING");
-  if (up.xforward && in_any(rt_->clients, peer_addr_)) {
+  if (up.xforward && net::in_any(rt_->clients, peer_addr_)) {
     r.lines.push_back("XFORWARD NAME ADDR PROTO HELO SOURCE PORT IDENT");
   }
   if (rt_->tls && !client_.tls()) r.lines.push_back("STARTTLS");

@@ -25,7 +25,7 @@
 #include "conf/config.h"
 #include "relay/auth.h"
 #include "relay/channel.h"
-#include "relay/net.h"
+#include "relay/upstream_target.h"
 #include "relay/protocol.h"
 #include "relay/upstream.h"
 
@@ -36,7 +36,7 @@ namespace trackrelay::relay {
 struct Runtime {
   std::shared_ptr<const conf::Config> config;
   std::string hostname;
-  std::vector<Network> clients;
+  std::vector<net::Cidr> clients;
   std::chrono::milliseconds command_timeout{300000};
   std::chrono::milliseconds data_timeout{180000};
   std::size_t max_message_size = 0;

@@ -96,7 +96,7 @@ asio::awaitable<void> Session::on_auth(std::string_view args) {
 }
 
 void Session::on_xforward(std::string_view args) {
-  const bool offered = up_ && up_->caps().xforward && in_any(rt_->clients, peer_addr_);
+  const bool offered = up_ && up_->caps().xforward && net::in_any(rt_->clients, peer_addr_);
   if (!offered) return fail(Failure::kUnknownCommand);
   std::string_view rest = args;
   while (!rest.empty()) {

@@ -21,7 +21,7 @@
 #include <variant>
 
 #include "relay/channel.h"
-#include "relay/net.h"
+#include "relay/upstream_target.h"
 #include "relay/protocol.h"
 
 namespace trackrelay::relay {

@@ -244,7 +244,7 @@ Capabilities parse_ehlo(const Reply& ehlo) {
 asio::awaitable<std::variant<std::unique_ptr<Upstream>, Reply>> connect_smtp(
     UpstreamOptions options, Watch& watch) {
   auto ex = co_await asio::this_coro::executor;
-  const HostPort& hp = options.target.smtp;
+  const net::HostPort& hp = options.target.smtp;
   tcp::resolver resolver(ex);
   auto [rerr, endpoints] = co_await resolver.async_resolve(
       hp.host, std::to_string(hp.port), tcp::resolver::numeric_service, use_nothrow);

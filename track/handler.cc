@@ -58,7 +58,7 @@ std::string_view pixel_gif() {
 }
 
 Result<std::shared_ptr<const Prepared>> prepare(std::shared_ptr<const conf::Config> config) {
-  auto proxies = parse_cidrs(config->track.trusted_proxies);
+  auto proxies = net::parse_cidrs(config->track.trusted_proxies, "track.trusted_proxies");
   if (!proxies) return Error{proxies.error()};
   auto p = std::make_shared<Prepared>();
   for (const auto& k : config->keys) p->keys.push_back({k.id, k.secret});

@@ -16,7 +16,7 @@
 #include <iostream>
 #include <list>
 
-#include "track/net.h"
+#include "net/address.h"
 
 namespace trackrelay::track {
 namespace {
@@ -84,7 +84,7 @@ struct HttpServer::Impl {
 
 Result<bool> HttpServer::listen(const std::string& text, const char* key, bool tls) {
   Impl& s = *impl_;
-  auto ep = parse_listen(text);
+  auto ep = net::parse_listen(text);
   if (!ep) return Error{std::string(key) + ": " + ep.error()};
   tcp::acceptor& a = s.acceptors.emplace_back(s.ioc);
   boost::system::error_code ec;
