@@ -1,5 +1,5 @@
 // fuzz/fuzz_html.h — fuzz target body for HTML link scanning alone
-// (rewrite/link_scanner.h, the gumbo scanner with the default limits).
+// (rewrite/link_scanner.h: the gumbo scanner and the fast scanner, default limits).
 //
 // Input: the (decoded) body of an HTML part.
 //
@@ -11,7 +11,9 @@
 //    what the browser sees (HtmlLink::value);
 //  * links are sorted and do not overlap (name through value);
 //  * <body ...> ends with '>', </body> starts with "</body", in that order,
-//    and neither pixel insertion point falls inside a link's attribute.
+//    and neither pixel insertion point falls inside a link's attribute;
+//  * the fast scanner gives the gumbo scanner's answer exactly: both refuse,
+//    or the same links (every field) and <body>/</body> positions.
 #pragma once
 
 #include <cstddef>
@@ -42,18 +44,10 @@ inline bool plain_value(std::string_view v) {
   return true;
 }
 
-}  // namespace html_detail
-
-inline int check_html(const std::uint8_t* data, std::size_t size) {
-  using namespace html_detail;
-  const std::string_view html = as_view(data, size);
-  const std::unique_ptr<rewrite::LinkScanner> scanner =
-      rewrite::make_gumbo_scanner(conf::RewriteLimits{});
-  const Result<rewrite::HtmlScan> scan = scanner->scan(html);
-  if (!scan.ok()) return 0;
-
+// The invariants of one scanner's answer.
+inline void check_scan(std::string_view html, const rewrite::HtmlScan& scan) {
   std::size_t previous_end = 0;
-  for (const rewrite::HtmlLink& link : scan->links) {
+  for (const rewrite::HtmlLink& link : scan.links) {
     const auto where = [&] {
       return "href at " + std::to_string(link.attr_offset) + ", value " +
              std::to_string(link.value_offset) + "+" + std::to_string(link.value_length) + " in " +
@@ -100,25 +94,61 @@ inline int check_html(const std::uint8_t* data, std::size_t size) {
   }
 
   const auto outside_links = [&](std::size_t at) {
-    for (const rewrite::HtmlLink& link : scan->links) {
+    for (const rewrite::HtmlLink& link : scan.links) {
       const std::size_t end = link.value_offset + link.value_length + (link.quote ? 1 : 0);
       if (at > link.attr_offset && at < end) return false;
     }
     return true;
   };
-  if (scan->body_start_end) {
-    const std::size_t at = *scan->body_start_end;
+  if (scan.body_start_end) {
+    const std::size_t at = *scan.body_start_end;
     FUZZ_CHECK(at >= 1 && at <= html.size() && html[at - 1] == '>',
                "<body> end is not after a '>': " + escaped(html));
     FUZZ_CHECK(outside_links(at), "<body> end inside a link: " + escaped(html));
   }
-  if (scan->body_end_start) {
-    const std::size_t at = *scan->body_end_start;
+  if (scan.body_end_start) {
+    const std::size_t at = *scan.body_end_start;
     FUZZ_CHECK(at < html.size() && istarts_with(html.substr(at), "</body"),
                "</body> start is not at \"</body\": " + escaped(html));
     FUZZ_CHECK(outside_links(at), "</body> start inside a link: " + escaped(html));
-    FUZZ_CHECK(!scan->body_start_end || *scan->body_start_end <= at,
+    FUZZ_CHECK(!scan.body_start_end || *scan.body_start_end <= at,
                "</body> before <body>: " + escaped(html));
+  }
+}
+
+inline bool same_link(const rewrite::HtmlLink& a, const rewrite::HtmlLink& b) {
+  return a.value_offset == b.value_offset && a.value_length == b.value_length &&
+         a.quote == b.quote && a.attr_offset == b.attr_offset && a.value == b.value &&
+         a.tag == b.tag && a.clicktrack_off == b.clicktrack_off && a.link_name == b.link_name &&
+         a.in_conditional_comment == b.in_conditional_comment;
+}
+
+}  // namespace html_detail
+
+inline int check_html(const std::uint8_t* data, std::size_t size) {
+  using namespace html_detail;
+  const std::string_view html = as_view(data, size);
+  const conf::RewriteLimits limits;
+  const Result<rewrite::HtmlScan> gumbo = rewrite::make_gumbo_scanner(limits)->scan(html);
+  if (gumbo.ok()) check_scan(html, *gumbo);
+  const Result<rewrite::HtmlScan> fast = rewrite::make_fast_scanner(limits)->scan(html);
+  if (fast.ok()) check_scan(html, *fast);
+  // The fast scanner gives gumbo's answer exactly (link_scanner.h).
+  FUZZ_CHECK(fast.ok() == gumbo.ok(),
+             std::string("fast scanner ") + (fast.ok() ? "accepts" : "refuses") + " what gumbo " +
+                 (gumbo.ok() ? "accepts" : "refuses") + ": " + escaped(html));
+  if (!fast.ok()) return 0;
+  FUZZ_CHECK(fast->body_start_end == gumbo->body_start_end &&
+                 fast->body_end_start == gumbo->body_end_start,
+             "fast and gumbo scanners disagree on <body>/</body>: " + escaped(html));
+  FUZZ_CHECK(fast->links.size() == gumbo->links.size(),
+             "fast scanner found " + std::to_string(fast->links.size()) + " links, gumbo " +
+                 std::to_string(gumbo->links.size()) + ": " + escaped(html));
+  for (std::size_t i = 0; i < fast->links.size(); ++i) {
+    FUZZ_CHECK(same_link(fast->links[i], gumbo->links[i]),
+               "fast and gumbo scanners disagree on link " + std::to_string(i) + " (" +
+                   escaped(fast->links[i].value, 80) + " / " + escaped(gumbo->links[i].value, 80) +
+                   "): " + escaped(html));
   }
   return 0;
 }

@@ -11,16 +11,19 @@
 //    "output != input";
 //  * a changed output analyses (mime::analyse) to the same leaves, and every
 //    byte outside the leaf bodies is unchanged, except that control headers
-//    (X-MSYS-API, X-Mailgun-Track*, X-PM-Track*) are removed and a Message-ID
-//    field is added when Outcome says so;
+//    (X-MSYS-API, X-Mailgun-Track*, X-PM-Track*) are removed, the
+//    X-Trackrelay-Rewritten field is added, and a Message-ID field is added
+//    (or fills an empty one) when Outcome says so;
 //  * every tracking URL that appears in a rewritten leaf (decoded) and not in
 //    the original verifies for the chosen tracking domain and carries the
 //    message id; tracked links and pixels added mean new tokens;
-//  * rewriting the output again changes nothing (when the input had no
-//    control headers and no text opt-out suffixes, which the first pass
-//    consumes).
+//  * rewriting the output again changes nothing; with its
+//    X-Trackrelay-Rewritten field removed, it tracks nothing more (when the
+//    input had no control headers and no text opt-out suffixes, which the
+//    first pass consumes).
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -31,6 +34,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/strings.h"
 #include "conf/config.h"
 #include "fuzz/fuzz_common.h"
 #include "fuzz/message_checks.h"
@@ -76,8 +80,7 @@ inline const conf::Config& config() {
 }
 
 inline Result<rewrite::Outcome> run(std::string_view message) {
-  const std::unique_ptr<rewrite::LinkScanner> scanner =
-      rewrite::make_gumbo_scanner(config().rewrite);
+  const std::unique_ptr<rewrite::LinkScanner> scanner = rewrite::make_scanner(config().rewrite);
   const rewrite::Envelope envelope{"sender@example.com", {"rcpt@example.net"}};
   return rewrite::rewrite_message(message, envelope, config(), *scanner, kNow);
 }
@@ -132,6 +135,13 @@ inline bool has_text_opt_out(std::string_view message, const mime::Structure& s)
   return false;
 }
 
+// Removes header fields (offsets within `gap`, which starts at offset 0) from `gap`.
+inline void erase_fields(std::string& gap, std::vector<const mime::HeaderField*> fields) {
+  std::sort(fields.begin(), fields.end(),
+            [](const auto* a, const auto* b) { return a->offset > b->offset; });
+  for (const mime::HeaderField* f : fields) gap.erase(f->offset, f->length);
+}
+
 inline bool has_control_header(const mime::Structure& s) {
   for (const mime::HeaderField& h : s.headers) {
     if (rewrite::is_control_header(h.name)) return true;
@@ -164,21 +174,39 @@ inline int check_rewrite(const std::uint8_t* data, std::size_t size) {
   check_structure_shape(out.message, *after);
   check_same_outside_leaves(message, *before, out.message, *after, context);
 
-  // Gap 0: control headers removed, a Message-ID field added, nothing else.
-  const std::string expected =
-      without_control_headers(gaps_between_leaves(message, *before)[0], *before);
-  std::string got(gaps_between_leaves(out.message, *after)[0]);
-  if (out.message_id_added) {
-    const mime::HeaderField* added = nullptr;
-    for (const mime::HeaderField& h : after->headers) {
-      if (h.name == "Message-ID" && h.value == "<" + out.message_id + ">") added = &h;
+  // Gap 0: control headers removed; X-Trackrelay-Rewritten (and a Message-ID,
+  // new or replacing an empty one) added; nothing else.
+  std::string expected(gaps_between_leaves(message, *before)[0]);
+  std::vector<const mime::HeaderField*> removed;
+  bool empty_id_replaced = false;
+  for (const mime::HeaderField& h : before->headers) {
+    if (rewrite::is_control_header(h.name)) removed.push_back(&h);
+    if (out.message_id_added && !empty_id_replaced && iequals(h.name, "Message-ID")) {
+      removed.push_back(&h);  // the engine reads the first; it was empty
+      empty_id_replaced = true;
     }
-    FUZZ_CHECK(added != nullptr, "the added Message-ID is not a header field; " + context());
-    got.erase(added->offset, added->length);
   }
+  erase_fields(expected, removed);
+  std::string got(gaps_between_leaves(out.message, *after)[0]);
+  std::vector<const mime::HeaderField*> added;
+  const mime::HeaderField* marker = nullptr;
+  const mime::HeaderField* new_id = nullptr;
+  for (const mime::HeaderField& h : after->headers) {
+    if (h.name == rewrite::kRewrittenHeader && h.value == out.tracking.domain) marker = &h;
+    if (out.message_id_added && h.name == "Message-ID" && h.value == "<" + out.message_id + ">") {
+      new_id = &h;
+    }
+  }
+  FUZZ_CHECK(marker != nullptr, "no X-Trackrelay-Rewritten field in the output; " + context());
+  added.push_back(marker);
+  if (out.message_id_added) {
+    FUZZ_CHECK(new_id != nullptr, "the added Message-ID is not a header field; " + context());
+    added.push_back(new_id);
+  }
+  erase_fields(got, added);
   FUZZ_CHECK(
       got == expected || separator_added(expected, got, *before, 0),
-      "header block changed beyond controls and Message-ID: " + first_difference(expected, got));
+      "header block changed beyond controls and added fields: " + first_difference(expected, got));
 
   // New tokens in rewritten leaves verify for the chosen tracking domain.
   const std::string origin = rewrite::tracking_origin(out.tracking);
@@ -211,14 +239,20 @@ inline int check_rewrite(const std::uint8_t* data, std::size_t size) {
   FUZZ_CHECK(out.links_tracked == 0 || new_clicks > 0, "links tracked without new tokens");
   FUZZ_CHECK(out.pixels_added == 0 || new_pixels > 0, "pixels added without new tokens");
 
-  // Idempotence: the output is already rewritten. (Not when the first pass
-  // consumed per-message controls or text opt-out suffixes.)
+  // Idempotence: the marker makes a second pass a no-op; without the marker
+  // the links are already tracked and the pixels there, so it still is (unless
+  // the first pass consumed per-message controls or text opt-out suffixes).
+  const Result<rewrite::Outcome> second = run(out.message);
+  FUZZ_CHECK(second.ok() && !second->changed, "a rewritten message is rewritten again");
   if (!has_control_header(*before) && !has_text_opt_out(message, *before)) {
-    const Result<rewrite::Outcome> second = run(out.message);
-    FUZZ_CHECK(second.ok(),
-               "rewriting the output fails: " + (second.ok() ? std::string() : second.error()));
-    FUZZ_CHECK(!second->changed, "rewriting the output again changes it: " + context() +
-                                     "; again " + escaped(second->message, 1500));
+    std::string unmarked = out.message;
+    unmarked.erase(marker->offset, marker->length);
+    const Result<rewrite::Outcome> again = run(unmarked);
+    FUZZ_CHECK(again.ok(),
+               "rewriting the output fails: " + (again.ok() ? std::string() : again.error()));
+    FUZZ_CHECK(!again->changed || again->links_tracked + again->pixels_added == 0,
+               "rewriting the output (without its marker) tracks more: " + context() + "; again " +
+                   escaped(again->message, 1500));
   }
   return 0;
 }

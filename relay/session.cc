@@ -284,7 +284,7 @@ asio::awaitable<void> Session::on_mail(std::string_view args) {
   Reply r = co_await up_->mail(format_path("FROM:", forward), client_info_);
   send(r);
   if (r.positive()) {
-    txn_.emplace();
+    txn_ = Transaction{};  // not emplace(): clang 14 rejects it for this nested type
     txn_->runtime = host_.runtime();
     txn_->from = path->address;
     txn_->body_type = body_type;
