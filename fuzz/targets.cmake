@@ -16,3 +16,4 @@ trackrelay_fuzz_target(text      LIBS tr_rewrite MAX_LEN 262144  SEEDS text/*.tx
 trackrelay_fuzz_target(codec     LIBS tr_mime    MAX_LEN 16384   SEEDS text/*.txt)
 trackrelay_fuzz_target(token     LIBS tr_token   MAX_LEN 8192)
 trackrelay_fuzz_target(config    LIBS tr_conf    MAX_LEN 65536   DICT config.dict)
+trackrelay_fuzz_target(http      LIBS tr_track   MAX_LEN 8192)
