@@ -67,7 +67,12 @@ struct Structure {
 // Analyses `message`. An error means the message cannot be handled safely
 // (e.g. unterminated multipart, our tree disagrees with mimetic's); the caller
 // passes the message through byte-identical and logs the error text.
-Result<Structure> analyse(std::string_view message);
+//
+// kSkip leaves out the mimetic cross-check: for a message whose structure was
+// already cross-checked and that was changed only inside leaf bodies this
+// code encoded itself (the rewrite engine's re-parse of its own output).
+enum class CrossCheck { kRun, kSkip };
+Result<Structure> analyse(std::string_view message, CrossCheck cross_check = CrossCheck::kRun);
 
 // Is this charset one whose ASCII bytes mean ASCII (so links can be found and
 // spliced as bytes)? Unknown/absent charsets count as ASCII-compatible;
