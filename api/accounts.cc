@@ -186,6 +186,44 @@ ApiResponse key_delete(Ctx& c) {
   return not_found("API key " + c.params[0] + " does not exist");
 }
 
+std::vector<std::string> split_list(std::string_view s) {
+  std::vector<std::string> out;
+  while (!s.empty()) {
+    const auto comma = s.find(',');
+    const std::string_view item = trim(s.substr(0, comma));
+    if (!item.empty()) out.emplace_back(item);
+    s = comma == std::string_view::npos ? std::string_view() : s.substr(comma + 1);
+  }
+  return out;
+}
+
+bool scope_event_domains(Ctx& c, std::vector<std::string>& domains, bool& only_listed,
+                         ApiResponse& error) {
+  if (c.all) return true;
+  // A (sub)account sees the events of its own tracking domains only.
+  std::vector<std::string> own;
+  if (c.scope == 0) {
+    for (const auto& t : c.file->tracking_domains) own.push_back(t.domain);
+  }
+  auto rows = c.o.domains->tracking_domains();
+  if (!rows) {
+    error = store_failed(rows.error());
+    return false;
+  }
+  for (const auto& r : *rows) {
+    if (r.subaccount_id == c.scope) own.push_back(r.domain);
+  }
+  if (domains.empty()) {
+    domains = std::move(own);
+  } else {
+    std::erase_if(domains, [&](const std::string& d) {
+      return std::find(own.begin(), own.end(), d) == own.end();
+    });
+  }
+  only_listed = true;
+  return true;
+}
+
 ApiResponse events_message(Ctx& c) {
   if (c.o.events == nullptr) {
     return error_response(503, "events are not available", "the event store is not open", "1500");
@@ -196,16 +234,7 @@ ApiResponse events_message(Ctx& c) {
     auto it = c.query.find(k);
     return it == c.query.end() || it->second.empty() ? nullptr : &it->second;
   };
-  auto list = [](std::string_view s) {
-    std::vector<std::string> out;
-    while (!s.empty()) {
-      const auto comma = s.find(',');
-      const std::string_view item = trim(s.substr(0, comma));
-      if (!item.empty()) out.emplace_back(item);
-      s = comma == std::string_view::npos ? std::string_view() : s.substr(comma + 1);
-    }
-    return out;
-  };
+  const auto list = split_list;
   const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
                        std::chrono::system_clock::now().time_since_epoch())
                        .count();
@@ -246,25 +275,8 @@ ApiResponse events_message(Ctx& c) {
     q.limit = n;
   }
   if (const std::string* v = param("cursor"); v != nullptr && *v != "initial") q.cursor = *v;
-  if (!c.all) {
-    // A (sub)account sees the events of its own tracking domains only.
-    std::vector<std::string> own;
-    if (c.scope == 0) {
-      for (const auto& t : c.file->tracking_domains) own.push_back(t.domain);
-    }
-    auto rows = c.o.domains->tracking_domains();
-    if (!rows) return store_failed(rows.error());
-    for (const auto& r : *rows) {
-      if (r.subaccount_id == c.scope) own.push_back(r.domain);
-    }
-    if (q.tracking_domains.empty()) {
-      q.tracking_domains = std::move(own);
-    } else {
-      std::erase_if(q.tracking_domains, [&](const std::string& d) {
-        return std::find(own.begin(), own.end(), d) == own.end();
-      });
-    }
-    q.only_listed_domains = true;
+  if (ApiResponse err; !scope_event_domains(c, q.tracking_domains, q.only_listed_domains, err)) {
+    return err;
   }
   auto page = c.o.events->query(q);
   if (!page) return error_response(422, "invalid parameter", page.error(), "1300");

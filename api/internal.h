@@ -68,5 +68,15 @@ ApiResponse key_create(Ctx& c);
 ApiResponse key_list(Ctx& c);
 ApiResponse key_delete(Ctx& c);
 ApiResponse events_message(Ctx& c);
+ApiResponse events_summary(Ctx& c);  // engagement.cc
+
+// Limits `domains` (a tracking_domains filter; empty: all) to what the
+// caller may see: a (sub)account sees only the events of its own tracking
+// domains. Sets `only_listed` when the list is then binding. False with
+// `error` set when the store fails.
+bool scope_event_domains(Ctx& c, std::vector<std::string>& domains, bool& only_listed,
+                         ApiResponse& error);
+// "a,b, c" → {"a", "b", "c"} (empty items dropped).
+std::vector<std::string> split_list(std::string_view s);
 
 }  // namespace trackrelay::api::internal

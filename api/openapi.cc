@@ -14,11 +14,12 @@ constexpr std::string_view kDocument = R"json({
     "description": "Tracking domains, sending domains, subaccounts, API keys and engagement events, in the shapes of the hosted SparkPost API. Authenticate with `Authorization: <api key>` (or HTTP Basic with the key as user name); scope a request to a subaccount with `X-MSYS-SUBACCOUNT: <id>`. Errors are {\"errors\":[{\"message\",\"description\",\"code\"}]}."
   },
   "servers": [{"url": "/api/v1"}],
-  "security": [{"apiKey": []}, {"basic": []}],
+  "security": [{"apiKey": []}, {"basic": []}, {"session": []}],
   "components": {
     "securitySchemes": {
       "apiKey": {"type": "apiKey", "in": "header", "name": "Authorization"},
-      "basic": {"type": "http", "scheme": "basic"}
+      "basic": {"type": "http", "scheme": "basic"},
+      "session": {"type": "apiKey", "in": "cookie", "name": "trackrelay_session", "description": "The dashboard's session (POST /session, docs/dashboard.md); every change also needs the session's X-CSRF-Token header."}
     },
     "parameters": {
       "subaccount": {"name": "X-MSYS-SUBACCOUNT", "in": "header", "required": false, "schema": {"type": "integer", "minimum": 0}, "description": "Act for this subaccount (0: the primary account). A subaccount key may only name its own."},
@@ -34,6 +35,7 @@ constexpr std::string_view kDocument = R"json({
         "managed_by": {"type": "string", "enum": ["api", "config"]},
         "verification": {"type": "object", "properties": {"record": {"type": "object"}, "expected": {"type": "string"}, "found": {"type": "string"}, "message": {"type": "string"}, "checked_at": {"type": "string"}, "http_challenge": {"type": "object", "properties": {"url": {"type": "string"}, "token": {"type": "string"}}}}}}},
       "SendingDomain": {"type": "object", "properties": {"domain": {"type": "string"}, "tracking_domain": {"type": "string"}, "status": {"type": "object"}, "subaccount_id": {"type": "integer"}, "managed_by": {"type": "string", "enum": ["api", "config"]}}},
+      "Counts": {"type": "object", "properties": {"click": {"type": "integer"}, "open": {"type": "integer"}, "initial_open": {"type": "integer"}}},
       "Event": {"type": "object", "properties": {"type": {"type": "string"}, "event_id": {"type": "string"}, "timestamp": {"type": "string"}, "tracking_domain": {"type": "string"}, "target_link_url": {"type": "string"}, "target_link_name": {"type": "string"}, "message_id": {"type": "string"}, "rcpt_to": {"type": "string"}, "campaign_id": {"type": "string"}, "sending_domain": {"type": "string"}, "user_agent": {"type": "string"}, "ip_address": {"type": "string"}}}
     },
     "responses": {
@@ -114,6 +116,24 @@ constexpr std::string_view kDocument = R"json({
           {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 10000, "default": 1000}},
           {"name": "cursor", "in": "query", "schema": {"type": "string"}, "description": "from links.next; 'initial' or absent for the first page"}],
         "responses": {"200": {"description": "A page", "content": {"application/json": {"schema": {"type": "object", "properties": {"results": {"type": "array", "items": {"$ref": "#/components/schemas/Event"}}, "total_count": {"type": "integer"}, "links": {"type": "object", "properties": {"next": {"type": "string"}}}}}}}}, "422": {"$ref": "#/components/responses/Error"}}}
+    },
+    "/events/summary": {
+      "get": {"summary": "Counts over a time range (trackrelay extension): clicks and opens per bucket, top links by clicks, per tracking domain and per campaign", "parameters": [{"$ref": "#/components/parameters/subaccount"},
+          {"name": "from", "in": "query", "schema": {"type": "string"}, "description": "ISO 8601; default 24 hours ago"},
+          {"name": "to", "in": "query", "schema": {"type": "string"}, "description": "ISO 8601 (exclusive); default now"},
+          {"name": "bucket", "in": "query", "schema": {"type": "string", "enum": ["minute", "hour", "day"]}, "description": "default: minute up to 3 hours, hour up to 14 days, else day; at most 2000 buckets"},
+          {"name": "events", "in": "query", "schema": {"type": "string"}, "description": "comma-separated: click, open, initial_open"},
+          {"name": "campaign_ids", "in": "query", "schema": {"type": "string"}},
+          {"name": "tracking_domains", "in": "query", "schema": {"type": "string"}},
+          {"name": "top", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 10}, "description": "how many top links, tracking domains and campaigns"}],
+        "responses": {"200": {"description": "The counts", "content": {"application/json": {"schema": {"type": "object", "properties": {"results": {"type": "object", "properties": {
+          "from": {"type": "string"}, "to": {"type": "string"}, "bucket": {"type": "string"},
+          "totals": {"$ref": "#/components/schemas/Counts"},
+          "timeline": {"type": "array", "items": {"allOf": [{"$ref": "#/components/schemas/Counts"}, {"type": "object", "properties": {"time": {"type": "string"}}}]}},
+          "top_links": {"type": "array", "items": {"type": "object", "properties": {"target_link_url": {"type": "string"}, "target_link_name": {"type": "string"}, "clicks": {"type": "integer"}}}},
+          "tracking_domains": {"type": "array", "items": {"allOf": [{"$ref": "#/components/schemas/Counts"}, {"type": "object", "properties": {"tracking_domain": {"type": "string"}}}]}},
+          "campaigns": {"type": "array", "items": {"allOf": [{"$ref": "#/components/schemas/Counts"}, {"type": "object", "properties": {"campaign_id": {"type": "string"}}}]}}}}}}}}},
+          "401": {"$ref": "#/components/responses/Error"}, "422": {"$ref": "#/components/responses/Error"}}}
     }
   }
 })json";

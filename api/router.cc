@@ -51,6 +51,7 @@ const std::vector<Entry>& table() {
       {{"GET", "/api-keys"}, internal::key_list},
       {{"DELETE", "/api-keys/{id}"}, internal::key_delete},
       {{"GET", "/events/message"}, internal::events_message},
+      {{"GET", "/events/summary"}, internal::events_summary},
   };
   return kTable;
 }
@@ -128,8 +129,9 @@ ApiResponse Router::handle(const ApiRequest& req) const {
   if (!url) return error_response(400, "invalid request target", url.error().message(), "1300");
   std::vector<std::string> segs;
   for (auto seg : url->segments()) segs.push_back(std::string(seg));
-  // Below /api/v1 only.
+  // Below /api/v1 only; the rest is the dashboard's.
   if (segs.size() < 2 || segs[0] != "api" || segs[1] != "v1") {
+    if (o_.site) return o_.site(req);
     return error_response(404, "not found", "the API is under " + std::string(kBase), "1600");
   }
   segs.erase(segs.begin(), segs.begin() + 2);
@@ -156,18 +158,44 @@ ApiResponse Router::handle(const ApiRequest& req) const {
   for (auto p : url->params()) c.query[std::string(p.key)] = std::string(p.value);
   if (!found->needs_key) return found->handler(c);
 
-  const std::string key = key_from(req.authorization);
-  if (key.empty()) {
+  std::string key = key_from(req.authorization);
+  bool admin = false;
+  if (key.empty() && o_.session) {
+    SessionAuth s = o_.session(req);
+    switch (s.state) {
+      case SessionAuth::State::kNone:
+        break;
+      case SessionAuth::State::kExpired:
+        return error_response(401, "Unauthorized.",
+                              "your dashboard session has ended (signed out, timed out, or the "
+                              "server restarted); sign in again",
+                              "1100");
+      case SessionAuth::State::kBadCsrf:
+        return error_response(403, "Forbidden.",
+                              "a change made with a dashboard session needs the session's "
+                              "X-CSRF-Token header and must come from the dashboard's own origin",
+                              "1101");
+      case SessionAuth::State::kValid:
+        admin = s.admin;
+        key = std::move(s.key);
+        break;
+    }
+  }
+  if (admin) {
+    // The admin password acts as a primary account key.
+    c.key = store::ApiKeyRow{0, "", "admin password (dashboard)", 0, 0};
+  } else if (key.empty()) {
     return error_response(401, "Unauthorized.",
                           "send an API key in the Authorization header "
                           "(create one with: trackrelay keys create)",
                           "1100");
+  } else {
+    auto row = o_.domains->authenticate(key);
+    if (!row) return internal::store_failed(row.error());
+    if (!row->has_value())
+      return error_response(401, "Unauthorized.", "unknown or revoked API key", "1100");
+    c.key = **row;
   }
-  auto row = o_.domains->authenticate(key);
-  if (!row) return internal::store_failed(row.error());
-  if (!row->has_value())
-    return error_response(401, "Unauthorized.", "unknown or revoked API key", "1100");
-  c.key = **row;
   if (req.has_subaccount) {
     std::int64_t n = -1;
     const std::string_view v = trim(req.subaccount);

@@ -9,7 +9,13 @@
 // May call: store/ (domains, events), dns/ (verification), conf/, base/,
 // Boost.JSON, Boost.URL.
 //
-// handle() is synchronous and thread-safe: the server (api/server.h) runs
+// Browser sessions (the dashboard, api/dashboard.h): a request without an
+// Authorization header but with the session cookie is authenticated by
+// RouterOptions::session, which also checks the CSRF token of every change;
+// the session then acts exactly as its API key (or, signed in with the admin
+// password, as a primary key). Paths outside /api/v1 go to RouterOptions::site.
+//
+// handle() is synchronous and thread-safe: the server (api/service.cc) runs
 // it on a worker thread, because a verification waits for DNS.
 #pragma once
 
@@ -18,6 +24,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "conf/config.h"
@@ -34,12 +41,32 @@ struct ApiRequest {
   std::string subaccount;  // X-MSYS-SUBACCOUNT
   bool has_subaccount = false;
   std::string body;
+  std::string cookie;        // the Cookie header (dashboard sessions)
+  std::string csrf_token;    // X-CSRF-Token
+  std::string origin;        // Origin, when the browser sent one
+  std::string host;          // Host
+  std::string content_type;  // Content-Type
 };
 
 struct ApiResponse {
   int status = 200;
   std::string body;  // JSON (empty for 204)
   std::string content_type = "application/json";
+  // More headers (Set-Cookie, Content-Security-Policy, ...), in order.
+  std::vector<std::pair<std::string, std::string>> headers = {};
+};
+
+// What a session cookie means for one API request (api/dashboard.h decides).
+struct SessionAuth {
+  enum class State {
+    kNone,     // no session cookie: authenticate by the Authorization header
+    kValid,    // act as `key`, or as the primary account when `admin`
+    kExpired,  // unknown, signed out or timed out: 401
+    kBadCsrf,  // a change without the session's CSRF token, or from another origin: 403
+  };
+  State state = State::kNone;
+  bool admin = false;  // signed in with dashboard.admin_password_hash
+  std::string key;     // signed in with this API key (checked again on every request)
 };
 
 // One route, as the OpenAPI document must list it.
@@ -62,6 +89,11 @@ struct RouterOptions {
   std::function<Result<std::unique_ptr<dns::Resolver>>(const conf::Config&)> resolver;
   // Called after every change to domains, so this process applies it at once.
   std::function<void()> changed;
+  // Answers every path outside /api/v1 (the dashboard); null: 404.
+  std::function<ApiResponse(const ApiRequest&)> site;
+  // Resolves the session cookie of a request without an Authorization
+  // header; null: no sessions.
+  std::function<SessionAuth(const ApiRequest&)> session;
 };
 
 class Router {

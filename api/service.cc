@@ -13,6 +13,7 @@
 #include <mutex>
 #include <set>
 
+#include "api/dashboard.h"
 #include "api/effective.h"
 #include "api/router.h"
 #include "dns/verify.h"
@@ -38,6 +39,7 @@ track::HttpResponse to_http(const ApiResponse& a) {
     res.body() = a.body;
   }
   res.set(http::field::cache_control, "no-store");
+  for (const auto& [name, value] : a.headers) res.insert(name, value);
   res.prepare_payload();
   return res;
 }
@@ -58,6 +60,7 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
   std::shared_ptr<const conf::Config> file;
   std::unique_ptr<store::DomainStore> domains;
   std::unique_ptr<store::EventStore> events;
+  std::unique_ptr<Dashboard> dashboard;  // the site outside /api/v1, and its sessions
   std::unique_ptr<Router> router;
   std::unique_ptr<track::HttpServer> http;
   asio::thread_pool pool{kWorkers};
@@ -198,6 +201,11 @@ asio::awaitable<track::HttpResponse> Service::Impl::answer(const track::HttpRequ
   r.has_subaccount = sub != req.end();
   if (r.has_subaccount) r.subaccount = std::string(sub->value());
   r.body = req.body();
+  r.cookie = std::string(req[http::field::cookie]);
+  r.csrf_token = std::string(req["X-CSRF-Token"]);
+  r.origin = std::string(req[http::field::origin]);
+  r.host = std::string(req[http::field::host]);
+  r.content_type = std::string(req[http::field::content_type]);
   // The router may wait for DNS: it runs on a worker, and the answer comes
   // back to this coroutine's executor.
   auto initiate = [this](auto handler, ApiRequest request) {
@@ -230,6 +238,7 @@ Result<bool> Service::start() {
   Impl& s = *impl_;
   const std::shared_ptr<const conf::Config> cfg = s.file_config();
   if (auto r = dns::check_servers(cfg->dns.resolvers); !r) return r;
+  if (auto r = Dashboard::check(*cfg); !r) return r;
   const std::filesystem::path db(cfg->store);
   if (db.has_parent_path()) {
     std::error_code ec;
@@ -258,6 +267,13 @@ Result<bool> Service::start() {
   ro.changed = [weak] {
     if (auto self = weak.lock()) asio::post(self->ioc, [self] { self->refresh(true); });
   };
+  Dashboard::Options dopt;
+  dopt.domains = s.domains.get();
+  dopt.file_config = ro.file_config;
+  s.dashboard = std::make_unique<Dashboard>(std::move(dopt));
+  Dashboard* dash = s.dashboard.get();
+  ro.site = [dash](const ApiRequest& req) { return dash->handle(req); };
+  ro.session = [dash](const ApiRequest& req) { return dash->authenticate(req); };
   s.router = std::make_unique<Router>(std::move(ro));
   track::HttpLimits limits;
   limits.body_bytes = cfg->api.max_body_bytes;

@@ -7,6 +7,7 @@
 // to cannot be deleted. May call: store/, dns/, conf/, base/, Boost.JSON.
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "api/internal.h"
@@ -81,12 +82,26 @@ json::object row_json(const conf::Config& file, const store::TrackingDomainRow& 
   return o;
 }
 
-json::object file_json(const conf::Config& file, const conf::TrackingDomain& t) {
+// Whether a verified store domain is the primary account's default: then a
+// file domain is the default only when the file designates it explicitly
+// (api/effective.cc decides the same way; the file's "only domain" rule
+// yields to an explicit default).
+bool store_primary_default(const std::vector<store::TrackingDomainRow>& rows) {
+  return std::any_of(rows.begin(), rows.end(), [](const store::TrackingDomainRow& r) {
+    return r.subaccount_id == 0 && r.is_default && r.verified;
+  });
+}
+
+bool file_default(const conf::Config& file, const conf::TrackingDomain& t, bool store_default) {
+  return t.is_default || (!store_default && file.default_tracking_domain() == &t);
+}
+
+json::object file_json(const conf::Config& file, const conf::TrackingDomain& t, bool is_default) {
   json::object o;
   o["domain"] = t.domain;
   o["port"] = port_of(t.secure, t.port);
   o["secure"] = t.secure;
-  o["default"] = file.default_tracking_domain() == &t;
+  o["default"] = is_default;
   o["status"] = status_object(true, "valid", "valid");
   o["managed_by"] = "config";
   json::object v;
@@ -235,14 +250,15 @@ ApiResponse tracking_list(Ctx& c) {
     return true;
   };
   json::array out;
-  if (c.visible(0)) {
-    const conf::TrackingDomain* def = c.file->default_tracking_domain();
-    for (const conf::TrackingDomain& t : c.file->tracking_domains) {
-      if (included(0, def == &t)) out.push_back(file_json(*c.file, t));
-    }
-  }
   auto rows = c.o.domains->tracking_domains();
   if (!rows) return store_failed(rows.error());
+  if (c.visible(0)) {
+    const bool store_default = store_primary_default(*rows);
+    for (const conf::TrackingDomain& t : c.file->tracking_domains) {
+      const bool is_default = file_default(*c.file, t, store_default);
+      if (included(0, is_default)) out.push_back(file_json(*c.file, t, is_default));
+    }
+  }
   for (const store::TrackingDomainRow& row : *rows) {
     if (c.file->find_tracking_domain(row.domain) != nullptr) continue;  // the file's wins
     if (included(row.subaccount_id, row.is_default)) out.push_back(row_json(*c.file, row));
@@ -254,7 +270,11 @@ ApiResponse tracking_get(Ctx& c) {
   ApiResponse err;
   auto name = alabel(c.params[0], err);
   if (!name) return err;
-  if (const auto* t = file_domain(c, *name)) return ok(file_json(*c.file, *t));
+  if (const auto* t = file_domain(c, *name)) {
+    auto rows = c.o.domains->tracking_domains();
+    if (!rows) return store_failed(rows.error());
+    return ok(file_json(*c.file, *t, file_default(*c.file, *t, store_primary_default(*rows))));
+  }
   auto row = visible_row(c, *name, err);
   if (!row) return err;
   return ok(row_json(*c.file, *row));

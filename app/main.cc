@@ -5,6 +5,7 @@
 //   trackrelay [--config FILE] decode URL...
 //   trackrelay [--config FILE] events [--since T] [--type T] [--limit N] [--json]
 //   trackrelay [--config FILE] keys create [--subaccount N] [--label L] | list | revoke ID
+//   trackrelay hash-password < password
 //
 // `rewrite` and `decode` use the effective configuration: the file's domains
 // plus the verified domains created through the management API, read from
@@ -52,6 +53,8 @@ constexpr std::string_view kUsage =
     "                             list recorded clicks and opens, oldest first\n"
     "  keys create [--subaccount N] [--label L] | keys list | keys revoke ID\n"
     "                             API keys of the management API (a new key is printed once)\n"
+    "  hash-password              print the PBKDF2 hash of the password on stdin\n"
+    "                             (dashboard.admin_password_hash, relay.auth)\n"
     "\n"
     "Without --config, the built-in example configuration is used.\n";
 
@@ -204,6 +207,9 @@ int main(int argc, char** argv) {
   if (i >= args.size()) return usage_error("no command given");
   std::string command = args[i];
   std::vector<std::string> rest(args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end());
+#ifdef TRACKRELAY_HAVE_RELAY
+  if (command == "hash-password") return tr::app::cmd_hash_password(rest);  // no configuration
+#endif
   if (command != "check" && command != "rewrite" && command != "decode" && command != "serve" &&
       command != "events" && command != "keys") {
     return usage_error("unknown command '" + command + "'");

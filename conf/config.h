@@ -124,6 +124,14 @@ struct ApiConfig {
   int store_poll_ms = 1000;              // how often serve looks for domain changes in the store
 };
 
+// dashboard: the operator dashboard served on the API listener (api/dashboard.h).
+struct DashboardConfig {
+  bool enabled = true;              // serve the dashboard under / of api.listen
+  std::string admin_password_hash;  // "pbkdf2-sha256$ITER$SALT$HASH"; "" = API-key sign-in only
+  int session_timeout = 28800;      // seconds a session lives without a request
+  bool secure_cookie = false;       // mark the session cookie Secure (HTTPS through a proxy)
+};
+
 // dns: verification of tracking domains (dns/).
 struct DnsConfig {
   std::vector<std::string> resolvers;  // "127.0.0.1:5353", "[::1]:53"; empty = the system's
@@ -149,6 +157,7 @@ struct Config {
   TrackConfig track;
   std::string store = "var/trackrelay.db";  // SQLite event store (relative: to the working dir)
   ApiConfig api;
+  DashboardConfig dashboard;
   DnsConfig dns;
   // Effective configuration only (api/effective.h): challenges the tracker serves.
   std::vector<HttpChallenge> http_challenges;

@@ -97,6 +97,9 @@ asio::awaitable<Io> Channel::fill(std::chrono::milliseconds timeout) {
 }
 
 asio::awaitable<LineRead> Channel::read_line(std::size_t limit, std::chrono::milliseconds timeout) {
+  // The whole line must arrive within `timeout`, not each read: a peer that
+  // trickles a command a byte at a time is cut off like a silent one.
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
   bool too_long = false;
   for (;;) {
     const std::string_view avail = buffered();
@@ -115,7 +118,10 @@ asio::awaitable<LineRead> Channel::read_line(std::size_t limit, std::chrono::mil
       too_long = true;
       consume(avail.size());
     }
-    const Io io = co_await fill(timeout);
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) co_return LineRead{Io::kTimeout, {}};
+    const Io io = co_await fill(left);
     if (io != Io::kOk) co_return LineRead{io, {}};
   }
 }

@@ -76,8 +76,9 @@ class Channel {
   // The error of the last failed operation.
   const boost::system::error_code& error() const { return error_; }
 
-  // One line through LF. A line longer than `limit` is skipped up to its LF
-  // and reported as kTooLong.
+  // One line through LF, which must be complete within `timeout` (one
+  // deadline for the line, however many reads it takes). A line longer than
+  // `limit` is skipped up to its LF and reported as kTooLong.
   asio::awaitable<LineRead> read_line(std::size_t limit, std::chrono::milliseconds timeout);
   // True when a complete line is already buffered (pipelined commands).
   bool line_buffered() const;

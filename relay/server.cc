@@ -19,6 +19,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <deque>
 #include <iostream>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -88,6 +89,28 @@ struct Server::Impl final : SessionHost {
   void session_ended(Session* s) override {
     sessions_.erase(s);
     if (stopping_ && sessions_.empty()) finish_stop();
+  }
+
+  bool auth_blocked(const asio::ip::address& addr) override {
+    const auto it = auth_failures_.find(addr);
+    if (it == auth_failures_.end()) return false;
+    if (std::chrono::steady_clock::now() - it->second.since > kAuthFailureWindow) {
+      auth_failures_.erase(it);
+      return false;
+    }
+    return it->second.count >= kMaxAuthFailuresPerAddress;
+  }
+
+  void auth_failed(const asio::ip::address& addr) override {
+    const auto now = std::chrono::steady_clock::now();
+    if (auth_failures_.size() >= kMaxAuthAddresses) {  // bounded: forget expired ones first
+      std::erase_if(auth_failures_,
+                    [&](const auto& kv) { return now - kv.second.since > kAuthFailureWindow; });
+      if (auth_failures_.size() >= kMaxAuthAddresses) auth_failures_.erase(auth_failures_.begin());
+    }
+    AuthFailures& f = auth_failures_[addr];
+    if (f.count == 0 || now - f.since > kAuthFailureWindow) f = AuthFailures{0, now};
+    ++f.count;
   }
 
   // --- Server ---
@@ -245,6 +268,12 @@ struct Server::Impl final : SessionHost {
     idle_.clear();
   }
 
+  struct AuthFailures {
+    int count = 0;
+    std::chrono::steady_clock::time_point since;  // the first failure of the window
+  };
+  static constexpr std::size_t kMaxAuthAddresses = 100000;
+
   struct Idle {
     std::unique_ptr<Upstream> upstream;
     std::chrono::steady_clock::time_point since;
@@ -263,6 +292,7 @@ struct Server::Impl final : SessionHost {
   std::size_t max_sessions_ = 0;
   std::uint64_t session_counter_ = 0;
   std::vector<Idle> idle_;
+  std::map<asio::ip::address, AuthFailures> auth_failures_;  // by client address
   bool stopping_ = false;
   asio::steady_timer grace_timer_;
 };

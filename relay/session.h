@@ -15,6 +15,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -50,6 +51,16 @@ struct Runtime {
 
 class Session;
 
+// Failed AUTH (relay/session_ext.cc): each failure is answered after
+// kAuthFailureDelay; a session ends (421) after kMaxAuthFailuresPerSession;
+// a client address with kMaxAuthFailuresPerAddress failures within
+// kAuthFailureWindow of its first one is refused AUTH (454) until the window
+// has passed, whatever the password.
+inline constexpr std::chrono::milliseconds kAuthFailureDelay{1000};
+inline constexpr int kMaxAuthFailuresPerSession = 3;
+inline constexpr int kMaxAuthFailuresPerAddress = 10;
+inline constexpr std::chrono::minutes kAuthFailureWindow{15};
+
 class SessionHost {
  public:
   virtual ~SessionHost() = default;
@@ -63,6 +74,9 @@ class SessionHost {
   virtual asio::any_io_executor blocking() = 0;
   virtual bool stopping() const = 0;
   virtual void session_ended(Session* s) = 0;
+  // Failed AUTH per client address: refused now? / one more failure.
+  virtual bool auth_blocked(const boost::asio::ip::address& addr) = 0;
+  virtual void auth_failed(const boost::asio::ip::address& addr) = 0;
 };
 
 class Session {
@@ -97,6 +111,8 @@ class Session {
   asio::awaitable<void> on_bdat(std::string_view args);
   asio::awaitable<void> on_starttls(std::string_view args);
   asio::awaitable<void> on_auth(std::string_view args);
+  // A failed AUTH: pause, answer `reply`, end the session at the limit.
+  asio::awaitable<void> auth_failure(const Reply& reply);
   void on_xforward(std::string_view args);
   // The message is complete: rewrite, forward, answer, log.
   asio::awaitable<void> deliver(std::string message);
@@ -126,6 +142,7 @@ class Session {
   bool extended_ = false;  // EHLO (not HELO)
   std::string helo_;
   std::string auth_user_;  // set after a successful AUTH
+  int auth_failures_ = 0;  // failed AUTH in this session
   bool bdat_failed_ = false;
   std::string bdat_message_;
   bool bdat_too_large_ = false;

@@ -3,7 +3,9 @@
 // from session.cc to keep each file readable; same class, same rules.
 //
 // May call: relay/channel.h, relay/protocol.h, relay/auth.h, Boost.Asio.
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <iostream>
 
@@ -38,6 +40,12 @@ asio::awaitable<void> Session::on_auth(std::string_view args) {
   if (!auth_offered()) co_return fail(Failure::kAuthUnavailable);
   if (!auth_user_.empty()) co_return fail(Failure::kBadSequence, "already authenticated");
   if (txn_) co_return fail(Failure::kBadSequence, "AUTH not allowed during a transaction");
+  if (host_.auth_blocked(peer_addr_)) {
+    std::cerr << "trackrelay: relay: session=" << id_ << " client=" << peer_
+              << " AUTH refused: too many failures from this address\n";
+    co_return co_await auth_failure(
+        make_reply(454, "4.7.0 Too many failed authentications from your address, try later"));
+  }
   const std::string_view mech = args.substr(0, args.find(' '));
   std::string initial(args.size() > mech.size() ? args.substr(mech.size() + 1) : "");
   // Reads one base64 response line after a 334 challenge; "*" cancels.
@@ -89,10 +97,23 @@ asio::awaitable<void> Session::on_auth(std::string_view args) {
   if (!ok) {
     std::cerr << "trackrelay: relay: session=" << id_ << " client=" << peer_
               << " AUTH failed for user '" << printable(user, 64) << "'\n";
-    co_return fail(Failure::kAuthFailed);
+    host_.auth_failed(peer_addr_);
+    co_return co_await auth_failure(reply_for(Failure::kAuthFailed));
   }
   auth_user_ = user;
   send(make_reply(235, "2.7.0 Authentication successful"));
+}
+
+asio::awaitable<void> Session::auth_failure(const Reply& reply) {
+  // Slow down guessing: the answer comes after a pause (other sessions go on).
+  asio::steady_timer pause(client_.socket().get_executor(), kAuthFailureDelay);
+  co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
+  ++auth_failures_;
+  send(reply);
+  if (++errors_ >= rt_->max_errors || auth_failures_ >= kMaxAuthFailuresPerSession) {
+    send(make_reply(421, "4.7.0 Too many failed authentications, closing connection"));
+    closing_ = true;
+  }
 }
 
 void Session::on_xforward(std::string_view args) {

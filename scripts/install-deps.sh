@@ -12,9 +12,10 @@ BUILD_PKGS="build-essential cmake pkg-config \
   libyaml-cpp-dev libssl-dev libpsl-dev publicsuffix libidn2-dev zlib1g-dev \
   libsystemd-dev libsqlite3-dev libc-ares-dev"
 TEST_PKGS="libgtest-dev python3 curl openssl sqlite3 wrk nginx-light postfix swaks systemd \
-  clang-14 libclang-rt-14-dev dnsmasq-base"
-# The API's compatibility test runs the official SparkPost Node client; a
-# node/npm already on the PATH (e.g. from NodeSource) is used as it is.
+  clang-14 libclang-rt-14-dev dnsmasq-base chromium"
+# The API's compatibility test runs the official SparkPost Node client, and
+# the dashboard's end-to-end test drives Debian's chromium with playwright-core
+# (npm); a node/npm already on the PATH (e.g. from NodeSource) is used as it is.
 if ! command -v node >/dev/null 2>&1; then TEST_PKGS="$TEST_PKGS nodejs"; fi
 if ! command -v npm >/dev/null 2>&1; then TEST_PKGS="$TEST_PKGS npm"; fi
 # The relay tests run a private Postfix instance; the system one stays unconfigured.

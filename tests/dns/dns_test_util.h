@@ -76,20 +76,23 @@ inline std::vector<unsigned char> dns_query(const std::string& name, std::uint16
   return q;
 }
 
-// True when a UDP DNS server answers on 127.0.0.1:port within `ms`.
-inline bool dns_answers(int port, int ms) {
+// True when a UDP DNS server on 127.0.0.1:port answers `name` (type A) with
+// at least one record within `ms`. Asking for a name only our own instance
+// knows tells it apart from another test's server that won the port race.
+inline bool dns_answers(int port, int ms, const std::string& name) {
   int fd = socket(AF_INET, SOCK_DGRAM, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(static_cast<std::uint16_t>(port));
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  auto q = dns_query("ready.check.test", 1);
+  auto q = dns_query(name, 1);
   sendto(fd, q.data(), q.size(), 0, reinterpret_cast<sockaddr*>(&a), sizeof a);
   pollfd p{fd, POLLIN, 0};
   bool ok = poll(&p, 1, ms) == 1;
   if (ok) {
     unsigned char buf[512];
-    ok = recv(fd, buf, sizeof buf, 0) > 0;
+    const ssize_t n = recv(fd, buf, sizeof buf, 0);
+    ok = n >= 12 && ((buf[6] << 8) | buf[7]) >= 1;  // ANCOUNT
   }
   close(fd);
   return ok;
@@ -99,11 +102,25 @@ class Dnsmasq {
  public:
   // `lines`: dnsmasq options as in its configuration file (cname=..., host-record=...).
   Dnsmasq(const std::filesystem::path& dir, const std::vector<std::string>& lines) {
+    // free_port() only makes a collision unlikely: parallel tests may race
+    // for the same port. A start that fails is retried on another one.
+    for (int attempt = 0; attempt < 5 && !ready_; ++attempt) start(dir, lines);
+  }
+  ~Dnsmasq() { stop(); }
+  Dnsmasq(const Dnsmasq&) = delete;
+  Dnsmasq& operator=(const Dnsmasq&) = delete;
+  bool ready() const { return ready_; }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  void start(const std::filesystem::path& dir, const std::vector<std::string>& lines) {
     port_ = free_port();
+    const std::string ready_name =
+        "ready-" + std::to_string(::getpid()) + "-" + std::to_string(port_) + ".check.test";
     const std::filesystem::path conf = dir / "dnsmasq.conf";
     std::ofstream out(conf);
     out << "no-resolv\nno-hosts\nbind-interfaces\nlisten-address=127.0.0.1\n"
-        << "port=" << port_ << "\npid-file=\nlocal=/ready.check.test/\n";
+        << "port=" << port_ << "\npid-file=\nhost-record=" << ready_name << ",127.0.0.9\n";
     for (const std::string& l : lines) out << l << "\n";
     out.close();
     const std::string conf_arg = "--conf-file=" + conf.string();
@@ -117,7 +134,7 @@ class Dnsmasq {
     // Ready when it answers (never a blind sleep).
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (pid_ > 0 && std::chrono::steady_clock::now() < deadline) {
-      if (dns_answers(port_, 100)) {
+      if (dns_answers(port_, 100, ready_name)) {
         ready_ = true;
         break;
       }
@@ -127,20 +144,17 @@ class Dnsmasq {
         break;
       }
     }
+    if (!ready_) stop();
   }
-  ~Dnsmasq() {
+  void stop() {
     if (pid_ > 0) {
       kill(pid_, SIGTERM);
       int status = 0;
       waitpid(pid_, &status, 0);
     }
+    pid_ = -1;
   }
-  Dnsmasq(const Dnsmasq&) = delete;
-  Dnsmasq& operator=(const Dnsmasq&) = delete;
-  bool ready() const { return ready_; }
-  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
 
- private:
   pid_t pid_ = -1;
   int port_ = 0;
   bool ready_ = false;

@@ -1,0 +1,141 @@
+// api/engagement.cc — GET /events/summary: the counts behind the dashboard's
+// Engagement page (clicks and opens per time bucket, top links by clicks
+// with their names, counts per tracking domain and per campaign), computed
+// by the store over the whole range rather than from one page of events.
+// Filters and account scope are those of /events/message.
+// May call: store/ (event_summary), conf/, base/, Boost.JSON.
+#include <charconv>
+#include <chrono>
+
+#include "api/internal.h"
+#include "store/event_json.h"
+#include "store/event_summary.h"
+
+namespace trackrelay::api::internal {
+namespace {
+
+constexpr std::int64_t kMinute = 60 * 1000;
+constexpr std::int64_t kHour = 60 * kMinute;
+constexpr std::int64_t kDay = 24 * kHour;
+constexpr const char* kTypes[] = {"click", "open", "initial_open"};
+
+json::object counts_json(const store::TypeCounts& c) {
+  json::object o;
+  for (std::size_t i = 0; i < 3; ++i) o[kTypes[i]] = c[i];
+  return o;
+}
+
+ApiResponse bad(std::string_view what) {
+  return error_response(422, "invalid parameter", what, "1300");
+}
+
+}  // namespace
+
+ApiResponse events_summary(Ctx& c) {
+  if (c.o.events == nullptr) {
+    return error_response(503, "events are not available", "the event store is not open", "1500");
+  }
+  auto param = [&](const char* k) -> const std::string* {
+    auto it = c.query.find(k);
+    return it == c.query.end() || it->second.empty() ? nullptr : &it->second;
+  };
+  const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+  store::SummaryQuery q;
+  q.to_ms = now;
+  q.from_ms = now - kDay;
+  if (const std::string* v = param("from")) {
+    auto ms = store::parse_iso8601_ms(*v);
+    if (!ms) return bad("'from' must be an ISO 8601 time such as 2024-05-01T12:00:00Z");
+    q.from_ms = *ms;
+  }
+  if (const std::string* v = param("to")) {
+    auto ms = store::parse_iso8601_ms(*v);
+    if (!ms) return bad("'to' must be an ISO 8601 time such as 2024-05-01T12:00:00Z");
+    q.to_ms = *ms;
+  }
+  if (q.to_ms <= q.from_ms) return bad("'to' must be later than 'from'");
+  std::string bucket;
+  if (const std::string* v = param("bucket")) {
+    bucket = *v;
+  } else {
+    const std::int64_t span = q.to_ms - q.from_ms;
+    bucket = span <= 3 * kHour ? "minute" : span <= 14 * kDay ? "hour" : "day";
+  }
+  if (bucket == "minute") {
+    q.bucket_ms = kMinute;
+  } else if (bucket == "hour") {
+    q.bucket_ms = kHour;
+  } else if (bucket == "day") {
+    q.bucket_ms = kDay;
+  } else {
+    return bad("'bucket' must be minute, hour or day");
+  }
+  if ((q.to_ms - q.from_ms + q.bucket_ms - 1) / q.bucket_ms > store::kMaxBuckets) {
+    return bad("the range holds more than " + std::to_string(store::kMaxBuckets) + " " + bucket +
+               "s; use a larger bucket or a shorter range");
+  }
+  if (const std::string* v = param("events")) {
+    q.types = split_list(*v);
+    for (const std::string& t : q.types) {
+      if (!store::is_event_type(t)) {
+        return bad("unknown event type '" + t + "' (click, open, initial_open)");
+      }
+    }
+  }
+  if (const std::string* v = param("campaign_ids")) q.campaign_ids = split_list(*v);
+  if (const std::string* v = param("tracking_domains")) q.tracking_domains = split_list(*v);
+  if (const std::string* v = param("top")) {
+    std::size_t n = 0;
+    auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+    if (ec != std::errc() || end != v->data() + v->size() || n < 1 || n > 100) {
+      return bad("'top' must be 1-100");
+    }
+    q.top = n;
+  }
+  if (ApiResponse err; !scope_event_domains(c, q.tracking_domains, q.only_listed_domains, err)) {
+    return err;
+  }
+  auto s = store::summarize(c.o.events->path(), q);
+  if (!s) return error_response(500, "internal error", "the store failed: " + s.error(), "1500");
+
+  json::object res;
+  res["from"] = iso(q.from_ms);
+  res["to"] = iso(q.to_ms);
+  res["bucket"] = bucket;
+  res["totals"] = counts_json(s->totals);
+  json::array timeline;
+  for (std::size_t i = 0; i < s->buckets.size(); ++i) {
+    json::object b = counts_json(s->buckets[i]);
+    b["time"] = iso(q.from_ms + static_cast<std::int64_t>(i) * q.bucket_ms);
+    timeline.push_back(std::move(b));
+  }
+  res["timeline"] = std::move(timeline);
+  json::array links;
+  for (const store::LinkCount& l : s->top_links) {
+    json::object o;
+    o["target_link_url"] = l.url;
+    o["target_link_name"] = l.name;
+    o["clicks"] = l.clicks;
+    links.push_back(std::move(o));
+  }
+  res["top_links"] = std::move(links);
+  json::array domains;
+  for (const store::KeyCount& k : s->domains) {
+    json::object o = counts_json(k.counts);
+    o["tracking_domain"] = k.key;
+    domains.push_back(std::move(o));
+  }
+  res["tracking_domains"] = std::move(domains);
+  json::array campaigns;
+  for (const store::KeyCount& k : s->campaigns) {
+    json::object o = counts_json(k.counts);
+    o["campaign_id"] = k.key;
+    campaigns.push_back(std::move(o));
+  }
+  res["campaigns"] = std::move(campaigns);
+  return ok(std::move(res));
+}
+
+}  // namespace trackrelay::api::internal
