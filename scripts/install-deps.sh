@@ -10,7 +10,7 @@ BUILD_PKGS="build-essential cmake pkg-config \
   libmimetic-dev libgumbo-dev \
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev \
   libyaml-cpp-dev libssl-dev libpsl-dev publicsuffix libidn2-dev zlib1g-dev \
-  libsystemd-dev libsqlite3-dev libc-ares-dev"
+  libsystemd-dev libsqlite3-dev libc-ares-dev python3"
 TEST_PKGS="libgtest-dev python3 curl openssl sqlite3 wrk nginx-light postfix swaks systemd \
   clang-14 libclang-rt-14-dev dnsmasq-base chromium"
 # The API's compatibility test runs the official SparkPost Node client, and
