@@ -267,11 +267,14 @@ class IdleSessions(Base):
         before = rss_kib(pid)
         conns = []
         try:
-            for i in range(self.N):
-                c = RawClient(relay.port, timeout=60)
-                conns.append(c)
-            for c in conns:  # greeted only once its upstream connection is up
-                self.assertEqual(c.reply()[0], 220)
+            # In batches of 50: each session opens its upstream connection
+            # before its greeting, and the scripted upstream (one Python
+            # thread per connection, listen backlog 64) accepts slowly.
+            for i in range(0, self.N, 50):
+                batch = [RawClient(relay.port, timeout=60) for _ in range(min(50, self.N - i))]
+                conns.extend(batch)
+                for c in batch:  # greeted once its upstream connection is up
+                    self.assertEqual(c.reply()[0], 220)
             for c in conns:
                 c.send("EHLO idle.example\r\n")
             for c in conns:
