@@ -6,7 +6,8 @@
 #      the tracking endpoint on 127.0.0.1:8080;
 #   3. send examples/welcome.eml through the relay over SMTP, show the
 #      rewritten message, decode its first tracked link, follow that link
-#      through the tracker and list the recorded click.
+#      through the tracker and list the recorded click;
+#   4. create an API key for the dashboard and the API on 127.0.0.1:8025.
 # The server keeps running in the foreground afterwards (Ctrl-C stops it);
 # set QUICKSTART_EXIT=1 to stop it at the end instead.
 set -eu
@@ -52,6 +53,9 @@ print(r.status, r.reason, "Location:", r.getheader("Location"))
 PY
 echo "--- recorded events ---"
 ./build/trackrelay events
+echo "--- an API key for the dashboard (http://127.0.0.1:8025/) and the API ---"
+./build/trackrelay keys create --label quickstart
 if [ "${QUICKSTART_EXIT:-0}" = "1" ]; then exit 0; fi
-echo "trackrelay is serving (relay 127.0.0.1:10025, tracker 127.0.0.1:8080); Ctrl-C stops it."
+echo "trackrelay is serving: relay 127.0.0.1:10025, tracker 127.0.0.1:8080,"
+echo "API and dashboard http://127.0.0.1:8025/ (sign in with the key above); Ctrl-C stops it."
 wait $pid
