@@ -81,28 +81,41 @@ class Serve:
 
 
 class Dnsmasq:
+    """A real dnsmasq on a loopback port. free_port() only makes a collision
+    unlikely (parallel tests race for ports), so a start that fails is
+    retried, on another port unless the caller fixed one; readiness is an
+    answer for a name only this instance knows, never another test's server."""
+
     def __init__(self, workdir, records, port=None):
-        self.port = port or free_port()
-        conf = os.path.join(workdir, "dnsmasq-%d.conf" % self.port)
-        with open(conf, "w") as f:
-            f.write("no-resolv\nno-hosts\nbind-interfaces\nlisten-address=127.0.0.1\n"
-                    "port=%d\npid-file=\nlocal=/example.com/\n" % self.port)
-            f.write("".join(r + "\n" for r in records))
-        self.proc = subprocess.Popen(["/usr/sbin/dnsmasq", "--keep-in-foreground",
-                                      "--conf-file=" + conf, "--log-facility=-"],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while not self._answers():
-            if time.monotonic() > deadline or self.proc.poll() is not None:
-                raise AssertionError("dnsmasq did not start")
+        for attempt in range(8):
+            self.port = port or free_port()
+            self.ready_name = "ready-%d-%d.check.test" % (os.getpid(), self.port)
+            conf = os.path.join(workdir, "dnsmasq-%d.conf" % self.port)
+            with open(conf, "w") as f:
+                f.write("no-resolv\nno-hosts\nbind-interfaces\nlisten-address=127.0.0.1\n"
+                        "port=%d\npid-file=\nlocal=/example.com/\n" % self.port)
+                f.write("host-record=%s,127.0.0.9\n" % self.ready_name)
+                f.write("".join(r + "\n" for r in records))
+            self.proc = subprocess.Popen(["/usr/sbin/dnsmasq", "--keep-in-foreground",
+                                          "--conf-file=" + conf, "--log-facility=-"],
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            deadline = time.monotonic() + 10
+            while self.proc.poll() is None and time.monotonic() < deadline:
+                if self._answers():
+                    return
+            self.stop()
+            time.sleep(0.2 * (attempt + 1))  # a fixed port may still be held by the old server
+        raise AssertionError("dnsmasq did not start")
 
     def _answers(self):
-        q = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x05ready\x07example\x03com\x00\x00\x01\x00\x01"
+        labels = b"".join(bytes([len(l)]) + l.encode() for l in self.ready_name.split("."))
+        q = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00" + labels + b"\x00\x00\x01\x00\x01"
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         s.settimeout(0.2)
         try:
             s.sendto(q, ("127.0.0.1", self.port))
-            return len(s.recv(512)) > 0
+            r = s.recv(512)
+            return len(r) >= 12 and (r[6] << 8 | r[7]) >= 1  # ANCOUNT
         except OSError:
             return False
         finally:

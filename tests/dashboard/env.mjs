@@ -40,26 +40,39 @@ class Dnsmasq {
     this.proc = null;
   }
 
+  // Its port is fixed (the configuration names it), so a start that loses a
+  // race for the port is retried on the same port; readiness is an answer for
+  // a name only this instance knows, never another test's server.
   async start(records) {
+    this.readyName = `ready-${process.pid}-${this.port}.check.test`;
     const conf = path.join(this.dir, 'dnsmasq.conf');
     fs.writeFileSync(conf, 'no-resolv\nno-hosts\nbind-interfaces\nlisten-address=127.0.0.1\n' +
                                `port=${this.port}\npid-file=\nlocal=/example.com/\n` +
+                               `host-record=${this.readyName},127.0.0.9\n` +
                                records.map((r) => r + '\n').join(''));
-    this.proc = spawn('/usr/sbin/dnsmasq', ['--keep-in-foreground', '--conf-file=' + conf,
-                                            '--log-facility=-'], {stdio: 'ignore'});
-    const deadline = Date.now() + 10000;
-    while (!(await this.answers())) {
-      if (Date.now() > deadline || this.proc.exitCode !== null) throw new Error('dnsmasq did not start');
+    for (let attempt = 0; attempt < 8; ++attempt) {
+      this.proc = spawn('/usr/sbin/dnsmasq', ['--keep-in-foreground', '--conf-file=' + conf,
+                                              '--log-facility=-'], {stdio: 'ignore'});
+      const deadline = Date.now() + 10000;
+      while (Date.now() < deadline && this.proc.exitCode === null) {
+        if (await this.answers()) return;
+      }
+      await this.stop();
+      await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
     }
+    throw new Error('dnsmasq did not start');
   }
 
   answers() {
-    const q = Buffer.from('123401000001000000000000057265616479076578616d706c6503636f6d0000010001', 'hex');
+    const labels = Buffer.concat(this.readyName.split('.').map(
+        (l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)])));
+    const q = Buffer.concat([Buffer.from('123401000001000000000000', 'hex'), labels,
+                             Buffer.from('0000010001', 'hex')]);
     return new Promise((resolve) => {
       const s = dgram.createSocket('udp4');
       const done = (ok) => { clearTimeout(t); s.close(); resolve(ok); };
       const t = setTimeout(() => done(false), 200);
-      s.on('message', () => done(true));
+      s.on('message', (m) => done(m.length >= 12 && ((m[6] << 8) | m[7]) >= 1));
       s.on('error', () => done(false));
       s.send(q, this.port, '127.0.0.1');
     });
