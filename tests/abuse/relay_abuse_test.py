@@ -269,7 +269,7 @@ class IdleSessions(Base):
         try:
             # In batches of 50: each session opens its upstream connection
             # before its greeting, and the scripted upstream (one Python
-            # thread per connection, listen backlog 64) accepts slowly.
+            # thread per connection, listen backlog 1024) accepts slowly.
             for i in range(0, self.N, 50):
                 batch = [RawClient(relay.port, timeout=60) for _ in range(min(50, self.N - i))]
                 conns.extend(batch)

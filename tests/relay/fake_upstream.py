@@ -46,7 +46,7 @@ class Upstream:
         srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         srv.bind(("127.0.0.1", self.args.port))
-        srv.listen(64)
+        srv.listen(1024)  # the abuse tests open 1,000 sessions at once
         print("PORT %d" % srv.getsockname()[1], flush=True)
         while True:
             conn, _ = srv.accept()
