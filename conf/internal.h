@@ -20,9 +20,8 @@ namespace trackrelay::conf::internal {
 enum class Kind { kMap, kList, kString, kBool, kPort, kInt, kSize, kStrings };
 
 // Where a scalar key's value goes. monostate: maps and lists.
-using FieldRef =
-    std::variant<std::monostate, std::string*, bool*, std::optional<uint16_t>*, int*, std::size_t*,
-                 std::vector<std::string>*>;
+using FieldRef = std::variant<std::monostate, std::string*, bool*, std::optional<uint16_t>*, int*,
+                              std::size_t*, std::vector<std::string>*>;
 
 // Binds a key to the Config being built. Scalars return their field; keys
 // below "x[]" address x.back(). For a kList key, calling bind appends one new

@@ -26,9 +26,9 @@
 #include "conf/config.h"
 #include "relay/auth.h"
 #include "relay/channel.h"
-#include "relay/upstream_target.h"
 #include "relay/protocol.h"
 #include "relay/upstream.h"
+#include "relay/upstream_target.h"
 
 namespace trackrelay::relay {
 

@@ -21,8 +21,8 @@
 #include <variant>
 
 #include "relay/channel.h"
-#include "relay/upstream_target.h"
 #include "relay/protocol.h"
+#include "relay/upstream_target.h"
 
 namespace trackrelay::relay {
 

@@ -23,11 +23,11 @@ namespace trackrelay::rewrite {
 
 struct PartContext {
   const conf::Config* config = nullptr;
-  token::Key key;              // the signing key
-  token::Claims claims;        // message-level fields; kind/target/link_name set per link
-  std::string origin;          // "https://click.example.com"
-  std::string eol = "\r\n";    // line ending of the part
-  bool utf8 = false;           // the part's charset is UTF-8
+  token::Key key;                  // the signing key
+  token::Claims claims;            // message-level fields; kind/target/link_name set per link
+  std::string origin;              // "https://click.example.com"
+  std::string eol = "\r\n";        // line ending of the part
+  bool utf8 = false;               // the part's charset is UTF-8
   bool identity_encoding = false;  // 7bit/8bit/binary: lines must stay <= 998
   bool track_links = true;
   bool open_pixel = false;

@@ -2,11 +2,10 @@
 //
 // Owns: the routes (GET|HEAD /f/<token> → 302, /q/<token> → the pixel,
 // /healthz, GET /.well-known/trackrelay/<token> → the token on the one host
-// it was issued for (HTTP challenge), everything else → 404), the host check, token verification and
-// expiry, the "never redirect to a non-http(s) or control-character target"
-// rule, and the event a served click or open produces. The server (server.cc)
-// does the I/O and records the event before it sends the reply.
-// May call: token/, conf/, store/event_store.h (the Event type), track/net.h.
+// it was issued for (HTTP challenge), everything else → 404), the host check, token verification
+// and expiry, the "never redirect to a non-http(s) or control-character target" rule, and the event
+// a served click or open produces. The server (server.cc) does the I/O and records the event before
+// it sends the reply. May call: token/, conf/, store/event_store.h (the Event type), track/net.h.
 #pragma once
 
 #include <boost/asio/ip/address.hpp>

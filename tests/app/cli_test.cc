@@ -30,8 +30,12 @@ Ran run(const std::string& cmd) {
   return r;
 }
 
-std::string bin() { return TRACKRELAY_BINARY; }
-std::string src(const std::string& rel) { return std::string(TRACKRELAY_SOURCE_DIR) + "/" + rel; }
+std::string bin() {
+  return TRACKRELAY_BINARY;
+}
+std::string src(const std::string& rel) {
+  return std::string(TRACKRELAY_SOURCE_DIR) + "/" + rel;
+}
 
 std::string temp_file(const std::string& name, const std::string& content) {
   auto p = std::filesystem::temp_directory_path() / ("trackrelay-cli-" + name);
@@ -80,7 +84,8 @@ TEST(Cli, RewriteThenDecodeTheSample) {
   std::string url = msg.substr(pos, msg.find_first_of("\r\n \"<>)", pos) - pos);
   auto d = run(bin() + " decode '" + url + "'");
   EXPECT_EQ(d.status, 0) << d.out;
-  EXPECT_NE(d.out.find("\"target\":\"https://www.example.com/start?utm_source=welcome&utm_medium=email\""),
+  EXPECT_NE(d.out.find(
+                "\"target\":\"https://www.example.com/start?utm_source=welcome&utm_medium=email\""),
             std::string::npos)
       << d.out;
   EXPECT_NE(d.out.find("\"campaign_id\":\"welcome-series\""), std::string::npos);

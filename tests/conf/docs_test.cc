@@ -47,7 +47,8 @@ TEST(Docs, EveryKeyIsInTheExampleConfiguration) {
 
 TEST(Docs, TableIsWellFormed) {
   std::set<std::string> seen;
-  const std::set<std::string_view> types = {"map", "list", "string", "bool", "port", "int", "size", "strings"};
+  const std::set<std::string_view> types = {"map",  "list", "string", "bool",
+                                            "port", "int",  "size",   "strings"};
   std::map<std::string, std::string> type_of;
   for (const ConfigKey& k : config_keys()) {
     const std::string path(k.path);

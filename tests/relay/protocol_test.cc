@@ -8,8 +8,8 @@
 #include <boost/asio/ip/address.hpp>
 
 #include "relay/auth.h"
-#include "relay/upstream_target.h"
 #include "relay/upstream.h"
+#include "relay/upstream_target.h"
 
 namespace trackrelay::relay {
 namespace {
@@ -144,7 +144,6 @@ TEST(Xtext, EncodesSpecials) {
   EXPECT_EQ(xtext_encode("a+b=c d"), "a+2Bb+3Dc+20d");
   EXPECT_EQ(xtext_encode("[UNAVAILABLE]"), "[UNAVAILABLE]");
 }
-
 
 TEST(Endpoints, Upstream) {
   auto md = parse_upstream("maildir:var/outbox");

@@ -32,7 +32,9 @@ inline std::shared_ptr<const conf::Config> config_from(const std::string& yaml) 
   return r.config;
 }
 
-inline std::shared_ptr<const conf::Config> test_config() { return config_from(kTestYaml); }
+inline std::shared_ptr<const conf::Config> test_config() {
+  return config_from(kTestYaml);
+}
 
 // Every tracked URL (http(s)://host/f|q/token) in `text`, in order.
 inline std::vector<std::string> tracked_urls(const std::string& text) {

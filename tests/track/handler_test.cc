@@ -232,7 +232,6 @@ TEST(Handler, BadTrustedProxyIsAnError) {
   EXPECT_NE(p.error().find("10.0.0.0/33"), std::string::npos) << p.error();
 }
 
-
 TEST(Net, RedirectableAndHosts) {
   EXPECT_TRUE(is_redirectable("https://example.com/ä"));
   EXPECT_FALSE(is_redirectable("https:/example.com"));
