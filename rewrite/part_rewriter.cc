@@ -158,6 +158,25 @@ std::string apply(std::string_view src, std::vector<Candidate> cands, const Part
   return std::string(src);
 }
 
+// Appending at the end of a document without </body> is safe only when it
+// ends in plain text: inside an unterminated tag, attribute value, comment or
+// raw text the pixel would be swallowed — or would close a quote and turn an
+// earlier, unterminated href into a link (found by fuzzing). Probe: the same
+// document with an <a> appended must scan as the same links plus that one,
+// exactly where it was put.
+bool ends_in_text(std::string_view html, const HtmlScan& scan, LinkScanner& scanner) {
+  constexpr std::string_view kProbeUrl = "https://eof-probe.invalid/";
+  std::string probe(html);
+  probe += "<a href=\"";
+  const std::size_t value_at = probe.size();
+  probe += kProbeUrl;
+  probe += "\"></a>";
+  auto r = scanner.scan(probe);
+  if (!r || r->links.size() != scan.links.size() + 1) return false;
+  const HtmlLink& last = r->links.back();
+  return last.value_offset == value_at && last.value == kProbeUrl;
+}
+
 }  // namespace
 
 bool has_tracking_pixel(std::string_view body, const conf::Config& config) {
@@ -226,6 +245,11 @@ PartResult rewrite_html_part(std::string_view html, const PartContext& ctx, Link
     ++res.pixels;
     cands.emplace_back(*scan->body_start_end, 0, ctx.eol + initial_px + ctx.eol, std::nullopt,
                        false, "initial_open pixel");
+  }
+  if (!open_px.empty() && !scan->body_end_start && !ends_in_text(html, *scan, scanner)) {
+    res.log.push_back(
+        "open pixel not added: the HTML ends inside a tag, attribute, comment or raw text");
+    open_px.clear();
   }
   if (!open_px.empty()) {
     ++res.pixels;

@@ -463,6 +463,19 @@ TEST(Engine, QuotedPrintableBodyNeverGainsABoundaryLine) {
   EXPECT_NE(r->message.find("=2D-BND"), std::string::npos);
 }
 
+TEST(Engine, NoPixelAppendedInsideAnUnterminatedAttribute) {
+  Rewriter run;
+  // The document ends inside href="...: an appended <img src="..."> would
+  // close that quote and turn the broken href into a link.
+  auto r = run(html_message("<p>hi <a href=\"http://x.example/a more text\r\n"));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->pixels_added, 0);
+  EXPECT_EQ(r->links_tracked, 0);
+  auto plain = run(html_message("<p>hi</p>\r\n"));
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->pixels_added, 1);  // a document that ends in text still gets its pixel
+}
+
 TEST(Engine, CompactSevenBitHtmlKeepsItsPixels) {
   Rewriter run;
   std::string links;
