@@ -105,7 +105,9 @@ run_target() {
     fi
   fi
 
-  set -- -max_total_time="$SECONDS_PER_TARGET" -rss_limit_mb="$RSS_MB" -timeout="$TIMEOUT" \
+  # A fixed seed (FUZZ_SEED, default 1) makes a run repeatable, so a failure
+  # seen in CI can be reproduced; FUZZ_SEED=0 lets libFuzzer pick one.
+  set -- -seed="${FUZZ_SEED:-1}" -max_total_time="$SECONDS_PER_TARGET" -rss_limit_mb="$RSS_MB" -timeout="$TIMEOUT" \
     -max_len="$max_len" -print_final_stats=1 -artifact_prefix="$crashes/"
   if [ "$dict" != "-" ]; then set -- "$@" -dict="$dict"; fi
   if ! "$bin" "$@" "$corpus" "$seeds" >"$log" 2>&1 </dev/null; then
