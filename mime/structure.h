@@ -68,9 +68,8 @@ struct Structure {
 // (e.g. unterminated multipart, our tree disagrees with mimetic's); the caller
 // passes the message through byte-identical and logs the error text.
 //
-// kSkip leaves out the mimetic cross-check: for a message whose structure was
-// already cross-checked and that was changed only inside leaf bodies this
-// code encoded itself (the rewrite engine's re-parse of its own output).
+// kSkip leaves out the mimetic cross-check (the fuzz targets use it to check
+// our own scanner alone; the rewrite engine always runs both).
 enum class CrossCheck { kRun, kSkip };
 Result<Structure> analyse(std::string_view message, CrossCheck cross_check = CrossCheck::kRun);
 
