@@ -12,40 +12,14 @@
 #include <map>
 
 #include "store/event_store.h"
+#include "store_test_util.h"
 
 namespace trackrelay::store {
 namespace {
 
 namespace fs = std::filesystem;
-
-class Dir {
- public:
-  Dir() {
-    std::string tmpl = (fs::temp_directory_path() / "trackrelay-domains-XXXXXX").string();
-    path_ = mkdtemp(tmpl.data());
-  }
-  ~Dir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return (fs::path(path_) / name).string(); }
-
- private:
-  std::string path_;
-};
-
-std::string sqlite(const std::string& db, const std::string& sql) {
-  std::string cmd = "sqlite3 '" + db + "' \"" + sql + "\" 2>&1";
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) return out;
-  char buf[512];
-  std::size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  pclose(p);
-  while (!out.empty() && out.back() == '\n') out.pop_back();
-  return out;
-}
+using testing::sqlite;
+using Dir = testing::TempDir;
 
 std::unique_ptr<DomainStore> open_store(const std::string& path) {
   auto s = DomainStore::open(path);

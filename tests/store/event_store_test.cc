@@ -14,41 +14,14 @@
 #include <thread>
 
 #include "store/event_json.h"
+#include "store_test_util.h"
 
 namespace trackrelay::store {
 namespace {
 
 namespace fs = std::filesystem;
-
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "trackrelay-store-XXXXXX").string();
-    path_ = mkdtemp(tmpl.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return (fs::path(path_) / name).string(); }
-
- private:
-  std::string path_;
-};
-
-// Runs the sqlite3 CLI on `db`; returns its output.
-std::string sqlite(const std::string& db, const std::string& sql) {
-  std::string cmd = "sqlite3 '" + db + "' \"" + sql + "\" 2>&1";
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) return out;
-  char buf[512];
-  std::size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  pclose(p);
-  while (!out.empty() && out.back() == '\n') out.pop_back();
-  return out;
-}
+using testing::sqlite;
+using TempDir = testing::TempDir;
 
 Event make(std::string type, std::int64_t ts, std::string campaign = "c1") {
   Event e;
