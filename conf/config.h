@@ -99,6 +99,7 @@ struct RelayConfig {
   std::string upstream_tls = "opportunistic";  // none | opportunistic | required
   std::string upstream_user;                   // AUTH PLAIN towards the upstream when set
   std::string upstream_password;
+  std::string bare_newline = "normalize";  // normalize | reject (Postfix 3.9 semantics)
 };
 
 // One certificate of the tracking endpoint's TLS listeners, chosen by SNI.

@@ -110,9 +110,10 @@ asio::awaitable<LineRead> Channel::read_line(std::size_t limit, std::chrono::mil
         co_return LineRead{Io::kTooLong, {}};
       }
       std::string_view line = avail.substr(0, nl);
-      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+      const bool crlf = !line.empty() && line.back() == '\r';
+      if (crlf) line.remove_suffix(1);
       consume(nl + 1);  // the view stays valid: only fill() moves the buffer
-      co_return LineRead{Io::kOk, line};
+      co_return LineRead{Io::kOk, line, !crlf};
     }
     if (avail.size() > limit) {
       too_long = true;

@@ -56,6 +56,7 @@ enum class Io { kOk, kClosed, kTimeout, kTooLong };
 struct LineRead {
   Io status = Io::kClosed;
   std::string_view line;  // without CRLF / LF; valid until the next read
+  bool bare_lf = false;   // the line ended with LF alone, not CRLF
 };
 
 class Channel {

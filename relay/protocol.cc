@@ -134,12 +134,14 @@ Reply reply_for(Failure failure, std::string_view detail, bool at_greeting) {
       return with(535, "5.7.8 Error: authentication failed");
     case Failure::kAuthUnavailable:
       return with(503, "5.5.1 Error: authentication not enabled");
+    case Failure::kBareNewline:
+      return with(521, "5.5.2 Error: bare <CR> or <LF> received, closing connection");
   }
   return with(451, "4.3.0 Internal error");
 }
 
 bool ends_session(const Reply& reply) {
-  return reply.code == 421;
+  return reply.code == 421 || reply.code == 521;
 }
 
 Command parse_command(std::string_view line) {
@@ -244,18 +246,30 @@ std::string format_path(std::string_view prefix, const PathArgs& args) {
   return out;
 }
 
-DataDecoder::DataDecoder(std::size_t max_size, std::size_t max_line)
-    : max_size_(max_size), max_line_(max_line) {}
+DataDecoder::DataDecoder(std::size_t max_size, std::size_t max_line, BareNewline mode,
+                         bool after_crlf)
+    : max_size_(max_size), max_line_(max_line), mode_(mode), prev_crlf_(after_crlf) {}
 
 std::size_t DataDecoder::feed(std::string_view in) {
   std::size_t i = 0;
-  while (i < in.size() && !done_) {
+  while (i < in.size() && !done()) {
     const void* nl = std::memchr(in.data() + i, '\n', in.size() - i);
     const std::size_t end =
         nl != nullptr ? static_cast<std::size_t>(static_cast<const char*>(nl) - in.data()) + 1
                       : in.size();
     const std::string_view piece = in.substr(i, end - i);
     i = end;
+    if (mode_ == BareNewline::kReject) {
+      for (std::size_t k = 0; k < piece.size(); ++k) {
+        const char prev = k > 0 ? piece[k - 1] : last_;
+        if ((piece[k] == '\n') != (prev == '\r')) {
+          bare_newline_ = true;  // LF without CR, or CR without LF
+          return i;
+        }
+      }
+    }
+    const char before_lf = piece.size() > 1 ? piece[piece.size() - 2] : last_;
+    last_ = piece.back();
     if (!discarding_) {
       line_.append(piece);
       // +1: a line ending in a bare LF is counted with the CR it should have had.
@@ -265,6 +279,7 @@ std::size_t DataDecoder::feed(std::string_view in) {
         line_.clear();
       }
     }
+    if (discarding_ && nl != nullptr) prev_crlf_ = before_lf == '\r';
     if (nl == nullptr) break;  // the line continues in the next read
     if (discarding_) {
       discarding_ = false;
@@ -278,49 +293,161 @@ std::size_t DataDecoder::feed(std::string_view in) {
 void DataDecoder::finish_line() {
   std::string_view content(line_);
   content.remove_suffix(1);  // LF
-  if (!content.empty() && content.back() == '\r') content.remove_suffix(1);
+  const bool crlf = !content.empty() && content.back() == '\r';
+  if (crlf) content.remove_suffix(1);
   if (content.size() + 2 > max_line_) line_too_long_ = true;
-  if (content == ".") {
+  if (content == "." && crlf && prev_crlf_) {
     done_ = true;
   } else {
-    if (!content.empty() && content.front() == '.') content.remove_prefix(1);
+    // A lone "." that does not end the data is content: it stays ".".
+    if (content.size() > 1 && content.front() == '.') content.remove_prefix(1);
     received_ += content.size() + 2;
     if (!too_large_) {
       if (received_ > max_size_) {
         too_large_ = true;
         std::string().swap(message_);
       } else {
+        const std::size_t at = message_.size();
         message_.append(content);
+        std::replace(message_.begin() + static_cast<std::ptrdiff_t>(at), message_.end(), '\r',
+                     ' ');
         message_.append("\r\n");
       }
     }
   }
+  prev_crlf_ = crlf;
   line_.clear();
 }
+
+namespace {
+
+// Appends the bytes of `message` in canonical form: LF or CRLF -> CRLF,
+// bare CR -> space, '.' doubled at the start of a line when `stuff`.
+void append_canonical(std::string& out, std::string_view message, bool stuff) {
+  std::size_t i = 0;
+  while (i < message.size()) {
+    const void* nl = std::memchr(message.data() + i, '\n', message.size() - i);
+    const std::size_t end =
+        nl != nullptr ? static_cast<std::size_t>(static_cast<const char*>(nl) - message.data())
+                      : message.size();
+    std::string_view line = message.substr(i, end - i);
+    if (nl != nullptr && !line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (stuff && !line.empty() && line.front() == '.') out += '.';
+    const std::size_t at = out.size();
+    out.append(line);
+    std::replace(out.begin() + static_cast<std::ptrdiff_t>(at), out.end(), '\r', ' ');
+    if (nl != nullptr) out += "\r\n";
+    i = end + 1;
+  }
+}
+
+}  // namespace
 
 std::string dot_stuff(std::string_view message) {
   std::string out;
   out.reserve(message.size() + message.size() / 64 + 8);
-  bool line_start = true;
-  std::size_t i = 0;
-  while (i < message.size()) {
-    if (line_start && message[i] == '.') out += '.';
-    const void* nl = std::memchr(message.data() + i, '\n', message.size() - i);
-    const std::size_t end =
-        nl != nullptr ? static_cast<std::size_t>(static_cast<const char*>(nl) - message.data()) + 1
-                      : message.size();
-    out.append(message.substr(i, end - i));
-    line_start = nl != nullptr;
-    i = end;
-  }
-  if (!out.empty() && !out.ends_with("\r\n")) {
-    if (out.back() == '\n') {
-      out.pop_back();
-    }
-    out += "\r\n";
-  }
+  append_canonical(out, message, true);
+  if (!out.empty() && !out.ends_with("\r\n")) out += "\r\n";
   out += ".\r\n";
   return out;
+}
+
+std::string canonical_line_ends(std::string_view message) {
+  std::string out;
+  out.reserve(message.size() + message.size() / 64 + 8);
+  append_canonical(out, message, false);
+  return out;
+}
+
+bool has_bare_newline(std::string_view s) {
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\n' && (i == 0 || s[i - 1] != '\r')) return true;
+    if (s[i] == '\r' && (i + 1 == s.size() || s[i + 1] != '\n')) return true;
+  }
+  return false;
+}
+
+Result<std::string> xtext_decode(std::string_view s) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (c == '+') {
+      if (i + 2 >= s.size() || hex(s[i + 1]) < 0 || hex(s[i + 2]) < 0) {
+        return Error{"'+' not followed by two hex digits in xtext"};
+      }
+      out += static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2]));
+      i += 2;
+    } else if (c < '!' || c > '~' || c == '=') {
+      return Error{"invalid character in xtext"};
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+namespace {
+
+Result<bool> check_xtext(std::string_view value, std::size_t max, std::string_view what) {
+  auto decoded = xtext_decode(value);
+  if (!decoded) return Error{std::string(what) + ": " + decoded.error()};
+  if (decoded->size() > max) {
+    return Error{std::string(what) + " longer than " + std::to_string(max) + " characters"};
+  }
+  for (unsigned char c : *decoded) {
+    if (c < 0x20 || c == 0x7f) return Error{std::string(what) + ": control character"};
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<bool> check_dsn_param(const Param& p) {
+  if (!p.has_value || p.value.empty()) return Error{p.key + " needs a value"};
+  if (p.key == "RET") {
+    if (iequals(p.value, "FULL") || iequals(p.value, "HDRS")) return true;
+    return Error{"RET must be FULL or HDRS"};
+  }
+  if (p.key == "ENVID") return check_xtext(p.value, 100, "ENVID");
+  if (p.key == "NOTIFY") {
+    if (iequals(p.value, "NEVER")) return true;
+    bool seen[3] = {false, false, false};
+    static constexpr std::string_view kWords[] = {"SUCCESS", "FAILURE", "DELAY"};
+    std::string_view rest = p.value;
+    for (;;) {
+      const std::size_t comma = rest.find(',');
+      const std::string_view word = rest.substr(0, comma);
+      bool known = false;
+      for (int w = 0; w < 3; ++w) {
+        if (iequals(word, kWords[w]) && !seen[w]) seen[w] = known = true;
+      }
+      if (!known) return Error{"NOTIFY must be NEVER or SUCCESS,FAILURE,DELAY (each once)"};
+      if (comma == std::string_view::npos) return true;
+      rest = rest.substr(comma + 1);
+    }
+  }
+  if (p.key == "ORCPT") {
+    const std::size_t semi = p.value.find(';');
+    if (semi == std::string::npos || semi == 0) return Error{"ORCPT must be addr-type;address"};
+    for (char c : std::string_view(p.value).substr(0, semi)) {
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') {
+        return Error{"ORCPT: bad address type"};
+      }
+    }
+    const std::string_view addr = std::string_view(p.value).substr(semi + 1);
+    if (addr.empty()) return Error{"ORCPT: empty address"};
+    // RFC 6533 utf-8-addr-xtext may carry UTF-8 bytes; xtext rules otherwise.
+    std::string ascii;
+    for (char c : addr) ascii += static_cast<unsigned char>(c) >= 0x80 ? 'x' : c;
+    return check_xtext(ascii, 500, "ORCPT");
+  }
+  return Error{"not a DSN parameter: " + p.key};
 }
 
 std::string xtext_encode(std::string_view s) {

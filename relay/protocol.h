@@ -79,13 +79,14 @@ enum class Failure {
   kTlsUnavailable,       // 454 4.7.0
   kAuthFailed,           // 535 5.7.8
   kAuthUnavailable,      // 503 5.5.1 / 504: no AUTH here
+  kBareNewline,          // 521 5.5.2: bare <CR> or <LF> with relay.bare_newline: reject
 };
 
 // `detail` is appended to the standard text ("... : detail"). `in_session`
 // distinguishes 421 (session ends) from 451 (this transaction) for upstream
 // failures.
 Reply reply_for(Failure failure, std::string_view detail = {}, bool at_greeting = false);
-// True when the client's session ends after this reply (421).
+// True when the client's session ends after this reply (421, 521).
 bool ends_session(const Reply& reply);
 
 enum class Verb {
@@ -136,17 +137,34 @@ Result<PathArgs> parse_path(std::string_view args, std::string_view prefix);
 // Rebuilds "FROM:<a@b> KEY=VALUE ..." from a path and the parameters kept.
 std::string format_path(std::string_view prefix, const PathArgs& args);
 
-// Receives the DATA stream: removes dot-stuffing, ends at "<CRLF>.<CRLF>",
-// writes every line with CRLF (a bare LF ending becomes CRLF), and enforces
-// the size and line-length limits while still reading to the end, so the
-// session stays in sync with a pipelining client.
+// relay.bare_newline (Postfix 3.9 smtpd_forbid_bare_newline): what a bare
+// <LF> (not after <CR>) or a bare <CR> (not before <LF>) from a client means.
+//   kNormalize: a bare LF ends a command or content line like CRLF, but is
+//     never part of the end of data; a bare CR is never a line end (it is
+//     replaced by a space, so no upstream can read it as one).
+//   kReject: either one is answered 521 5.5.2 and the session is closed.
+enum class BareNewline { kNormalize, kReject };
+
+// Receives the DATA stream: removes dot-stuffing, ends at "<CR><LF>.<CR><LF>"
+// only (RFC 5321 §4.1.1.4: the "." line and the line end before it both
+// CRLF), writes every line with CRLF (a bare LF ending becomes CRLF, a bare
+// CR a space; a "." line that does not end the data stays "."), and
+// enforces the size and line-length limits while still reading to the end,
+// so the session stays in sync with a pipelining client. In kReject mode a
+// bare CR or LF stops the decoder (bare_newline()): the session must answer
+// 521 and close, since the end of data can no longer be told.
 class DataDecoder {
  public:
-  DataDecoder(std::size_t max_size, std::size_t max_line = kMaxLineOctets);
+  // `after_crlf`: the DATA command line ended with CRLF (a "." first line
+  // ends the data only then).
+  DataDecoder(std::size_t max_size, std::size_t max_line = kMaxLineOctets,
+              BareNewline mode = BareNewline::kNormalize, bool after_crlf = true);
   // Consumes a prefix of `in`: all of it, or up to and including the
-  // terminating ".<CRLF>". Returns the number of bytes consumed.
+  // terminating ".<CRLF>" (or the first bare CR/LF in kReject mode).
+  // Returns the number of bytes consumed.
   std::size_t feed(std::string_view in);
-  bool done() const { return done_; }
+  bool done() const { return done_ || bare_newline_; }
+  bool bare_newline() const { return bare_newline_; }
   bool too_large() const { return too_large_; }
   bool line_too_long() const { return line_too_long_; }
   std::size_t received() const { return received_; }  // octets after unstuffing
@@ -157,24 +175,46 @@ class DataDecoder {
 
   std::size_t max_size_;
   std::size_t max_line_;
+  BareNewline mode_;
   std::string message_;
   std::string line_;  // the current, incomplete line
+  bool prev_crlf_;    // the line before line_ ended with CRLF
+  char last_ = '\n';  // the last byte consumed
   bool discarding_ = false;
   bool done_ = false;
+  bool bare_newline_ = false;
   bool too_large_ = false;
   bool line_too_long_ = false;
   std::size_t received_ = 0;
 };
 
-// A message ready for the upstream after "DATA"/354: lines starting with '.'
-// get another '.', a missing final CRLF is added, and ".\r\n" ends it.
+// A message ready for the upstream after "DATA"/354, in canonical form so
+// that neither a strict nor a lenient upstream can find an end of data or a
+// command in it: every line ends with CRLF (a bare LF becomes CRLF, a bare
+// CR a space), lines starting with '.' get another '.', a missing final
+// CRLF is added, and ".\r\n" ends it.
 std::string dot_stuff(std::string_view message);
+
+// Raw message bytes (BDAT chunks) in canonical form: a bare LF becomes CRLF
+// and a bare CR a space (relay.bare_newline: normalize).
+std::string canonical_line_ends(std::string_view message);
+// True when `s` has an LF not after a CR or a CR not before an LF.
+bool has_bare_newline(std::string_view s);
+
+// RFC 3461 §3.3 checks of the DSN parameters before they go upstream:
+// RET=FULL|HDRS, ENVID=xtext (at most 100 characters, printable when
+// decoded), NOTIFY=NEVER or a list of SUCCESS/FAILURE/DELAY, ORCPT=
+// addr-type;xtext. The error says what is wrong.
+Result<bool> check_dsn_param(const Param& p);
 
 // ASCII case-insensitive equality (SMTP keywords).
 bool iequals(std::string_view a, std::string_view b);
 
 // RFC 3461 §4 xtext: '+' and bytes outside '!'..'~' and '=' become +XX.
 std::string xtext_encode(std::string_view s);
+// The inverse: "+" must be followed by two hex digits, and every other byte
+// must be in '!'..'~' other than '='; anything else is an error.
+Result<std::string> xtext_decode(std::string_view s);
 // Short, log-safe rendering: control bytes escaped, at most `max` bytes.
 std::string printable(std::string_view s, std::size_t max = 200);
 

@@ -135,6 +135,12 @@ struct Server::Impl final : SessionHost {
     rt->max_errors = rc.max_errors;
     rt->credentials = std::move(*creds);
     rt->auth_over_plaintext = rc.auth_over_plaintext;
+    if (rc.bare_newline == "reject") {
+      rt->bare_newline = BareNewline::kReject;
+    } else if (rc.bare_newline != "normalize") {
+      return Error{"relay.bare_newline: expected normalize or reject, got '" + rc.bare_newline +
+                   "'"};
+    }
     rt->require_tls = rc.require_tls;
     if (!rc.tls_cert.empty() || !rc.tls_key.empty()) {
       auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);

@@ -8,6 +8,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <algorithm>
 #include <charconv>
 #include <iostream>
 #include <sstream>
@@ -115,7 +116,8 @@ asio::awaitable<void> Session::dialogue() {
         fail(Failure::kLineTooLong);
         continue;
       }
-      const std::string line(lr.line);  // handlers may read more (DATA)
+      std::string line(lr.line);  // handlers may read more (DATA)
+      if (!accept_line_end(lr.bare_lf, line)) break;
       co_await handle(parse_command(line));
     }
   } catch (const std::exception& e) {
@@ -190,6 +192,18 @@ asio::awaitable<void> Session::handle(const Command& cmd) {
       fail(Failure::kUnknownCommand);
       co_return;
   }
+}
+
+bool Session::accept_line_end(bool bare_lf, std::string& line) {
+  command_crlf_ = !bare_lf;
+  if (!bare_lf && line.find('\r') == std::string::npos) return true;
+  if (rt_->bare_newline == BareNewline::kReject) {
+    send(reply_for(Failure::kBareNewline));
+    return false;
+  }
+  // normalize: the bare LF was the line end; a bare CR is never one.
+  std::replace(line.begin(), line.end(), '\r', ' ');
+  return true;
 }
 
 bool Session::auth_offered() const {
@@ -273,6 +287,8 @@ asio::awaitable<void> Session::on_mail(std::string_view args) {
     } else if (p.key == "SMTPUTF8" && !p.has_value && caps.smtputf8) {
       forward.params.push_back(p);
     } else if ((p.key == "RET" || p.key == "ENVID") && p.has_value && caps.dsn) {
+      if (auto ok = check_dsn_param(p); !ok) co_return fail(Failure::kSyntax, ok.error());
+      if (path->find(p.key) != &p) co_return fail(Failure::kSyntax, "duplicate " + p.key);
       forward.params.push_back(p);
     } else if (p.key == "AUTH" && p.has_value) {
       // RFC 4954 §5: accepted and not passed on (we are not the submitter).
@@ -310,6 +326,8 @@ asio::awaitable<void> Session::on_rcpt(std::string_view args) {
     if (!((p.key == "NOTIFY" || p.key == "ORCPT") && p.has_value && dsn)) {
       co_return fail(Failure::kUnsupportedParam, p.key);
     }
+    if (auto ok = check_dsn_param(p); !ok) co_return fail(Failure::kSyntax, ok.error());
+    if (path->find(p.key) != &p) co_return fail(Failure::kSyntax, "duplicate " + p.key);
   }
   if (!up_ || up_->broken()) co_return send(reply_for(Failure::kUpstreamUnavailable));
   Reply r = co_await up_->rcpt(format_path("TO:", *path));
@@ -327,7 +345,7 @@ asio::awaitable<void> Session::on_data(std::string_view args) {
   }
   send(make_reply(354, "End data with <CR><LF>.<CR><LF>"));
   if (!co_await flush()) co_return;
-  DataDecoder decoder(rt_->max_message_size);
+  DataDecoder decoder(rt_->max_message_size, kMaxLineOctets, rt_->bare_newline, command_crlf_);
   for (;;) {
     client_.consume(decoder.feed(client_.buffered()));
     if (decoder.done()) break;
@@ -342,6 +360,7 @@ asio::awaitable<void> Session::on_data(std::string_view args) {
       co_return co_await end_transaction(true);
     }
   }
+  if (decoder.bare_newline()) co_return co_await refuse_bare_newline();
   if (decoder.too_large()) {
     fail(Failure::kMessageTooBig);
     co_return co_await end_transaction(true);
@@ -413,7 +432,20 @@ asio::awaitable<void> Session::on_bdat(std::string_view args) {
   }
   std::string message = std::move(bdat_message_);
   bdat_message_.clear();
+  if (has_bare_newline(message)) {
+    // Chunks are raw bytes; what goes upstream (with DATA) must be canonical.
+    if (rt_->bare_newline == BareNewline::kReject) co_return co_await refuse_bare_newline();
+    message = canonical_line_ends(message);
+  }
   co_await deliver(std::move(message));
+}
+
+asio::awaitable<void> Session::refuse_bare_newline() {
+  const Reply r = reply_for(Failure::kBareNewline);
+  log_transaction("status=rejected reason=bare-newline", r);
+  send(r);
+  closing_ = true;
+  co_await end_transaction(true);
 }
 
 asio::awaitable<void> Session::deliver(std::string message) {

@@ -47,6 +47,7 @@ struct Runtime {
   bool require_tls = false;                 // refuse MAIL before STARTTLS
   Credentials credentials;                  // empty: no AUTH
   bool auth_over_plaintext = false;         // offer AUTH without TLS
+  BareNewline bare_newline = BareNewline::kNormalize;  // relay.bare_newline
 };
 
 class Session;
@@ -114,6 +115,11 @@ class Session {
   // A failed AUTH: pause, answer `reply`, end the session at the limit.
   asio::awaitable<void> auth_failure(const Reply& reply);
   void on_xforward(std::string_view args);
+  // relay.bare_newline for one command line: false (after queueing 521) in
+  // reject mode when it ended with a bare LF or holds a bare CR.
+  bool accept_line_end(bool bare_lf, std::string& line);
+  // 521 5.5.2 for a message with a bare CR/LF (reject mode); the session ends.
+  asio::awaitable<void> refuse_bare_newline();
   // The message is complete: rewrite, forward, answer, log.
   asio::awaitable<void> deliver(std::string message);
   asio::awaitable<void> end_transaction(bool reset_upstream);
@@ -147,6 +153,7 @@ class Session {
   std::string bdat_message_;
   bool bdat_too_large_ = false;
   int errors_ = 0;
+  bool command_crlf_ = true;  // the last command line ended with CRLF (not a bare LF)
   bool closing_ = false;
   bool idle_ = false;  // waiting for a command with no transaction open
   bool stop_requested_ = false;

@@ -128,18 +128,10 @@ void Session::on_xforward(std::string_view args) {
     if (eq == std::string_view::npos) return fail(Failure::kSyntax, "XFORWARD NAME=value ...");
     std::string key(attr.substr(0, eq));
     for (char& c : key) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    // Values arrive xtext-encoded and are passed on as received (decoded
-    // here only so that they can be encoded again uniformly).
-    std::string value;
-    const std::string_view raw = attr.substr(eq + 1);
-    for (std::size_t i = 0; i < raw.size(); ++i) {
-      if (raw[i] == '+' && i + 2 < raw.size()) {
-        value += static_cast<char>(std::stoi(std::string(raw.substr(i + 1, 2)), nullptr, 16));
-        i += 2;
-      } else {
-        value += raw[i];
-      }
-    }
+    // Values arrive xtext-encoded (decoded here, encoded again upstream).
+    auto decoded = xtext_decode(attr.substr(eq + 1));
+    if (!decoded) return fail(Failure::kSyntax, "XFORWARD " + key + ": " + decoded.error());
+    const std::string& value = *decoded;
     if (key == "NAME")
       client_info_.name = value;
     else if (key == "ADDR")

@@ -99,11 +99,13 @@ class Upstream:
                 elif verb == "DATA":
                     send("354 go ahead")
                     body = []
+                    raw = []  # the exact bytes received, terminator included
                     while True:
                         l = f.readline()
                         if not l:
                             self.log({"s": n, "event": "disconnect-in-data"})
                             return
+                        raw.append(l)
                         if l in (b".\r\n", b".\n"):
                             break
                         if l.startswith(b"."):
@@ -113,7 +115,9 @@ class Upstream:
                     path = os.path.join(self.args.dir, "%d-%d.eml" % (n, count))
                     with open(path, "wb") as out:
                         out.write(b"".join(body))
-                    self.log({"s": n, "message": path, "rcpts": rcpts})
+                    with open(path + ".raw", "wb") as out:
+                        out.write(b"".join(raw))
+                    self.log({"s": n, "message": path, "raw": path + ".raw", "rcpts": rcpts})
                     if "dropdata" in rcpts:
                         return
                     if "stalldata" in rcpts:

@@ -140,6 +140,15 @@ class FakeUpstream:
                     out.append(f.read())
         return out
 
+    def raw_data(self):
+        """The exact bytes after each DATA's 354, up to and including ".<CRLF>"."""
+        out = []
+        for e in self.events():
+            if "raw" in e:
+                with open(e["raw"], "rb") as f:
+                    out.append(f.read())
+        return out
+
     def stop(self):
         self.proc.stop(signal.SIGKILL)
 

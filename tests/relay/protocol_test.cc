@@ -39,7 +39,7 @@ TEST(ReplyParser, MultiLineAndErrors) {
 }
 
 TEST(ReplyFor, EveryFailureHasAnEnhancedCode) {
-  for (int f = 0; f <= static_cast<int>(Failure::kAuthUnavailable); ++f) {
+  for (int f = 0; f <= static_cast<int>(Failure::kBareNewline); ++f) {
     Reply r = reply_for(static_cast<Failure>(f), "detail\r\nX");
     ASSERT_EQ(r.lines.size(), 1u);
     EXPECT_GE(r.code, 400) << f;
