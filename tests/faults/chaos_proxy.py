@@ -23,8 +23,10 @@ DATA to the upstream. Each transaction draws one fault (seeded):
               connection to the relay is closed without that reply: the only
               fault that may legitimately duplicate a message
 
-One JSON line per event goes to --log:
-  {"c": conn, "msgid": "<..>", "fault": "none|...", "reply": "250 ..."}
+One JSON line per event goes to --log (rcpts: the transaction's recipients,
+so that the test can tell each bounce from the fault that caused it):
+  {"c": conn, "fault": "rcpt4xx|rcpt5xx", "rcpt": "addr"}
+  {"c": conn, "msgid": "<..>", "rcpts": [..], "fault": "none|...", "reply": "250 ..."}
   {"c": conn, "msgid": "<..>", "dup_risk": "drop250|relay-gone-after-250"}
 "relay-gone-after-250": the relay's side ended (EOF/reset, no QUIT, no next
 command) after the proxy had passed it the upstream's 250 - e.g. trackrelay
@@ -131,6 +133,7 @@ class Proxy:
         client = Line(conn)
         up = None
         pending_250 = None  # msgid whose upstream 250 was passed on, no command since
+        rcpts = []  # accepted recipients of the current transaction
         try:
             try:
                 up = Line(socket.create_connection((host, port), timeout=60))
@@ -153,20 +156,26 @@ class Proxy:
                     client.send(b"\r\n".join(keep) + b"\r\n")
                 elif verb == b"MAIL":
                     fault = self.draw()
+                    rcpts = []
                     up.send(line)
                     client.send(up.reply())
                 elif verb == b"RCPT":
+                    m = re.search(rb"<([^>]*)>", line)
+                    addr = m.group(1).decode("utf-8", "replace") if m else ""
                     if fault == "rcpt4xx":
                         client.send(b"451 4.3.0 chaos: scripted RCPT tempfail\r\n")
-                        self.log({"c": n, "fault": fault})
+                        self.log({"c": n, "fault": fault, "rcpt": addr})
                     elif fault == "rcpt5xx":
                         client.send(b"550 5.1.1 chaos: scripted RCPT rejection\r\n")
-                        self.log({"c": n, "fault": fault})
+                        self.log({"c": n, "fault": fault, "rcpt": addr})
                     else:
                         up.send(line)
-                        client.send(up.reply())
+                        r = up.reply()
+                        if r.startswith(b"2"):
+                            rcpts.append(addr)
+                        client.send(r)
                 elif verb == b"DATA":
-                    pending_250 = self.data(client, up, n, fault)
+                    pending_250 = self.data(client, up, n, fault, rcpts)
                     fault = "none"
                     if pending_250 == "closed":
                         return
@@ -185,7 +194,7 @@ class Proxy:
             if up:
                 up.close()
 
-    def data(self, client, up, n, fault):
+    def data(self, client, up, n, fault, rcpts):
         """One DATA; returns the msgid whose 250 was passed on, "closed", or None."""
         client.send(b"354 chaos: go ahead\r\n")
         lines = []
@@ -200,17 +209,17 @@ class Proxy:
                 if m:
                     msgid = m.group(1).decode("utf-8", "replace")
             if fault == "dropdata" and len(lines) == 3:
-                self.log({"c": n, "msgid": msgid, "fault": fault})
+                self.log({"c": n, "msgid": msgid, "rcpts": rcpts, "fault": fault})
                 return "closed"
         if fault in ("data4xx", "data5xx"):
             client.send(b"452 4.3.1 chaos: scripted DATA tempfail\r\n" if fault == "data4xx"
                         else b"554 5.7.1 chaos: scripted DATA rejection\r\n")
             up.send(b"RSET\r\n")
             up.reply()
-            self.log({"c": n, "msgid": msgid, "fault": fault})
+            self.log({"c": n, "msgid": msgid, "rcpts": rcpts, "fault": fault})
             return None
         if fault == "stall":
-            self.log({"c": n, "msgid": msgid, "fault": fault})
+            self.log({"c": n, "msgid": msgid, "rcpts": rcpts, "fault": fault})
             client.sock.settimeout(self.args.stall)
             try:
                 client.readline()  # until the relay gives up and closes
@@ -221,11 +230,13 @@ class Proxy:
         r = up.reply()
         if not r.startswith(b"354"):
             client.send(r)
-            self.log({"c": n, "msgid": msgid, "fault": fault, "reply": r.decode().strip()})
+            self.log({"c": n, "msgid": msgid, "rcpts": rcpts, "fault": fault,
+                      "reply": r.decode().strip()})
             return None
         up.send(b"".join(lines) + b".\r\n")
         r = up.reply()
-        self.log({"c": n, "msgid": msgid, "fault": fault if fault == "drop250" else "none",
+        self.log({"c": n, "msgid": msgid, "rcpts": rcpts,
+                  "fault": fault if fault == "drop250" else "none",
                   "reply": r.decode("utf-8", "replace").strip()})
         if fault == "drop250" and r.startswith(b"2"):
             self.log({"c": n, "msgid": msgid, "dup_risk": "drop250"})

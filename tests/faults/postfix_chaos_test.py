@@ -4,7 +4,7 @@ trackrelay while the upstream misbehaves and trackrelay is SIGKILLed; then
 every message is accounted for by its Message-ID.
 
   smtp-source -N (N messages, recipient <i>chaos@example.net, i = 1..N)
-    -> Postfix smtpd (content_filter=trackrelay) -> queue (Message-ID added)
+    -> Postfix submission smtpd (content_filter=trackrelay) -> queue (Message-ID added)
     -> smtp client "trackrelay" -> trackrelay serve
     -> chaos_proxy.py (4xx, 5xx, stalls past trackrelay's timeouts, drops
        mid-DATA, drops after the upstream's 250)
@@ -19,6 +19,9 @@ the queue is flushed until it is empty (or --drain seconds pass), and:
   * every i in 1..N is delivered to the sink, or bounced (a bounce in the
     sink naming the recipient, with a Diagnostic-Code), or still in Postfix's
     queue (postqueue -j, with a reason): lost == 0;
+  * every bounce is one the proxy caused: it logged a 5xx fault (rcpt5xx,
+    data5xx) for that recipient, and the bounce's Diagnostic-Code is that
+    fault's reply. A bounce nobody injected counts as a lost message;
   * every delivered message was rewritten by trackrelay (tracked links);
   * a Message-ID delivered more than once is one the proxy logged as "the
     connection died after the upstream's 250" (its drop250 fault, or the
@@ -111,8 +114,9 @@ class PostfixChaos(unittest.TestCase):
         d = self.tmp.path
         os.chmod(d, 0o755)  # Postfix daemons run as user postfix
         self.ports = {k: postfix_test.free_port() for k in
-                      ("inport", "proxyport", "reinjport", "relayport", "sinkport")}
+                      ("inport", "subport", "proxyport", "reinjport", "relayport", "sinkport")}
         self.etc = self.tmp.join("etc")
+        self.ports["etc"] = self.etc
         for sub in ("etc", "queue", "data", "sink"):
             os.makedirs(self.tmp.join(sub))
         pw = pwd.getpwnam("postfix")
@@ -123,6 +127,8 @@ class PostfixChaos(unittest.TestCase):
             main_cf = re.sub(r"^%s = .*$" % k, "%s = %s" % (k, v), main_cf, flags=re.M)
         with open(os.path.join(self.etc, "main.cf"), "w") as f:
             f.write(main_cf + postfix_test.MAIN_CF_FILTER + EXTRA_MAIN_CF)
+        with open(os.path.join(self.etc, "trackrelay_senders"), "w") as f:
+            f.write(postfix_test.SENDERS.format(**self.ports))
         with open(os.path.join(self.etc, "master.cf"), "w") as f:
             f.write(postfix_test.MASTER_AFTER_QUEUE.format(**self.ports) +
                     postfix_test.MASTER_SERVICES)
@@ -145,7 +151,7 @@ class PostfixChaos(unittest.TestCase):
         self.postfix("check")
         self.postfix("start")
         self.postfix_started = True
-        for k in ("inport", "sinkport", "reinjport"):
+        for k in ("subport", "sinkport", "reinjport"):
             postfix_test.wait_listening(self.ports[k])
 
     def tearDown(self):
@@ -217,7 +223,7 @@ class PostfixChaos(unittest.TestCase):
         source = subprocess.Popen(
             [os.path.join(SBIN, "smtp-source"), "-N", "-d", "-s", "4", "-m", str(n),
              "-f", "chaos-sender@example.com", "-t", "chaos@example.net", "-M", "client.test",
-             "-F", msg, "127.0.0.1:%d" % self.ports["inport"]],
+             "-F", msg, "127.0.0.1:%d" % self.ports["subport"]],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=self.tmp.path)
         done = threading.Event()
         kill_times = []
@@ -252,10 +258,14 @@ class PostfixChaos(unittest.TestCase):
 
         want = set(range(1, n + 1))
         got_delivered = {i for i, _ in delivered}
-        lost = sorted(want - got_delivered - set(bounced) - set(queued))
+        events = self.proxy_events()
+        caused = self.caused_bounces(events)
+        uncaused = sorted(i for i, reason in bounced.items()
+                          if not any(text in reason for text in caused.get(i, ())))
+        explained = set(bounced) - set(uncaused)
+        lost = sorted(want - got_delivered - explained - set(queued))
         msgids = collections.Counter(mid for _, mid in delivered)
         dup_ids = {mid: c for mid, c in msgids.items() if c > 1}
-        events = self.proxy_events()
         dup_risk = collections.Counter(e["msgid"] for e in events if "dup_risk" in e)
         faults = collections.Counter(e["fault"] for e in events if e.get("fault", "none") != "none")
         unexplained = sorted(m for m in dup_ids if m not in dup_risk)
@@ -265,6 +275,7 @@ class PostfixChaos(unittest.TestCase):
             rcpt_ids[i].add(mid)
         summary = {
             "messages": n, "delivered_unique": len(got_delivered), "bounced": len(bounced),
+            "bounces_not_injected": len(uncaused),
             "queued": len(queued), "lost": len(lost),
             "duplicates": sum(c - 1 for c in dup_ids.values()),
             "duplicated_msgids": len(dup_ids), "dup_risk_logged": sum(dup_risk.values()),
@@ -275,6 +286,8 @@ class PostfixChaos(unittest.TestCase):
             "total_seconds": round(drained - t0, 1),
         }
         print("chaos summary: " + json.dumps(summary), flush=True)
+        self.assertEqual(uncaused, [], "bounces no fault caused: %s" %
+                         {i: bounced[i] for i in uncaused})
         self.assertEqual(lost, [], "lost messages (recipient numbers); summary %s" % summary)
         self.assertEqual(unexplained, [], "duplicates without a death after 250")
         # One Message-ID per recipient number (Postfix added them at the front).
@@ -289,6 +302,23 @@ class PostfixChaos(unittest.TestCase):
             for kind in ("rcpt4xx", "data4xx", "dropdata", "drop250", "stall"):
                 self.assertGreater(faults[kind], 0, kind)
         self.assertEqual(len(kill_times), kills)
+
+    # The reply text of each fault that ends in a bounce (chaos_proxy.py).
+    BOUNCE_TEXT = {"rcpt5xx": "550 5.1.1 chaos: scripted RCPT rejection",
+                   "data5xx": "554 5.7.1 chaos: scripted DATA rejection"}
+
+    def caused_bounces(self, events):
+        """{rcpt number: {reply texts of the 5xx faults the proxy injected for it}}."""
+        caused = collections.defaultdict(set)
+        for e in events:
+            text = self.BOUNCE_TEXT.get(e.get("fault"))
+            if not text:
+                continue
+            for r in ([e["rcpt"]] if "rcpt" in e else e.get("rcpts", [])):
+                m = RCPT_RE.search(r.encode())
+                if m:
+                    caused[int(m.group(1))].add(text)
+        return caused
 
     def scan_sink(self):
         """[(rcpt number, Message-ID)] delivered (rewritten), {rcpt number: reason} bounced."""

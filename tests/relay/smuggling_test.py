@@ -39,7 +39,7 @@ class Normalize(unittest.TestCase):
     def setUpClass(cls):
         cls.tmp = TempDir()
         cls.up = FakeUpstream(cls.tmp)
-        cls.relay = Relay(BINARY, cls.tmp, "127.0.0.1:%d" % cls.up.port, "max_errors: 5\n")
+        cls.relay = Relay(BINARY, cls.tmp, "127.0.0.1:%d" % cls.up.port, "max_errors: 20\n")
 
     @classmethod
     def tearDownClass(cls):
