@@ -2,8 +2,9 @@
 //
 // Owns: replies (and parsing the upstream's multi-line replies), command
 // parsing, MAIL/RCPT path and parameter parsing, the DATA decoder
-// (dot-unstuffing, CRLF normalisation, line and size limits), dot-stuffing
-// for the upstream, xtext, and the one function that maps what went wrong to
+// (dot-unstuffing, CRLF normalisation, bare CR/LF policy, line and size
+// limits), canonical dot-stuffing for the upstream, xtext, RFC 3461 DSN
+// parameter checks, and the one function that maps what went wrong to
 // the reply a client gets (reply_for). Pure functions: unit-tested without
 // sockets.
 //
