@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <semaphore>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -94,6 +95,10 @@ struct RouterOptions {
   // Resolves the session cookie of a request without an Authorization
   // header; null: no sessions.
   std::function<SessionAuth(const ApiRequest&)> session;
+  // HTTP challenges that may run at once (each holds a worker for up to
+  // dns.timeout_ms); one more answers 429. The server passes fewer than its
+  // workers, so slow challenge targets cannot starve the API. Null: no limit.
+  std::shared_ptr<std::counting_semaphore<>> http_challenge_slots;
 };
 
 class Router {
