@@ -86,7 +86,8 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
   void schedule_poll();
   void schedule_reverify();
   void reverify_due();  // on `verifier`
-  asio::awaitable<track::HttpResponse> answer(const track::HttpRequest& req);
+  asio::awaitable<track::HttpResponse> answer(const track::HttpRequest& req,
+                                              const tcp::endpoint& peer);
 };
 
 void Service::Impl::refresh(bool force) {
@@ -199,7 +200,8 @@ void Service::Impl::reverify_due() {
   if (changed) asio::post(ioc, [self = shared_from_this()] { self->refresh(true); });
 }
 
-asio::awaitable<track::HttpResponse> Service::Impl::answer(const track::HttpRequest& req) {
+asio::awaitable<track::HttpResponse> Service::Impl::answer(const track::HttpRequest& req,
+                                                           const tcp::endpoint& peer) {
   ApiRequest r;
   r.method = std::string(req.method_string());
   r.target = std::string(req.target());
@@ -213,6 +215,8 @@ asio::awaitable<track::HttpResponse> Service::Impl::answer(const track::HttpRequ
   r.origin = std::string(req[http::field::origin]);
   r.host = std::string(req[http::field::host]);
   r.content_type = std::string(req[http::field::content_type]);
+  r.referer = std::string(req[http::field::referer]);
+  r.peer = peer.address().to_string();
   // The router may wait for DNS: it runs on a worker, and the answer comes
   // back to this coroutine's executor.
   auto initiate = [this](auto handler, ApiRequest request) {
@@ -289,7 +293,9 @@ Result<bool> Service::start() {
   limits.header_bytes = 16 * 1024;
   s.http = std::make_unique<track::HttpServer>(
       s.ioc, "api", limits,
-      [&s](const track::HttpRequest& req, const tcp::endpoint&) { return s.answer(req); },
+      [&s](const track::HttpRequest& req, const tcp::endpoint& peer) {
+        return s.answer(req, peer);
+      },
       [](http::status status) {
         const int code = static_cast<int>(status);
         return to_http(error_response(code,
