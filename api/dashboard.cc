@@ -3,6 +3,7 @@
 #include "api/dashboard.h"
 
 #include <boost/json.hpp>
+#include <optional>
 
 #include "base/strings.h"
 #include "dashboard/assets.h"
@@ -55,6 +56,51 @@ std::string cookie(const conf::Config& file, std::string_view value, bool clear)
 std::string_view path_of(std::string_view target) {
   return target.substr(0, target.find_first_of("?#"));
 }
+
+// "host[:port]" in lower case, without the scheme's default port.
+std::string authority(std::string_view host, bool https) {
+  std::string a = to_lower(trim(host));
+  const std::string_view default_port = https ? ":443" : ":80";
+  if (a.ends_with(default_port)) a.resize(a.size() - default_port.size());
+  return a;
+}
+
+// The authority of an origin ("https://dash.example:8443") or of a URL's
+// origin (a Referer: "http://dash.example/x"); nullopt when it is neither
+// http nor https ("null", "file://", garbage).
+std::optional<std::string> origin_authority(std::string_view url, bool whole_url) {
+  url = trim(url);
+  bool https = false;
+  if (istarts_with(url, "https://")) {
+    https = true;
+    url.remove_prefix(8);
+  } else if (istarts_with(url, "http://")) {
+    url.remove_prefix(7);
+  } else {
+    return std::nullopt;
+  }
+  const auto end = url.find_first_of("/?#");
+  if (end != std::string_view::npos) {
+    if (!whole_url) return std::nullopt;  // an Origin has no path
+    url = url.substr(0, end);
+  }
+  if (url.empty() || url.find('@') != std::string_view::npos) return std::nullopt;
+  return authority(url, https) + (https ? "|https" : "|http");
+}
+
+}  // namespace
+
+bool same_origin(const ApiRequest& req) {
+  const bool has_origin = !trim(req.origin).empty();
+  if (!has_origin && trim(req.referer).empty()) return false;
+  const auto from = has_origin ? origin_authority(req.origin, false)
+                               : origin_authority(req.referer, true);
+  if (!from || trim(req.host).empty()) return false;
+  const bool https = from->ends_with("|https");
+  return *from == authority(req.host, https) + (https ? "|https" : "|http");
+}
+
+namespace {
 
 }  // namespace
 
@@ -125,7 +171,8 @@ SessionAuth Dashboard::authenticate(const ApiRequest& req) {
     sessions_.close(id);
     return out;
   }
-  if (!safe_method(req.method) && !equal_secrets(req.csrf_token, found->csrf)) {
+  if (!safe_method(req.method) &&
+      (!equal_secrets(req.csrf_token, found->csrf) || !same_origin(req))) {
     out.state = SessionAuth::State::kBadCsrf;
     return out;
   }
@@ -169,6 +216,13 @@ ApiResponse Dashboard::session_post(const ApiRequest& req) {
   if (!istarts_with(trim(req.content_type), "application/json")) {
     return json_error(415, "unsupported media type", "send the sign-in as application/json");
   }
+  // A browser always says where a sign-in comes from; another site's page
+  // must not sign this browser in (login CSRF). Non-browser clients send
+  // neither Origin nor Referer.
+  if ((!trim(req.origin).empty() || !trim(req.referer).empty()) && !same_origin(req)) {
+    return json_error(403, "Forbidden.", "sign in from the dashboard's own origin");
+  }
+  const std::string client = client_of(req.peer);
   boost::system::error_code ec;
   json::value v = json::parse(req.body, ec);
   if (ec || !v.is_object()) {
@@ -183,7 +237,7 @@ ApiResponse Dashboard::session_post(const ApiRequest& req) {
   if (has_key == has_password) {
     return json_error(422, "required field is missing", "enter an API key or the admin password");
   }
-  if (!sessions_.may_try()) {
+  if (!sessions_.may_try(client)) {
     return json_error(429, "too many failed sign-ins",
                       "sign-in is paused after repeated failures; try again in a minute");
   }
@@ -196,10 +250,11 @@ ApiResponse Dashboard::session_post(const ApiRequest& req) {
           error_response(500, "internal error", "the store failed: " + row.error(), "1500"));
     }
     if (!row->has_value()) {
-      sessions_.failed();
+      sessions_.failed(client);
       return json_error(401, "Unauthorized.", "this API key is unknown or has been revoked");
     }
     who.key = k;
+    who.account = (*row)->subaccount_id;
   } else {
     if (file->dashboard.admin_password_hash.empty()) {
       return json_error(401, "Unauthorized.",
@@ -212,7 +267,7 @@ ApiResponse Dashboard::session_post(const ApiRequest& req) {
                         "dashboard.admin_password_hash: " + h.error());
     }
     if (!relay::verify_password(*h, std::string_view(password->as_string()))) {
-      sessions_.failed();
+      sessions_.failed(client);
       return json_error(401, "Unauthorized.", "wrong password");
     }
     who.admin = true;
@@ -239,6 +294,9 @@ ApiResponse Dashboard::session_delete(const ApiRequest& req) {
     auto found = sessions_.find(id, std::chrono::seconds(file->dashboard.session_timeout));
     if (found && !equal_secrets(req.csrf_token, found->csrf)) {
       return json_error(403, "Forbidden.", "signing out needs the session's X-CSRF-Token header");
+    }
+    if (found && !same_origin(req)) {
+      return json_error(403, "Forbidden.", "sign out from the dashboard's own origin");
     }
     sessions_.close(id);
   }

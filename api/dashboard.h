@@ -24,6 +24,11 @@ namespace trackrelay::api {
 
 inline constexpr std::string_view kSessionCookie = "trackrelay_session";
 
+// True when the request's Origin (or, without one, its Referer's origin) is
+// the dashboard's own: http(s)://<the Host header>. False without either.
+// Every cookie-authenticated change (and sign-out) needs it.
+bool same_origin(const ApiRequest& req);
+
 class Dashboard {
  public:
   struct Options {
@@ -41,8 +46,8 @@ class Dashboard {
   // Answers a request outside /api/v1 (RouterOptions::site).
   ApiResponse handle(const ApiRequest& req);
   // What the request's session cookie means for an API request
-  // (RouterOptions::session): CSRF token required for every method but
-  // GET, HEAD and OPTIONS.
+  // (RouterOptions::session): the CSRF token and the dashboard's own Origin
+  // (same_origin) required for every method but GET, HEAD and OPTIONS.
   SessionAuth authenticate(const ApiRequest& req);
 
  private:

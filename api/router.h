@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <semaphore>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -46,6 +47,8 @@ struct ApiRequest {
   std::string origin;        // Origin, when the browser sent one
   std::string host;          // Host
   std::string content_type;  // Content-Type
+  std::string referer;       // Referer (its origin stands in for a missing Origin)
+  std::string peer;          // the client's address ("192.0.2.1", "2001:db8::1")
 };
 
 struct ApiResponse {
@@ -62,7 +65,8 @@ struct SessionAuth {
     kNone,     // no session cookie: authenticate by the Authorization header
     kValid,    // act as `key`, or as the primary account when `admin`
     kExpired,  // unknown, signed out or timed out: 401
-    kBadCsrf,  // a change without the session's CSRF token, or from another origin: 403
+    kBadCsrf,  // a change without the session's CSRF token, or whose Origin (or
+               // Referer) is not the dashboard's own (the Host it is served on): 403
   };
   State state = State::kNone;
   bool admin = false;  // signed in with dashboard.admin_password_hash
@@ -94,6 +98,10 @@ struct RouterOptions {
   // Resolves the session cookie of a request without an Authorization
   // header; null: no sessions.
   std::function<SessionAuth(const ApiRequest&)> session;
+  // HTTP challenges that may run at once (each holds a worker for up to
+  // dns.timeout_ms); one more answers 429. The server passes fewer than its
+  // workers, so slow challenge targets cannot starve the API. Null: no limit.
+  std::shared_ptr<std::counting_semaphore<>> http_challenge_slots;
 };
 
 class Router {

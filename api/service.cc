@@ -64,6 +64,9 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
   std::unique_ptr<Router> router;
   std::unique_ptr<track::HttpServer> http;
   asio::thread_pool pool{kWorkers};
+  // Periodic re-verification runs here, not on the API's workers: its DNS
+  // lookups and HTTP challenges (each up to dns.timeout_ms) never hold them.
+  asio::thread_pool verifier{1};
   asio::steady_timer poll_timer{ioc};
   asio::steady_timer reverify_timer{ioc};
   std::int64_t version = -1;
@@ -82,8 +85,9 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
   void refresh(bool force);
   void schedule_poll();
   void schedule_reverify();
-  void reverify_due();  // on a worker
-  asio::awaitable<track::HttpResponse> answer(const track::HttpRequest& req);
+  void reverify_due();  // on `verifier`
+  asio::awaitable<track::HttpResponse> answer(const track::HttpRequest& req,
+                                              const tcp::endpoint& peer);
 };
 
 void Service::Impl::refresh(bool force) {
@@ -127,7 +131,7 @@ void Service::Impl::schedule_reverify() {
     if (ec || self->stopping) return;
     if (!self->reverifying) {
       self->reverifying = true;
-      asio::post(self->pool, [self] {
+      asio::post(self->verifier, [self] {
         self->reverify_due();
         asio::post(self->ioc, [self] {
           self->reverifying = false;
@@ -159,8 +163,12 @@ void Service::Impl::reverify_due() {
     const dns::Check check =
         by_http
             ? dns::check_http(**resolver, before.domain, cfg->dns.http_challenge_port.value_or(80),
-                              before.http_token, cfg->dns.timeout_ms)
+                              before.http_token, cfg->dns.timeout_ms,
+                              cfg->dns.allow_private_addresses)
             : dns::check_cname(**resolver, before.domain, cfg->system_domain);
+    if (!check.detail.empty()) {
+      std::cerr << "trackrelay: verify: " << before.domain << ": " << check.detail << "\n";
+    }
     auto now = domains->tracking_domain(before.domain);  // again: the lookup took time
     if (!now || !now->has_value()) continue;
     store::TrackingDomainRow row = **now;
@@ -192,7 +200,8 @@ void Service::Impl::reverify_due() {
   if (changed) asio::post(ioc, [self = shared_from_this()] { self->refresh(true); });
 }
 
-asio::awaitable<track::HttpResponse> Service::Impl::answer(const track::HttpRequest& req) {
+asio::awaitable<track::HttpResponse> Service::Impl::answer(const track::HttpRequest& req,
+                                                           const tcp::endpoint& peer) {
   ApiRequest r;
   r.method = std::string(req.method_string());
   r.target = std::string(req.target());
@@ -206,6 +215,8 @@ asio::awaitable<track::HttpResponse> Service::Impl::answer(const track::HttpRequ
   r.origin = std::string(req[http::field::origin]);
   r.host = std::string(req[http::field::host]);
   r.content_type = std::string(req[http::field::content_type]);
+  r.referer = std::string(req[http::field::referer]);
+  r.peer = peer.address().to_string();
   // The router may wait for DNS: it runs on a worker, and the answer comes
   // back to this coroutine's executor.
   auto initiate = [this](auto handler, ApiRequest request) {
@@ -232,6 +243,7 @@ Service::Service(asio::io_context& ioc, conf::Snapshot& snapshot,
 Service::~Service() {
   impl_->stopping = true;
   impl_->pool.join();
+  impl_->verifier.join();
 }
 
 Result<bool> Service::start() {
@@ -274,13 +286,16 @@ Result<bool> Service::start() {
   Dashboard* dash = s.dashboard.get();
   ro.site = [dash](const ApiRequest& req) { return dash->handle(req); };
   ro.session = [dash](const ApiRequest& req) { return dash->authenticate(req); };
+  ro.http_challenge_slots = std::make_shared<std::counting_semaphore<>>(kWorkers - 1);
   s.router = std::make_unique<Router>(std::move(ro));
   track::HttpLimits limits;
   limits.body_bytes = cfg->api.max_body_bytes;
   limits.header_bytes = 16 * 1024;
   s.http = std::make_unique<track::HttpServer>(
       s.ioc, "api", limits,
-      [&s](const track::HttpRequest& req, const tcp::endpoint&) { return s.answer(req); },
+      [&s](const track::HttpRequest& req, const tcp::endpoint& peer) {
+        return s.answer(req, peer);
+      },
       [](http::status status) {
         const int code = static_cast<int>(status);
         return to_http(error_response(code,

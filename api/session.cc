@@ -1,4 +1,4 @@
-// api/session.cc — see session.h. May call: base/, OpenSSL.
+// api/session.cc — see session.h. May call: base/, net/ (addresses), OpenSSL.
 #include "api/session.h"
 
 #include <openssl/crypto.h>
@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "base/strings.h"
+#include "net/address.h"
 
 namespace trackrelay::api {
 namespace {
@@ -45,17 +46,39 @@ std::chrono::steady_clock::time_point Sessions::now() const {
   return clock_ ? clock_() : std::chrono::steady_clock::now();
 }
 
+std::string Sessions::account_of(const Identity& who) {
+  return who.admin ? "admin" : "account " + std::to_string(who.account);
+}
+
+void Sessions::erase(Map::iterator it) {
+  auto n = per_account_.find(account_of(it->second.who));
+  if (n != per_account_.end() && --n->second == 0) per_account_.erase(n);
+  by_hash_.erase(it);
+}
+
+void Sessions::evict_oldest_of(const std::string& account) {
+  auto oldest = by_hash_.end();
+  for (auto it = by_hash_.begin(); it != by_hash_.end(); ++it) {
+    if (account_of(it->second.who) != account) continue;
+    if (oldest == by_hash_.end() || it->second.used < oldest->second.used) oldest = it;
+  }
+  if (oldest != by_hash_.end()) erase(oldest);
+}
+
 std::optional<Sessions::Opened> Sessions::open(Identity who) {
   Opened out{random_hex(), random_hex()};
   if (out.id.empty() || out.csrf.empty()) return std::nullopt;
   std::lock_guard lock(mu_);
-  if (by_hash_.size() >= kMaxSessions) {
-    auto oldest = std::min_element(
-        by_hash_.begin(), by_hash_.end(),
-        [](const auto& a, const auto& b) { return a.second.used < b.second.used; });
-    by_hash_.erase(oldest);
+  const std::string account = account_of(who);
+  if (per_account_[account] >= kMaxSessionsPerAccount) {
+    evict_oldest_of(account);  // its own, never another account's
+  } else if (by_hash_.size() >= kMaxSessions) {
+    auto largest = std::max_element(per_account_.begin(), per_account_.end(),
+                                    [](const auto& a, const auto& b) { return a.second < b.second; });
+    evict_oldest_of(largest->first);
   }
   by_hash_[digest(out.id)] = Entry{std::move(who), out.csrf, now()};
+  ++per_account_[account];
   return out;
 }
 
@@ -67,7 +90,7 @@ std::optional<Sessions::Found> Sessions::find(std::string_view id, std::chrono::
   if (it == by_hash_.end()) return std::nullopt;
   const auto t = now();
   if (t - it->second.used > timeout) {
-    by_hash_.erase(it);
+    erase(it);
     return std::nullopt;
   }
   it->second.used = t;
@@ -77,21 +100,52 @@ std::optional<Sessions::Found> Sessions::find(std::string_view id, std::chrono::
 void Sessions::close(std::string_view id) {
   const std::string h = digest(id);
   std::lock_guard lock(mu_);
-  by_hash_.erase(h);
+  if (auto it = by_hash_.find(h); it != by_hash_.end()) erase(it);
 }
 
-bool Sessions::may_try() {
-  std::lock_guard lock(mu_);
+void Sessions::forget_old_failures() {
   const auto t = now();
-  while (!failures_.empty() && t - failures_.front() > std::chrono::minutes(1)) {
-    failures_.pop_front();
+  for (auto it = failures_.begin(); it != failures_.end();) {
+    auto& times = it->second;
+    while (!times.empty() && t - times.front() > std::chrono::minutes(1)) times.pop_front();
+    it = times.empty() ? failures_.erase(it) : std::next(it);
   }
-  return failures_.size() < static_cast<std::size_t>(kMaxFailuresPerMinute);
 }
 
-void Sessions::failed() {
+bool Sessions::may_try(std::string_view client) {
   std::lock_guard lock(mu_);
-  failures_.push_back(now());
+  forget_old_failures();
+  auto it = failures_.find(client);
+  return it == failures_.end() ||
+         it->second.size() < static_cast<std::size_t>(kMaxFailuresPerMinute);
+}
+
+void Sessions::failed(std::string_view client) {
+  std::lock_guard lock(mu_);
+  forget_old_failures();
+  auto it = failures_.find(client);
+  if (it == failures_.end()) {
+    if (failures_.size() >= kMaxThrottled) {
+      auto least_recent = std::min_element(
+          failures_.begin(), failures_.end(),
+          [](const auto& a, const auto& b) { return a.second.back() < b.second.back(); });
+      failures_.erase(least_recent);
+    }
+    it = failures_.emplace(std::string(client), std::deque<std::chrono::steady_clock::time_point>{})
+             .first;
+  }
+  it->second.push_back(now());
+}
+
+std::string client_of(std::string_view peer) {
+  boost::system::error_code ec;
+  const auto raw = boost::asio::ip::make_address(std::string(peer), ec);
+  if (ec) return std::string(peer);
+  const auto a = net::normalize(raw);
+  if (a.is_v4()) return a.to_string();
+  auto bytes = a.to_v6().to_bytes();
+  std::fill(bytes.begin() + 8, bytes.end(), 0);
+  return boost::asio::ip::address_v6(bytes).to_string() + "/64";
 }
 
 std::string_view cookie_value(std::string_view header, std::string_view name) {

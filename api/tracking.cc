@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <iostream>
 
 #include "api/internal.h"
 #include "dns/verify.h"
@@ -370,9 +371,18 @@ ApiResponse tracking_verify(Ctx& c) {
   }
   dns::Check check = dns::check_cname(**resolver, *name, c.file->system_domain);
   if (check.cname_status != "valid" && http.value_or(false) && row && !row->http_token.empty()) {
+    std::counting_semaphore<>* slots = c.o.http_challenge_slots.get();
+    if (slots != nullptr && !slots->try_acquire()) {
+      return error_response(429, "too many HTTP challenges at once",
+                            "another HTTP challenge is being fetched; try again in a few seconds",
+                            "1429");
+    }
     const dns::Check h =
         dns::check_http(**resolver, *name, c.file->dns.http_challenge_port.value_or(80),
-                        row->http_token, c.file->dns.timeout_ms);
+                        row->http_token, c.file->dns.timeout_ms,
+                        c.file->dns.allow_private_addresses);
+    if (slots != nullptr) slots->release();
+    if (!h.detail.empty()) std::cerr << "trackrelay: verify: " << *name << ": " << h.detail << "\n";
     if (h.cname_status == "valid") {
       check = h;
     } else {

@@ -247,6 +247,9 @@ constexpr KeySpec kKeys[] = {
   {"dns.http_challenge_port", Kind::kPort, kOptional, "80", 1, 65535,
    "port the HTTP challenge is fetched on (the tracking listener's public port)",
    [](Config& c) -> FieldRef { return &c.dns.http_challenge_port; }},
+  {"dns.allow_private_addresses", Kind::kBool, kOptional, "false", 0, 0,
+   "let the HTTP challenge connect to loopback, private, link-local and other non-global addresses (tests, labs)",
+   [](Config& c) -> FieldRef { return &c.dns.allow_private_addresses; }},
 };
 // clang-format on
 

@@ -1,4 +1,5 @@
-// dns/verify.cc — see verify.h. May call: dns/resolver.h, base/, Boost.Beast.
+// dns/verify.cc — see verify.h. May call: dns/resolver.h, net/address.h, base/,
+// Boost.Beast.
 #include "dns/verify.h"
 
 #include <boost/asio/connect.hpp>
@@ -9,6 +10,7 @@
 #include <chrono>
 
 #include "base/strings.h"
+#include "net/address.h"
 
 namespace trackrelay::dns {
 namespace {
@@ -67,14 +69,53 @@ std::string challenge_path(std::string_view token) {
   return std::string(kChallengePrefix) + std::string(token);
 }
 
-Check check_http(Resolver& resolver, std::string_view domain, std::uint16_t port,
-                 std::string_view token, int timeout_ms) {
+namespace {
+
+// GET the challenge from the first of `endpoints` that connects; the
+// response, or the error. One deadline for all of it.
+boost::system::error_code fetch(const std::vector<boost::asio::ip::tcp::endpoint>& endpoints,
+                                const std::string& host, const std::string& target,
+                                int timeout_ms,
+                                boost::beast::http::response<boost::beast::http::string_body>& res) {
   namespace asio = boost::asio;
   namespace beast = boost::beast;
   namespace http = beast::http;
+  asio::io_context ioc;
+  beast::tcp_stream stream(ioc);
+  stream.expires_after(std::chrono::milliseconds(timeout_ms));
+  boost::system::error_code ec;
+  http::request<http::empty_body> req{http::verb::get, target, 11};
+  req.set(http::field::host, host);
+  req.set(http::field::user_agent, "trackrelay-verify");
+  req.set(http::field::connection, "close");
+  beast::flat_buffer buffer;
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(4096);
+  stream.async_connect(endpoints, [&](const boost::system::error_code& e,
+                                      const asio::ip::tcp::endpoint&) {
+    ec = e;
+    if (e) return;
+    http::async_write(stream, req, [&](const boost::system::error_code& we, std::size_t) {
+      ec = we;
+      if (we) return;
+      http::async_read(stream, buffer, parser,
+                       [&ec](const boost::system::error_code& re, std::size_t) { ec = re; });
+    });
+  });
+  ioc.run();
+  if (!ec) res = parser.release();
+  return ec;
+}
+
+}  // namespace
+
+Check check_http(Resolver& resolver, std::string_view domain, std::uint16_t port,
+                 std::string_view token, int timeout_ms, bool allow_private) {
+  namespace asio = boost::asio;
   const std::string d(domain);
   const std::string url =
       "http://" + d + (port == 80 ? "" : ":" + std::to_string(port)) + challenge_path(token);
+  const std::string cannot = "HTTP challenge: could not fetch the challenge at " + url;
   Check c;
   const Answer a = resolver.addresses(domain);
   if (a.kind != Answer::Kind::kFound) {
@@ -82,41 +123,31 @@ Check check_http(Resolver& resolver, std::string_view domain, std::uint16_t port
     c.message = "HTTP challenge: cannot resolve " + d + ": " + a.detail;
     return c;
   }
-  asio::io_context ioc;
   std::vector<asio::ip::tcp::endpoint> endpoints;
   for (const std::string& ip : a.values) {
     boost::system::error_code ec;
-    auto addr = asio::ip::make_address(ip, ec);
-    if (!ec) endpoints.emplace_back(addr, port);
+    const auto addr = asio::ip::make_address(ip, ec);
+    if (ec) continue;
+    const std::string_view why = net::non_global_reason(addr);
+    if (!why.empty() && !allow_private) {
+      c.detail += (c.detail.empty() ? "" : "; ") + ip + " refused: " + std::string(why);
+      continue;
+    }
+    endpoints.emplace_back(addr, port);
   }
-  beast::tcp_stream stream(ioc);
-  stream.expires_after(std::chrono::milliseconds(timeout_ms));
-  http::response<http::string_body> res;
-  boost::system::error_code ec;
-  stream.async_connect(endpoints, [&ec](const boost::system::error_code& e,
-                                        const asio::ip::tcp::endpoint&) { ec = e; });
-  ioc.run();
-  if (!ec) {
-    http::request<http::empty_body> req{http::verb::get, challenge_path(token), 11};
-    req.set(http::field::host, port == 80 ? d : d + ":" + std::to_string(port));
-    req.set(http::field::user_agent, "trackrelay-verify");
-    req.set(http::field::connection, "close");
-    beast::flat_buffer buffer;
-    http::response_parser<http::string_body> parser;
-    parser.body_limit(4096);
-    ioc.restart();
-    http::async_write(stream, req, [&](const boost::system::error_code& e, std::size_t) {
-      ec = e;
-      if (e) return;
-      http::async_read(stream, buffer, parser,
-                       [&ec](const boost::system::error_code& re, std::size_t) { ec = re; });
-    });
-    ioc.run();
-    if (!ec) res = parser.release();
+  if (endpoints.empty()) {
+    c.cname_status = "invalid";
+    c.message = cannot;
+    c.detail = d + ": no global address to connect to (" + c.detail +
+               "; dns.allow_private_addresses is false)";
+    return c;
   }
-  if (ec) {
+  boost::beast::http::response<boost::beast::http::string_body> res;
+  const std::string host = port == 80 ? d : d + ":" + std::to_string(port);
+  if (const auto ec = fetch(endpoints, host, challenge_path(token), timeout_ms, res); ec) {
     c.cname_status = "pending";
-    c.message = "HTTP challenge: " + url + ": " + ec.message();
+    c.message = cannot;
+    c.detail = url + ": " + ec.message();
     return c;
   }
   if (res.result_int() == 200 && trim(res.body()) == token) {
@@ -126,9 +157,9 @@ Check check_http(Resolver& resolver, std::string_view domain, std::uint16_t port
     return c;
   }
   c.cname_status = "invalid";
-  c.found = "HTTP " + std::to_string(res.result_int());
-  c.message = "HTTP challenge: " + url + " answered " + std::to_string(res.result_int()) +
-              " without the token; " + d + " does not reach this tracker";
+  c.found = "HTTP challenge not answered";
+  c.message = cannot + "; " + d + " does not reach this tracker";
+  c.detail = url + " answered " + std::to_string(res.result_int()) + " without the token";
   return c;
 }
 

@@ -6,7 +6,7 @@
 // rules of manual and periodic verification (flap protection: a verified
 // domain turns invalid only after N consecutive definite failures in
 // periodic checks, never because of a timeout or SERVFAIL).
-// May call: dns/resolver.h, base/, Boost.Beast (the challenge's HTTP GET).
+// May call: dns/resolver.h, net/address.h, base/, Boost.Beast (the challenge's HTTP GET).
 #pragma once
 
 #include <cstdint>
@@ -22,6 +22,9 @@ struct Check {
   std::string found;         // the CNAME found ("" when none)
   std::string
       message;  // "click.example.com has CNAME spgo.example.net; expected track.example.net"
+  // For the operator's log only, never for the tenant: the HTTP challenge's
+  // addresses, status and connection error ("" when there is nothing more).
+  std::string detail;
 };
 
 // Looks up `domain`'s CNAME and compares it with `expected` (the system
@@ -32,8 +35,17 @@ Check check_cname(Resolver& resolver, std::string_view domain, std::string_view 
 // through the addresses `resolver` gives for `domain`; valid when the body
 // is the token. Any failure to get an answer is "pending"; a wrong body or
 // status "invalid".
+//
+// SSRF: the name is the tenant's, so it connects only to the resolved
+// addresses that are global unicast (net::is_global_unicast) unless
+// `allow_private` (dns.allow_private_addresses); a name with none of those
+// is "invalid" without any connection. It connects to the checked addresses
+// themselves (no second resolution: DNS rebinding), follows no redirect, and
+// `timeout_ms` bounds connecting, sending and reading together. The message
+// says only "could not fetch the challenge" (never an address, status or
+// error); `detail` has those for the log.
 Check check_http(Resolver& resolver, std::string_view domain, std::uint16_t port,
-                 std::string_view token, int timeout_ms);
+                 std::string_view token, int timeout_ms, bool allow_private);
 
 // The path the tracker answers the challenge on.
 std::string challenge_path(std::string_view token);

@@ -1,7 +1,9 @@
 // net/address.cc — see address.h.
 #include "net/address.h"
 
+#include <algorithm>
 #include <charconv>
+#include <span>
 
 #include "base/strings.h"
 
@@ -85,6 +87,81 @@ bool in_any(const std::vector<Cidr>& nets, const address& a) {
     if (c.contains(a)) return true;
   }
   return false;
+}
+
+namespace {
+
+struct Special {
+  std::string_view cidr;
+  std::string_view reason;
+};
+
+// IANA special-purpose registries (RFC 6890 and successors): every block
+// that is not globally reachable unicast.
+constexpr Special kV4[] = {
+    {"0.0.0.0/8", "unspecified (\"this network\")"},
+    {"10.0.0.0/8", "RFC 1918 private"},
+    {"100.64.0.0/10", "CGNAT (100.64.0.0/10)"},
+    {"127.0.0.0/8", "loopback"},
+    {"169.254.0.0/16", "link-local"},
+    {"172.16.0.0/12", "RFC 1918 private"},
+    {"192.0.0.0/24", "IETF protocol assignments"},
+    {"192.0.2.0/24", "documentation"},
+    {"192.88.99.0/24", "6to4 relay anycast"},
+    {"192.168.0.0/16", "RFC 1918 private"},
+    {"198.18.0.0/15", "benchmarking"},
+    {"198.51.100.0/24", "documentation"},
+    {"203.0.113.0/24", "documentation"},
+    {"224.0.0.0/4", "multicast"},
+    {"255.255.255.255/32", "broadcast"},
+    {"240.0.0.0/4", "reserved"},
+};
+constexpr Special kV6[] = {
+    {"::/128", "unspecified"},
+    {"::1/128", "loopback"},
+    {"64:ff9b:1::/48", "local-use NAT64"},
+    {"100::/64", "discard-only"},
+    {"2001::/32", "Teredo"},
+    {"2001:2::/48", "benchmarking"},
+    {"2001:10::/28", "ORCHID"},
+    {"2001:20::/28", "ORCHIDv2"},
+    {"2001:db8::/32", "documentation"},
+    {"3fff::/20", "documentation"},
+    {"fc00::/7", "unique local (fc00::/7)"},
+    {"fe80::/10", "link-local"},
+    {"fec0::/10", "site-local"},
+    {"ff00::/8", "multicast"},
+    {"2000::/3", ""},  // global unicast: the rest of it
+};
+
+std::string_view reason_in(std::span<const Special> table, const address& a,
+                           std::string_view otherwise) {
+  for (const Special& s : table) {
+    if (parse_cidr(s.cidr)->contains(a)) return s.reason;
+  }
+  return otherwise;
+}
+
+// The IPv4 address an IPv6 address embeds in the bytes [at, at + 4).
+address v4_at(const ip::address_v6::bytes_type& b, std::size_t at) {
+  return ip::address_v4(ip::address_v4::bytes_type{b[at], b[at + 1], b[at + 2], b[at + 3]});
+}
+
+}  // namespace
+
+std::string_view non_global_reason(const address& raw) {
+  const address a = normalize(raw);  // ::ffff:a.b.c.d is a.b.c.d
+  if (a.is_v4()) return reason_in(kV4, a, "");
+  const ip::address_v6 v6 = a.to_v6();
+  const auto b = v6.to_bytes();
+  const bool zero96 =
+      std::all_of(b.begin(), b.begin() + 12, [](unsigned char c) { return c == 0; });
+  if (zero96 && !v6.is_unspecified() && !v6.is_loopback()) {
+    return reason_in(kV4, v4_at(b, 12), "");  // IPv4-compatible ::a.b.c.d (deprecated)
+  }
+  if (parse_cidr("64:ff9b::/96")->contains(a)) return reason_in(kV4, v4_at(b, 12), "");
+  if (parse_cidr("2002::/16")->contains(a)) return reason_in(kV4, v4_at(b, 2), "");
+  return reason_in(kV6, a, "not in global unicast space (2000::/3)");
 }
 
 std::string HostPort::str() const {

@@ -2,6 +2,8 @@
 // listener: "host:port" endpoints (relay.upstream, relay.listen, api.listen,
 // track.listen), and CIDR networks (relay.clients, track.trusted_proxies).
 // IPv4-mapped IPv6 peers (::ffff:1.2.3.4) match IPv4 networks.
+// Also: which addresses outbound connections to tenant-supplied names may
+// reach (global unicast only; see non_global_reason).
 //
 // May call: base/, Boost.Asio (address types only).
 #pragma once
@@ -33,6 +35,18 @@ Result<Cidr> parse_cidr(std::string_view text);
 // Every entry; the error names `what` (the config key) and the bad entry.
 Result<std::vector<Cidr>> parse_cidrs(const std::vector<std::string>& texts, std::string_view what);
 bool in_any(const std::vector<Cidr>& nets, const address& a);
+
+// Why `a` is not a global unicast address, for outbound connections to a
+// name a tenant controls (the HTTP challenge): "loopback", "RFC 1918
+// private", "link-local", "CGNAT (100.64.0.0/10)", "unique local (fc00::/7)",
+// "multicast", "unspecified", "broadcast", "documentation", ... — or "" when
+// it is global. IPv4-mapped (::ffff:a.b.c.d), IPv4-compatible (::a.b.c.d),
+// NAT64 (64:ff9b::/96) and 6to4 (2002::/16) addresses are judged by the
+// IPv4 address they embed; IPv6 outside 2000::/3 is never global.
+std::string_view non_global_reason(const address& a);
+inline bool is_global_unicast(const address& a) {
+  return non_global_reason(a).empty();
+}
 
 struct HostPort {
   std::string host;  // "127.0.0.1", "::1" (without brackets), "mx.example.net"

@@ -208,22 +208,39 @@ class ApiAbuse(unittest.TestCase):
                 % (method.encode(), path.encode(), self.primary.encode(), len(body), extra)) + body
 
     def test_3_malformed_json_is_a_4xx_everywhere(self):
-        bodies = [b"{oops", b"[1,2,3]", b"\"a string\"", b"42", b"null", b"{\"domain\": ",
-                  b"{\"domain\": \"\xff\xfe.example.com\"}", b"{\"domain\": \"a\x00b.example.com\"}",
-                  b"{\"domain\": " + b"[" * 2000 + b"]" * 2000 + b"}", b"[" * 3000,
-                  b"{\"domain\": 1e999999}", b"{\"a\":1,\"a\":2}" * 1, b"\xef\xbb\xbf{}",
-                  b"{\"secure\": \"yes\", \"port\": -1, \"default\": 7}"]
+        # Not a JSON object: every route that takes a body answers 4xx with
+        # a JSON error, whatever the route.
+        malformed = [b"{oops", b"[1,2,3]", b"\"a string\"", b"42", b"null", b"{\"domain\": ",
+                     b"{\"domain\": \"\xff\xfe.example.com\"}",
+                     b"{\"domain\": \"a\x00b.example.com\"}",
+                     b"{\"domain\": " + b"[" * 2000 + b"]" * 2000 + b"}", b"[" * 3000,
+                     b"\xef\xbb\xbf{}"]
+        # Odd but well-formed objects: never 5xx; where the route reads the
+        # field, a wrong type or value is a 4xx too.
+        odd = [b"{\"domain\": 1e999999}", b"{\"a\":1,\"a\":2}",
+               b"{\"secure\": \"yes\", \"port\": -1, \"default\": 7}"]
         for method, path in self.routes:
             if method not in ("POST", "PUT"):
                 continue
             target = self.concrete(path)
-            for body in bodies:
+            for body in malformed + odd:
                 status, raw = self.raw(self.request_bytes(method, target, body))
-                self.assertIsNotNone(status, (method, target, body[:40], raw[:200]))
-                self.assertLess(status, 500, (method, target, body[:40], raw[:300]))
+                what = (method, target, body[:40], raw[:300])
+                self.assertIsNotNone(status, what)
+                if body in malformed:
+                    self.assertGreaterEqual(status, 400, what)
+                self.assertLess(status, 500, what)
                 if status >= 400:
                     payload = json.loads(raw.partition(b"\r\n\r\n")[2] or b"{}")
-                    self.assertIn("errors", payload, (method, target, body[:40]))
+                    self.assertTrue(payload.get("errors") and payload["errors"][0].get("message"),
+                                    what)
+            if method == "POST" and path == "/tracking-domains":
+                for body in (b"{\"domain\": 1e999999}",
+                             b"{\"domain\": \"x.example.com\", \"secure\": \"yes\"}",
+                             b"{\"domain\": \"x.example.com\", \"port\": -1}"):
+                    status, raw = self.raw(self.request_bytes(method, target, body))
+                    self.assertGreaterEqual(status, 400, (body, raw[:300]))
+                    self.assertLess(status, 500, (body, raw[:300]))
         status, _ = self.api.call("GET", "/tracking-domains")
         self.assertEqual(status, 200)
 

@@ -7,6 +7,7 @@
 #include <openssl/evp.h>
 
 #include <chrono>
+#include <vector>
 
 #include "api/session.h"
 #include "api_test_util.h"
@@ -49,12 +50,46 @@ TEST(Sessions, IdleTimeoutCloseAndThrottle) {
   EXPECT_FALSE(s.find(b->id, seconds(60)).has_value());
   EXPECT_FALSE(s.find("short", seconds(60)).has_value());
   for (int i = 0; i < Sessions::kMaxFailuresPerMinute; ++i) {
-    EXPECT_TRUE(s.may_try());
-    s.failed();
+    EXPECT_TRUE(s.may_try("192.0.2.1"));
+    s.failed("192.0.2.1");
   }
-  EXPECT_FALSE(s.may_try());
+  EXPECT_FALSE(s.may_try("192.0.2.1"));
+  EXPECT_TRUE(s.may_try("192.0.2.2")) << "per client, not for everyone";
   now += seconds(61);
-  EXPECT_TRUE(s.may_try());
+  EXPECT_TRUE(s.may_try("192.0.2.1"));
+}
+
+TEST(Sessions, ThrottleKeys) {
+  EXPECT_EQ(client_of("192.0.2.1"), "192.0.2.1");
+  EXPECT_EQ(client_of("::ffff:192.0.2.1"), "192.0.2.1");
+  EXPECT_EQ(client_of("2001:db8:1:2:3:4:5:6"), "2001:db8:1:2::/64");
+  EXPECT_EQ(client_of("2001:db8:1:2::9"), client_of("2001:db8:1:2:ffff::1"));
+  EXPECT_NE(client_of("2001:db8:1:2::9"), client_of("2001:db8:1:3::9"));
+}
+
+TEST(Sessions, OneAccountCannotEvictAnothersSessions) {
+  Sessions s;
+  auto admin = s.open({true, "", "h", 0});
+  auto other = s.open({false, "k2", "", 2});
+  ASSERT_TRUE(admin && other);
+  std::vector<Sessions::Opened> mine;
+  for (std::size_t i = 0; i < Sessions::kMaxSessionsPerAccount + 50; ++i) {
+    auto o = s.open({false, "k1", "", 1});
+    ASSERT_TRUE(o.has_value());
+    mine.push_back(*o);
+  }
+  EXPECT_TRUE(s.find(admin->id, seconds(60)).has_value()) << "admin session evicted";
+  EXPECT_TRUE(s.find(other->id, seconds(60)).has_value()) << "account 2's session evicted";
+  EXPECT_TRUE(s.find(mine.back().id, seconds(60)).has_value());
+  EXPECT_FALSE(s.find(mine.front().id, seconds(60)).has_value()) << "its own oldest went";
+  // The whole table full: the account holding the most gives way.
+  for (std::int64_t account = 10; account < 10 + 100; ++account) {
+    for (std::size_t i = 0; i < Sessions::kMaxSessionsPerAccount - 1; ++i) {
+      ASSERT_TRUE(s.open({false, "k", "", account}).has_value());
+    }
+  }
+  EXPECT_TRUE(s.find(admin->id, seconds(60)).has_value()) << "admin session evicted";
+  EXPECT_TRUE(s.find(other->id, seconds(60)).has_value()) << "account 2's session evicted";
 }
 
 TEST(Sessions, CookieValue) {
@@ -83,8 +118,10 @@ class Dash : public Api {
     site_ = std::make_unique<Router>(std::move(ro));
   }
 
+  // As the dashboard's page sends it: from its own origin, from one client.
   ApiResponse send(std::string method, std::string target, std::string body = "",
-                   std::string cookie = "", std::string csrf = "") {
+                   std::string cookie = "", std::string csrf = "",
+                   std::string origin = "http://dash.example:8080", std::string peer = kPeer) {
     ApiRequest r;
     r.method = std::move(method);
     r.target = std::move(target);
@@ -92,8 +129,12 @@ class Dash : public Api {
     r.cookie = std::move(cookie);
     r.csrf_token = std::move(csrf);
     r.content_type = "application/json";
+    r.host = "dash.example:8080";
+    r.origin = std::move(origin);
+    r.peer = std::move(peer);
     return site_->handle(r);
   }
+  static constexpr const char* kPeer = "192.0.2.1";
 
   // Signs in; returns {cookie header, csrf token}.
   std::pair<std::string, std::string> sign_in(const std::string& body) {
@@ -161,11 +202,64 @@ TEST_F(Dash, AdminPasswordIsThePrimaryAccountUntilTheHashChanges) {
   EXPECT_EQ(send("GET", "/api/v1/tracking-domains", "", cookie).status, 401);
 }
 
-TEST_F(Dash, FailedSignInsAreThrottled) {
+TEST_F(Dash, FailedSignInsAreThrottledPerClientAddress) {
   for (int i = 0; i < Sessions::kMaxFailuresPerMinute; ++i) {
     EXPECT_EQ(send("POST", "/session", R"({"password":"wrong"})").status, 401);
   }
-  EXPECT_EQ(send("POST", "/session", R"({"password":"pw"})").status, 429);
+  ApiResponse r = send("POST", "/session", R"({"password":"pw"})");
+  EXPECT_EQ(r.status, 429);
+  EXPECT_NE(r.body.find("too many failed sign-ins"), std::string::npos) << r.body;
+  // Another client is not locked out by the first one's guessing.
+  const std::string origin = "http://dash.example:8080";
+  EXPECT_EQ(send("POST", "/session", R"({"password":"pw"})", "", "", origin, "198.51.100.7").status,
+            200);
+  EXPECT_EQ(send("POST", "/session", R"({"password":"pw"})", "", "", origin, "2001:db8::1").status,
+            200);
+}
+
+TEST_F(Dash, CookieChangesNeedTheDashboardsOrigin) {
+  auto [cookie, csrf] = sign_in(R"({"api_key":")" + key_ + R"("})");
+  const std::string body = R"({"domain":"click.example.com"})";
+  for (const char* origin : {"http://evil.example", "http://dash.example:8081", "null",
+                             "https://dash.example:8080.evil.example", "http://dash.example:8080/x",
+                             "file://", ""}) {
+    ApiResponse r = send("POST", "/api/v1/tracking-domains", body, cookie, csrf, origin);
+    EXPECT_EQ(r.status, 403) << "Origin: " << origin;
+    EXPECT_NE(r.body.find("own origin"), std::string::npos) << r.body;
+  }
+  // Reads need no Origin; nor does an API client with its key.
+  EXPECT_EQ(send("GET", "/api/v1/tracking-domains", "", cookie, "", "http://evil.example").status,
+            200);
+  ApiRequest api;
+  api.method = "POST";
+  api.target = "/api/v1/tracking-domains";
+  api.body = body;
+  api.authorization = key_;
+  api.content_type = "application/json";
+  EXPECT_EQ(site_->handle(api).status, 200);
+  // The same origin in either scheme (a TLS proxy in front), any case; or,
+  // without Origin, the Referer's origin.
+  const std::string b2 = R"({"domain":"c2.example.com"})";
+  EXPECT_EQ(send("POST", "/api/v1/tracking-domains", b2, cookie, csrf, "HTTPS://Dash.Example:8080")
+                .status,
+            200);
+  ApiRequest ref;
+  ref.method = "POST";
+  ref.target = "/api/v1/tracking-domains";
+  ref.body = R"({"domain":"c3.example.com"})";
+  ref.cookie = cookie;
+  ref.csrf_token = csrf;
+  ref.content_type = "application/json";
+  ref.host = "dash.example:8080";
+  ref.referer = "http://dash.example:8080/#/domains";
+  EXPECT_EQ(site_->handle(ref).status, 200);
+  ref.referer = "http://evil.example/#/domains";
+  EXPECT_EQ(site_->handle(ref).status, 403);
+  // Sign-out and sign-in from another site are refused too.
+  EXPECT_EQ(send("DELETE", "/session", "", cookie, csrf, "http://evil.example").status, 403);
+  EXPECT_EQ(send("POST", "/session", R"({"password":"pw"})", "", "", "http://evil.example").status,
+            403);
+  EXPECT_EQ(send("GET", "/api/v1/tracking-domains", "", cookie).status, 200) << "still signed in";
 }
 
 TEST_F(Dash, SignInMustBeJson) {

@@ -13,7 +13,10 @@ tracker serves links through the API domain and the events API lists the
 click; `rewrite` reads the store's domains; the HTTP challenge is answered
 only on its own host and verifies a CNAME-less domain; periodic
 re-verification (process C) keeps a domain verified while DNS is down and
-turns it invalid only after dns.reverify_failures definite failures.
+turns it invalid only after dns.reverify_failures definite failures; with
+the default dns.allow_private_addresses (process D) the challenge never
+connects to a domain that resolves to 127.0.0.1, and the tenant is told
+only "could not fetch the challenge".
 
 usage: serve_test.py TRACKRELAY
 """
@@ -21,6 +24,7 @@ import email
 import glob
 import os
 import re
+import select
 import smtplib
 import socket
 import sys
@@ -35,6 +39,7 @@ RECORDS = [
     "host-record=track.example.net,127.0.0.1",
     "host-record=other.example.net,127.0.0.2",
     "host-record=flat.example.com,127.0.0.1",
+    "host-record=private.example.com,127.0.0.1",
     "cname=click.example.com,track.example.net",
 ]
 MOVED = [r for r in RECORDS if not r.startswith("cname=")] + [
@@ -57,8 +62,11 @@ class ApiEndToEnd(unittest.TestCase):
             cls.dns = cls.env.dnsmasq(RECORDS)
             cls.track_port = tcp_port()
             cls.outbox = os.path.join(cls.env.dir, "outbox")
+            # The challenge reaches 127.0.0.1 only because these processes
+            # allow it; test_5 proves the default never connects there.
             dns = ("dns: {resolvers: ['127.0.0.1:%d'], timeout_ms: 1000, reverify_interval: %d,"
-                   " reverify_failures: 2, http_challenge_port: %d}\n")
+                   " reverify_failures: 2, http_challenge_port: %d,"
+                   " allow_private_addresses: true}\n")
             cls.config_a = cls.env.config("a.yaml", (
                 "track: {listen: '127.0.0.1:%d'}\n"
                 "api: {listen: '127.0.0.1:0', max_body_bytes: 2048, store_poll_ms: 100}\n" %
@@ -190,6 +198,36 @@ class ApiEndToEnd(unittest.TestCase):
         # the only verified domain (flat.example.com, verified by HTTP).
         origin, _ = self.wait_for_link_host("flat.example.com")
         self.assertEqual(origin, "http://flat.example.com")
+
+    def test_5_http_challenge_never_connects_to_a_private_address(self):
+        # SSRF: a tenant's domain resolving to 127.0.0.1, with a listener on
+        # dns.http_challenge_port that must see no connection (default:
+        # dns.allow_private_addresses false).
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        try:
+            config = self.env.config("d.yaml", (
+                "api: {listen: '127.0.0.1:0', store_poll_ms: 100}\n"
+                "dns: {resolvers: ['127.0.0.1:%d'], timeout_ms: 1000, reverify_interval: 0,"
+                " http_challenge_port: %d}\n" % (self.dns.port, listener.getsockname()[1])))
+            d = self.env.serve(config)
+            api = harness.Client(d.ports["api"], self.key)
+            status, body = api.call("POST", "/tracking-domains", {"domain": "private.example.com"})
+            self.assertEqual(status, 200, body)
+            status, body = api.call("POST", "/tracking-domains/private.example.com/verify",
+                                    {"http": True})
+            self.assertEqual(status, 200, body)
+            self.assertFalse(body["results"]["verified"], body)
+            message = body["results"]["message"]
+            self.assertIn("could not fetch the challenge", message)
+            for leak in ("127.0.0.1", "loopback", "refused", "Connection", "timed out"):
+                self.assertNotIn(leak, message)
+            readable, _, _ = select.select([listener], [], [], 0.5)
+            self.assertEqual(readable, [], "the HTTP challenge connected to 127.0.0.1")
+            d.wait_for(r"verify: private\.example\.com: .*127\.0\.0\.1 refused: loopback")
+        finally:
+            listener.close()
 
 
 if __name__ == "__main__":

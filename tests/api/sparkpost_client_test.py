@@ -5,7 +5,8 @@ against `trackrelay serve` (tests/api/node/client_test.js, node --test).
 Installs tests/api/node (package.json + package-lock.json, `npm ci`) into
 WORKDIR once, starts trackrelay with the API on a kernel-chosen port and a
 key made by `trackrelay keys create`, runs node, and stops everything.
-Skips (exit 0 with a note) when node or npm is missing.
+Skips (exit 77, ctest's SKIP_RETURN_CODE: "Skipped", never a pass) when
+node or npm is missing.
 
 usage: sparkpost_client_test.py TRACKRELAY WORKDIR
 """
@@ -25,7 +26,7 @@ def main():
     node, npm = shutil.which("node"), shutil.which("npm")
     if not node or not npm:
         print("SKIP: node/npm not installed (scripts/install-deps.sh --test)")
-        return 0
+        return 77
     os.makedirs(workdir, exist_ok=True)
     for f in ("package.json", "package-lock.json", "client_test.js"):
         shutil.copy(os.path.join(HERE, "node", f), workdir)

@@ -6,6 +6,12 @@
 
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <filesystem>
 #include <memory>
@@ -111,6 +117,68 @@ TEST_F(DnsmasqTest, AddressesForTheHttpChallenge) {
   EXPECT_EQ(a.values, std::vector<std::string>{"127.0.0.1"});
 }
 
+// A listening socket on 127.0.0.1 that never accepts: a connection to it
+// completes in the kernel's backlog, so readable() says whether anyone
+// connected.
+class Listener {
+ public:
+  Listener() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    ok_ = fd_ >= 0 && ::bind(fd_, reinterpret_cast<sockaddr*>(&a), len) == 0 &&
+          ::listen(fd_, 8) == 0 &&
+          ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) == 0;
+    port_ = ntohs(a.sin_port);
+  }
+  ~Listener() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Listener(const Listener&) = delete;
+  Listener& operator=(const Listener&) = delete;
+  bool ok() const { return ok_; }
+  std::uint16_t port() const { return port_; }
+  bool connected() const {
+    pollfd p{fd_, POLLIN, 0};
+    return ::poll(&p, 1, 200) == 1;
+  }
+
+ private:
+  int fd_ = -1;
+  bool ok_ = false;
+  std::uint16_t port_ = 0;
+};
+
+TEST_F(DnsmasqTest, HttpChallengeNeverConnectsToAPrivateAddress) {
+  Listener listener;
+  ASSERT_TRUE(listener.ok());
+  auto r = make_resolver({server_->address()}, 2000);
+  ASSERT_TRUE(r.ok());
+  const Check c = check_http(**r, "flat.example.com", listener.port(), "tok", 500, false);
+  EXPECT_FALSE(listener.connected()) << "the challenge connected to 127.0.0.1";
+  EXPECT_EQ(c.cname_status, "invalid");
+  EXPECT_NE(c.message.find("could not fetch the challenge"), std::string::npos) << c.message;
+  EXPECT_EQ(c.message.find("127.0.0.1"), std::string::npos) << c.message;
+  EXPECT_NE(c.detail.find("127.0.0.1 refused: loopback"), std::string::npos) << c.detail;
+}
+
+TEST_F(DnsmasqTest, HttpChallengeReachesPrivateAddressesOnlyWhenAllowed) {
+  Listener listener;  // never answers: the challenge times out
+  ASSERT_TRUE(listener.ok());
+  auto r = make_resolver({server_->address()}, 2000);
+  ASSERT_TRUE(r.ok());
+  const auto start = std::chrono::steady_clock::now();
+  const Check c = check_http(**r, "flat.example.com", listener.port(), "tok", 300, true);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
+  EXPECT_TRUE(listener.connected());
+  EXPECT_EQ(c.cname_status, "pending");
+  EXPECT_NE(c.message.find("could not fetch the challenge"), std::string::npos) << c.message;
+  EXPECT_EQ(c.message.find("timeout"), std::string::npos) << c.message;  // the error: log only
+  EXPECT_FALSE(c.detail.empty());
+}
+
 TEST(ScriptedDnsTest, UpperCaseAndTrailingDotAnswersAreValid) {
   ScriptedDns server({{"upper.example.com", {Mode::kCname, "TRACK.Example.NET."}}});
   auto r = make_resolver({server.address()}, 2000);
@@ -155,7 +223,7 @@ TEST(Resolver, RejectsBadServerAddresses) {
 // --- state rules ---
 
 Check result(const char* status) {
-  return Check{status, "", ""};
+  return Check{status, "", "", ""};
 }
 
 TEST(VerifyState, ManualDefiniteResultsApplyAtOnce) {

@@ -91,7 +91,16 @@ class TrackKillUnderLoad(unittest.TestCase):
         stop = threading.Event()
         up = threading.Event()  # the server accepts requests
 
+        errors = []  # failures inside client threads fail the test (asserted below)
+
         def client(c):
+            try:
+                run_client(c)
+            except BaseException as e:  # noqa: B902  reported by the test thread
+                with lock:
+                    errors.append("client %d: %r" % (c, e))
+
+        def run_client(c):
             rng = random.Random(c)
             conn = None
             n = 0
@@ -108,7 +117,10 @@ class TrackKillUnderLoad(unittest.TestCase):
                                                         "User-Agent": ua})
                     r = conn.getresponse()
                     r.read()
-                    self.assertEqual(r.status, status)
+                    if r.status != status:
+                        with lock:
+                            errors.append("%s %s answered %d, expected %d"
+                                          % (method, path, r.status, status))
                     with lock:
                         answered[ua] = kind
                 except (OSError, http.client.HTTPException):
@@ -151,6 +163,8 @@ class TrackKillUnderLoad(unittest.TestCase):
             for t in threads:
                 t.join(30)
         elapsed = time.monotonic() - t0
+        self.assertFalse(any(t.is_alive() for t in threads), "a client thread never ended")
+        self.assertEqual(errors, [], "failures in client threads")
 
         db = sqlite3.connect(self.store)
         rows = db.execute("SELECT user_agent, type FROM events").fetchall()
