@@ -85,7 +85,6 @@ constexpr const char* kSchemaV3 =
     "UPDATE sending_domains SET txt_token = lower(hex(randomblob(16)));"
     "ALTER TABLE events ADD COLUMN subaccount_id INTEGER NOT NULL DEFAULT 0;"
     "CREATE INDEX events_subaccount ON events(subaccount_id, ts_ms);"
-    "UPDATE meta SET value = value + 1 WHERE key = 'domains_version';"
     "PRAGMA user_version = 3;";
 
 static_assert(kSchemaVersion == 3, "add the migration for the new version here");
