@@ -173,10 +173,10 @@ ApiResponse sending_create(Ctx& c) {
   if (*r == store::Change::kExists || !row->has_value()) {
     // Held by another account: say so without naming it (409 either way).
     const bool own = row->has_value() && (*row)->subaccount_id == c.scope;
-    return error_response(409, "resource conflict",
-                          "sending domain " + *name +
-                              (own ? " already exists" : " is held by another account"),
-                          "1602");
+    return error_response(
+        409, "resource conflict",
+        "sending domain " + *name + (own ? " already exists" : " is held by another account"),
+        "1602");
   }
   if (c.o.changed) c.o.changed();
   json::object res;

@@ -29,7 +29,7 @@ struct Answer {
   // CNAME targets as sent (no trailing dot); IP addresses; TXT records (the
   // character-strings of one record concatenated, as RFC 7208 reads them).
   std::vector<std::string> values;
-  std::string detail;               // "NXDOMAIN", "no CNAME record", "timed out after 2000 ms"
+  std::string detail;  // "NXDOMAIN", "no CNAME record", "timed out after 2000 ms"
 };
 
 class Resolver {

@@ -147,8 +147,7 @@ SubaccountRow subaccount_row(const Query& q) {
   return SubaccountRow{q.i64(0), q.text(1), q.text(2), q.i64(3)};
 }
 
-constexpr const char* kSubaccountSelect =
-    "SELECT id, name, status, created_ms FROM subaccounts";
+constexpr const char* kSubaccountSelect = "SELECT id, name, status, created_ms FROM subaccounts";
 
 ApiKeyRow key_row(const Query& q) {
   return ApiKeyRow{q.i64(0), q.text(1), q.text(2), q.i64(3), q.i64(4)};
@@ -400,8 +399,8 @@ Result<Change> DomainStore::update_sending_domain(const SendingDomainRow& row) {
     Query q(d,
             "UPDATE sending_domains SET tracking_domain = ?, verified = ?, txt_status = ?, "
             "found = ?, message = ?, checked_ms = ? WHERE domain = ?");
-    q.bind({row.tracking_domain, std::int64_t{row.verified}, row.txt_status, row.found,
-            row.message, row.checked_ms, row.domain});
+    q.bind({row.tracking_domain, std::int64_t{row.verified}, row.txt_status, row.found, row.message,
+            row.checked_ms, row.domain});
     q.step();
     if (q.failed()) return Error{q.error()};
     return sqlite3_changes(d) == 0 ? Change::kNotFound : Change::kDone;

@@ -123,7 +123,7 @@ class DomainStore {
   Result<Change> add_sending_domain(const SendingDomainRow& row);
   // Replaces the link and the verification fields of row.domain (kNotFound).
   Result<Change> update_sending_domain(const SendingDomainRow& row);
-  Result<Change> delete_sending_domain(std::string_view domain);      // kNotFound
+  Result<Change> delete_sending_domain(std::string_view domain);  // kNotFound
 
   Result<SubaccountRow> add_subaccount(std::string name, std::string status);
   Result<std::vector<SubaccountRow>> subaccounts();

@@ -52,7 +52,7 @@ struct Claims {
   // The (sub)account whose mail carried the link; 0: the primary account.
   // The tracker records it on the event; event visibility follows it.
   std::int64_t subaccount_id = 0;
-  std::string key_id;          // filled in by verify(); ignored by encode()
+  std::string key_id;  // filled in by verify(); ignored by encode()
 };
 
 struct Key {

@@ -54,8 +54,8 @@ TEST(Token, SubaccountIdRoundTripsAndOldTokensDecodeAsPrimary) {
   auto r = verify(old_format, keys, "click.example.com");
   ASSERT_TRUE(r.ok()) << r.error();
   EXPECT_EQ(r->subaccount_id, 0);
-  for (std::int64_t sub : {std::int64_t{1}, std::int64_t{127}, std::int64_t{128},
-                           std::int64_t{1} << 40}) {
+  for (std::int64_t sub :
+       {std::int64_t{1}, std::int64_t{127}, std::int64_t{128}, std::int64_t{1} << 40}) {
     c.subaccount_id = sub;
     const std::string t = encode(c, kK1);
     EXPECT_NE(t, old_format);
