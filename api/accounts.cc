@@ -1,8 +1,11 @@
-// api/accounts.cc — /subaccounts (minimal: name, status), /api-keys
-// (create: the key is shown once; list; revoke) and /events/message
-// (cursor-paginated clicks and opens). A subaccount key sees only its own
-// keys and the events of its own tracking domains, and cannot manage
-// subaccounts. May call: store/, conf/, base/, Boost.JSON.
+// api/accounts.cc — /subaccounts (minimal: name, status; PUT changes them,
+// terminated is final), /api-keys (create: the key is shown once; list;
+// revoke) and /events/message (cursor-paginated clicks and opens). A
+// subaccount key sees only its own keys and the events whose subaccount_id
+// is its own (whatever their tracking domain), and cannot manage
+// subaccounts. A subaccount's status decides whether its keys authenticate
+// (store::DomainStore::authenticate) and its domains apply to mail
+// (api/effective.cc). May call: store/, conf/, base/, Boost.JSON.
 #include <charconv>
 #include <chrono>
 
@@ -132,6 +135,48 @@ ApiResponse subaccount_get(Ctx& c) {
   return ok(subaccount_json(**row));
 }
 
+ApiResponse subaccount_update(Ctx& c) {
+  if (!c.primary_key()) return primary_only();
+  const auto id = parse_id(c.params[0]);
+  if (!id) return not_found("subaccount " + c.params[0] + " does not exist");
+  ApiResponse err;
+  auto body = body_object(c, err);
+  if (!body) return err;
+  std::optional<std::string> name, status;
+  if (!field_string(*body, "name", name, err) || !field_string(*body, "status", status, err)) {
+    return err;
+  }
+  if (name && (trim(*name).empty() || name->size() > kMaxName)) {
+    return error_response(422, "invalid name", "'name' must be 1-1024 characters", "1200");
+  }
+  if (status && *status != "active" && *status != "suspended" && *status != "terminated") {
+    return error_response(422, "invalid status", "'status' must be active, suspended or terminated",
+                          "1200");
+  }
+  auto row = c.o.domains->subaccount(*id);
+  if (!row) return store_failed(row.error());
+  if (!row->has_value()) return not_found("subaccount " + c.params[0] + " does not exist");
+  store::SubaccountRow s = **row;
+  if (s.status == "terminated" && status && *status != "terminated") {
+    return error_response(409, "resource conflict",
+                          "subaccount " + c.params[0] + " is terminated; that cannot be undone",
+                          "1602");
+  }
+  if (name) s.name = *name;
+  if (status) s.status = *status;
+  auto r = c.o.domains->update_subaccount(s);
+  if (!r) return store_failed(r.error());
+  if (*r == store::Change::kNotFound)
+    return not_found("subaccount " + c.params[0] + " does not exist");
+  if (c.o.changed) c.o.changed();
+  json::object res;
+  res["message"] = "Successfully updated subaccount information";
+  res["subaccount_id"] = s.id;
+  res["name"] = s.name;
+  res["status"] = s.status;
+  return ok(std::move(res));
+}
+
 ApiResponse key_create(Ctx& c) {
   ApiResponse err;
   auto body = body_object(c, err);
@@ -197,31 +242,9 @@ std::vector<std::string> split_list(std::string_view s) {
   return out;
 }
 
-bool scope_event_domains(Ctx& c, std::vector<std::string>& domains, bool& only_listed,
-                         ApiResponse& error) {
-  if (c.all) return true;
-  // A (sub)account sees the events of its own tracking domains only.
-  std::vector<std::string> own;
-  if (c.scope == 0) {
-    for (const auto& t : c.file->tracking_domains) own.push_back(t.domain);
-  }
-  auto rows = c.o.domains->tracking_domains();
-  if (!rows) {
-    error = store_failed(rows.error());
-    return false;
-  }
-  for (const auto& r : *rows) {
-    if (r.subaccount_id == c.scope) own.push_back(r.domain);
-  }
-  if (domains.empty()) {
-    domains = std::move(own);
-  } else {
-    std::erase_if(domains, [&](const std::string& d) {
-      return std::find(own.begin(), own.end(), d) == own.end();
-    });
-  }
-  only_listed = true;
-  return true;
+std::optional<std::int64_t> event_scope(const Ctx& c) {
+  if (c.all) return std::nullopt;
+  return c.scope;
 }
 
 ApiResponse events_message(Ctx& c) {
@@ -275,9 +298,7 @@ ApiResponse events_message(Ctx& c) {
     q.limit = n;
   }
   if (const std::string* v = param("cursor"); v != nullptr && *v != "initial") q.cursor = *v;
-  if (ApiResponse err; !scope_event_domains(c, q.tracking_domains, q.only_listed_domains, err)) {
-    return err;
-  }
+  q.subaccount_id = event_scope(c);
   auto page = c.o.events->query(q);
   if (!page) return error_response(422, "invalid parameter", page.error(), "1300");
   json::array results;

@@ -6,6 +6,26 @@
 
 namespace trackrelay::api {
 
+namespace {
+
+// "" when the account's domains apply to mail; else its status ("suspended",
+// "terminated", "deleted"). The primary account (0) always applies.
+std::string inactive(const store::DomainsSnapshot& domains, std::int64_t subaccount_id) {
+  if (subaccount_id == 0) return {};
+  for (const store::SubaccountRow& s : domains.subaccounts) {
+    if (s.id == subaccount_id) return s.status == "active" ? std::string() : s.status;
+  }
+  return "deleted";
+}
+
+std::string account_note(std::string_view kind, const std::string& domain, std::int64_t sub,
+                         const std::string& status) {
+  return std::string(kind) + " " + domain + ": subaccount " + std::to_string(sub) + " is " +
+         status + "; the domain does not apply to mail";
+}
+
+}  // namespace
+
 Effective build_effective(const conf::Config& file, const store::DomainsSnapshot& domains) {
   auto cfg = std::make_shared<conf::Config>(file);
   Effective out;
@@ -19,6 +39,10 @@ Effective build_effective(const conf::Config& file, const store::DomainsSnapshot
     if (file_tracking.contains(row.domain) || row.domain == file.system_domain) {
       out.notes.push_back("tracking domain " + row.domain +
                           " is managed by the configuration file; its store entry is ignored");
+      continue;
+    }
+    if (const std::string st = inactive(domains, row.subaccount_id); !st.empty()) {
+      out.notes.push_back(account_note("tracking domain", row.domain, row.subaccount_id, st));
       continue;
     }
     if (!row.http_token.empty()) cfg->http_challenges.push_back({row.domain, row.http_token});
@@ -37,6 +61,20 @@ Effective build_effective(const conf::Config& file, const store::DomainsSnapshot
     if (file_sending.contains(row.domain)) {
       out.notes.push_back("sending domain " + row.domain +
                           " is managed by the configuration file; its store entry is ignored");
+      continue;
+    }
+    if (const std::string st = inactive(domains, row.subaccount_id); !st.empty()) {
+      out.notes.push_back(account_note("sending domain", row.domain, row.subaccount_id, st));
+      continue;
+    }
+    if (!row.verified) {
+      // Not proven in DNS: its mail is treated as if it were not declared,
+      // so nobody can claim another's domain and collect its events.
+      out.notes.push_back("sending domain " + row.domain + " is not verified (TXT record " +
+                          row.txt_status +
+                          "); its mail is treated as undeclared until POST "
+                          "/api/v1/sending-domains/" +
+                          row.domain + "/verify finds the record");
       continue;
     }
     if (row.tracking_domain.empty()) continue;

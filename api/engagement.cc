@@ -94,9 +94,7 @@ ApiResponse events_summary(Ctx& c) {
     }
     q.top = n;
   }
-  if (ApiResponse err; !scope_event_domains(c, q.tracking_domains, q.only_listed_domains, err)) {
-    return err;
-  }
+  q.subaccount_id = event_scope(c);
   auto s = store::summarize(c.o.events->path(), q);
   if (!s) return error_response(500, "internal error", "the store failed: " + s.error(), "1500");
 

@@ -60,22 +60,23 @@ ApiResponse sending_list(Ctx& c);
 ApiResponse sending_get(Ctx& c);
 ApiResponse sending_update(Ctx& c);
 ApiResponse sending_delete(Ctx& c);
+ApiResponse sending_verify(Ctx& c);  // the TXT proof of ownership
 
 ApiResponse subaccount_create(Ctx& c);
 ApiResponse subaccount_list(Ctx& c);
 ApiResponse subaccount_get(Ctx& c);
+ApiResponse subaccount_update(Ctx& c);  // name, status (active | suspended | terminated)
 ApiResponse key_create(Ctx& c);
 ApiResponse key_list(Ctx& c);
 ApiResponse key_delete(Ctx& c);
 ApiResponse events_message(Ctx& c);
 ApiResponse events_summary(Ctx& c);  // engagement.cc
 
-// Limits `domains` (a tracking_domains filter; empty: all) to what the
-// caller may see: a (sub)account sees only the events of its own tracking
-// domains. Sets `only_listed` when the list is then binding. False with
-// `error` set when the store fails.
-bool scope_event_domains(Ctx& c, std::vector<std::string>& domains, bool& only_listed,
-                         ApiResponse& error);
+// The events a caller may see: nullopt (every account's) for a primary key
+// without X-MSYS-SUBACCOUNT, else only those of its scope. Decided by the
+// event's own subaccount_id, never by a tracking-domain name (a domain may
+// change hands; its old events stay with the account that sent them).
+std::optional<std::int64_t> event_scope(const Ctx& c);
 // "a,b, c" → {"a", "b", "c"} (empty items dropped).
 std::vector<std::string> split_list(std::string_view s);
 

@@ -86,6 +86,11 @@ constexpr std::string_view kDocument = R"json({
         "responses": {"200": {"$ref": "#/components/responses/Results"}, "400": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}, "409": {"$ref": "#/components/responses/Error"}}},
       "delete": {"summary": "Delete a sending domain", "responses": {"204": {"$ref": "#/components/responses/NoContent"}, "404": {"$ref": "#/components/responses/Error"}, "409": {"$ref": "#/components/responses/Error"}}}
     },
+    "/sending-domains/{domain}/verify": {
+      "parameters": [{"$ref": "#/components/parameters/domain"}, {"$ref": "#/components/parameters/subaccount"}],
+      "post": {"summary": "Verify ownership: look up _trackrelay.{domain} TXT \"trackrelay-verification=<token>\"; until verified the domain does not apply to mail",
+        "responses": {"200": {"$ref": "#/components/responses/Results"}, "404": {"$ref": "#/components/responses/Error"}}}
+    },
     "/subaccounts": {
       "post": {"summary": "Create a subaccount (primary key only)",
         "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}, "status": {"type": "string"}, "setup_api_key": {"type": "boolean"}, "key_label": {"type": "string"}}}}}},
@@ -94,7 +99,10 @@ constexpr std::string_view kDocument = R"json({
     },
     "/subaccounts/{id}": {
       "parameters": [{"$ref": "#/components/parameters/id"}],
-      "get": {"summary": "Retrieve a subaccount", "responses": {"200": {"$ref": "#/components/responses/Results"}, "404": {"$ref": "#/components/responses/Error"}}}
+      "get": {"summary": "Retrieve a subaccount", "responses": {"200": {"$ref": "#/components/responses/Results"}, "404": {"$ref": "#/components/responses/Error"}}},
+      "put": {"summary": "Update a subaccount (suspended or terminated: its keys stop authenticating and its domains stop applying to mail; terminated is final)",
+        "requestBody": {"content": {"application/json": {"schema": {"type": "object", "properties": {"name": {"type": "string"}, "status": {"type": "string", "enum": ["active", "suspended", "terminated"]}}}}}},
+        "responses": {"200": {"$ref": "#/components/responses/Results"}, "404": {"$ref": "#/components/responses/Error"}, "409": {"$ref": "#/components/responses/Error"}, "422": {"$ref": "#/components/responses/Error"}}}
     },
     "/api-keys": {
       "post": {"summary": "Create an API key (the key is in this response only)", "parameters": [{"$ref": "#/components/parameters/subaccount"}],

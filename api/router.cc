@@ -44,9 +44,11 @@ const std::vector<Entry>& table() {
       {{"GET", "/sending-domains/{domain}"}, internal::sending_get},
       {{"PUT", "/sending-domains/{domain}"}, internal::sending_update},
       {{"DELETE", "/sending-domains/{domain}"}, internal::sending_delete},
+      {{"POST", "/sending-domains/{domain}/verify"}, internal::sending_verify},
       {{"POST", "/subaccounts"}, internal::subaccount_create},
       {{"GET", "/subaccounts"}, internal::subaccount_list},
       {{"GET", "/subaccounts/{id}"}, internal::subaccount_get},
+      {{"PUT", "/subaccounts/{id}"}, internal::subaccount_update},
       {{"POST", "/api-keys"}, internal::key_create},
       {{"GET", "/api-keys"}, internal::key_list},
       {{"DELETE", "/api-keys/{id}"}, internal::key_delete},
@@ -190,10 +192,14 @@ ApiResponse Router::handle(const ApiRequest& req) const {
                           "(create one with: trackrelay keys create)",
                           "1100");
   } else {
-    auto row = o_.domains->authenticate(key);
+    std::string refusal;
+    bool suspended = false;
+    auto row = o_.domains->authenticate(key, &refusal, &suspended);
     if (!row) return internal::store_failed(row.error());
-    if (!row->has_value())
-      return error_response(401, "Unauthorized.", "unknown or revoked API key", "1100");
+    if (!row->has_value()) {
+      if (suspended) return error_response(403, "Forbidden.", refusal, "1101");
+      return error_response(401, "Unauthorized.", refusal, "1100");
+    }
     c.key = **row;
   }
   if (req.has_subaccount) {

@@ -209,8 +209,13 @@ ApiResponse tracking_create(Ctx& c) {
   auto r = c.o.domains->add_tracking_domain(row);
   if (!r) return store_failed(r.error());
   if (*r == store::Change::kExists) {
-    return error_response(409, "resource conflict", "tracking domain " + *name + " already exists",
-                          "1602");
+    auto held = c.o.domains->tracking_domain(*name);
+    if (!held) return store_failed(held.error());
+    const bool own = held->has_value() && (*held)->subaccount_id == c.scope;
+    return error_response(
+        409, "resource conflict",
+        "tracking domain " + *name + (own ? " already exists" : " is held by another account"),
+        "1602");
   }
   if (c.o.changed) c.o.changed();
   json::object res;

@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <resolv.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 
@@ -54,6 +55,18 @@ std::string without_trailing_dot(std::string s) {
   return s;
 }
 
+// TXT RDATA: one or more <length><bytes> character-strings, concatenated.
+std::string txt_strings(const unsigned char* p, std::size_t n) {
+  std::string out;
+  std::size_t i = 0;
+  while (i < n) {
+    const std::size_t len = std::min<std::size_t>(p[i], n - i - 1);
+    out.append(reinterpret_cast<const char*>(p + i + 1), len);
+    i += 1 + len;
+  }
+  return out;
+}
+
 class CaresResolver final : public Resolver {
  public:
   CaresResolver(ares_channel channel, int timeout_ms)
@@ -87,6 +100,25 @@ class CaresResolver final : public Resolver {
     }
     a.kind = a.values.empty() ? Answer::Kind::kNone : Answer::Kind::kFound;
     if (a.values.empty()) a.detail = "no CNAME record";
+    return a;
+  }
+
+  Answer txt(std::string_view name) override {
+    Outcome o = run(name, ns_t_txt);
+    if (o.status != ARES_SUCCESS) return from_status(o.status);
+    Answer a;
+    ns_msg msg;
+    if (ns_initparse(o.reply.data(), static_cast<int>(o.reply.size()), &msg) != 0) {
+      a.detail = "unreadable answer";
+      return a;
+    }
+    for (int i = 0; i < ns_msg_count(msg, ns_s_an); ++i) {
+      ns_rr rr;
+      if (ns_parserr(&msg, ns_s_an, i, &rr) != 0 || ns_rr_type(rr) != ns_t_txt) continue;
+      a.values.push_back(txt_strings(ns_rr_rdata(rr), ns_rr_rdlen(rr)));
+    }
+    a.kind = a.values.empty() ? Answer::Kind::kNone : Answer::Kind::kFound;
+    if (a.values.empty()) a.detail = "no TXT record";
     return a;
   }
 
@@ -196,6 +228,12 @@ std::string join(const std::vector<std::string>& servers) {
 }
 
 }  // namespace
+
+Answer Resolver::txt(std::string_view) {
+  Answer a;
+  a.detail = "this resolver does not look up TXT records";
+  return a;
+}
 
 Result<bool> check_servers(const std::vector<std::string>& servers) {
   for (const std::string& s : servers) {

@@ -1,6 +1,6 @@
 // dns/resolver.h — asking DNS for a name's CNAME and addresses.
 //
-// Owns: lookups through the resolvers of `dns.resolvers` (or the system's),
+// Owns: CNAME, address and TXT lookups through the resolvers of `dns.resolvers` (or the system's),
 // with one overall deadline, reported as found / definitely none / failed
 // (timeout, SERVFAIL, refused): only the first two are definite answers,
 // which is what verification and its flap protection depend on.
@@ -26,8 +26,10 @@ struct Answer {
     kFailed,  // no definite answer: timeout, SERVFAIL, REFUSED, network error
   };
   Kind kind = Kind::kFailed;
-  std::vector<std::string> values;  // CNAME targets as sent (no trailing dot); IP addresses
-  std::string detail;               // "NXDOMAIN", "no CNAME record", "timed out after 2000 ms"
+  // CNAME targets as sent (no trailing dot); IP addresses; TXT records (the
+  // character-strings of one record concatenated, as RFC 7208 reads them).
+  std::vector<std::string> values;
+  std::string detail;  // "NXDOMAIN", "no CNAME record", "timed out after 2000 ms"
 };
 
 class Resolver {
@@ -37,6 +39,9 @@ class Resolver {
   virtual Answer cname(std::string_view name) = 0;
   // The IPv4 and IPv6 addresses of `name` (CNAMEs followed).
   virtual Answer addresses(std::string_view name) = 0;
+  // The TXT records of `name` (sending-domain verification). Not pure, so
+  // fakes that need no TXT keep compiling: they answer kFailed.
+  virtual Answer txt(std::string_view name);
 };
 
 // `servers`: "127.0.0.1", "127.0.0.1:5353", "[::1]:53"; empty: /etc/resolv.conf.

@@ -124,9 +124,30 @@ TrackingDomainRow tracking_row(const Query& q) {
   return r;
 }
 
+constexpr const char* kSendingColumns =
+    "domain, subaccount_id, tracking_domain, created_ms, verified, txt_status, txt_token, found, "
+    "message, checked_ms";
+
 SendingDomainRow sending_row(const Query& q) {
-  return SendingDomainRow{q.text(0), q.i64(1), q.text(2), q.i64(3)};
+  SendingDomainRow r;
+  r.domain = q.text(0);
+  r.subaccount_id = q.i64(1);
+  r.tracking_domain = q.text(2);
+  r.created_ms = q.i64(3);
+  r.verified = q.i64(4) != 0;
+  r.txt_status = q.text(5);
+  r.txt_token = q.text(6);
+  r.found = q.text(7);
+  r.message = q.text(8);
+  r.checked_ms = q.i64(9);
+  return r;
 }
+
+SubaccountRow subaccount_row(const Query& q) {
+  return SubaccountRow{q.i64(0), q.text(1), q.text(2), q.i64(3)};
+}
+
+constexpr const char* kSubaccountSelect = "SELECT id, name, status, created_ms FROM subaccounts";
 
 ApiKeyRow key_row(const Query& q) {
   return ApiKeyRow{q.i64(0), q.text(1), q.text(2), q.i64(3), q.i64(4)};
@@ -214,15 +235,16 @@ Result<DomainsSnapshot> DomainStore::load() {
     Query t(d,
             std::string("SELECT ") + kTrackingColumns + " FROM tracking_domains ORDER BY domain");
     auto tracking = all<TrackingDomainRow>(t, tracking_row);
-    Query s(d,
-            "SELECT domain, subaccount_id, tracking_domain, created_ms FROM sending_domains "
-            "ORDER BY domain");
+    Query s(d, std::string("SELECT ") + kSendingColumns + " FROM sending_domains ORDER BY domain");
     auto sending = all<SendingDomainRow>(s, sending_row);
-    if (tracking && sending) {
+    Query a(d, std::string(kSubaccountSelect) + " ORDER BY id");
+    auto subs = all<SubaccountRow>(a, subaccount_row);
+    if (tracking && sending && subs) {
       snap.tracking = std::move(tracking).value();
       snap.sending = std::move(sending).value();
+      snap.subaccounts = std::move(subs).value();
     } else {
-      ok = Error{tracking ? sending.error() : tracking.error()};
+      ok = Error{!tracking ? tracking.error() : !sending ? sending.error() : subs.error()};
     }
   } else {
     ok = Error{v.error()};
@@ -331,8 +353,7 @@ Result<Change> DomainStore::delete_tracking_domain(std::string_view domain,
 Result<std::optional<SendingDomainRow>> DomainStore::sending_domain(std::string_view domain) {
   std::lock_guard lock(impl_->mu);
   Query q(impl_->db.get(),
-          "SELECT domain, subaccount_id, tracking_domain, created_ms FROM sending_domains "
-          "WHERE domain = ?");
+          std::string("SELECT ") + kSendingColumns + " FROM sending_domains WHERE domain = ?");
   q.bind({domain});
   if (q.step()) return std::optional<SendingDomainRow>(sending_row(q));
   if (q.failed()) return Error{q.error()};
@@ -342,12 +363,17 @@ Result<std::optional<SendingDomainRow>> DomainStore::sending_domain(std::string_
 Result<std::vector<SendingDomainRow>> DomainStore::sending_domains() {
   std::lock_guard lock(impl_->mu);
   Query q(impl_->db.get(),
-          "SELECT domain, subaccount_id, tracking_domain, created_ms FROM sending_domains "
-          "ORDER BY domain");
+          std::string("SELECT ") + kSendingColumns + " FROM sending_domains ORDER BY domain");
   return all<SendingDomainRow>(q, sending_row);
 }
 
-Result<Change> DomainStore::add_sending_domain(const SendingDomainRow& row) {
+Result<Change> DomainStore::add_sending_domain(const SendingDomainRow& given) {
+  SendingDomainRow row = given;
+  if (row.txt_token.empty()) {
+    unsigned char raw[16];
+    if (RAND_bytes(raw, sizeof raw) != 1) return Error{"no random bytes for a verification token"};
+    row.txt_token = to_hex(raw, sizeof raw);
+  }
   std::lock_guard lock(impl_->mu);
   sqlite3* d = impl_->db.get();
   return impl_->write(true, [&]() -> Result<Change> {
@@ -355,11 +381,11 @@ Result<Change> DomainStore::add_sending_domain(const SendingDomainRow& row) {
     exists.bind({row.domain});
     if (exists.step()) return Change::kExists;
     if (exists.failed()) return Error{exists.error()};
-    Query q(d,
-            "INSERT INTO sending_domains (domain, subaccount_id, tracking_domain, created_ms) "
-            "VALUES (?, ?, ?, ?)");
+    Query q(d, std::string("INSERT INTO sending_domains (") + kSendingColumns +
+                   ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     q.bind({row.domain, row.subaccount_id, row.tracking_domain,
-            row.created_ms != 0 ? row.created_ms : now_ms()});
+            row.created_ms != 0 ? row.created_ms : now_ms(), std::int64_t{row.verified},
+            row.txt_status, row.txt_token, row.found, row.message, row.checked_ms});
     q.step();
     if (q.failed()) return Error{q.error()};
     return Change::kDone;
@@ -370,8 +396,11 @@ Result<Change> DomainStore::update_sending_domain(const SendingDomainRow& row) {
   std::lock_guard lock(impl_->mu);
   sqlite3* d = impl_->db.get();
   return impl_->write(true, [&]() -> Result<Change> {
-    Query q(d, "UPDATE sending_domains SET tracking_domain = ? WHERE domain = ?");
-    q.bind({row.tracking_domain, row.domain});
+    Query q(d,
+            "UPDATE sending_domains SET tracking_domain = ?, verified = ?, txt_status = ?, "
+            "found = ?, message = ?, checked_ms = ? WHERE domain = ?");
+    q.bind({row.tracking_domain, std::int64_t{row.verified}, row.txt_status, row.found, row.message,
+            row.checked_ms, row.domain});
     q.step();
     if (q.failed()) return Error{q.error()};
     return sqlite3_changes(d) == 0 ? Change::kNotFound : Change::kDone;
@@ -406,20 +435,29 @@ Result<SubaccountRow> DomainStore::add_subaccount(std::string name, std::string 
 
 Result<std::vector<SubaccountRow>> DomainStore::subaccounts() {
   std::lock_guard lock(impl_->mu);
-  Query q(impl_->db.get(), "SELECT id, name, status, created_ms FROM subaccounts ORDER BY id");
-  return all<SubaccountRow>(q, [](const Query& r) {
-    return SubaccountRow{r.i64(0), r.text(1), r.text(2), r.i64(3)};
-  });
+  Query q(impl_->db.get(), std::string(kSubaccountSelect) + " ORDER BY id");
+  return all<SubaccountRow>(q, subaccount_row);
 }
 
 Result<std::optional<SubaccountRow>> DomainStore::subaccount(std::int64_t id) {
   std::lock_guard lock(impl_->mu);
-  Query q(impl_->db.get(), "SELECT id, name, status, created_ms FROM subaccounts WHERE id = ?");
+  Query q(impl_->db.get(), std::string(kSubaccountSelect) + " WHERE id = ?");
   q.bind({id});
-  if (q.step())
-    return std::optional<SubaccountRow>(SubaccountRow{q.i64(0), q.text(1), q.text(2), q.i64(3)});
+  if (q.step()) return std::optional<SubaccountRow>(subaccount_row(q));
   if (q.failed()) return Error{q.error()};
   return std::optional<SubaccountRow>();
+}
+
+Result<Change> DomainStore::update_subaccount(const SubaccountRow& row) {
+  std::lock_guard lock(impl_->mu);
+  sqlite3* d = impl_->db.get();
+  return impl_->write(true, [&]() -> Result<Change> {
+    Query q(d, "UPDATE subaccounts SET name = ?, status = ? WHERE id = ?");
+    q.bind({row.name, row.status, row.id});
+    q.step();
+    if (q.failed()) return Error{q.error()};
+    return sqlite3_changes(d) == 0 ? Change::kNotFound : Change::kDone;
+  });
 }
 
 Result<DomainStore::NewKey> DomainStore::create_api_key(std::string label,
@@ -447,23 +485,39 @@ Result<DomainStore::NewKey> DomainStore::create_api_key(std::string label,
   });
 }
 
-Result<std::optional<ApiKeyRow>> DomainStore::authenticate(std::string_view key) {
+Result<std::optional<ApiKeyRow>> DomainStore::authenticate(std::string_view key,
+                                                           std::string* refusal, bool* suspended) {
+  if (refusal != nullptr) *refusal = "unknown or revoked API key";
+  if (suspended != nullptr) *suspended = false;
   if (key.size() < kPrefixChars || key.size() > 256) return std::optional<ApiKeyRow>();
   const std::string hash = sha256(key);
   std::lock_guard lock(impl_->mu);
+  // The subaccount's status is read with the key, so a key stops working the
+  // moment its subaccount is suspended (no cache to go stale).
   Query q(impl_->db.get(),
-          "SELECT id, prefix, label, subaccount_id, created_ms, hash FROM api_keys "
-          "WHERE prefix = ?");
+          "SELECT k.id, k.prefix, k.label, k.subaccount_id, k.created_ms, k.hash, "
+          "coalesce(s.status, 'deleted') FROM api_keys k "
+          "LEFT JOIN subaccounts s ON s.id = k.subaccount_id WHERE k.prefix = ?");
   q.bind({key.substr(0, kPrefixChars)});
   std::optional<ApiKeyRow> found;
+  std::string status;
   while (q.step()) {
     const std::string stored = q.text(5);
     if (stored.size() == hash.size() &&
         CRYPTO_memcmp(stored.data(), hash.data(), hash.size()) == 0) {
       found = key_row(q);
+      status = q.text(6);
     }
   }
   if (q.failed()) return Error{q.error()};
+  if (found && found->subaccount_id != 0 && status != "active") {
+    if (refusal != nullptr) {
+      *refusal = "subaccount " + std::to_string(found->subaccount_id) + " is " + status +
+                 "; its API keys do not authenticate";
+    }
+    if (suspended != nullptr) *suspended = true;
+    return std::optional<ApiKeyRow>();
+  }
   return found;
 }
 

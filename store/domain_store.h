@@ -21,6 +21,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/result.h"
@@ -45,11 +46,28 @@ struct TrackingDomainRow {
   std::int64_t created_ms = 0;
 };
 
+// A sending domain applies to mail only once `verified`: its owner published
+// `_trackrelay.<domain> TXT "trackrelay-verification=<txt_token>"` and asked
+// for a check (POST /sending-domains/{domain}/verify; docs/api.md).
 struct SendingDomainRow {
+  SendingDomainRow() = default;
+  // The fields of schema version 2 (what callers set); the proof starts unverified.
+  SendingDomainRow(std::string d, std::int64_t sub, std::string tracking, std::int64_t created)
+      : domain(std::move(d)),
+        subaccount_id(sub),
+        tracking_domain(std::move(tracking)),
+        created_ms(created) {}
+
   std::string domain;  // lower-case A-label
   std::int64_t subaccount_id = 0;
   std::string tracking_domain;  // "" = none
   std::int64_t created_ms = 0;
+  bool verified = false;
+  std::string txt_status = "unverified";  // unverified | pending | invalid | valid
+  std::string txt_token;                  // add_sending_domain() makes one when empty
+  std::string found;                      // the TXT values the last check found
+  std::string message;                    // the last check's explanation
+  std::int64_t checked_ms = 0;            // when it was last checked; 0: never
 };
 
 struct SubaccountRow {
@@ -72,6 +90,7 @@ struct DomainsSnapshot {
   std::int64_t version = 0;
   std::vector<TrackingDomainRow> tracking;
   std::vector<SendingDomainRow> sending;
+  std::vector<SubaccountRow> subaccounts;  // their status decides whether their domains apply
 };
 
 enum class Change { kDone, kExists, kNotFound, kInUse };
@@ -100,22 +119,35 @@ class DomainStore {
 
   Result<std::optional<SendingDomainRow>> sending_domain(std::string_view domain);
   Result<std::vector<SendingDomainRow>> sending_domains();
-  Result<Change> add_sending_domain(const SendingDomainRow& row);     // kExists
-  Result<Change> update_sending_domain(const SendingDomainRow& row);  // kNotFound
-  Result<Change> delete_sending_domain(std::string_view domain);      // kNotFound
+  // kExists. An empty row.txt_token gets a random one (32 hex characters).
+  Result<Change> add_sending_domain(const SendingDomainRow& row);
+  // Replaces the link and the verification fields of row.domain (kNotFound).
+  Result<Change> update_sending_domain(const SendingDomainRow& row);
+  Result<Change> delete_sending_domain(std::string_view domain);  // kNotFound
 
   Result<SubaccountRow> add_subaccount(std::string name, std::string status);
   Result<std::vector<SubaccountRow>> subaccounts();
   Result<std::optional<SubaccountRow>> subaccount(std::int64_t id);
+  // Replaces name and status of row.id (kNotFound); bumps the change counter,
+  // since a subaccount's status decides whether its domains apply to mail.
+  Result<Change> update_subaccount(const SubaccountRow& row);
 
   struct NewKey {
     std::string key;  // shown once; only its SHA-256 is stored
     ApiKeyRow row;
   };
   Result<NewKey> create_api_key(std::string label, std::int64_t subaccount_id);
-  // The key's row when `key` is a stored, unrevoked key (hash compared in
-  // constant time); nullopt otherwise.
-  Result<std::optional<ApiKeyRow>> authenticate(std::string_view key);
+  // THE key check of every entry point (API, dashboard sessions, SMTP AUTH
+  // SMTP_Injection): the key's row when `key` is a stored, unrevoked key
+  // (hash compared in constant time) of the primary account or of an
+  // *active* subaccount; nullopt otherwise. A key of a suspended, terminated
+  // or deleted subaccount is refused. `refusal`, when given, is set to why
+  // (for the client: "unknown or revoked API key", "subaccount 3 is
+  // suspended"); `suspended` to true when the key is known but its
+  // subaccount is not active.
+  Result<std::optional<ApiKeyRow>> authenticate(std::string_view key,
+                                                std::string* refusal = nullptr,
+                                                bool* suspended = nullptr);
   Result<std::vector<ApiKeyRow>> api_keys();
   Result<Change> revoke_api_key(std::int64_t id);  // kNotFound
 

@@ -45,6 +45,7 @@ boost::json::object to_json(const Event& e) {
   o["user_agent"] = to_valid_utf8(e.user_agent);
   o["ip_address"] = e.ip_address;
   o["method"] = e.method;
+  if (e.subaccount_id != 0) o["subaccount_id"] = e.subaccount_id;  // the hosted service's field
   return o;
 }
 

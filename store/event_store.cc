@@ -30,12 +30,12 @@ using internal::Stmt;
 
 constexpr const char* kColumns =
     "seq, event_id, type, ts_ms, tracking_domain, target_link_url, target_link_name, message_id, "
-    "rcpt_to, campaign_id, sending_domain, user_agent, ip_address, method";
+    "rcpt_to, campaign_id, sending_domain, user_agent, ip_address, method, subaccount_id";
 
 constexpr const char* kInsert =
     "INSERT INTO events (event_id, type, ts_ms, tracking_domain, target_link_url, "
     "target_link_name, message_id, rcpt_to, campaign_id, sending_domain, user_agent, ip_address, "
-    "method) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+    "method, subaccount_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
 
 void bind_text(sqlite3_stmt* s, int i, const std::string& v) {
   sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
@@ -134,6 +134,7 @@ Result<bool> EventStore::Impl::write_batch(std::vector<Pending>& batch) {
     bind_text(s, 11, e.user_agent);
     bind_text(s, 12, e.ip_address);
     bind_text(s, 13, e.method);
+    sqlite3_bind_int64(s, 14, e.subaccount_id);
     int rc = sqlite3_step(s);
     sqlite3_reset(s);
     if (rc != SQLITE_DONE) {
@@ -252,6 +253,7 @@ Result<Page> EventStore::query(const Query& q) const {
   if (q.from_ms) sql += " AND ts_ms >= ?";
   if (q.to_ms) sql += " AND ts_ms < ?";
   if (after) sql += q.newest_first ? " AND seq < ?" : " AND seq > ?";
+  if (q.subaccount_id) sql += " AND subaccount_id = ?";
   auto in_list = [&sql](const char* column, std::size_t n) {
     if (n == 0) return;
     sql += std::string(" AND ") + column + " IN (";
@@ -280,6 +282,7 @@ Result<Page> EventStore::query(const Query& q) const {
   if (q.from_ms) sqlite3_bind_int64(raw, i++, *q.from_ms);
   if (q.to_ms) sqlite3_bind_int64(raw, i++, *q.to_ms);
   if (after) sqlite3_bind_int64(raw, i++, *after);
+  if (q.subaccount_id) sqlite3_bind_int64(raw, i++, *q.subaccount_id);
   for (const std::string& t : q.types) bind_text(raw, i++, t);
   for (const std::string& c : q.campaign_ids) bind_text(raw, i++, c);
   for (const std::string& d : q.tracking_domains) bind_text(raw, i++, d);
@@ -306,6 +309,7 @@ Result<Page> EventStore::query(const Query& q) const {
     e.user_agent = column_text(raw, 11);
     e.ip_address = column_text(raw, 12);
     e.method = column_text(raw, 13);
+    e.subaccount_id = sqlite3_column_int64(raw, 14);
     page.events.push_back(std::move(e));
   }
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) return Error{"query failed: " + errmsg(db)};

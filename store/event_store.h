@@ -48,6 +48,9 @@ struct Event {
   std::string user_agent;
   std::string ip_address;
   std::string method;  // "GET" or "HEAD"
+  // The (sub)account whose mail carried the link (token claim); 0: primary.
+  // Who may see the event is decided by this, never by tracking_domain.
+  std::int64_t subaccount_id = 0;
 };
 
 // What a page of events is selected by. All filters are ANDed.
@@ -60,6 +63,8 @@ struct Query {
   // unless only_listed_domains (then nothing matches).
   std::vector<std::string> tracking_domains;
   bool only_listed_domains = false;
+  // Only the events of this (sub)account (a subaccount's view); nullopt: all.
+  std::optional<std::int64_t> subaccount_id;
   std::size_t limit = 1000;  // 1..kMaxLimit
   bool newest_first = true;
   std::string cursor;  // from a previous Page::next_cursor; empty: the first page
@@ -96,7 +101,7 @@ struct Options {
 };
 
 // The current schema version; a file with a newer one is refused.
-inline constexpr int kSchemaVersion = 2;  // store/schema.cc: the tables and migrations
+inline constexpr int kSchemaVersion = 3;  // store/schema.cc: the tables and migrations
 
 class EventStore {
  public:

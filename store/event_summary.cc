@@ -29,6 +29,7 @@ struct Where {
 
   explicit Where(const SummaryQuery& query) : q(&query) {
     sql = " WHERE ts_ms >= ? AND ts_ms < ?";
+    if (q->subaccount_id) sql += " AND subaccount_id = ?";
     auto in_list = [this](const char* column, std::size_t n) {
       if (n == 0) return;
       sql += std::string(" AND ") + column + " IN (";
@@ -45,6 +46,7 @@ struct Where {
     int i = 1;
     sqlite3_bind_int64(s, i++, q->from_ms);
     sqlite3_bind_int64(s, i++, q->to_ms);
+    if (q->subaccount_id) sqlite3_bind_int64(s, i++, *q->subaccount_id);
     auto text = [&](const std::string& v) {
       sqlite3_bind_text(s, i++, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
     };

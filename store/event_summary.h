@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,8 +22,9 @@ struct SummaryQuery {
   std::vector<std::string> types;  // empty: every type
   std::vector<std::string> campaign_ids;  // empty: every campaign
   std::vector<std::string> tracking_domains;
-  bool only_listed_domains = false;  // as Query: an empty list then matches nothing
-  std::size_t top = 10;              // top links, campaigns and domains: at most this many
+  bool only_listed_domains = false;           // as Query: an empty list then matches nothing
+  std::optional<std::int64_t> subaccount_id;  // as Query: one account's events; nullopt: all
+  std::size_t top = 10;                       // top links, campaigns and domains: at most this many
 };
 inline constexpr std::int64_t kMaxBuckets = 2000;
 

@@ -71,7 +71,23 @@ constexpr const char* kSchemaV2 =
     "INSERT INTO meta VALUES ('domains_version', 0);"
     "PRAGMA user_version = 2;";
 
-static_assert(kSchemaVersion == 2, "add the migration for the new version here");
+// Tenancy (issue 10): a sending domain counts for mail only once proven in
+// DNS (a TXT record with its token; rows from version 2 get a token and start
+// unverified), and every event carries the (sub)account that sent its mail,
+// so visibility never depends on a domain name that may change hands.
+constexpr const char* kSchemaV3 =
+    "ALTER TABLE sending_domains ADD COLUMN verified INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE sending_domains ADD COLUMN txt_status TEXT NOT NULL DEFAULT 'unverified';"
+    "ALTER TABLE sending_domains ADD COLUMN txt_token TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE sending_domains ADD COLUMN found TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE sending_domains ADD COLUMN message TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE sending_domains ADD COLUMN checked_ms INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE sending_domains SET txt_token = lower(hex(randomblob(16)));"
+    "ALTER TABLE events ADD COLUMN subaccount_id INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX events_subaccount ON events(subaccount_id, ts_ms);"
+    "PRAGMA user_version = 3;";
+
+static_assert(kSchemaVersion == 3, "add the migration for the new version here");
 
 Result<std::int64_t> user_version(sqlite3* db);
 
@@ -157,7 +173,7 @@ Result<bool> ensure_schema(sqlite3* db, const std::string& path) {
                    " has an events table but no schema version; it is not a trackrelay store"};
     }
   }
-  const char* steps[] = {kSchemaV1, kSchemaV2};
+  const char* steps[] = {kSchemaV1, kSchemaV2, kSchemaV3};
   for (int to = static_cast<int>(*version) + 1; to <= kSchemaVersion; ++to) {
     if (auto r = migrate(db, path, steps[to - 1], to); !r) return r;
   }

@@ -3,7 +3,9 @@
 // Owns: every table of the SQLite file that EventStore and DomainStore share,
 // versioned with PRAGMA user_version (store/event_store.h: kSchemaVersion).
 // Version 1: events. Version 2: + tracking_domains, sending_domains,
-// subaccounts, api_keys and meta (the domains change counter). Each migration
+// subaccounts, api_keys and meta (the domains change counter). Version 3:
+// sending-domain DNS proof (verified, txt_status, txt_token, found, message,
+// checked_ms) and events.subaccount_id (the owner). Each migration
 // runs in its own transaction, in order, so a file of any older version is
 // brought up to date by whichever process opens it first; a newer version is
 // refused. May call: base/, SQLite.

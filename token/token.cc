@@ -172,6 +172,7 @@ std::string encode(const Claims& c, const Key& key) {
                                &c.rcpt_to, &c.campaign_id, &c.sending_domain}) {
     put_string(body, *s);
   }
+  if (c.subaccount_id > 0) put_varint(body, static_cast<std::uint64_t>(c.subaccount_id));
   std::uint8_t flags = 0;
   // verify() inflates at most kMaxInflated bytes, so a longer body is never
   // deflated: every token encode() makes verifies, or is refused by its length.
@@ -235,6 +236,18 @@ Result<Claims> verify(std::string_view token, std::span<const Key> keys, std::st
   for (std::string* s : {&c.target, &c.link_name, &c.tracking_domain, &c.message_id, &c.rcpt_to,
                          &c.campaign_id, &c.sending_domain}) {
     if (!get_string(body, *s)) return Error{"truncated body"};
+  }
+  if (!body.empty()) {
+    // Canonical only: present when > 0, in its shortest encoding.
+    const std::string_view at = body;
+    std::uint64_t sub = 0;
+    if (!get_varint(body, sub) || sub == 0 || sub > static_cast<std::uint64_t>(INT64_MAX)) {
+      return Error{"bad subaccount id"};
+    }
+    std::string canonical;
+    put_varint(canonical, sub);
+    if (at.substr(0, at.size() - body.size()) != canonical) return Error{"bad subaccount id"};
+    c.subaccount_id = static_cast<std::int64_t>(sub);
   }
   if (!body.empty()) return Error{"trailing bytes in body"};
   if (c.tracking_domain != to_lower(strip_port(host))) {

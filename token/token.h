@@ -13,7 +13,10 @@
 //                 kind (1 byte), issued_at (LEB128 varint, unix seconds),
 //                 then 7 length-prefixed (varint) strings: target, link_name,
 //                 tracking_domain, message_id, rcpt_to, campaign_id,
-//                 sending_domain
+//                 sending_domain, then — only when it is not 0 — the
+//                 subaccount id (varint, > 0). Tokens issued before it
+//                 existed end after sending_domain and decode as 0, and a
+//                 primary-account token is byte for byte what it always was.
 //   mac         16 bytes: HMAC-SHA256(secret, "trackrelay/token/1\0" || all
 //               bytes above), truncated to 128 bits
 // The tracking domain is inside the signed bytes: a token presented on any
@@ -46,7 +49,10 @@ struct Claims {
   std::string campaign_id;
   std::string sending_domain;
   std::int64_t issued_at = 0;  // unix seconds
-  std::string key_id;          // filled in by verify(); ignored by encode()
+  // The (sub)account whose mail carried the link; 0: the primary account.
+  // The tracker records it on the event; event visibility follows it.
+  std::int64_t subaccount_id = 0;
+  std::string key_id;  // filled in by verify(); ignored by encode()
 };
 
 struct Key {

@@ -7,7 +7,7 @@
   dnsmasq (Debian) with the test's records, as the configured resolver.
 
 Proves: `keys create` prints a working key; 401/400/413 JSON errors; a domain
-created and verified through A's API is used by B's relay for the next
+created and verified (sending domain: TXT proof) through A's API is used by B's relay for the next
 message without a restart (unverified: the system default, logged); A's
 tracker serves links through the API domain and the events API lists the
 click; `rewrite` reads the store's domains; the HTTP challenge is answered
@@ -134,6 +134,16 @@ class ApiEndToEnd(unittest.TestCase):
         status, body = self.api.call("POST", "/sending-domains",
                                      {"domain": "example.com", "tracking_domain": "click.example.com"})
         self.assertEqual(status, 200, body)
+        # Not proven in DNS: the domain does not apply to mail yet.
+        txt = body["results"]["verification"]["txt_record"]
+        self.assertEqual(txt["hostname"], "_trackrelay.example.com")
+        self.b.wait_for(r"sending domain example\.com is not verified")
+        self.dns.stop()
+        self.__class__.dns = self.env.dnsmasq(
+            RECORDS + ['txt-record=%s,"%s"' % (txt["hostname"], txt["value"])], port=self.dns.port)
+        status, body = self.api.call("POST", "/sending-domains/example.com/verify")
+        self.assertEqual(status, 200, body)
+        self.assertTrue(body["results"]["ownership_verified"], body)
         status, body = self.api.call("GET", "/tracking-domains/click.example.com")
         self.assertEqual(body["results"]["status"]["cname_status"], "unverified")
         self.b.wait_for(r"tracking domain click\.example\.com is not verified")

@@ -44,6 +44,31 @@ TEST(Token, RoundTripCarriesEveryField) {
   EXPECT_EQ(r->key_id, "k1");
 }
 
+// Issue 10: the (sub)account rides in the token; tokens of the primary
+// account are byte for byte what they were before the field existed, so
+// tokens already issued keep verifying (as subaccount 0).
+TEST(Token, SubaccountIdRoundTripsAndOldTokensDecodeAsPrimary) {
+  std::vector<Key> keys{kK1};
+  Claims c = sample();
+  const std::string old_format = encode(c, kK1);
+  auto r = verify(old_format, keys, "click.example.com");
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(r->subaccount_id, 0);
+  for (std::int64_t sub :
+       {std::int64_t{1}, std::int64_t{127}, std::int64_t{128}, std::int64_t{1} << 40}) {
+    c.subaccount_id = sub;
+    const std::string t = encode(c, kK1);
+    EXPECT_NE(t, old_format);
+    EXPECT_LE(t.size(), old_format.size() + 8) << "a few bytes at most";
+    auto v = verify(t, keys, "click.example.com");
+    ASSERT_TRUE(v.ok()) << v.error();
+    EXPECT_EQ(v->subaccount_id, sub);
+    EXPECT_EQ(v->target, c.target);
+  }
+  c.subaccount_id = -5;  // not an account: encoded as the primary's
+  EXPECT_EQ(encode(c, kK1), old_format);
+}
+
 TEST(Token, IsUrlSafe) {
   std::string t = encode(sample(), kK1);
   for (char ch : t) {
