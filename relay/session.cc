@@ -445,7 +445,8 @@ asio::awaitable<void> Session::deliver(std::string message) {
   fields << "size=" << size_in << " out=" << outcome->message.size() << " msgid=<"
          << printable(outcome->message_id, 200) << ">"
          << " domain=" << (outcome->tracking.domain.empty() ? "-" : outcome->tracking.domain)
-         << " links=" << outcome->links_tracked << " untracked=" << outcome->links_untracked
+         << " links=" << outcome->links_tracked << "/" << outcome->links_candidates
+         << " untracked=" << outcome->links_untracked
          << " pixels=" << outcome->pixels_added;
   if (!outcome->changed && !outcome->log.empty()) {
     std::string why;
