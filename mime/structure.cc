@@ -57,7 +57,6 @@ Line line_at(std::string_view m, std::size_t pos, std::size_t limit) {
 }
 
 struct HeaderBlock {
-  std::size_t begin = 0;  // first byte of the entity (its first header line)
   std::vector<HeaderField> fields;
   std::size_t end = 0;         // offset of the blank line (or where the body starts)
   std::size_t body_begin = 0;  // after the blank line
@@ -72,7 +71,6 @@ bool is_field_name_char(char c) {
 
 HeaderBlock parse_header_block(std::string_view m, std::size_t begin, std::size_t limit) {
   HeaderBlock hb;
-  hb.begin = begin;
   hb.end = limit;  // no blank line: the block runs to the end of the entity
   hb.body_begin = limit;
   const auto malformed_at = [&hb](std::size_t pos) {
@@ -214,8 +212,8 @@ class Walker {
     p.media_type = t.media_type;
     p.reason = std::move(why);
     p.charset = t.charset;
+    p.boundary = t.boundary;
     p.encoding = t.encoding;
-    p.entity_offset = hb.begin;
     p.body_offset = hb.body_begin;
     p.body_length = limit - hb.body_begin;
     return p;

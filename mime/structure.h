@@ -57,8 +57,8 @@ struct SkippedPart {
   // rewrite engine counts the links it leaves there). `encoding` is 7bit
   // when the field was unknown (the body is then read as it is).
   std::string charset;
+  std::string boundary;  // multipart/* (not validated)
   TransferEncoding encoding = TransferEncoding::kSevenBit;
-  std::size_t entity_offset = 0;  // first byte of the part's header block
   std::size_t body_offset = 0;
   std::size_t body_length = 0;
 };

@@ -100,9 +100,12 @@ void census_skipped_into(std::string_view message, const mime::Structure& s,
       out.insert(out.end(), found.begin(), found.end());
     } else if (p.media_type == "message/rfc822" || p.media_type == "message/global") {
       census_inner(body, path, reason, scanner, config, depth, out);
-    } else if (p.media_type.starts_with("multipart/") && p.media_type != "multipart/encrypted") {
-      const std::string_view entity =
-          message.substr(p.entity_offset, p.body_offset + p.body_length - p.entity_offset);
+    } else if (p.media_type.starts_with("multipart/") && p.media_type != "multipart/encrypted" &&
+               !p.boundary.empty()) {
+      // Its parts, read as a multipart/mixed with the same boundary (the
+      // analysis would skip a multipart/signed again).
+      const std::string entity = "Content-Type: multipart/mixed; boundary=\"" + p.boundary +
+                                 "\"\r\n\r\n" + std::string(body);
       census_inner(entity, path, reason, scanner, config, depth, out);
     }
   }
