@@ -180,9 +180,9 @@ int main(int argc, char** argv) {
       if (c.first++ == 0) c.second = l.url.substr(0, 100);
     }
   }
-  std::printf("links: tracked %ld of %ld candidates (%.1f %%)\n", tracked, candidates,
-              candidates ? 100.0 * static_cast<double>(tracked) / static_cast<double>(candidates)
-                         : 100.0);
+  std::printf(
+      "links: tracked %ld of %ld candidates (%.1f %%)\n", tracked, candidates,
+      candidates ? 100.0 * static_cast<double>(tracked) / static_cast<double>(candidates) : 100.0);
   std::printf("  not candidates: %ld opted-out links\n", opted_out);
   for (const auto& [reason, c] : classes) {
     std::printf("  untracked %5d  %s (e.g. %s)\n", c.first, reason.c_str(), c.second.c_str());
@@ -192,7 +192,8 @@ int main(int argc, char** argv) {
       auto res = tr::rewrite::rewrite_message(m, env, config, *fast, 1795000000);
       if (!res) continue;
       for (const auto& l : res->untracked_links) {
-        std::printf("%s\t%s\t%s\t%s\n", res->message_id.c_str(), l.part.c_str(), l.reason.c_str(), l.url.c_str());
+        std::printf("%s\t%s\t%s\t%s\n", res->message_id.c_str(), l.part.c_str(), l.reason.c_str(),
+                    l.url.c_str());
       }
     }
   }

@@ -17,7 +17,9 @@ UntrackedLink make(const std::string& part, const std::string& reason, std::stri
   return UntrackedLink{part, reason, std::string(url.substr(0, kMaxShownUrl)), opted_out};
 }
 
-bool space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f'; }
+bool space(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f';
+}
 
 // href values by a plain search, for HTML that the scanner refused: the
 // census must not report "no links" for a part it could not parse.
@@ -68,8 +70,7 @@ void census_leaves_into(std::string_view message, const mime::Structure& s,
     const std::string body =
         decoded_or_raw(message.substr(leaf.body_offset, leaf.body_length), leaf.encoding);
     const std::string path = path_prefix.empty() ? leaf.path : inner_path(path_prefix, leaf.path);
-    auto found =
-        census_body(body, leaf.media_type == "text/html", path, reason, scanner, config);
+    auto found = census_body(body, leaf.media_type == "text/html", path, reason, scanner, config);
     out.insert(out.end(), found.begin(), found.end());
   }
   census_skipped_into(message, s, path_prefix, scanner, config, depth, out);
@@ -141,11 +142,12 @@ std::vector<UntrackedLink> census_body(std::string_view body, bool html, const s
   std::vector<UntrackedLink> out;
   auto add = [&](std::string_view url, bool opted_out) {
     if (!is_http_link(url) || is_tracked_url(trim(url), config)) return;
-    out.push_back(make(part, opted_out ? "opt-out (data-msys-clicktrack=\"0\")" : reason, url,
-                       opted_out));
+    out.push_back(
+        make(part, opted_out ? "opt-out (data-msys-clicktrack=\"0\")" : reason, url, opted_out));
   };
   if (!html) {
-    for (const TextLink& l : scan_text(body)) add(body.substr(l.offset, l.length), l.clicktrack_off);
+    for (const TextLink& l : scan_text(body))
+      add(body.substr(l.offset, l.length), l.clicktrack_off);
     return out;
   }
   if (auto scan = scanner.scan(body)) {

@@ -77,9 +77,9 @@ void add_links(Outcome& out, std::vector<UntrackedLink> links, const std::string
 
 // The counters follow from links_tracked and the list (engine.h).
 Outcome finish(Outcome out) {
-  out.links_opted_out = static_cast<int>(std::count_if(
-      out.untracked_links.begin(), out.untracked_links.end(),
-      [](const UntrackedLink& l) { return l.opted_out; }));
+  out.links_opted_out =
+      static_cast<int>(std::count_if(out.untracked_links.begin(), out.untracked_links.end(),
+                                     [](const UntrackedLink& l) { return l.opted_out; }));
   out.links_untracked = static_cast<int>(out.untracked_links.size()) - out.links_opted_out;
   out.links_candidates = out.links_tracked + out.links_untracked;
   return out;
@@ -202,7 +202,8 @@ Result<Outcome> rewrite_message(std::string_view message, const Envelope& envelo
     std::string_view raw = message.substr(leaf.body_offset, leaf.body_length);
     const auto left_alone = [&](const std::string& why, std::string_view body) {
       out.log.push_back("part " + leaf.path + " left alone: " + why);
-      add_links(out, census_body(body, html, leaf.path, "part left alone: " + why, scanner, config));
+      add_links(out,
+                census_body(body, html, leaf.path, "part left alone: " + why, scanner, config));
     };
     if (leaf.body_length > limit) {
       auto whole = mime::decode_body(raw, leaf.encoding);

@@ -28,8 +28,8 @@ struct Candidate {
 };
 
 void leave(PartResult& res, std::string reason, std::string_view url, bool opted_out = false) {
-  res.untracked.push_back(UntrackedLink{"", std::move(reason), std::string(url.substr(0, 200)),
-                                        opted_out});
+  res.untracked.push_back(
+      UntrackedLink{"", std::move(reason), std::string(url.substr(0, 200)), opted_out});
 }
 
 // At most `max` bytes of `s`, never cutting a UTF-8 sequence in two.
@@ -214,8 +214,8 @@ PartResult rewrite_html_part(std::string_view html, const PartContext& ctx, Link
   auto scan = scanner.scan(html);
   if (!scan) {
     res.log.push_back("HTML part left untouched: " + scan.error());
-    res.untracked = census_body(html, true, "", "part left alone: " + scan.error(), scanner,
-                                *ctx.config);
+    res.untracked =
+        census_body(html, true, "", "part left alone: " + scan.error(), scanner, *ctx.config);
     return res;
   }
   std::vector<Candidate> cands;
@@ -247,8 +247,8 @@ PartResult rewrite_html_part(std::string_view html, const PartContext& ctx, Link
       continue;
     }
     ++res.tracked;
-    cands.emplace_back(link.value_offset, link.value_length, std::move(url), link.attr_offset,
-                       true, *target);
+    cands.emplace_back(link.value_offset, link.value_length, std::move(url), link.attr_offset, true,
+                       *target);
   }
   std::string initial_px =
       ctx.initial_open_pixel ? pixel_html(ctx, token::Kind::kInitialOpen) : std::string();

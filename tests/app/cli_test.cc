@@ -128,15 +128,15 @@ TEST(Cli, MalformedMsysApiExitsNonZeroWithTheParserMessage) {
 // Issue 18: per message, candidates vs tracked and every untracked link
 // with its part and reason on stderr; an 8bits part is tracked, its field kept.
 TEST(Cli, RewriteReportsLinkCoverage) {
-  std::string msg = temp_file(
-      "coverage.eml",
-      "From: a@example.com\r\nMessage-ID: <c1@example.com>\r\nMIME-Version: 1.0\r\n"
-      "Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n"
-      "--b\r\nContent-Type: text/html\r\nContent-Transfer-Encoding: 8bits\r\n\r\n"
-      "<a href=\"https://shop.example/\">s</a><a href=\"https://x.example/{{id}}\">p</a>"
-      "<a href=\"https://o.example/\" data-msys-clicktrack=\"0\">o</a>\r\n"
-      "--b\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: x-uue\r\n\r\n"
-      "see https://left.example/\r\n--b--\r\n");
+  std::string msg =
+      temp_file("coverage.eml",
+                "From: a@example.com\r\nMessage-ID: <c1@example.com>\r\nMIME-Version: 1.0\r\n"
+                "Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n"
+                "--b\r\nContent-Type: text/html\r\nContent-Transfer-Encoding: 8bits\r\n\r\n"
+                "<a href=\"https://shop.example/\">s</a><a href=\"https://x.example/{{id}}\">p</a>"
+                "<a href=\"https://o.example/\" data-msys-clicktrack=\"0\">o</a>\r\n"
+                "--b\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: x-uue\r\n\r\n"
+                "see https://left.example/\r\n--b--\r\n");
   std::string out = temp_file("coverage.out", "");
   auto r = run(bin() + " rewrite < " + msg + " 2>&1 >" + out);
   ASSERT_EQ(r.status, 0) << r.out;

@@ -53,8 +53,9 @@ TEST(Coverage, IdentityAliasPartsAreTrackedAndTheFieldIsUnchanged) {
   for (const std::string cte : {"8bits", "7bits", "8-bit", "8 bit", "7-bit", "8BIT;",
                                 "8bit (from a 2002 mailer)", "binary;"}) {
     Rewriter run;
-    const std::string body = "<html><body><a href=\"https://shop.example.com/a\">a</a> caf\xC3\xA9"
-                             "</body></html>\r\n";
+    const std::string body =
+        "<html><body><a href=\"https://shop.example.com/a\">a</a> caf\xC3\xA9"
+        "</body></html>\r\n";
     auto r = run(message("text/html", cte, body));
     ASSERT_TRUE(r.ok()) << cte << ": " << r.error();
     EXPECT_TRUE(r->changed) << cte;
@@ -75,7 +76,8 @@ TEST(Coverage, QuotedPrintableAliasPartsAreDecodedAndReEncoded) {
   for (const std::string cte :
        {"quoted printable", "quoted-printable;", "Quoted_Printable", "quotedprintable"}) {
     Rewriter run;
-    const std::string body = "<a href=3D\"https://shop.example.com/q?a=3D1\">a</a> =\r\ncaf=C3=A9\r\n";
+    const std::string body =
+        "<a href=3D\"https://shop.example.com/q?a=3D1\">a</a> =\r\ncaf=C3=A9\r\n";
     auto r = run(message("text/html", cte, body));
     ASSERT_TRUE(r.ok()) << cte << ": " << r.error();
     EXPECT_EQ(r->links_tracked, 1) << cte;
