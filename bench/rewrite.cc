@@ -12,7 +12,9 @@
 // since these machines are noisy. Not a test: no assertion on time.
 // Then link coverage over the same messages (rewrite/coverage.h):
 //   links: tracked X of Y candidates (Z %)
-// followed by the untracked candidates grouped by reason (digits folded).
+// followed by the untracked candidates grouped by reason (digits folded);
+// with BENCH_LIST_UNTRACKED set, every untracked link (message id, part,
+// reason, URL; tab-separated) to look at the classes.
 //
 // usage: bench_rewrite [ROUNDS] [CORPUS_DIR]
 #include <gumbo.h>
@@ -20,6 +22,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
