@@ -18,6 +18,9 @@
 // the reason "opt-out ..." but are NOT candidates: the sender asked for them
 // not to be measured, so they are not missed clicks.
 //
+// A message over rewrite.max_message_bytes is not looked into: its links are
+// not counted (the log says why it was forwarded unchanged).
+//
 // The census functions here look only; they never change a byte.
 //
 // May call: mime/, conf/, base/, the rest of rewrite/.
