@@ -117,6 +117,15 @@ int cmd_rewrite(const tr::conf::Config& c, const std::vector<std::string>& args)
   std::cout.write(r->message.data(), static_cast<std::streamsize>(r->message.size()));
   std::cout.flush();
   for (const auto& line : r->log) std::cerr << "trackrelay: " << line << "\n";
+  // Coverage (rewrite/coverage.h): every link left untracked, with why.
+  for (const auto& l : r->untracked_links) {
+    std::cerr << "trackrelay: part " << l.part << ": link "
+              << (l.opted_out ? "opted out" : "left untracked") << " (" << l.reason
+              << "): " << l.url << "\n";
+  }
+  std::cerr << "trackrelay: links: tracked " << r->links_tracked << " of " << r->links_candidates
+            << " candidates; " << r->links_untracked << " left untracked, " << r->links_opted_out
+            << " opted out (not candidates)\n";
   std::cerr << "trackrelay: message-id=<" << r->message_id
             << "> sending_domain=" << (r->sending_domain.empty() ? "-" : r->sending_domain)
             << " tracking_domain=" << r->tracking.domain << " ("

@@ -10,6 +10,11 @@
 // and prints MB/s, messages/s and the ratio rewrite/gumbo-parse-only. Rounds are
 // interleaved (parse, rewrite, parse, ...) and the median round is reported,
 // since these machines are noisy. Not a test: no assertion on time.
+// Then link coverage over the same messages (rewrite/coverage.h):
+//   links: tracked X of Y candidates (Z %)
+// followed by the untracked candidates grouped by reason (digits folded);
+// with BENCH_LIST_UNTRACKED set, every untracked link (message id, part,
+// reason, URL; tab-separated) to look at the classes.
 //
 // usage: bench_rewrite [ROUNDS] [CORPUS_DIR]
 #include <gumbo.h>
@@ -17,8 +22,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -39,6 +46,19 @@ std::string read_file(const fs::path& p) {
   std::ostringstream s;
   s << in.rdbuf();
   return s.str();
+}
+
+// "tracked URL would be 2113 characters" and "... 2200 ..." are one class.
+std::string reason_class(const std::string& reason) {
+  std::string out;
+  for (char c : reason) {
+    if (c >= '0' && c <= '9') {
+      if (out.empty() || out.back() != 'N') out.push_back('N');
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
 }
 
 double median(std::vector<double> v) {
@@ -149,5 +169,36 @@ int main(int argc, char** argv) {
       "ratio rewrite / gumbo parse-only time: gumbo scanner %.2fx, fast scanner %.2fx "
       "(goal: <= 1.2x)\n",
       w / p, fw / p);
+  long tracked = 0, candidates = 0, opted_out = 0;
+  std::map<std::string, std::pair<int, std::string>> classes;  // count, an example
+  for (const auto& m : messages) {
+    auto res = tr::rewrite::rewrite_message(m, env, config, *fast, 1795000000);
+    if (!res) continue;
+    tracked += res->links_tracked;
+    candidates += res->links_candidates;
+    opted_out += res->links_opted_out;
+    for (const auto& l : res->untracked_links) {
+      if (l.opted_out) continue;
+      auto& c = classes[reason_class(l.reason)];
+      if (c.first++ == 0) c.second = l.url.substr(0, 100);
+    }
+  }
+  std::printf(
+      "links: tracked %ld of %ld candidates (%.1f %%)\n", tracked, candidates,
+      candidates ? 100.0 * static_cast<double>(tracked) / static_cast<double>(candidates) : 100.0);
+  std::printf("  not candidates: %ld opted-out links\n", opted_out);
+  for (const auto& [reason, c] : classes) {
+    std::printf("  untracked %5d  %s (e.g. %s)\n", c.first, reason.c_str(), c.second.c_str());
+  }
+  if (std::getenv("BENCH_LIST_UNTRACKED")) {  // every one, for looking at classes
+    for (const auto& m : messages) {
+      auto res = tr::rewrite::rewrite_message(m, env, config, *fast, 1795000000);
+      if (!res) continue;
+      for (const auto& l : res->untracked_links) {
+        std::printf("%s\t%s\t%s\t%s\n", res->message_id.c_str(), l.part.c_str(), l.reason.c_str(),
+                    l.url.c_str());
+      }
+    }
+  }
   return sink == 0 ? 1 : 0;
 }

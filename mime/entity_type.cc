@@ -3,7 +3,6 @@
 #include "mime/entity_type.h"
 
 #include <mimetic/contentdisposition.h>
-#include <mimetic/contenttransferencoding.h>
 #include <mimetic/contenttype.h>
 
 #include <algorithm>
@@ -11,6 +10,7 @@
 #include <exception>
 
 #include "base/strings.h"
+#include "mime/transfer_encoding.h"
 
 namespace trackrelay::mime {
 namespace internal {
@@ -77,24 +77,16 @@ struct Encoding {
   std::string name;  // as normalised, for messages
 };
 
+// The alias table (transfer_encoding.h) decides; `name` is for messages.
 Encoding parse_encoding(const std::optional<std::string>& field) {
   Encoding e;
   if (!field) return e;  // absent = 7bit (RFC 2045 §6.1)
-  const mimetic::ContentTransferEncoding cte(std::string(trim(*field)));
-  e.name = to_lower(trim(plain(cte.mechanism())));
-  // An empty field is treated as absent: the body is then copied as-is.
-  if (e.name.empty() || e.name == "7bit") return e;
-  if (e.name == "8bit") {
-    e.value = TransferEncoding::kEightBit;
-  } else if (e.name == "binary") {
-    e.value = TransferEncoding::kBinary;
-  } else if (e.name == "quoted-printable") {
-    e.value = TransferEncoding::kQuotedPrintable;
-  } else if (e.name == "base64") {
-    e.value = TransferEncoding::kBase64;
+  e.name = to_lower(trim(*field));
+  if (auto known = transfer_encoding_of(*field)) {
+    e.value = *known;
   } else {
-    // "quoted-printable;", "7-bit", "x-uue": readers disagree on what these
-    // mean, so the part is not touched.
+    // "x-uue", "qp", "8bit quoted-printable": not in the table, readers
+    // disagree on what these mean, so the part is not touched.
     e.known = false;
   }
   return e;

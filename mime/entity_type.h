@@ -7,11 +7,12 @@
 // cross-check then compares only where the two parsers put the parts, never
 // two different readings of the same header.
 //
-// Header field values are parsed with mimetic's ContentType /
-// ContentTransferEncoding / ContentDisposition (its field-parameter parser is
-// what it does right); the results are then normalised and validated here,
-// because mimetic keeps comments in values ("us-ascii (Plain text)"), does not
-// trim, and cuts a quoted parameter at a ';' inside the quotes.
+// Content-Type and Content-Disposition are parsed with mimetic's ContentType /
+// ContentDisposition (its field-parameter parser is what it does right); the
+// results are then normalised and validated here, because mimetic keeps
+// comments in values ("us-ascii (Plain text)"), does not trim, and cuts a
+// quoted parameter at a ';' inside the quotes. Content-Transfer-Encoding is
+// looked up in our alias table (transfer_encoding.h), not read by mimetic.
 //
 // May call: base/, mimetic.
 #pragma once

@@ -46,6 +46,12 @@ void walk(const mimetic::MimeEntity& e, const std::string& path, bool in_digest,
       f.disposition = field.value();
     }
   }
+  // The same classify() as structure.cc, on the raw field values mimetic
+  // found: a Content-Transfer-Encoding alias ("8bits", "quoted printable")
+  // is normalised by the one alias table on both sides, so an aliased
+  // multipart is entered by both walks, and mimetic's own (stricter) reading
+  // of the field never enters the comparison. mimetic's parse of where the
+  // parts are does not depend on the transfer encoding.
   const EntityType t = classify(f, in_digest);
   out.push_back(path + " " + t.media_type);
   if (t.kind != EntityKind::kMultipart || depth >= kMaxDepth) return;

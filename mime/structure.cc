@@ -181,14 +181,14 @@ class Walker {
       case EntityKind::kError:
         return "part " + shown + ": " + t.error;
       case EntityKind::kSkipped:
-        out_.skipped.push_back({shown, t.media_type, t.skip_reason});
+        out_.skipped.push_back(skipped_part(shown, t, t.skip_reason, hb, limit));
         hide_body(t, hb.body_begin, limit);
         return "";
       case EntityKind::kOther:
         return "";
       case EntityKind::kText:
         if (hb.malformed) {
-          out_.skipped.push_back({shown, t.media_type, "malformed header block"});
+          out_.skipped.push_back(skipped_part(shown, t, "malformed header block", hb, limit));
           return "";
         }
         out_.leaves.push_back({t.media_type, t.charset, t.encoding, hb.body_begin,
@@ -205,6 +205,20 @@ class Walker {
   }
 
  private:
+  static SkippedPart skipped_part(const std::string& shown, const EntityType& t, std::string why,
+                                  const HeaderBlock& hb, std::size_t limit) {
+    SkippedPart p;
+    p.path = shown;
+    p.media_type = t.media_type;
+    p.reason = std::move(why);
+    p.charset = t.charset;
+    p.boundary = t.boundary;
+    p.encoding = t.encoding;
+    p.body_offset = hb.body_begin;
+    p.body_length = limit - hb.body_begin;
+    return p;
+  }
+
   // mimetic recurses into message/rfc822 and multipart bodies that we do not
   // enter, and one unclosed multipart in there (a truncated message in a
   // bounce, say) makes it drop every later part of the enclosing multipart

@@ -53,6 +53,14 @@ struct SkippedPart {
   std::string media_type;
   std::string reason;  // "attachment", "charset utf-16 is not ASCII-compatible",
                        // "multipart/signed", "unknown transfer encoding x-uue", ...
+  // Where it is, for callers that look inside without rewriting (the
+  // rewrite engine counts the links it leaves there). `encoding` is 7bit
+  // when the field was unknown (the body is then read as it is).
+  std::string charset;
+  std::string boundary;  // multipart/* (not validated)
+  TransferEncoding encoding = TransferEncoding::kSevenBit;
+  std::size_t body_offset = 0;
+  std::size_t body_length = 0;
 };
 
 struct Structure {

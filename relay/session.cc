@@ -477,8 +477,8 @@ asio::awaitable<void> Session::deliver(std::string message) {
   fields << "size=" << size_in << " out=" << outcome->message.size() << " msgid=<"
          << printable(outcome->message_id, 200) << ">"
          << " domain=" << (outcome->tracking.domain.empty() ? "-" : outcome->tracking.domain)
-         << " links=" << outcome->links_tracked << " untracked=" << outcome->links_untracked
-         << " pixels=" << outcome->pixels_added;
+         << " links=" << outcome->links_tracked << "/" << outcome->links_candidates
+         << " untracked=" << outcome->links_untracked << " pixels=" << outcome->pixels_added;
   if (!outcome->changed && !outcome->log.empty()) {
     std::string why;
     for (const std::string& l : outcome->log) why += (why.empty() ? "" : "; ") + l;

@@ -68,14 +68,46 @@ bool same_shape(const mime::Structure& a, const mime::Structure& b) {
                     [&](const auto& x, const auto& y) { return skip(x) == skip(y); });
 }
 
-Outcome pass_through(std::string_view message, Outcome out, std::string why) {
+void add_links(Outcome& out, std::vector<UntrackedLink> links, const std::string& part = "") {
+  for (UntrackedLink& l : links) {
+    if (!part.empty()) l.part = part;
+    out.untracked_links.push_back(std::move(l));
+  }
+}
+
+// The counters follow from links_tracked and the list (engine.h).
+Outcome finish(Outcome out) {
+  out.links_opted_out =
+      static_cast<int>(std::count_if(out.untracked_links.begin(), out.untracked_links.end(),
+                                     [](const UntrackedLink& l) { return l.opted_out; }));
+  out.links_untracked = static_cast<int>(out.untracked_links.size()) - out.links_opted_out;
+  out.links_candidates = out.links_tracked + out.links_untracked;
+  return out;
+}
+
+// `structure` (when the message could be analysed) is used to list the
+// links that now stay untracked: every candidate, with `why`.
+Outcome pass_through(std::string_view message, Outcome out, std::string why,
+                     const mime::Structure* structure, LinkScanner& scanner,
+                     const conf::Config& config) {
   out.message = std::string(message);
   out.changed = false;
   out.links_tracked = 0;
   out.pixels_added = 0;
   out.message_id_added = false;
+  out.untracked_links.clear();
+  std::optional<Result<mime::Structure>> own;
+  if (!structure && message.size() <= config.rewrite.max_message_bytes) {
+    // Our scanner alone: the cross-check may be what refused the message.
+    own.emplace(mime::analyse(message, mime::CrossCheck::kSkip));
+    if (own->ok()) structure = &**own;
+  }
+  if (structure) {
+    add_links(out, census_message(message, *structure, "message forwarded unchanged: " + why,
+                                  scanner, config));
+  }
   out.log.push_back("message forwarded unchanged: " + why);
-  return out;
+  return finish(std::move(out));
 }
 
 }  // namespace
@@ -87,10 +119,13 @@ Result<Outcome> rewrite_message(std::string_view message, const Envelope& envelo
   if (message.size() > config.rewrite.max_message_bytes) {
     return pass_through(message, std::move(out),
                         "larger than rewrite.max_message_bytes (" +
-                            std::to_string(config.rewrite.max_message_bytes) + ")");
+                            std::to_string(config.rewrite.max_message_bytes) + ")",
+                        nullptr, scanner, config);
   }
   auto structure = mime::analyse(message);
-  if (!structure) return pass_through(message, std::move(out), structure.error());
+  if (!structure) {
+    return pass_through(message, std::move(out), structure.error(), nullptr, scanner, config);
+  }
 
   // Per-message controls; X-MSYS-API first so that it wins over the others.
   std::vector<mime::Patch> patches;
@@ -101,7 +136,8 @@ Result<Outcome> rewrite_message(std::string_view message, const Envelope& envelo
     // Rewritten once already (a second filter in the same path, a loop):
     // a second pass would track what the first left alone on purpose.
     if (iequals(h.name, kRewrittenHeader)) {
-      return pass_through(message, std::move(out), "already rewritten (" + h.name + ")");
+      return pass_through(message, std::move(out), "already rewritten (" + h.name + ")",
+                          &*structure, scanner, config);
     }
   }
   for (const auto& h : structure->headers) {
@@ -157,23 +193,30 @@ Result<Outcome> rewrite_message(std::string_view message, const Envelope& envelo
   for (const auto& s : structure->skipped) {
     out.log.push_back("part " + s.path + " (" + s.media_type + ") left alone: " + s.reason);
   }
+  add_links(out, census_skipped(message, *structure, scanner, config));
   bool pixel_done = false;
   for (const mime::TextLeaf& leaf : structure->leaves) {
     const bool html = leaf.media_type == "text/html";
     std::size_t limit =
         html ? config.rewrite.max_html_part_bytes : config.rewrite.max_text_part_bytes;
+    std::string_view raw = message.substr(leaf.body_offset, leaf.body_length);
+    const auto left_alone = [&](const std::string& why, std::string_view body) {
+      out.log.push_back("part " + leaf.path + " left alone: " + why);
+      add_links(out,
+                census_body(body, html, leaf.path, "part left alone: " + why, scanner, config));
+    };
     if (leaf.body_length > limit) {
-      out.log.push_back("part " + leaf.path + " left alone: larger than the configured limit");
+      auto whole = mime::decode_body(raw, leaf.encoding);
+      left_alone("larger than the configured limit", whole ? std::string_view(*whole) : raw);
       continue;
     }
-    std::string_view raw = message.substr(leaf.body_offset, leaf.body_length);
     auto decoded = mime::decode_body(raw, leaf.encoding);
     if (!decoded) {
-      out.log.push_back("part " + leaf.path + " left alone: " + decoded.error());
+      left_alone(decoded.error(), raw);
       continue;
     }
     if (auto why = unsafe_text(*decoded)) {
-      out.log.push_back("part " + leaf.path + " left alone: " + *why);
+      left_alone(*why, *decoded);
       continue;
     }
     ctx.eol = leaf.eol.empty() ? eol : leaf.eol;
@@ -188,14 +231,13 @@ Result<Outcome> rewrite_message(std::string_view message, const Envelope& envelo
       ctx.open_pixel = open && pixels;
       ctx.initial_open_pixel = initial && pixels;
       pixel_done = true;
-      if (!ctx.track_links && !ctx.open_pixel && !ctx.initial_open_pixel) continue;
       pr = rewrite_html_part(*decoded, ctx, scanner);
     } else {
       ctx.track_links = text;
       pr = rewrite_text_part(*decoded, ctx);
     }
     for (auto& line : pr.log) out.log.push_back("part " + leaf.path + ": " + line);
-    out.links_untracked += pr.untracked;
+    add_links(out, std::move(pr.untracked), leaf.path);
     if (!pr.changed) continue;
     out.links_tracked += pr.tracked;
     out.pixels_added += pr.pixels;
@@ -206,7 +248,7 @@ Result<Outcome> rewrite_message(std::string_view message, const Envelope& envelo
   if (patches.empty()) {
     out.message_id_added = false;
     out.message = std::string(message);
-    return out;
+    return finish(std::move(out));
   }
   // Added fields go at the end of the header block. A header block that does
   // not end with a line break (no body at all) gets one first.
@@ -229,7 +271,10 @@ Result<Outcome> rewrite_message(std::string_view message, const Envelope& envelo
   added += std::string(kRewrittenHeader) + ": " + out.tracking.domain + eol;
   patches.push_back(mime::Patch{structure->headers_end, 0, std::move(added)});
   auto spliced = mime::splice(message, std::move(patches));
-  if (!spliced) return pass_through(message, std::move(out), "internal: " + spliced.error());
+  if (!spliced) {
+    return pass_through(message, std::move(out), "internal: " + spliced.error(), &*structure,
+                        scanner, config);
+  }
   // Never make a message worse: the output must parse into the same leaves.
   // Both parsers again (ours and mimetic's cross-check): on malformed input a
   // re-encoded body can change how a lenient parser splits the message even
@@ -238,11 +283,12 @@ Result<Outcome> rewrite_message(std::string_view message, const Envelope& envelo
   if (!again || !same_shape(*structure, *again)) {
     return pass_through(
         message, std::move(out),
-        "rewritten message would not re-parse" + (again ? std::string{} : ": " + again.error()));
+        "rewritten message would not re-parse" + (again ? std::string{} : ": " + again.error()),
+        &*structure, scanner, config);
   }
   out.message = std::move(*spliced);
   out.changed = true;
-  return out;
+  return finish(std::move(out));
 }
 
 }  // namespace trackrelay::rewrite

@@ -27,6 +27,7 @@
 #include "base/result.h"
 #include "conf/config.h"
 #include "rewrite/controls.h"
+#include "rewrite/coverage.h"
 #include "rewrite/domain_choice.h"
 #include "rewrite/link_scanner.h"
 
@@ -49,8 +50,14 @@ struct Outcome {
   TrackingChoice tracking;
   std::string message_id;  // without angle brackets
   bool message_id_added = false;
+  // Link coverage (coverage.h): links_candidates == links_tracked +
+  // links_untracked. Opted-out links are not candidates; they are counted
+  // apart and listed in untracked_links with opted_out set.
   int links_tracked = 0;
-  int links_untracked = 0;  // http(s) links left alone (opt-out, limits, charset, ...)
+  int links_untracked = 0;  // candidates left alone (placeholder, too long, part skipped, ...)
+  int links_candidates = 0;
+  int links_opted_out = 0;
+  std::vector<UntrackedLink> untracked_links;  // every one, with its part and reason
   int pixels_added = 0;
   MessageControls controls;
   std::vector<std::string> log;  // one human-readable line per notable decision

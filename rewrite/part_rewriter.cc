@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <optional>
 
+#include "base/strings.h"
 #include "mime/splice.h"
 #include "rewrite/target.h"
 #include "rewrite/text_scanner.h"
@@ -25,6 +26,11 @@ struct Candidate {
   bool is_link = false;                 // dropping it leaves a link untracked
   std::string what;                     // for the log
 };
+
+void leave(PartResult& res, std::string reason, std::string_view url, bool opted_out = false) {
+  res.untracked.push_back(
+      UntrackedLink{"", std::move(reason), std::string(url.substr(0, 200)), opted_out});
+}
 
 // At most `max` bytes of `s`, never cutting a UTF-8 sequence in two.
 std::string_view utf8_prefix(std::string_view s, std::size_t max) {
@@ -86,7 +92,10 @@ std::string apply(std::string_view src, std::vector<Candidate> cands, const Part
                   PartResult& res) {
   std::sort(cands.begin(), cands.end(),
             [](const Candidate& a, const Candidate& b) { return a.patch.offset < b.patch.offset; });
-  for (int round = 0; round < 8; ++round) {
+  // Drops are one per long line for the first kGentleRounds rounds, then
+  // every offender at once (bounded work on pathological parts).
+  constexpr int kGentleRounds = 32;
+  for (int round = 0; round < kGentleRounds + 8; ++round) {
     // Splice while recording where each candidate landed in the output.
     std::string out;
     std::vector<std::pair<std::size_t, std::size_t>> landed(cands.size());
@@ -103,12 +112,17 @@ std::string apply(std::string_view src, std::vector<Candidate> cands, const Part
     auto longs = long_lines(out);
     if (longs.empty()) return out;
     std::vector<std::size_t> offenders;
+    // The last offender on each long line: the one dropped when nothing can
+    // be broken (one at a time, so that the others on the line stay tracked).
+    std::vector<std::size_t> last_on_line(longs.size(), cands.size());
     for (std::size_t i = 0; i < cands.size(); ++i) {
-      for (auto [b, e] : longs) {
+      for (std::size_t j = 0; j < longs.size(); ++j) {
+        const auto [b, e] = longs[j];
         // Exclusive: a pixel inserted as EOL + img + EOL next to a long line
         // does not make that line longer.
         if (landed[i].first < e && landed[i].second > b && !cands[i].patch.replacement.empty()) {
           offenders.push_back(i);
+          last_on_line[j] = i;
           break;
         }
       }
@@ -127,14 +141,14 @@ std::string apply(std::string_view src, std::vector<Candidate> cands, const Part
         broke = true;
       }
     }
-    for (std::size_t i : offenders) {
+    for (std::size_t i : round < kGentleRounds ? last_on_line : offenders) {
+      if (i == cands.size()) continue;
       Candidate& c = cands[i];
       if (!broke && !c.break_at) {
         drop[i] = true;
         if (c.is_link) {
-          ++res.untracked;
           --res.tracked;
-          res.log.push_back("left untracked: " + c.what + ": line would exceed 998 octets");
+          leave(res, "line would exceed 998 octets", c.what);
         } else {
           res.log.push_back("not added: " + c.what + ": line would exceed 998 octets");
           if (c.what.find("pixel") != std::string::npos) --res.pixels;
@@ -153,6 +167,9 @@ std::string apply(std::string_view src, std::vector<Candidate> cands, const Part
   }
   // Could not converge: keep the part as it was.
   res.log.push_back("part left untouched: could not keep lines within 998 octets");
+  for (const Candidate& c : cands) {
+    if (c.is_link) leave(res, "part left alone: could not keep lines within 998 octets", c.what);
+  }
   res.tracked = 0;
   res.pixels = 0;
   return std::string(src);
@@ -197,43 +214,41 @@ PartResult rewrite_html_part(std::string_view html, const PartContext& ctx, Link
   auto scan = scanner.scan(html);
   if (!scan) {
     res.log.push_back("HTML part left untouched: " + scan.error());
+    res.untracked =
+        census_body(html, true, "", "part left alone: " + scan.error(), scanner, *ctx.config);
     return res;
   }
   std::vector<Candidate> cands;
-  if (ctx.track_links) {
-    for (const HtmlLink& link : scan->links) {
-      auto target = browser_target(link.value, ctx.utf8, *ctx.config);
-      if (!target) {
-        if (target.error() == "already tracked" || target.error().starts_with("non-ASCII") ||
-            target.error().starts_with("URL is not") || target.error().starts_with("invalid")) {
-          ++res.untracked;
-          res.log.push_back("left untracked: " + target.error() + ": " + link.value.substr(0, 200));
-        }
-        continue;
-      }
-      if (link.clicktrack_off) {
-        ++res.untracked;
-        continue;
-      }
-      // gumbo replaces invalid bytes with U+FFFD: then its value is not what is written.
-      std::string_view raw = html.substr(link.value_offset, link.value_length);
-      if (link.value.find(kReplacementChar) != std::string::npos &&
-          raw.find(kReplacementChar) == std::string_view::npos) {
-        ++res.untracked;
-        res.log.push_back("left untracked: link contains bytes that are not valid in its charset");
-        continue;
-      }
-      std::string url = tracked_url(ctx, token::Kind::kClick, *target, link.link_name);
-      if (too_long(ctx, url)) {
-        ++res.untracked;
-        res.log.push_back("left untracked: tracked URL would be " + std::to_string(url.size()) +
-                          " characters: " + target->substr(0, 200));
-        continue;
-      }
-      ++res.tracked;
-      cands.emplace_back(link.value_offset, link.value_length, std::move(url), link.attr_offset,
-                         true, *target);
+  for (const HtmlLink& link : scan->links) {
+    if (!is_http_link(link.value) || is_tracked_url(trim(link.value), *ctx.config)) continue;
+    if (link.clicktrack_off) {
+      leave(res, "opt-out (data-msys-clicktrack=\"0\")", link.value, true);
+      continue;
     }
+    if (!ctx.track_links) {
+      leave(res, "opt-out (click tracking off)", link.value, true);
+      continue;
+    }
+    auto target = browser_target(link.value, ctx.utf8, *ctx.config);
+    if (!target) {
+      leave(res, target.error(), link.value);
+      continue;
+    }
+    // gumbo replaces invalid bytes with U+FFFD: then its value is not what is written.
+    std::string_view raw = html.substr(link.value_offset, link.value_length);
+    if (link.value.find(kReplacementChar) != std::string::npos &&
+        raw.find(kReplacementChar) == std::string_view::npos) {
+      leave(res, "link contains bytes that are not valid in its charset", link.value);
+      continue;
+    }
+    std::string url = tracked_url(ctx, token::Kind::kClick, *target, link.link_name);
+    if (too_long(ctx, url)) {
+      leave(res, "tracked URL would be " + std::to_string(url.size()) + " characters", *target);
+      continue;
+    }
+    ++res.tracked;
+    cands.emplace_back(link.value_offset, link.value_length, std::move(url), link.attr_offset, true,
+                       *target);
   }
   std::string initial_px =
       ctx.initial_open_pixel ? pixel_html(ctx, token::Kind::kInitialOpen) : std::string();
@@ -270,26 +285,25 @@ PartResult rewrite_text_part(std::string_view text, const PartContext& ctx) {
   std::vector<Candidate> cands;
   for (const TextLink& link : scan_text(text)) {
     std::string_view url = text.substr(link.offset, link.length);
+    if (is_tracked_url(url, *ctx.config)) continue;
     if (link.clicktrack_off) {
-      ++res.untracked;
+      leave(res, "opt-out ([[data-msys-clicktrack=\"0\"]])", url, true);
       cands.emplace_back(link.offset + link.length, link.suffix_length, "", std::nullopt, false,
                          "opt-out suffix");
       continue;
     }
-    if (!ctx.track_links) continue;
+    if (!ctx.track_links) {
+      leave(res, "opt-out (click or text tracking off)", url, true);
+      continue;
+    }
     auto target = browser_target(url, ctx.utf8, *ctx.config);
     if (!target) {
-      if (target.error() != "already tracked") {
-        ++res.untracked;
-        res.log.push_back("left untracked (text): " + target.error() + ": " +
-                          std::string(url.substr(0, 200)));
-      }
+      leave(res, target.error(), url);
       continue;
     }
     std::string tracked = tracked_url(ctx, token::Kind::kClick, *target, "");
     if (too_long(ctx, tracked)) {
-      ++res.untracked;
-      res.log.push_back("left untracked (text): tracked URL would be too long");
+      leave(res, "tracked URL would be " + std::to_string(tracked.size()) + " characters", url);
       continue;
     }
     ++res.tracked;

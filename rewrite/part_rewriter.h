@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "conf/config.h"
+#include "rewrite/coverage.h"
 #include "rewrite/link_scanner.h"
 #include "token/token.h"
 
@@ -38,7 +39,9 @@ struct PartResult {
   std::string body;  // the new decoded body (valid only when changed)
   bool changed = false;
   int tracked = 0;
-  int untracked = 0;
+  // Candidate links left untracked, and opted-out links (coverage.h); `part`
+  // is left empty for the engine to fill in.
+  std::vector<UntrackedLink> untracked;
   int pixels = 0;
   std::vector<std::string> log;
 };

@@ -125,4 +125,38 @@ TEST(Cli, MalformedMsysApiExitsNonZeroWithTheParserMessage) {
   EXPECT_NE(r.out.find("X-MSYS-API: invalid JSON"), std::string::npos) << r.out;
 }
 
+// Issue 18: per message, candidates vs tracked and every untracked link
+// with its part and reason on stderr; an 8bits part is tracked, its field kept.
+TEST(Cli, RewriteReportsLinkCoverage) {
+  std::string msg =
+      temp_file("coverage.eml",
+                "From: a@example.com\r\nMessage-ID: <c1@example.com>\r\nMIME-Version: 1.0\r\n"
+                "Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n"
+                "--b\r\nContent-Type: text/html\r\nContent-Transfer-Encoding: 8bits\r\n\r\n"
+                "<a href=\"https://shop.example/\">s</a><a href=\"https://x.example/{{id}}\">p</a>"
+                "<a href=\"https://o.example/\" data-msys-clicktrack=\"0\">o</a>\r\n"
+                "--b\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: x-uue\r\n\r\n"
+                "see https://left.example/\r\n--b--\r\n");
+  std::string out = temp_file("coverage.out", "");
+  auto r = run(bin() + " rewrite < " + msg + " 2>&1 >" + out);
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("links: tracked 1 of 3 candidates; 2 left untracked, 1 opted out"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("part 1: link left untracked (template placeholder): "
+                       "https://x.example/{{id}}"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("part 2: link left untracked (part left alone: unknown transfer "
+                       "encoding x-uue): https://left.example/"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("part 1: link opted out"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("links_tracked=1 "), std::string::npos) << r.out;
+  std::ifstream in(out, std::ios::binary);
+  std::string rewritten((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(rewritten.find("Content-Transfer-Encoding: 8bits\r\n"), std::string::npos);
+  EXPECT_NE(rewritten.find("https://click.example.com/f/"), std::string::npos);
+}
+
 }  // namespace

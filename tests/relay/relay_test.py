@@ -65,7 +65,7 @@ class RelayToScriptedUpstream(unittest.TestCase):
         self.assertEqual(token["message_id"], "relay-test-1@example.com")
         self.assertEqual(token["rcpt_to"], "alice@example.net")  # one recipient: carried
         self.assertEqual(token["campaign_id"], "spring")
-        self.relay.proc.wait_for(r"status=sent .*msgid=<relay-test-1@example.com>.*links=1 ")
+        self.relay.proc.wait_for(r"status=sent .*msgid=<relay-test-1@example.com>.*links=1/1 ")
 
     def test_upstream_reply_is_passed_to_the_client(self):
         with smtplib.SMTP("127.0.0.1", self.relay.port, timeout=20) as s:
