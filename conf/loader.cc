@@ -84,7 +84,16 @@ std::string_view expected(Kind kind) {
     case Kind::kSize:
       return "an integer";
     case Kind::kStrings:
+    case Kind::kListen:
+    case Kind::kCidrs:
+    case Kind::kResolvers:
+    case Kind::kAuthUsers:
       return "a string or a list of strings";
+    case Kind::kEnum:
+    case Kind::kPath:
+    case Kind::kUpstream:
+    case Kind::kPasswordHash:
+      return "a string";
   }
   return "?";
 }
@@ -174,7 +183,7 @@ struct Item {
   Where where;
 };
 
-class Loader {
+class Loader final : public internal::Reporter {
  public:
   Loader(std::string name, std::string base_dir)
       : name_(std::move(name)), base_dir_(std::move(base_dir)) {}
@@ -187,6 +196,12 @@ class Loader {
   void load_value(const KeySpec& spec, const YAML::Node& v, const std::string& shown, Where kw,
                   Where vw);
   void load_scalar(const KeySpec& spec, const YAML::Node& v, const std::string& shown, Where vw);
+
+  // internal::Reporter, for validate.cc's cross-key checks.
+  void error(const std::string& shown, const std::string& message) override {
+    bad(shown, position_of(shown), message);
+  }
+  Where position_of(std::string shown) const;
 
   void validate_system_domain();
   void validate_keys();
@@ -300,14 +315,24 @@ void Loader::load_value(const KeySpec& spec, const YAML::Node& v, const std::str
       }
       return;
     }
-    case Kind::kStrings: {
+    case Kind::kStrings:
+    case Kind::kListen:
+    case Kind::kCidrs:
+    case Kind::kResolvers:
+    case Kind::kAuthUsers: {
       if (!v.IsSequence()) return load_scalar(spec, v, shown, vw);
       std::vector<std::string> list;
       for (const YAML::Node& elem : v) {
+        const Where ew = where(elem.Mark());
         if (!elem.IsScalar()) {
-          return bad(shown, where(elem.Mark()), "expected a string, got " + describe_node(elem));
+          return bad(shown, ew, "expected a string, got " + describe_node(elem));
         }
-        list.push_back(elem.Scalar());
+        Result<std::string> checked =
+            internal::check_value(spec.kind, spec.path, elem.Scalar(), base_dir_);
+        if (!checked) {
+          return bad(shown, ew, checked.error());
+        }
+        list.push_back(std::move(checked).value());
       }
       if (spec.bind != nullptr) {
         internal::FieldRef ref = spec.bind(cfg_);
@@ -330,16 +355,16 @@ void Loader::load_scalar(const KeySpec& spec, const YAML::Node& v, const std::st
     return bad(shown, vw,
                "expected " + std::string(expected(spec.kind)) + ", got " + describe_node(v));
   }
-  const std::string& text = v.Scalar();
+  Result<std::string> checked = internal::check_value(spec.kind, spec.path, v.Scalar(), base_dir_);
+  if (!checked) return bad(shown, vw, checked.error());
+  const std::string& text = *checked;
+  values_[shown].text = text;  // resolved (secret_file is read from here)
   Parsed parsed{text};
-  if (spec.path == "rewrite.html_scanner" && text != "fast" && text != "gumbo") {
-    return bad(shown, vw, "expected fast or gumbo, got " + internal::in_quotes(text));
-  }
   if (spec.kind == Kind::kBool) {
     const std::optional<bool> b = parse_bool(text);
     if (!b) return bad(shown, vw, "expected a boolean, got " + internal::in_quotes(text));
     parsed.boolean = *b;
-  } else if (spec.kind != Kind::kString && spec.kind != Kind::kStrings) {
+  } else if (spec.kind == Kind::kPort || spec.kind == Kind::kInt || spec.kind == Kind::kSize) {
     const std::optional<int64_t> n = parse_int(text);
     if (!n) {
       return bad(
@@ -354,6 +379,22 @@ void Loader::load_scalar(const KeySpec& spec, const YAML::Node& v, const std::st
     parsed.integer = *n;
   }
   if (spec.bind != nullptr) std::visit(parsed, spec.bind(cfg_));
+}
+
+// Where a key was given; for one that was not, where its list item or
+// nearest given parent was.
+Where Loader::position_of(std::string shown) const {
+  while (!shown.empty()) {
+    if (const auto it = values_.find(shown); it != values_.end()) return it->second.where;
+    for (const auto& [list, list_items] : items_) {
+      for (const Item& item : list_items) {
+        if (item.shown == shown) return item.where;
+      }
+    }
+    const std::size_t cut = shown.find_last_of(".[");
+    shown.resize(cut == std::string::npos ? 0 : cut);
+  }
+  return {};
 }
 
 void Loader::validate_system_domain() {
@@ -409,12 +450,12 @@ void Loader::validate_keys() {
     const Where w = where_of(used, list[i].where);
     std::string source = "secret";
     if (has_file) {
-      const std::string& given = values_[file_path].text;
-      if (given.empty()) {
+      const std::string& file_name = values_[file_path].text;  // resolved by check_value
+      if (file_name.empty()) {
         bad(file_path, w, "empty file name");
         continue;
       }
-      std::filesystem::path p(given);
+      std::filesystem::path p(file_name);
       if (p.is_relative()) p = std::filesystem::path(base_dir_) / p;
       Result<std::string> contents = read_file(p.string(), kMaxSecretFileBytes);
       if (!contents.ok()) {
@@ -435,9 +476,18 @@ void Loader::validate_keys() {
           source + " is " + std::to_string(key.secret.size()) + " bytes; at least " +
               std::to_string(kMinSecretBytes) + " are required");
     } else if (key.secret == internal::kExampleSecret) {
-      add(Severity::kWarning, w,
-          used + ": key " + internal::in_quotes(key.id) +
-              " uses the public example secret; replace it (openssl rand -base64 48)");
+      const std::string exposed = internal::exposed_listener(cfg_);
+      if (exposed.empty()) {
+        add(Severity::kWarning, w,
+            used + ": key " + internal::in_quotes(key.id) +
+                " uses the public example secret; replace it (openssl rand -base64 48)");
+      } else {
+        bad(used, w,
+            "key " + internal::in_quotes(key.id) + " uses the public example secret, and " +
+                exposed +
+                " is not on loopback: anyone could forge tracked links; generate a secret "
+                "(openssl rand -base64 48 > /etc/trackrelay/secret) and name it in secret_file");
+      }
     }
   }
 }
@@ -557,6 +607,7 @@ LoadResult Loader::run(std::string_view yaml) {
         validate_keys();
         validate_tracking_domains();
         validate_sending_domains();
+        internal::validate_tls(cfg_, *this);
       }
     }
   } catch (const std::exception& e) {
@@ -594,7 +645,11 @@ LoadResult load_file(const std::string& path) {
                                        "cannot read configuration file: " + text.error()});
     return r;
   }
-  std::string dir = std::filesystem::path(path).parent_path().string();
+  // Relative paths in the file are relative to its directory (absolute, so
+  // they stay right whatever the working directory).
+  std::error_code ec;
+  std::filesystem::path abs = std::filesystem::absolute(path, ec);
+  std::string dir = ec ? std::string(".") : abs.parent_path().string();
   if (dir.empty()) dir = ".";
   return load_string(*text, path, dir);
 }
