@@ -92,6 +92,14 @@ void validate_tls(const Config& config, Reporter& report);
 // when every listener is on loopback (or there is none).
 std::string exposed_listener(const Config& config);
 
+// "true"/"True"/"TRUE", "false"/...; nullopt otherwise (YAML 1.1 words too).
+std::optional<bool> parse_bool(std::string_view s);
+// Decimal integer with an optional sign; nullopt when not an integer.
+// Overflow saturates (it is then reported as out of range).
+std::optional<int64_t> parse_int(std::string_view s);
+// Reads a whole (regular) file of at most `limit` bytes; the error says why not.
+Result<std::string> read_file(const std::string& path, std::size_t limit);
+
 // The secret in conf/trackrelay.example.yaml: public, so using it is warned about.
 inline constexpr std::string_view kExampleSecret =
     "example-secret-change-me-0123456789abcdefghijklmnop";

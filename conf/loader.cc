@@ -1,15 +1,12 @@
 // conf/loader.cc — load_file()/load_string(): parses YAML (yaml-cpp), walks it
-// against the key table (types, bounds, required and unknown keys), then
-// applies the cross-key rules (domains, signing keys). Every problem becomes a
-// Diagnostic with file:line:col; nothing throws out of here.
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
+// against the key table (types, bounds, required and unknown keys, and the
+// syntax of the checked kinds via validate.cc's check_value), then applies the
+// cross-key rules (domains, signing keys, the public example secret, and
+// validate.cc's TLS rules). Every problem becomes a Diagnostic with
+// file:line:col; nothing throws out of here.
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <charconv>
 #include <filesystem>
 #include <limits>
 #include <map>
@@ -96,61 +93,6 @@ std::string_view expected(Kind kind) {
       return "a string";
   }
   return "?";
-}
-
-std::optional<bool> parse_bool(std::string_view s) {
-  if (s == "true" || s == "True" || s == "TRUE") return true;
-  if (s == "false" || s == "False" || s == "FALSE") return false;
-  return std::nullopt;
-}
-
-// Decimal integer with an optional sign; nullopt when not an integer.
-// Overflow saturates (it is then reported as out of range).
-std::optional<int64_t> parse_int(std::string_view s) {
-  if (!s.empty() && s.front() == '+') s.remove_prefix(1);
-  if (s.empty()) return std::nullopt;
-  const bool negative = s.front() == '-';
-  const std::string_view digits = negative ? s.substr(1) : s;
-  if (digits.empty() || digits.find_first_not_of("0123456789") != std::string_view::npos) {
-    return std::nullopt;
-  }
-  int64_t v = 0;
-  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec == std::errc::result_out_of_range) {
-    return negative ? std::numeric_limits<int64_t>::min() : std::numeric_limits<int64_t>::max();
-  }
-  if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
-  return v;
-}
-
-std::string errno_text(int err) {
-  return std::error_code(err, std::generic_category()).message();
-}
-
-// Reads a whole (regular) file of at most `limit` bytes; the error says why not.
-Result<std::string> read_file(const std::string& path, std::size_t limit) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Error{errno_text(errno)};
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) return Error{errno_text(errno)};
-  if (S_ISDIR(st.st_mode)) return Error{errno_text(EISDIR)};
-  std::string out;
-  char buf[8192];
-  while (true) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Error{errno_text(errno)};
-    }
-    if (n == 0) break;
-    out.append(buf, static_cast<std::size_t>(n));
-    if (out.size() > limit) return Error{"larger than " + std::to_string(limit) + " bytes"};
-  }
-  return out;
 }
 
 bool valid_key_id(std::string_view id) {
@@ -361,11 +303,11 @@ void Loader::load_scalar(const KeySpec& spec, const YAML::Node& v, const std::st
   values_[shown].text = text;  // resolved (secret_file is read from here)
   Parsed parsed{text};
   if (spec.kind == Kind::kBool) {
-    const std::optional<bool> b = parse_bool(text);
+    const std::optional<bool> b = internal::parse_bool(text);
     if (!b) return bad(shown, vw, "expected a boolean, got " + internal::in_quotes(text));
     parsed.boolean = *b;
   } else if (spec.kind == Kind::kPort || spec.kind == Kind::kInt || spec.kind == Kind::kSize) {
-    const std::optional<int64_t> n = parse_int(text);
+    const std::optional<int64_t> n = internal::parse_int(text);
     if (!n) {
       return bad(
           shown, vw,
@@ -457,7 +399,7 @@ void Loader::validate_keys() {
       }
       std::filesystem::path p(file_name);
       if (p.is_relative()) p = std::filesystem::path(base_dir_) / p;
-      Result<std::string> contents = read_file(p.string(), kMaxSecretFileBytes);
+      Result<std::string> contents = internal::read_file(p.string(), kMaxSecretFileBytes);
       if (!contents.ok()) {
         bad(file_path, w,
             "cannot read " + internal::in_quotes(p.string()) + ": " + contents.error());
@@ -638,7 +580,7 @@ LoadResult load_string(std::string_view yaml, const std::string& name,
 }
 
 LoadResult load_file(const std::string& path) {
-  Result<std::string> text = read_file(path, kMaxConfigBytes);
+  Result<std::string> text = internal::read_file(path, kMaxConfigBytes);
   if (!text.ok()) {
     LoadResult r;
     r.diagnostics.push_back(Diagnostic{Severity::kError, path, 0, 0,
