@@ -4,7 +4,9 @@
 // key's file:line:col (tests/conf/check_test.py drives the same classes
 // through `trackrelay check`, `serve` and reload).
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -147,6 +149,70 @@ TEST(ExampleSecret, RefusedUnlessEveryListenerIsOnLoopback) {
     EXPECT_FALSE(r.ok()) << exposed;
     EXPECT_TRUE(any_contains(errors(r), "t.yaml:4:")) << exposed;
     EXPECT_TRUE(any_contains(errors(r), "public example secret")) << exposed;
+  }
+}
+
+// Certificates made by the openssl command (as tests/conf/check_test.py and
+// tests/track/serve_test.py do), checked in-process so the sanitizer build
+// covers conf/validate.cc's OpenSSL code.
+class Certificates : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ =
+        std::filesystem::temp_directory_path() / ("trackrelay-certs-" + std::to_string(getpid()));
+    std::filesystem::create_directories(dir_);
+    for (const char* name : {"click", "other"}) {
+      const std::string cn = std::string(name) + ".example.com";
+      const std::string cmd =
+          "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2"
+          " -subj /CN=" +
+          cn + " -addext subjectAltName=DNS:" + cn + " -keyout " +
+          (dir_ / (std::string(name) + ".key")).string() + " -out " +
+          (dir_ / (std::string(name) + ".pem")).string() + " >/dev/null 2>&1";
+      ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+    }
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  LoadResult with_track(const std::string& track) {
+    return load(minimal_yaml("", "track:\n" + track), dir_.string());
+  }
+
+  std::filesystem::path dir_;
+};
+
+TEST_F(Certificates, MatchingAndCoveringLoads) {
+  const LoadResult r = with_track(
+      "  tls_listen: 127.0.0.1:0\n"
+      "  certificates: [{domains: [click.example.com], cert: click.pem, key: click.key}]\n");
+  ASSERT_TRUE(r.ok()) << ::testing::PrintToString(testing::lines(r));
+  EXPECT_EQ(r.config->track.certificates[0].cert, (dir_ / "click.pem").string());
+}
+
+TEST_F(Certificates, EachProblemIsAnErrorAtItsKey) {
+  struct Row {
+    const char* item;
+    const char* want;
+  };
+  for (const Row& row : {
+           Row{"{domains: [click.example.com], cert: click.pem, key: other.key}",
+               "t.yaml:8:60: error: track.certificates[0].key: '"},
+           Row{"{domains: [click.example.com], cert: click.pem, key: other.key}",
+               "other.key' does not match certificate '"},
+           Row{"{domains: [links.example.org], cert: click.pem, key: click.key}",
+               "does not cover 'links.example.org' (its names: click.example.com)"},
+           Row{"{domains: ['*.example.com'], cert: click.pem, key: click.key}",
+               "does not cover '*.example.com'"},
+           Row{"{domains: [click.example.com], cert: none.pem, key: click.key}",
+               "track.certificates[0].cert: cannot read"},
+           Row{"{domains: [click.example.com], cert: click.key, key: click.key}",
+               "is not a PEM certificate chain"},
+           Row{"{domains: [click.example.com], cert: click.pem, key: click.pem}",
+               "is not a usable PEM private key"},
+       }) {
+    const LoadResult r = with_track(std::string("  certificates:\n    - ") + row.item + "\n");
+    EXPECT_FALSE(r.ok()) << row.item;
+    EXPECT_TRUE(any_contains(errors(r), row.want)) << row.item;
   }
 }
 
