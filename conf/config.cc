@@ -41,7 +41,7 @@ constexpr KeySpec kKeys[] = {
   {"tracking.keys[].secret", Kind::kString, kOptional, "", 0, 0,
    "the secret itself, at least 32 bytes (exactly one of secret and secret_file)",
    [](Config& c) -> FieldRef { return &c.keys.back().secret; }},
-  {"tracking.keys[].secret_file", Kind::kString, kOptional, "", 0, 0,
+  {"tracking.keys[].secret_file", Kind::kPath, kOptional, "", 0, 0,
    "file holding the secret (trailing whitespace removed); relative to the config file's directory",
    nullptr},  // read by the loader after the walk
   {"tracking.defaults", Kind::kMap, kOptional, "", 0, 0,
@@ -102,18 +102,18 @@ constexpr KeySpec kKeys[] = {
   {"rewrite.max_tracked_url_length", Kind::kSize, kOptional, "2000", 16, 65536,
    "longer URLs are left untracked",
    [](Config& c) -> FieldRef { return &c.rewrite.max_tracked_url_length; }},
-  {"rewrite.html_scanner", Kind::kString, kOptional, "fast", 0, 0,
+  {"rewrite.html_scanner", Kind::kEnum, kOptional, "fast", 0, 0,
    "HTML link scanner: fast (tokenizer; delegates tree-dependent parts to gumbo) or gumbo",
    [](Config& c) -> FieldRef { return &c.rewrite.html_scanner; }},
   {"relay", Kind::kMap, kOptional, "", 0, 0,
    "the SMTP relay filter; without relay.listen no relay runs", nullptr},
-  {"relay.listen", Kind::kStrings, kOptional, "", 0, 0,
+  {"relay.listen", Kind::kListen, kOptional, "", 0, 0,
    "address(es) the relay accepts SMTP on: host:port, [v6]:port; one or a list",
    [](Config& c) -> FieldRef { return &c.relay.listen; }},
-  {"relay.upstream", Kind::kString, kOptional, "", 0, 0,
-   "the upstream MTA as host:port, or maildir:PATH to write each message to a file",
+  {"relay.upstream", Kind::kUpstream, kOptional, "", 0, 0,
+   "the upstream MTA as host:port, or maildir:PATH to write each message to a file (PATH relative: to the configuration file's directory)",
    [](Config& c) -> FieldRef { return &c.relay.upstream; }},
-  {"relay.clients", Kind::kStrings, kOptional, "[127.0.0.0/8, ::1/128]", 0, 0,
+  {"relay.clients", Kind::kCidrs, kOptional, "[127.0.0.0/8, ::1/128]", 0, 0,
    "networks (CIDR) that may relay without AUTH; others get 554/530 at RCPT",
    [](Config& c) -> FieldRef { return &c.relay.clients; }},
   {"relay.max_message_size", Kind::kSize, kOptional, "52428800", 1024, kMaxBytes,
@@ -149,22 +149,22 @@ constexpr KeySpec kKeys[] = {
   {"relay.upstream_data_timeout", Kind::kInt, kOptional, "600", 1, 3600,
    "seconds to send the message to the upstream and wait for its final reply",
    [](Config& c) -> FieldRef { return &c.relay.upstream_data_timeout; }},
-  {"relay.tls_cert", Kind::kString, kOptional, "", 0, 0,
+  {"relay.tls_cert", Kind::kPath, kOptional, "", 0, 0,
    "PEM certificate chain for STARTTLS (with tls_key); re-read on SIGHUP",
    [](Config& c) -> FieldRef { return &c.relay.tls_cert; }},
-  {"relay.tls_key", Kind::kString, kOptional, "", 0, 0,
+  {"relay.tls_key", Kind::kPath, kOptional, "", 0, 0,
    "PEM private key of tls_cert",
    [](Config& c) -> FieldRef { return &c.relay.tls_key; }},
   {"relay.require_tls", Kind::kBool, kOptional, "false", 0, 0,
    "refuse MAIL before STARTTLS (530 5.7.0)",
    [](Config& c) -> FieldRef { return &c.relay.require_tls; }},
-  {"relay.auth", Kind::kStrings, kOptional, "", 0, 0,
+  {"relay.auth", Kind::kAuthUsers, kOptional, "", 0, 0,
    "AUTH PLAIN/LOGIN users as user:pbkdf2-sha256$ITERATIONS$SALT$HASH; enables AUTH",
    [](Config& c) -> FieldRef { return &c.relay.auth; }},
   {"relay.auth_over_plaintext", Kind::kBool, kOptional, "false", 0, 0,
    "offer AUTH before STARTTLS (only for loopback clients)",
    [](Config& c) -> FieldRef { return &c.relay.auth_over_plaintext; }},
-  {"relay.upstream_tls", Kind::kString, kOptional, "opportunistic", 0, 0,
+  {"relay.upstream_tls", Kind::kEnum, kOptional, "opportunistic", 0, 0,
    "STARTTLS towards the upstream: none, opportunistic, or required (verified)",
    [](Config& c) -> FieldRef { return &c.relay.upstream_tls; }},
   {"relay.upstream_user", Kind::kString, kOptional, "", 0, 0,
@@ -173,15 +173,15 @@ constexpr KeySpec kKeys[] = {
   {"relay.upstream_password", Kind::kString, kOptional, "", 0, 0,
    "AUTH PLAIN password towards the upstream",
    [](Config& c) -> FieldRef { return &c.relay.upstream_password; }},
-  {"relay.bare_newline", Kind::kString, kOptional, "normalize", 0, 0,
+  {"relay.bare_newline", Kind::kEnum, kOptional, "normalize", 0, 0,
    "a bare LF or CR from a client: normalize (a line end, never the end of data) or reject (521)",
    [](Config& c) -> FieldRef { return &c.relay.bare_newline; }},
   {"track", Kind::kMap, kOptional, "", 0, 0,
    "the tracking endpoint serving /f/ click redirects and /q/ pixels", nullptr},
-  {"track.listen", Kind::kStrings, kOptional, "", 0, 0,
+  {"track.listen", Kind::kListen, kOptional, "", 0, 0,
    "address(es) for plain HTTP: host:port, [v6]:port; one or a list",
    [](Config& c) -> FieldRef { return &c.track.listen; }},
-  {"track.tls_listen", Kind::kStrings, kOptional, "", 0, 0,
+  {"track.tls_listen", Kind::kListen, kOptional, "", 0, 0,
    "address(es) for HTTPS (certificates per tracking domain, chosen by SNI)",
    [](Config& c) -> FieldRef { return &c.track.tls_listen; }},
   {"track.certificates", Kind::kList, kOptional, "", 0, 0,
@@ -190,24 +190,24 @@ constexpr KeySpec kKeys[] = {
   {"track.certificates[].domains", Kind::kStrings, kRequired, "", 0, 0,
    "host name(s) the certificate serves; *.example.com matches one label",
    [](Config& c) -> FieldRef { return &c.track.certificates.back().domains; }},
-  {"track.certificates[].cert", Kind::kString, kRequired, "", 0, 0,
-   "PEM certificate chain file (relative paths: to the working directory)",
+  {"track.certificates[].cert", Kind::kPath, kRequired, "", 0, 0,
+   "PEM certificate chain file (relative: to the configuration file's directory)",
    [](Config& c) -> FieldRef { return &c.track.certificates.back().cert; }},
-  {"track.certificates[].key", Kind::kString, kRequired, "", 0, 0,
+  {"track.certificates[].key", Kind::kPath, kRequired, "", 0, 0,
    "PEM private key file of that certificate",
    [](Config& c) -> FieldRef { return &c.track.certificates.back().key; }},
-  {"track.trusted_proxies", Kind::kStrings, kOptional, "", 0, 0,
+  {"track.trusted_proxies", Kind::kCidrs, kOptional, "", 0, 0,
    "CIDRs (10.0.0.0/8, ::1/128) whose X-Forwarded-For / X-Forwarded-Proto are believed",
    [](Config& c) -> FieldRef { return &c.track.trusted_proxies; }},
   {"track.link_max_age_days", Kind::kInt, kOptional, "0", 0, 36500,
    "links older than this many days no longer redirect (404); 0: links never expire",
    [](Config& c) -> FieldRef { return &c.track.link_max_age_days; }},
-  {"store", Kind::kString, kOptional, "var/trackrelay.db", 0, 0,
-   "the SQLite event store file (relative paths: to the working directory)",
+  {"store", Kind::kPath, kOptional, "var/trackrelay.db", 0, 0,
+   "the SQLite event store file (relative: to the configuration file's directory)",
    [](Config& c) -> FieldRef { return &c.store; }},
   {"api", Kind::kMap, kOptional, "", 0, 0,
    "the management REST API (/api/v1); without api.listen no API runs", nullptr},
-  {"api.listen", Kind::kStrings, kOptional, "", 0, 0,
+  {"api.listen", Kind::kListen, kOptional, "", 0, 0,
    "address(es) for the API over plain HTTP: host:port, [v6]:port; keep it on loopback or a private network",
    [](Config& c) -> FieldRef { return &c.api.listen; }},
   {"api.max_body_bytes", Kind::kSize, kOptional, "1048576", 1024, 67108864,
@@ -221,7 +221,7 @@ constexpr KeySpec kKeys[] = {
   {"dashboard.enabled", Kind::kBool, kOptional, "true", 0, 0,
    "serve the dashboard (and accept its session cookie) on the API listener",
    [](Config& c) -> FieldRef { return &c.dashboard.enabled; }},
-  {"dashboard.admin_password_hash", Kind::kString, kOptional, "", 0, 0,
+  {"dashboard.admin_password_hash", Kind::kPasswordHash, kOptional, "", 0, 0,
    "admin password as pbkdf2-sha256$ITERATIONS$SALT$HASH (trackrelay hash-password); none: API keys only",
    [](Config& c) -> FieldRef { return &c.dashboard.admin_password_hash; }},
   {"dashboard.session_timeout", Kind::kInt, kOptional, "28800", 60, 2592000,
@@ -232,7 +232,7 @@ constexpr KeySpec kKeys[] = {
    [](Config& c) -> FieldRef { return &c.dashboard.secure_cookie; }},
   {"dns", Kind::kMap, kOptional, "", 0, 0,
    "DNS verification of tracking domains", nullptr},
-  {"dns.resolvers", Kind::kStrings, kOptional, "", 0, 0,
+  {"dns.resolvers", Kind::kResolvers, kOptional, "", 0, 0,
    "resolvers to ask (ip, ip:port, [v6]:port); none: the system's (/etc/resolv.conf)",
    [](Config& c) -> FieldRef { return &c.dns.resolvers; }},
   {"dns.timeout_ms", Kind::kInt, kOptional, "2000", 100, 60000,
@@ -284,8 +284,39 @@ std::string_view kind_name(Kind kind) {
       return "size";
     case Kind::kStrings:
       return "strings";
+    case Kind::kEnum:
+      return "enum";
+    case Kind::kPath:
+      return "path";
+    case Kind::kUpstream:
+      return "upstream";
+    case Kind::kPasswordHash:
+      return "password-hash";
+    case Kind::kListen:
+      return "listen";
+    case Kind::kCidrs:
+      return "cidrs";
+    case Kind::kResolvers:
+      return "resolvers";
+    case Kind::kAuthUsers:
+      return "auth-users";
   }
   return "?";
+}
+
+bool is_strings(Kind kind) {
+  return kind == Kind::kStrings || kind == Kind::kListen || kind == Kind::kCidrs ||
+         kind == Kind::kResolvers || kind == Kind::kAuthUsers;
+}
+
+std::span<const std::string_view> enum_choices(std::string_view path) {
+  static constexpr std::string_view kScanner[] = {"fast", "gumbo"};
+  static constexpr std::string_view kUpstreamTls[] = {"none", "opportunistic", "required"};
+  static constexpr std::string_view kBareNewline[] = {"normalize", "reject"};
+  if (path == "rewrite.html_scanner") return kScanner;
+  if (path == "relay.upstream_tls") return kUpstreamTls;
+  if (path == "relay.bare_newline") return kBareNewline;
+  return {};
 }
 
 }  // namespace internal

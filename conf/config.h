@@ -2,9 +2,15 @@
 //
 // Owns: the YAML file format (every key, type, default and bound is declared
 // once, in the key table in config.cc), its validation with file:line:col
-// diagnostics, and the domain rules a configuration must satisfy (A-label
-// normalisation, "a tracking domain is never a registrable root or public
-// suffix" via libpsl). May call: base/, yaml-cpp, libpsl, libidn2.
+// diagnostics — the one validation `check`, `serve` and SIGHUP reload share,
+// so whatever serve would refuse (listen addresses, upstream, CIDRs,
+// resolvers, password hashes, enums, certificate files, the public example
+// secret off loopback) is refused here (validate.cc) — and the domain rules a
+// configuration must satisfy (A-label normalisation, "a tracking domain is
+// never a registrable root or public suffix" via libpsl). Relative paths
+// (store, certificates, secret files, maildir:) are resolved against the
+// configuration file's directory at load time.
+// May call: base/, net/, yaml-cpp, libpsl, libidn2, OpenSSL.
 //
 // A Config is built once by load_file()/load_string() and never mutated; it is
 // shared as std::shared_ptr<const Config> so a reload can swap the snapshot
@@ -105,7 +111,7 @@ struct RelayConfig {
 // One certificate of the tracking endpoint's TLS listeners, chosen by SNI.
 struct TrackCertificate {
   std::vector<std::string> domains;  // host names it serves ("*.example.com": one label)
-  std::string cert;                  // PEM chain file (relative: to the working dir)
+  std::string cert;                  // PEM chain file (resolved: see the file comment)
   std::string key;                   // PEM private key file
 };
 
@@ -139,7 +145,7 @@ struct DnsConfig {
   int timeout_ms = 2000;               // per lookup, all tries included
   int reverify_interval = 3600;        // seconds between periodic re-verifications; 0 = never
   int reverify_failures = 3;           // consecutive definite failures before valid → invalid
-  std::optional<uint16_t> http_challenge_port;  // port the HTTP challenge is fetched on (80)
+  std::optional<uint16_t> http_challenge_port = 80;  // port the HTTP challenge is fetched on
   bool allow_private_addresses = false;  // HTTP challenge may reach non-global addresses
 };
 
@@ -157,7 +163,7 @@ struct Config {
   RewriteLimits rewrite;
   RelayConfig relay;
   TrackConfig track;
-  std::string store = "var/trackrelay.db";  // SQLite event store (relative: to the working dir)
+  std::string store = "var/trackrelay.db";  // SQLite event store (resolved at load)
   ApiConfig api;
   DashboardConfig dashboard;
   DnsConfig dns;
@@ -195,7 +201,9 @@ struct LoadResult {
 };
 
 LoadResult load_file(const std::string& path);
-// `name` is used in diagnostics; relative secret_file paths resolve against `base_dir`.
+// `name` is used in diagnostics; relative paths (store, certificate and key
+// files, secret_file, maildir:) resolve against `base_dir` ("." leaves them
+// relative to the working directory: the built-in example's rule).
 LoadResult load_string(std::string_view yaml, const std::string& name,
                        const std::string& base_dir = ".");
 

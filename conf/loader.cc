@@ -1,15 +1,12 @@
 // conf/loader.cc — load_file()/load_string(): parses YAML (yaml-cpp), walks it
-// against the key table (types, bounds, required and unknown keys), then
-// applies the cross-key rules (domains, signing keys). Every problem becomes a
-// Diagnostic with file:line:col; nothing throws out of here.
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
+// against the key table (types, bounds, required and unknown keys, and the
+// syntax of the checked kinds via validate.cc's check_value), then applies the
+// cross-key rules (domains, signing keys, the public example secret, and
+// validate.cc's TLS rules). Every problem becomes a Diagnostic with
+// file:line:col; nothing throws out of here.
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <charconv>
 #include <filesystem>
 #include <limits>
 #include <map>
@@ -84,64 +81,18 @@ std::string_view expected(Kind kind) {
     case Kind::kSize:
       return "an integer";
     case Kind::kStrings:
+    case Kind::kListen:
+    case Kind::kCidrs:
+    case Kind::kResolvers:
+    case Kind::kAuthUsers:
       return "a string or a list of strings";
+    case Kind::kEnum:
+    case Kind::kPath:
+    case Kind::kUpstream:
+    case Kind::kPasswordHash:
+      return "a string";
   }
   return "?";
-}
-
-std::optional<bool> parse_bool(std::string_view s) {
-  if (s == "true" || s == "True" || s == "TRUE") return true;
-  if (s == "false" || s == "False" || s == "FALSE") return false;
-  return std::nullopt;
-}
-
-// Decimal integer with an optional sign; nullopt when not an integer.
-// Overflow saturates (it is then reported as out of range).
-std::optional<int64_t> parse_int(std::string_view s) {
-  if (!s.empty() && s.front() == '+') s.remove_prefix(1);
-  if (s.empty()) return std::nullopt;
-  const bool negative = s.front() == '-';
-  const std::string_view digits = negative ? s.substr(1) : s;
-  if (digits.empty() || digits.find_first_not_of("0123456789") != std::string_view::npos) {
-    return std::nullopt;
-  }
-  int64_t v = 0;
-  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec == std::errc::result_out_of_range) {
-    return negative ? std::numeric_limits<int64_t>::min() : std::numeric_limits<int64_t>::max();
-  }
-  if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
-  return v;
-}
-
-std::string errno_text(int err) {
-  return std::error_code(err, std::generic_category()).message();
-}
-
-// Reads a whole (regular) file of at most `limit` bytes; the error says why not.
-Result<std::string> read_file(const std::string& path, std::size_t limit) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Error{errno_text(errno)};
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) return Error{errno_text(errno)};
-  if (S_ISDIR(st.st_mode)) return Error{errno_text(EISDIR)};
-  std::string out;
-  char buf[8192];
-  while (true) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Error{errno_text(errno)};
-    }
-    if (n == 0) break;
-    out.append(buf, static_cast<std::size_t>(n));
-    if (out.size() > limit) return Error{"larger than " + std::to_string(limit) + " bytes"};
-  }
-  return out;
 }
 
 bool valid_key_id(std::string_view id) {
@@ -174,7 +125,7 @@ struct Item {
   Where where;
 };
 
-class Loader {
+class Loader final : public internal::Reporter {
  public:
   Loader(std::string name, std::string base_dir)
       : name_(std::move(name)), base_dir_(std::move(base_dir)) {}
@@ -187,6 +138,12 @@ class Loader {
   void load_value(const KeySpec& spec, const YAML::Node& v, const std::string& shown, Where kw,
                   Where vw);
   void load_scalar(const KeySpec& spec, const YAML::Node& v, const std::string& shown, Where vw);
+
+  // internal::Reporter, for validate.cc's cross-key checks.
+  void error(const std::string& shown, const std::string& message) override {
+    bad(shown, position_of(shown), message);
+  }
+  Where position_of(std::string shown) const;
 
   void validate_system_domain();
   void validate_keys();
@@ -300,14 +257,24 @@ void Loader::load_value(const KeySpec& spec, const YAML::Node& v, const std::str
       }
       return;
     }
-    case Kind::kStrings: {
+    case Kind::kStrings:
+    case Kind::kListen:
+    case Kind::kCidrs:
+    case Kind::kResolvers:
+    case Kind::kAuthUsers: {
       if (!v.IsSequence()) return load_scalar(spec, v, shown, vw);
       std::vector<std::string> list;
       for (const YAML::Node& elem : v) {
+        const Where ew = where(elem.Mark());
         if (!elem.IsScalar()) {
-          return bad(shown, where(elem.Mark()), "expected a string, got " + describe_node(elem));
+          return bad(shown, ew, "expected a string, got " + describe_node(elem));
         }
-        list.push_back(elem.Scalar());
+        Result<std::string> checked =
+            internal::check_value(spec.kind, spec.path, elem.Scalar(), base_dir_);
+        if (!checked) {
+          return bad(shown, ew, checked.error());
+        }
+        list.push_back(std::move(checked).value());
       }
       if (spec.bind != nullptr) {
         internal::FieldRef ref = spec.bind(cfg_);
@@ -330,20 +297,17 @@ void Loader::load_scalar(const KeySpec& spec, const YAML::Node& v, const std::st
     return bad(shown, vw,
                "expected " + std::string(expected(spec.kind)) + ", got " + describe_node(v));
   }
-  const std::string& text = v.Scalar();
+  Result<std::string> checked = internal::check_value(spec.kind, spec.path, v.Scalar(), base_dir_);
+  if (!checked) return bad(shown, vw, checked.error());
+  const std::string& text = *checked;
+  values_[shown].text = text;  // resolved (secret_file is read from here)
   Parsed parsed{text};
-  if (spec.path == "rewrite.html_scanner" && text != "fast" && text != "gumbo") {
-    return bad(shown, vw, "expected fast or gumbo, got " + internal::in_quotes(text));
-  }
-  if (spec.path == "relay.bare_newline" && text != "normalize" && text != "reject") {
-    return bad(shown, vw, "expected normalize or reject, got " + internal::in_quotes(text));
-  }
   if (spec.kind == Kind::kBool) {
-    const std::optional<bool> b = parse_bool(text);
+    const std::optional<bool> b = internal::parse_bool(text);
     if (!b) return bad(shown, vw, "expected a boolean, got " + internal::in_quotes(text));
     parsed.boolean = *b;
-  } else if (spec.kind != Kind::kString && spec.kind != Kind::kStrings) {
-    const std::optional<int64_t> n = parse_int(text);
+  } else if (spec.kind == Kind::kPort || spec.kind == Kind::kInt || spec.kind == Kind::kSize) {
+    const std::optional<int64_t> n = internal::parse_int(text);
     if (!n) {
       return bad(
           shown, vw,
@@ -357,6 +321,22 @@ void Loader::load_scalar(const KeySpec& spec, const YAML::Node& v, const std::st
     parsed.integer = *n;
   }
   if (spec.bind != nullptr) std::visit(parsed, spec.bind(cfg_));
+}
+
+// Where a key was given; for one that was not, where its list item or
+// nearest given parent was.
+Where Loader::position_of(std::string shown) const {
+  while (!shown.empty()) {
+    if (const auto it = values_.find(shown); it != values_.end()) return it->second.where;
+    for (const auto& [list, list_items] : items_) {
+      for (const Item& item : list_items) {
+        if (item.shown == shown) return item.where;
+      }
+    }
+    const std::size_t cut = shown.find_last_of(".[");
+    shown.resize(cut == std::string::npos ? 0 : cut);
+  }
+  return {};
 }
 
 void Loader::validate_system_domain() {
@@ -412,14 +392,14 @@ void Loader::validate_keys() {
     const Where w = where_of(used, list[i].where);
     std::string source = "secret";
     if (has_file) {
-      const std::string& given = values_[file_path].text;
-      if (given.empty()) {
+      const std::string& file_name = values_[file_path].text;  // resolved by check_value
+      if (file_name.empty()) {
         bad(file_path, w, "empty file name");
         continue;
       }
-      std::filesystem::path p(given);
+      std::filesystem::path p(file_name);
       if (p.is_relative()) p = std::filesystem::path(base_dir_) / p;
-      Result<std::string> contents = read_file(p.string(), kMaxSecretFileBytes);
+      Result<std::string> contents = internal::read_file(p.string(), kMaxSecretFileBytes);
       if (!contents.ok()) {
         bad(file_path, w,
             "cannot read " + internal::in_quotes(p.string()) + ": " + contents.error());
@@ -438,9 +418,18 @@ void Loader::validate_keys() {
           source + " is " + std::to_string(key.secret.size()) + " bytes; at least " +
               std::to_string(kMinSecretBytes) + " are required");
     } else if (key.secret == internal::kExampleSecret) {
-      add(Severity::kWarning, w,
-          used + ": key " + internal::in_quotes(key.id) +
-              " uses the public example secret; replace it (openssl rand -base64 48)");
+      const std::string exposed = internal::exposed_listener(cfg_);
+      if (exposed.empty()) {
+        add(Severity::kWarning, w,
+            used + ": key " + internal::in_quotes(key.id) +
+                " uses the public example secret; replace it (openssl rand -base64 48)");
+      } else {
+        bad(used, w,
+            "key " + internal::in_quotes(key.id) + " uses the public example secret, and " +
+                exposed +
+                " is not on loopback: anyone could forge tracked links; generate a secret "
+                "(openssl rand -base64 48 > /etc/trackrelay/secret) and name it in secret_file");
+      }
     }
   }
 }
@@ -560,6 +549,7 @@ LoadResult Loader::run(std::string_view yaml) {
         validate_keys();
         validate_tracking_domains();
         validate_sending_domains();
+        internal::validate_tls(cfg_, *this);
       }
     }
   } catch (const std::exception& e) {
@@ -590,14 +580,18 @@ LoadResult load_string(std::string_view yaml, const std::string& name,
 }
 
 LoadResult load_file(const std::string& path) {
-  Result<std::string> text = read_file(path, kMaxConfigBytes);
+  Result<std::string> text = internal::read_file(path, kMaxConfigBytes);
   if (!text.ok()) {
     LoadResult r;
     r.diagnostics.push_back(Diagnostic{Severity::kError, path, 0, 0,
                                        "cannot read configuration file: " + text.error()});
     return r;
   }
-  std::string dir = std::filesystem::path(path).parent_path().string();
+  // Relative paths in the file are relative to its directory (absolute, so
+  // they stay right whatever the working directory).
+  std::error_code ec;
+  std::filesystem::path abs = std::filesystem::absolute(path, ec);
+  std::string dir = ec ? std::string(".") : abs.parent_path().string();
   if (dir.empty()) dir = ".";
   return load_string(*text, path, dir);
 }

@@ -6,8 +6,6 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-#include <charconv>
-
 namespace trackrelay::relay {
 
 std::string base64_encode(std::string_view raw) {
@@ -47,25 +45,7 @@ std::string make_password_hash(std::string_view password, std::string_view salt,
 }
 
 Result<PasswordHash> parse_password_hash(std::string_view text) {
-  constexpr std::string_view kPrefix = "pbkdf2-sha256$";
-  if (!text.starts_with(kPrefix)) return Error{"expected pbkdf2-sha256$ITERATIONS$SALT$HASH"};
-  text.remove_prefix(kPrefix.size());
-  const std::size_t a = text.find('$');
-  const std::size_t b = a == std::string_view::npos ? a : text.find('$', a + 1);
-  if (b == std::string_view::npos) return Error{"expected pbkdf2-sha256$ITERATIONS$SALT$HASH"};
-  PasswordHash h;
-  const std::string_view iter = text.substr(0, a);
-  const auto [end, ec] = std::from_chars(iter.data(), iter.data() + iter.size(), h.iterations);
-  if (ec != std::errc() || end != iter.data() + iter.size() || h.iterations < 1000) {
-    return Error{"iterations must be a number >= 1000"};
-  }
-  auto salt = base64_decode(text.substr(a + 1, b - a - 1));
-  auto hash = base64_decode(text.substr(b + 1));
-  if (!salt || salt->size() < 8) return Error{"the salt must be base64 of at least 8 bytes"};
-  if (!hash || hash->size() != 32) return Error{"the hash must be base64 of 32 bytes"};
-  h.salt = std::move(*salt);
-  h.hash = std::move(*hash);
-  return h;
+  return parse_password_hash_format(text);
 }
 
 bool verify_password(const PasswordHash& h, std::string_view password) {

@@ -15,15 +15,13 @@
 #include <string_view>
 #include <vector>
 
+#include "base/password_hash.h"
 #include "base/result.h"
 
 namespace trackrelay::relay {
 
-struct PasswordHash {
-  int iterations = 0;
-  std::string salt;  // raw bytes
-  std::string hash;  // raw bytes
-};
+// The format itself is base/password_hash.h (conf/ validates with it too).
+using trackrelay::PasswordHash;
 
 // Parses "pbkdf2-sha256$ITER$SALT$HASH"; the error says what is wrong.
 Result<PasswordHash> parse_password_hash(std::string_view text);

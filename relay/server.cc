@@ -202,12 +202,12 @@ struct Server::Impl final : SessionHost {
                                             : std::max(1u, std::thread::hardware_concurrency());
     workers_.emplace(workers);
     for (const std::string& text : rc.listen) {
-      auto hp = net::parse_host_port(text, true);
-      if (!hp) return Error{"relay.listen " + hp.error()};
+      // Checked when the configuration was loaded (conf/validate.cc).
+      auto parsed = net::parse_listen(text);
+      if (!parsed) return Error{"relay.listen " + parsed.error()};
+      const tcp::endpoint ep = *parsed;
+      const auto addr = ep.address();
       boost::system::error_code ec;
-      const auto addr = asio::ip::make_address(hp->host, ec);
-      if (ec) return Error{"relay.listen " + text + ": not an IP address"};
-      tcp::endpoint ep(addr, hp->port);
       tcp::acceptor acc(ioc_);
       acc.open(ep.protocol(), ec);
       if (!ec) acc.set_option(tcp::acceptor::reuse_address(true), ec);

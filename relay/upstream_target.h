@@ -16,7 +16,7 @@ namespace trackrelay::relay {
 struct UpstreamTarget {
   enum class Kind { kSmtp, kMaildir } kind = Kind::kSmtp;
   net::HostPort smtp;
-  std::string maildir;  // the directory (relative: to the working directory)
+  std::string maildir;  // the directory (conf/ resolved a relative one against the config file)
 };
 Result<UpstreamTarget> parse_upstream(std::string_view text);
 

@@ -475,16 +475,18 @@ class TrackTls(unittest.TestCase):
         self.write_config([self.certs[0], (["links.example.org"], missing, self.certs[1][2])])
         p = subprocess.run([TRACKRELAY, "--config", self.cfg, "serve"], capture_output=True,
                            timeout=30)
-        self.assertEqual(p.returncode, 69, p.stderr)
-        self.assertIn("track.certificates[1]", p.stderr.decode())
+        # A configuration error (conf/ checks the files, as `check` does): 78.
+        self.assertEqual(p.returncode, 78, p.stderr)
+        self.assertIn("error: track.certificates[1].cert", p.stderr.decode())
         self.assertIn(missing, p.stderr.decode())
         # Start with good files; a reload that names a missing file keeps them.
         self.write_config(self.certs)
         self.server = Server(self.cfg)
         self.write_config([self.certs[0], (["links.example.org"], missing, self.certs[1][2])])
         self.server.proc.send_signal(signal.SIGHUP)
-        self.assertTrue(self.server.wait_for_log("the certificates in use stay"),
+        self.assertTrue(self.server.wait_for_log("the running configuration stays"),
                         "".join(self.server.log))
+        self.assertIn(missing, "".join(self.server.log))
         out = self.curl_https("links.example.org", self.certs[1][1], "/healthz")
         self.assertEqual(out.stdout.decode(), "200 ")
 
