@@ -8,6 +8,8 @@ variants through a real Postfix are in postfix_test.py.
 
 usage: smuggling_test.py TRACKRELAY_BINARY [unittest args]
 """
+import base64
+import hashlib
 import re
 import sys
 import unittest
@@ -173,7 +175,13 @@ class Reject(unittest.TestCase):
     def setUpClass(cls):
         cls.tmp = TempDir()
         cls.up = FakeUpstream(cls.tmp)
-        cls.relay = Relay(BINARY, cls.tmp, "127.0.0.1:%d" % cls.up.port, "bare_newline: reject\n")
+        salt = b"0123456789abcdef"
+        digest = hashlib.pbkdf2_hmac("sha256", b"s3cret", salt, 1000)
+        entry = "app:pbkdf2-sha256$1000$%s$%s" % (base64.b64encode(salt).decode(),
+                                                  base64.b64encode(digest).decode())
+        cls.relay = Relay(BINARY, cls.tmp, "127.0.0.1:%d" % cls.up.port,
+                          "bare_newline: reject\nauth_over_plaintext: true\n"
+                          "auth: ['%s']\n" % entry)
 
     @classmethod
     def tearDownClass(cls):
@@ -223,6 +231,22 @@ class Reject(unittest.TestCase):
                 c.reply()
                 c.send(line)
                 self.assert_521_and_closed(c)
+
+    def test_auth_response_with_bare_lf_is_521(self):
+        c = RawClient(self.relay.port)
+        c.reply()
+        c.cmd("EHLO client.example")
+        self.assertEqual(c.cmd("AUTH PLAIN")[0], 334)
+        c.send(base64.b64encode(b"\0app\0s3cret") + b"\n")
+        self.assert_521_and_closed(c)
+        # The same response with CRLF authenticates.
+        c = RawClient(self.relay.port)
+        c.reply()
+        c.cmd("EHLO client.example")
+        self.assertEqual(c.cmd("AUTH PLAIN")[0], 334)
+        self.assertEqual(c.cmd(base64.b64encode(b"\0app\0s3cret").decode())[0], 235)
+        c.cmd("QUIT")
+        c.close()
 
     def test_clean_mail_passes(self):
         before = len(self.up.messages())
