@@ -10,6 +10,7 @@ usage: smuggling_test.py TRACKRELAY_BINARY [unittest args]
 """
 import base64
 import hashlib
+import os
 import re
 import sys
 import unittest
@@ -41,7 +42,11 @@ class Normalize(unittest.TestCase):
     def setUpClass(cls):
         cls.tmp = TempDir()
         cls.up = FakeUpstream(cls.tmp)
-        cls.relay = Relay(BINARY, cls.tmp, "127.0.0.1:%d" % cls.up.port, "max_errors: 20\n")
+        try:
+            cls.relay = Relay(BINARY, cls.tmp, "127.0.0.1:%d" % cls.up.port, "max_errors: 20\n")
+        except BaseException:
+            cls.up.stop()  # tearDownClass does not run after a failed setUpClass
+            raise
 
     @classmethod
     def tearDownClass(cls):
@@ -179,9 +184,13 @@ class Reject(unittest.TestCase):
         digest = hashlib.pbkdf2_hmac("sha256", b"s3cret", salt, 1000)
         entry = "app:pbkdf2-sha256$1000$%s$%s" % (base64.b64encode(salt).decode(),
                                                   base64.b64encode(digest).decode())
-        cls.relay = Relay(BINARY, cls.tmp, "127.0.0.1:%d" % cls.up.port,
-                          "bare_newline: reject\nauth_over_plaintext: true\n"
-                          "auth: ['%s']\n" % entry)
+        try:
+            cls.relay = Relay(BINARY, cls.tmp, "127.0.0.1:%d" % cls.up.port,
+                              "bare_newline: reject\nauth_over_plaintext: true\n"
+                              "auth: ['%s']\n" % entry)
+        except BaseException:
+            cls.up.stop()
+            raise
 
     @classmethod
     def tearDownClass(cls):
@@ -266,5 +275,5 @@ class Reject(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    BINARY = sys.argv.pop(1)
+    BINARY = os.path.abspath(sys.argv.pop(1))
     unittest.main(verbosity=2)
