@@ -16,8 +16,8 @@ namespace {
 
 // The published variants (SEC Consult, Dec 2023): what a sloppy receiver
 // takes for "<CR><LF>.<CR><LF>".
-const std::vector<std::string> kVariants = {"\n.\n",   "\n.\r\n", "\r.\r",  "\r\n.\r",
-                                            "\r\n.\n", "\r.\r\n", "\n.\r",  "\r.\n"};
+const std::vector<std::string> kVariants = {"\n.\n",   "\n.\r\n", "\r.\r", "\r\n.\r",
+                                            "\r\n.\n", "\r.\r\n", "\n.\r", "\r.\n"};
 
 const std::string kSmuggled =
     "MAIL FROM:<ceo@bank.example>\r\nRCPT TO:<victim@example.net>\r\nDATA\r\n"
