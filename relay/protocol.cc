@@ -309,8 +309,7 @@ void DataDecoder::finish_line() {
       } else {
         const std::size_t at = message_.size();
         message_.append(content);
-        std::replace(message_.begin() + static_cast<std::ptrdiff_t>(at), message_.end(), '\r',
-                     ' ');
+        std::replace(message_.begin() + static_cast<std::ptrdiff_t>(at), message_.end(), '\r', ' ');
         message_.append("\r\n");
       }
     }

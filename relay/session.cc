@@ -5,10 +5,10 @@
 // relay/auth.h, rewrite/engine.h, conf/, Boost.Asio.
 #include "relay/session.h"
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <algorithm>
 #include <charconv>
 #include <iostream>
 #include <sstream>

@@ -47,7 +47,9 @@ struct Runtime {
   bool require_tls = false;                 // refuse MAIL before STARTTLS
   Credentials credentials;                  // empty: no AUTH
   bool auth_over_plaintext = false;         // offer AUTH without TLS
-  BareNewline bare_newline = BareNewline::kNormalize;  // relay.bare_newline
+
+  // relay.bare_newline: what a bare LF / bare CR from the client means.
+  BareNewline bare_newline = BareNewline::kNormalize;
 };
 
 class Session;

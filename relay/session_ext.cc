@@ -53,11 +53,12 @@ asio::awaitable<void> Session::on_auth(std::string_view args) {
     send(make_reply(334, std::move(text)));
     if (!co_await flush()) co_return std::nullopt;
     LineRead lr = co_await client_.read_line(kMaxCommandOctets, rt_->command_timeout);
-    if (lr.status != Io::kOk) {
+    std::string line(lr.line);
+    if (lr.status != Io::kOk || !accept_line_end(lr.bare_lf, line)) {
       closing_ = true;
       co_return std::nullopt;
     }
-    co_return std::string(lr.line);
+    co_return line;
   };
   std::string user, password;
   if (iequals(mech, "PLAIN")) {

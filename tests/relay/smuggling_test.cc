@@ -5,6 +5,7 @@
 // xtext decoding and the RFC 3461 DSN parameter checks.
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,8 +17,8 @@ namespace {
 
 // The published variants (SEC Consult, Dec 2023): what a sloppy receiver
 // takes for "<CR><LF>.<CR><LF>".
-const std::vector<std::string> kVariants = {"\n.\n",   "\n.\r\n", "\r.\r",  "\r\n.\r",
-                                            "\r\n.\n", "\r.\r\n", "\n.\r",  "\r.\n"};
+const std::vector<std::string> kVariants = {"\n.\n",   "\n.\r\n", "\r.\r", "\r\n.\r",
+                                            "\r\n.\n", "\r.\r\n", "\n.\r", "\r.\n"};
 
 const std::string kSmuggled =
     "MAIL FROM:<ceo@bank.example>\r\nRCPT TO:<victim@example.net>\r\nDATA\r\n"
@@ -139,6 +140,42 @@ TEST(Smuggling, BdatContentIsCanonicalAndStuffedForData) {
     EXPECT_EQ(dot_stuff(raw), up);
   }
   EXPECT_EQ(canonical_line_ends("a\nb\r\nc\rd"), "a\r\nb\r\nc d");
+}
+
+// Random inputs over the bytes that matter (seeded, repeatable): whatever the
+// client sends, the upstream's copy has exactly one end of data, at its end,
+// decodes back to the same message, and reject mode refuses exactly the
+// inputs with a bare CR or LF.
+TEST(Smuggling, RandomInputsHoldTheInvariants) {
+  std::mt19937 rng(20231218);
+  static constexpr char kAlphabet[] = {'\r', '\n', '.', 'a', 'M'};
+  for (int n = 0; n < 20000; ++n) {
+    std::string wire;
+    const std::size_t len = rng() % 40;
+    for (std::size_t i = 0; i < len; ++i) wire += kAlphabet[rng() % sizeof(kAlphabet)];
+    wire += "\r\n.\r\n";
+    const std::size_t chunk = 1 + rng() % 8;
+    const Decoded norm = decode(wire, chunk, BareNewline::kNormalize);
+    ASSERT_TRUE(norm.done) << testing::PrintToString(wire);
+    const std::string_view used = std::string_view(wire).substr(0, norm.consumed);
+    ASSERT_TRUE(used.ends_with("\r\n.\r\n") || used == ".\r\n") << testing::PrintToString(wire);
+    ASSERT_FALSE(has_bare_newline(norm.message)) << testing::PrintToString(wire);
+    const std::string up = dot_stuff(norm.message);
+    ASSERT_EQ(lenient_terminators(up), std::vector<std::size_t>{up.size() - 3})
+        << testing::PrintToString(wire);
+    const Decoded again = decode(up, up.size(), BareNewline::kReject);
+    ASSERT_FALSE(again.bare);
+    ASSERT_EQ(again.consumed, up.size());
+    ASSERT_EQ(again.message, norm.message) << testing::PrintToString(wire);
+    const Decoded rej = decode(wire, chunk, BareNewline::kReject);
+    ASSERT_TRUE(rej.done);
+    if (!has_bare_newline(used)) {
+      ASSERT_FALSE(rej.bare) << testing::PrintToString(wire);
+      ASSERT_EQ(rej.message, norm.message);
+    } else {
+      ASSERT_TRUE(rej.bare) << testing::PrintToString(wire);
+    }
+  }
 }
 
 TEST(Smuggling, BareNewlineDetection) {

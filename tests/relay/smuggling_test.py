@@ -8,6 +8,9 @@ variants through a real Postfix are in postfix_test.py.
 
 usage: smuggling_test.py TRACKRELAY_BINARY [unittest args]
 """
+import base64
+import hashlib
+import os
 import re
 import sys
 import unittest
@@ -39,7 +42,11 @@ class Normalize(unittest.TestCase):
     def setUpClass(cls):
         cls.tmp = TempDir()
         cls.up = FakeUpstream(cls.tmp)
-        cls.relay = Relay(BINARY, cls.tmp, "127.0.0.1:%d" % cls.up.port, "max_errors: 20\n")
+        try:
+            cls.relay = Relay(BINARY, cls.tmp, "127.0.0.1:%d" % cls.up.port, "max_errors: 20\n")
+        except BaseException:
+            cls.up.stop()  # tearDownClass does not run after a failed setUpClass
+            raise
 
     @classmethod
     def tearDownClass(cls):
@@ -173,7 +180,17 @@ class Reject(unittest.TestCase):
     def setUpClass(cls):
         cls.tmp = TempDir()
         cls.up = FakeUpstream(cls.tmp)
-        cls.relay = Relay(BINARY, cls.tmp, "127.0.0.1:%d" % cls.up.port, "bare_newline: reject\n")
+        salt = b"0123456789abcdef"
+        digest = hashlib.pbkdf2_hmac("sha256", b"s3cret", salt, 1000)
+        entry = "app:pbkdf2-sha256$1000$%s$%s" % (base64.b64encode(salt).decode(),
+                                                  base64.b64encode(digest).decode())
+        try:
+            cls.relay = Relay(BINARY, cls.tmp, "127.0.0.1:%d" % cls.up.port,
+                              "bare_newline: reject\nauth_over_plaintext: true\n"
+                              "auth: ['%s']\n" % entry)
+        except BaseException:
+            cls.up.stop()
+            raise
 
     @classmethod
     def tearDownClass(cls):
@@ -224,6 +241,22 @@ class Reject(unittest.TestCase):
                 c.send(line)
                 self.assert_521_and_closed(c)
 
+    def test_auth_response_with_bare_lf_is_521(self):
+        c = RawClient(self.relay.port)
+        c.reply()
+        c.cmd("EHLO client.example")
+        self.assertEqual(c.cmd("AUTH PLAIN")[0], 334)
+        c.send(base64.b64encode(b"\0app\0s3cret") + b"\n")
+        self.assert_521_and_closed(c)
+        # The same response with CRLF authenticates.
+        c = RawClient(self.relay.port)
+        c.reply()
+        c.cmd("EHLO client.example")
+        self.assertEqual(c.cmd("AUTH PLAIN")[0], 334)
+        self.assertEqual(c.cmd(base64.b64encode(b"\0app\0s3cret").decode())[0], 235)
+        c.cmd("QUIT")
+        c.close()
+
     def test_clean_mail_passes(self):
         before = len(self.up.messages())
         c = RawClient(self.relay.port)
@@ -242,5 +275,5 @@ class Reject(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    BINARY = sys.argv.pop(1)
+    BINARY = os.path.abspath(sys.argv.pop(1))
     unittest.main(verbosity=2)
