@@ -93,16 +93,14 @@ std::optional<std::string> origin_authority(std::string_view url, bool whole_url
 bool same_origin(const ApiRequest& req) {
   const bool has_origin = !trim(req.origin).empty();
   if (!has_origin && trim(req.referer).empty()) return false;
-  const auto from = has_origin ? origin_authority(req.origin, false)
-                               : origin_authority(req.referer, true);
+  const auto from =
+      has_origin ? origin_authority(req.origin, false) : origin_authority(req.referer, true);
   if (!from || trim(req.host).empty()) return false;
   const bool https = from->ends_with("|https");
   return *from == authority(req.host, https) + (https ? "|https" : "|http");
 }
 
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 
 Dashboard::Dashboard(Options options) : o_(std::move(options)), sessions_(o_.clock) {}
 

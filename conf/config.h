@@ -139,7 +139,7 @@ struct DnsConfig {
   int reverify_interval = 3600;        // seconds between periodic re-verifications; 0 = never
   int reverify_failures = 3;           // consecutive definite failures before valid → invalid
   std::optional<uint16_t> http_challenge_port;  // port the HTTP challenge is fetched on (80)
-  bool allow_private_addresses = false;  // HTTP challenge may reach non-global addresses
+  bool allow_private_addresses = false;         // HTTP challenge may reach non-global addresses
 };
 
 struct Config {
