@@ -65,14 +65,19 @@ std::string authority(std::string_view host, bool https) {
   return a;
 }
 
-// The authority of an origin ("https://dash.example:8443") or of a URL's
-// origin (a Referer: "http://dash.example/x"); nullopt when it is neither
-// http nor https ("null", "file://", garbage).
-std::optional<std::string> origin_authority(std::string_view url, bool whole_url) {
-  url = trim(url);
+struct Origin {
+  std::string authority;  // authority() of the host part
   bool https = false;
+};
+
+// The origin of an Origin header ("https://dash.example:8443") or of a URL
+// (a Referer: "http://dash.example/x"); nullopt when it is neither http nor
+// https ("null", "file://", garbage).
+std::optional<Origin> parse_origin(std::string_view url, bool whole_url) {
+  url = trim(url);
+  Origin o;
   if (istarts_with(url, "https://")) {
-    https = true;
+    o.https = true;
     url.remove_prefix(8);
   } else if (istarts_with(url, "http://")) {
     url.remove_prefix(7);
@@ -85,24 +90,17 @@ std::optional<std::string> origin_authority(std::string_view url, bool whole_url
     url = url.substr(0, end);
   }
   if (url.empty() || url.find('@') != std::string_view::npos) return std::nullopt;
-  return authority(url, https) + (https ? "|https" : "|http");
+  o.authority = authority(url, o.https);
+  return o;
 }
 
 }  // namespace
 
 bool same_origin(const ApiRequest& req) {
   const bool has_origin = !trim(req.origin).empty();
-  if (!has_origin && trim(req.referer).empty()) return false;
-  const auto from = has_origin ? origin_authority(req.origin, false)
-                               : origin_authority(req.referer, true);
-  if (!from || trim(req.host).empty()) return false;
-  const bool https = from->ends_with("|https");
-  return *from == authority(req.host, https) + (https ? "|https" : "|http");
+  const auto from = has_origin ? parse_origin(req.origin, false) : parse_origin(req.referer, true);
+  return from && !trim(req.host).empty() && from->authority == authority(req.host, from->https);
 }
-
-namespace {
-
-}  // namespace
 
 Dashboard::Dashboard(Options options) : o_(std::move(options)), sessions_(o_.clock) {}
 

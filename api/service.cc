@@ -161,11 +161,10 @@ void Service::Impl::reverify_due() {
     }
     const bool by_http = before.found.starts_with("HTTP challenge") && !before.http_token.empty();
     const dns::Check check =
-        by_http
-            ? dns::check_http(**resolver, before.domain, cfg->dns.http_challenge_port.value_or(80),
-                              before.http_token, cfg->dns.timeout_ms,
-                              cfg->dns.allow_private_addresses)
-            : dns::check_cname(**resolver, before.domain, cfg->system_domain);
+        by_http ? dns::check_http(**resolver, before.domain,
+                                  cfg->dns.http_challenge_port.value_or(80), before.http_token,
+                                  cfg->dns.timeout_ms, cfg->dns.allow_private_addresses)
+                : dns::check_cname(**resolver, before.domain, cfg->system_domain);
     if (!check.detail.empty()) {
       std::cerr << "trackrelay: verify: " << before.domain << ": " << check.detail << "\n";
     }

@@ -73,8 +73,9 @@ std::optional<Sessions::Opened> Sessions::open(Identity who) {
   if (per_account_[account] >= kMaxSessionsPerAccount) {
     evict_oldest_of(account);  // its own, never another account's
   } else if (by_hash_.size() >= kMaxSessions) {
-    auto largest = std::max_element(per_account_.begin(), per_account_.end(),
-                                    [](const auto& a, const auto& b) { return a.second < b.second; });
+    auto largest =
+        std::max_element(per_account_.begin(), per_account_.end(),
+                         [](const auto& a, const auto& b) { return a.second < b.second; });
     evict_oldest_of(largest->first);
   }
   by_hash_[digest(out.id)] = Entry{std::move(who), out.csrf, now()};

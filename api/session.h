@@ -5,8 +5,8 @@
 // bits, compared in constant time), idle expiry, bounds on the number of
 // sessions (per account, so that one key cannot evict the sessions of
 // others; then in all, taken from the account that holds the most), and the
-// throttle on failed sign-ins (per client address). Sessions live in the memory of the serving process: a restart
-// signs everyone out. May call: base/, net/ (addresses), OpenSSL.
+// throttle on failed sign-ins (per client address). Sessions live in the memory of the serving
+// process: a restart signs everyone out. May call: base/, net/ (addresses), OpenSSL.
 //
 // Thread-safe: one mutex; every method may be called from any thread.
 #pragma once
@@ -38,9 +38,9 @@ class Sessions {
 
   // Who a session acts as.
   struct Identity {
-    bool admin = false;      // the admin password: the primary account
-    std::string key;         // the API key signed in with (re-checked on every request)
-    std::string admin_hash;  // dashboard.admin_password_hash at sign-in (a new one ends it)
+    bool admin = false;        // the admin password: the primary account
+    std::string key;           // the API key signed in with (re-checked on every request)
+    std::string admin_hash;    // dashboard.admin_password_hash at sign-in (a new one ends it)
     std::int64_t account = 0;  // the key's account (0: primary); admin sessions count apart
   };
   struct Opened {
@@ -75,13 +75,13 @@ class Sessions {
   using Map = std::map<std::string, Entry>;
   std::chrono::steady_clock::time_point now() const;
   static std::string account_of(const Identity& who);
-  void erase(Map::iterator it);                 // mu_ held
+  void erase(Map::iterator it);                      // mu_ held
   void evict_oldest_of(const std::string& account);  // mu_ held
-  void forget_old_failures();                   // mu_ held
+  void forget_old_failures();                        // mu_ held
 
   Clock clock_;
   std::mutex mu_;
-  Map by_hash_;                                  // SHA-256(id), hex → session
+  Map by_hash_;                                     // SHA-256(id), hex → session
   std::map<std::string, std::size_t> per_account_;  // account_of() → sessions
   std::map<std::string, std::deque<std::chrono::steady_clock::time_point>, std::less<>>
       failures_;  // client → failed sign-ins in the last minute

@@ -382,10 +382,9 @@ ApiResponse tracking_verify(Ctx& c) {
                             "another HTTP challenge is being fetched; try again in a few seconds",
                             "1429");
     }
-    const dns::Check h =
-        dns::check_http(**resolver, *name, c.file->dns.http_challenge_port.value_or(80),
-                        row->http_token, c.file->dns.timeout_ms,
-                        c.file->dns.allow_private_addresses);
+    const dns::Check h = dns::check_http(
+        **resolver, *name, c.file->dns.http_challenge_port.value_or(80), row->http_token,
+        c.file->dns.timeout_ms, c.file->dns.allow_private_addresses);
     if (slots != nullptr) slots->release();
     if (!h.detail.empty()) std::cerr << "trackrelay: verify: " << *name << ": " << h.detail << "\n";
     if (h.cname_status == "valid") {

@@ -73,10 +73,10 @@ namespace {
 
 // GET the challenge from the first of `endpoints` that connects; the
 // response, or the error. One deadline for all of it.
-boost::system::error_code fetch(const std::vector<boost::asio::ip::tcp::endpoint>& endpoints,
-                                const std::string& host, const std::string& target,
-                                int timeout_ms,
-                                boost::beast::http::response<boost::beast::http::string_body>& res) {
+boost::system::error_code fetch(
+    const std::vector<boost::asio::ip::tcp::endpoint>& endpoints, const std::string& host,
+    const std::string& target, int timeout_ms,
+    boost::beast::http::response<boost::beast::http::string_body>& res) {
   namespace asio = boost::asio;
   namespace beast = boost::beast;
   namespace http = beast::http;
@@ -91,17 +91,17 @@ boost::system::error_code fetch(const std::vector<boost::asio::ip::tcp::endpoint
   beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
   parser.body_limit(4096);
-  stream.async_connect(endpoints, [&](const boost::system::error_code& e,
-                                      const asio::ip::tcp::endpoint&) {
-    ec = e;
-    if (e) return;
-    http::async_write(stream, req, [&](const boost::system::error_code& we, std::size_t) {
-      ec = we;
-      if (we) return;
-      http::async_read(stream, buffer, parser,
-                       [&ec](const boost::system::error_code& re, std::size_t) { ec = re; });
-    });
-  });
+  stream.async_connect(
+      endpoints, [&](const boost::system::error_code& e, const asio::ip::tcp::endpoint&) {
+        ec = e;
+        if (e) return;
+        http::async_write(stream, req, [&](const boost::system::error_code& we, std::size_t) {
+          ec = we;
+          if (we) return;
+          http::async_read(stream, buffer, parser,
+                           [&ec](const boost::system::error_code& re, std::size_t) { ec = re; });
+        });
+      });
   ioc.run();
   if (!ec) res = parser.release();
   return ec;

@@ -220,9 +220,9 @@ TEST_F(Dash, FailedSignInsAreThrottledPerClientAddress) {
 TEST_F(Dash, CookieChangesNeedTheDashboardsOrigin) {
   auto [cookie, csrf] = sign_in(R"({"api_key":")" + key_ + R"("})");
   const std::string body = R"({"domain":"click.example.com"})";
-  for (const char* origin : {"http://evil.example", "http://dash.example:8081", "null",
-                             "https://dash.example:8080.evil.example", "http://dash.example:8080/x",
-                             "file://", ""}) {
+  for (const char* origin :
+       {"http://evil.example", "http://dash.example:8081", "null",
+        "https://dash.example:8080.evil.example", "http://dash.example:8080/x", "file://", ""}) {
     ApiResponse r = send("POST", "/api/v1/tracking-domains", body, cookie, csrf, origin);
     EXPECT_EQ(r.status, 403) << "Origin: " << origin;
     EXPECT_NE(r.body.find("own origin"), std::string::npos) << r.body;

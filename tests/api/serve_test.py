@@ -16,7 +16,8 @@ re-verification (process C) keeps a domain verified while DNS is down and
 turns it invalid only after dns.reverify_failures definite failures; with
 the default dns.allow_private_addresses (process D) the challenge never
 connects to a domain that resolves to 127.0.0.1, and the tenant is told
-only "could not fetch the challenge".
+only "could not fetch the challenge"; a challenge target that never answers
+(process E) does not hold up the API (a second challenge meanwhile: 429).
 
 usage: serve_test.py TRACKRELAY
 """
@@ -28,6 +29,7 @@ import select
 import smtplib
 import socket
 import sys
+import threading
 import time
 import unittest
 
@@ -40,6 +42,7 @@ RECORDS = [
     "host-record=other.example.net,127.0.0.2",
     "host-record=flat.example.com,127.0.0.1",
     "host-record=private.example.com,127.0.0.1",
+    "host-record=slow.example.com,127.0.0.1",
     "cname=click.example.com,track.example.net",
 ]
 MOVED = [r for r in RECORDS if not r.startswith("cname=")] + [
@@ -236,6 +239,51 @@ class ApiEndToEnd(unittest.TestCase):
             readable, _, _ = select.select([listener], [], [], 0.5)
             self.assertEqual(readable, [], "the HTTP challenge connected to 127.0.0.1")
             d.wait_for(r"verify: private\.example\.com: .*127\.0\.0\.1 refused: loopback")
+        finally:
+            listener.close()
+
+    def test_6_a_slow_challenge_target_does_not_starve_the_api(self):
+        # A target that accepts and never answers holds one challenge for
+        # dns.timeout_ms; meanwhile the API answers, a second challenge is
+        # 429, and the first ends "could not fetch the challenge".
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        try:
+            config = self.env.config("e.yaml", (
+                "api: {listen: '127.0.0.1:0', store_poll_ms: 100}\n"
+                "dns: {resolvers: ['127.0.0.1:%d'], timeout_ms: 3000, reverify_interval: 0,"
+                " http_challenge_port: %d, allow_private_addresses: true}\n"
+                % (self.dns.port, listener.getsockname()[1])))
+            e = self.env.serve(config)
+            api = harness.Client(e.ports["api"], self.key)
+            status, body = api.call("POST", "/tracking-domains", {"domain": "slow.example.com"})
+            self.assertEqual(status, 200, body)
+            first = {}
+
+            def verify():
+                first["answer"] = api.call("POST", "/tracking-domains/slow.example.com/verify",
+                                           {"http": True})
+
+            t = threading.Thread(target=verify)
+            t0 = time.monotonic()
+            t.start()
+            # The first challenge has connected (the listener sees it).
+            readable, _, _ = select.select([listener], [], [], 2)
+            self.assertEqual(readable, [listener], "the first challenge never connected")
+            status, body = api.call("GET", "/tracking-domains")
+            self.assertEqual(status, 200, body)
+            status, body = api.call("POST", "/tracking-domains/slow.example.com/verify",
+                                    {"http": True})
+            self.assertEqual(status, 429, body)
+            self.assertEqual(body["errors"][0]["code"], "1429")
+            self.assertLess(time.monotonic() - t0, 2.5, "the API waited for the slow target")
+            t.join(15)
+            self.assertFalse(t.is_alive())
+            status, body = first["answer"]
+            self.assertEqual(status, 200, body)
+            self.assertFalse(body["results"]["verified"], body)
+            self.assertIn("could not fetch the challenge", body["results"]["message"])
         finally:
             listener.close()
 

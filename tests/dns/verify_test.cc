@@ -4,9 +4,8 @@
 // state rules (flap protection) as plain unit tests.
 #include "dns/verify.h"
 
-#include <gtest/gtest.h>
-
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -129,8 +128,7 @@ class Listener {
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     socklen_t len = sizeof a;
     ok_ = fd_ >= 0 && ::bind(fd_, reinterpret_cast<sockaddr*>(&a), len) == 0 &&
-          ::listen(fd_, 8) == 0 &&
-          ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) == 0;
+          ::listen(fd_, 8) == 0 && ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) == 0;
     port_ = ntohs(a.sin_port);
   }
   ~Listener() {

@@ -211,6 +211,13 @@ def leaf_texts(raw):
             for part in msg.walk() if not part.is_multipart()]
 
 
+def as_browser_reads(href):
+    """What a browser follows for an href (WHATWG URL parsing): leading and
+    trailing C0 controls and spaces stripped, every tab and newline removed."""
+    href = href.strip("".join(chr(c) for c in range(0x21)))
+    return href.replace("\t", "").replace("\n", "").replace("\r", "")
+
+
 def original_targets(original, rewritten):
     """{tracked click URL: the link of `original` it replaced}. HTML parts pair
     the hrefs of both messages in order; in other text parts the rewritten
@@ -230,7 +237,7 @@ def original_targets(original, rewritten):
                                                                   len(new_hrefs)))
             for o, n in zip(old_hrefs, new_hrefs):
                 if TRACKED.fullmatch(n) and "/f/" in n:
-                    out[n] = o
+                    out[n] = as_browser_reads(o)
             continue
         links = [m.group(0) for m in TRACKED.finditer(new) if "/f/" in m.group(0)]
         if not links:
@@ -243,7 +250,7 @@ def original_targets(original, rewritten):
                                  "replaced" % ctype)
         for url, target in zip((u.group(0) for u in TRACKED.finditer(new)), m.groups()):
             if "/f/" in url:
-                out[url] = target
+                out[url] = as_browser_reads(target)
     return out
 
 
