@@ -335,6 +335,9 @@ void Loader::load_scalar(const KeySpec& spec, const YAML::Node& v, const std::st
   if (spec.path == "rewrite.html_scanner" && text != "fast" && text != "gumbo") {
     return bad(shown, vw, "expected fast or gumbo, got " + internal::in_quotes(text));
   }
+  if (spec.path == "tracking.senders" && text != "declared" && text != "any") {
+    return bad(shown, vw, "expected declared or any, got " + internal::in_quotes(text));
+  }
   if (spec.kind == Kind::kBool) {
     const std::optional<bool> b = parse_bool(text);
     if (!b) return bad(shown, vw, "expected a boolean, got " + internal::in_quotes(text));

@@ -46,6 +46,7 @@ struct Claims {
   std::string campaign_id;
   std::string sending_domain;
   std::int64_t issued_at = 0;  // unix seconds
+  std::int64_t subaccount_id = 0;  // the message's account; 0: the primary account
   std::string key_id;          // filled in by verify(); ignored by encode()
 };
 
