@@ -52,13 +52,17 @@ class Tenants(unittest.TestCase):
         try:
             cls.dns = cls.env.dnsmasq(RECORDS)
             cls.outbox = os.path.join(cls.env.dir, "outbox")
-            cls.config = cls.env.config("t.yaml", (
+            cls.config = os.path.join(cls.env.dir, "t.yaml")
+            with open(cls.config, "w") as f:  # tracking.senders: the default (declared)
+                f.write(
+                "tracking:\n  system_domain: track.example.net\n"
+                '  keys: [{id: k1, secret: "%s"}]\n' % api.SECRET +
                 "  tracking_domains: [{domain: click.example.com, default: true}]\n"
                 "  sending_domains: [{domain: example.com, tracking_domain: click.example.com}]\n"
                 "relay: {listen: '127.0.0.1:0', upstream: 'maildir:%s', auth_over_plaintext: true}\n"
                 "api: {listen: '127.0.0.1:0', store_poll_ms: 100}\n"
                 "dns: {resolvers: ['127.0.0.1:%d'], timeout_ms: 1000, reverify_interval: 0}\n"
-                % (cls.outbox, cls.dns.port)))
+                "store: '%s'\n" % (cls.outbox, cls.dns.port, cls.env.store))
             r = cls.env.run("--config", cls.config, "keys", "create", "--label", "primary")
             assert r.returncode == 0, r.stderr
             cls.primary_key = r.stdout.decode().strip()
