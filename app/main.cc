@@ -128,13 +128,13 @@ int cmd_rewrite(const tr::conf::Config& c, const std::vector<std::string>& args)
   for (const auto& line : r->log) std::cerr << "trackrelay: " << line << "\n";
   std::cerr << "trackrelay: message-id=<" << r->message_id
             << "> sending_domain=" << (r->sending_domain.empty() ? "-" : r->sending_domain)
-            << " subaccount=" << env.subaccount_id << " tracking_domain="
-            << (r->tracking.domain.empty() ? "-" : r->tracking.domain) << " ("
-            << tr::rewrite::describe(r->tracking.reason)
+            << " subaccount=" << env.subaccount_id
+            << " tracking_domain=" << (r->tracking.domain.empty() ? "-" : r->tracking.domain)
+            << " (" << tr::rewrite::describe(r->tracking.reason)
             << (r->tracking.why.empty() ? "" : ": " + r->tracking.why)
-            << ") links_tracked=" << r->links_tracked
-            << " links_untracked=" << r->links_untracked << " pixels=" << r->pixels_added
-            << " bytes_in=" << in.size() << " bytes_out=" << r->message.size() << "\n";
+            << ") links_tracked=" << r->links_tracked << " links_untracked=" << r->links_untracked
+            << " pixels=" << r->pixels_added << " bytes_in=" << in.size()
+            << " bytes_out=" << r->message.size() << "\n";
   return std::cout.good() ? EX_OK : EX_IOERR;
 }
 

@@ -487,8 +487,8 @@ asio::awaitable<void> Session::deliver(std::string message) {
   }
   std::ostringstream fields;
   fields << "account=" << envelope.subaccount_id << " size=" << size_in
-         << " out=" << outcome->message.size() << " msgid=<"
-         << printable(outcome->message_id, 200) << ">"
+         << " out=" << outcome->message.size() << " msgid=<" << printable(outcome->message_id, 200)
+         << ">"
          << " domain=" << (outcome->tracking.domain.empty() ? "-" : outcome->tracking.domain)
          << " links=" << outcome->links_tracked << " untracked=" << outcome->links_untracked
          << " pixels=" << outcome->pixels_added;

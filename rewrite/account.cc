@@ -57,8 +57,8 @@ Result<std::optional<std::int64_t>> subaccount_header(std::string_view message) 
   const std::string_view v = trim(value);
   std::int64_t id = 0;
   const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), id);
-  if (v.empty() || v.size() > 18 || ec != std::errc() || end != v.data() + v.size() || v[0] == '-' ||
-      v[0] == '+') {
+  if (v.empty() || v.size() > 18 || ec != std::errc() || end != v.data() + v.size() ||
+      v[0] == '-' || v[0] == '+') {
     std::string shown;
     for (char c : v.substr(0, 64)) shown += (c >= 0x20 && c < 0x7f) ? c : '?';
     return Error{std::string(kSubaccountHeader) + ": expected a subaccount id (digits), got '" +

@@ -156,8 +156,11 @@ TrackingChoice choose_tracking_domain(const conf::Config& config, std::string_vi
     return from(*def, def->is_default ? TrackingChoice::Reason::kDefault
                                       : TrackingChoice::Reason::kOnlyDomain);
   }
-  return TrackingChoice{config.system_domain, config.system_secure, config.system_port,
-                        TrackingChoice::Reason::kSystem, {}};
+  return TrackingChoice{config.system_domain,
+                        config.system_secure,
+                        config.system_port,
+                        TrackingChoice::Reason::kSystem,
+                        {}};
 }
 
 std::string tracking_origin(const TrackingChoice& c) {

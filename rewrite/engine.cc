@@ -142,7 +142,6 @@ Result<Outcome> rewrite_message(std::string_view message, const Envelope& envelo
   const bool initial = open && out.controls.initial_open.value_or(d.initial_open);
   const bool text = click && out.controls.text_tracking.value_or(d.text_tracking);
 
-
   std::string eol = structure->eol.empty() ? "\r\n" : structure->eol;
   if (msgid_field) out.message_id = message_id_of(msgid_field->value);
   if (out.message_id.empty()) {

@@ -45,9 +45,9 @@ struct Claims {
   std::string rcpt_to;  // only when the message had exactly one recipient
   std::string campaign_id;
   std::string sending_domain;
-  std::int64_t issued_at = 0;  // unix seconds
+  std::int64_t issued_at = 0;      // unix seconds
   std::int64_t subaccount_id = 0;  // the message's account; 0: the primary account
-  std::string key_id;          // filled in by verify(); ignored by encode()
+  std::string key_id;              // filled in by verify(); ignored by encode()
 };
 
 struct Key {

@@ -68,8 +68,8 @@ TEST(SubaccountHeader, ReadsTheId) {
 
 TEST(SubaccountHeader, BadValuesAreErrors) {
   for (const char* v : {"abc", "-3", "+3", "", "7 8", "99999999999999999999"}) {
-    auto r = subaccount_header(message("a@example.com", "X-MSYS-SUBACCOUNT: " + std::string(v) +
-                                                            "\r\n"));
+    auto r = subaccount_header(
+        message("a@example.com", "X-MSYS-SUBACCOUNT: " + std::string(v) + "\r\n"));
     ASSERT_FALSE(r.ok()) << v;
     EXPECT_NE(r.error().find("X-MSYS-SUBACCOUNT: expected a subaccount id"), std::string::npos)
         << r.error();
