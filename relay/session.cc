@@ -492,7 +492,10 @@ asio::awaitable<void> Session::deliver(std::string message) {
          << " domain=" << (outcome->tracking.domain.empty() ? "-" : outcome->tracking.domain)
          << " links=" << outcome->links_tracked << " untracked=" << outcome->links_untracked
          << " pixels=" << outcome->pixels_added;
-  if (!outcome->changed && !outcome->log.empty()) {
+  // Not tracked (tracking.senders: declared) says why even when the
+  // X-MSYS-SUBACCOUNT removal changed the bytes.
+  const bool untracked = outcome->tracking.reason == rewrite::TrackingChoice::Reason::kNone;
+  if ((!outcome->changed || untracked) && !outcome->log.empty()) {
     std::string why;
     for (const std::string& l : outcome->log) why += (why.empty() ? "" : "; ") + l;
     fields << " unchanged=\"" << printable(why, 300) << "\"";

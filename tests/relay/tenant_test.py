@@ -193,10 +193,12 @@ class Tenants(unittest.TestCase):
                         self.sub_key)
         self.assertNotIn(b"X-MSYS-SUBACCOUNT", out)
         # Passed-through mail loses the header too (and nothing else).
-        out = self.send("customer@gmail.com",
-                        message("customer@gmail.com", b"X-MSYS-SUBACCOUNT: %d\r\n" % self.sub),
-                        self.sub_key)
-        self.assertEqual(out, message("customer@gmail.com"))
+        out = self.send("customer@inbound.example",
+                        message("customer@inbound.example",
+                                b"X-MSYS-SUBACCOUNT: %d\r\n" % self.sub), self.sub_key)
+        self.assertEqual(out, message("customer@inbound.example"))
+        self.serve.wait_for(r"account=%d .*unchanged=.*sending domain inbound\.example is not a "
+                            r"verified sending domain of subaccount %d" % (self.sub, self.sub))
 
     def test_wrong_key_gets_535(self):
         with smtplib.SMTP("127.0.0.1", self.serve.ports["relay"], timeout=30) as s:
