@@ -35,6 +35,7 @@
 #ifdef TRACKRELAY_HAVE_API
 #include "api/service.h"
 #endif
+#include "rewrite/account.h"
 #include "rewrite/engine.h"
 #include "token/token.h"
 
@@ -92,8 +93,10 @@ int cmd_check(const tr::conf::Config& c) {
 
 int cmd_rewrite(const tr::conf::Config& c, const std::vector<std::string>& args) {
   tr::rewrite::Envelope env;
+  bool subaccount_given = false;
   for (std::size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "--subaccount" && i + 1 < args.size()) {
+      subaccount_given = true;
       const std::string& n = args[++i];
       const auto [end, ec] = std::from_chars(n.data(), n.data() + n.size(), env.subaccount_id);
       if (n.empty() || ec != std::errc() || end != n.data() + n.size() || env.subaccount_id < 0) {
@@ -114,6 +117,15 @@ int cmd_rewrite(const tr::conf::Config& c, const std::vector<std::string>& args)
     std::cerr << "trackrelay: rewrite: cannot read standard input\n";
     return EX_NOINPUT;
   }
+  // As in a primary relay session, X-MSYS-SUBACCOUNT names the account
+  // unless --subaccount does (no status check here: an unknown id simply
+  // has no domains).
+  auto header = tr::rewrite::subaccount_header(in);
+  if (!header) {
+    std::cerr << "trackrelay: rewrite: " << header.error() << "\n";
+    return EX_DATAERR;
+  }
+  if (!subaccount_given && *header) env.subaccount_id = **header;
   auto scanner = tr::rewrite::make_scanner(c.rewrite);
   auto now = std::chrono::duration_cast<std::chrono::seconds>(
                  std::chrono::system_clock::now().time_since_epoch())

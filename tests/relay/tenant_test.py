@@ -220,6 +220,15 @@ class Tenants(unittest.TestCase):
                          stdin=message("news@seven.example.com"))
         self.assertIn(b"http://click.seven.example.com/f/", r.stdout)
         self.assertIn(b"subaccount=%d" % self.sub, r.stderr)
+        # Without --subaccount, X-MSYS-SUBACCOUNT names the account (and is removed).
+        r = self.env.run("--config", self.config, "rewrite", stdin=message(
+            "news@seven.example.com", b"X-MSYS-SUBACCOUNT: %d\r\n" % self.sub))
+        self.assertIn(b"http://click.seven.example.com/f/", r.stdout)
+        self.assertNotIn(b"X-MSYS-SUBACCOUNT", r.stdout)
+        r = self.env.run("--config", self.config, "rewrite", stdin=message(
+            "news@seven.example.com", b"X-MSYS-SUBACCOUNT: x\r\n"))
+        self.assertEqual(r.returncode, 65, r.stderr)
+        self.assertIn(b"X-MSYS-SUBACCOUNT: expected a subaccount id", r.stderr)
 
 
 class ConcurrentAuth(unittest.TestCase):
