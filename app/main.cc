@@ -1,7 +1,8 @@
 // app/main.cc — the `trackrelay` program.
 //
 //   trackrelay [--config FILE] check
-//   trackrelay [--config FILE] rewrite [--mail-from ADDR] [--rcpt ADDR]... < in.eml > out.eml
+//   trackrelay [--config FILE] rewrite [--mail-from ADDR] [--rcpt ADDR]... [--subaccount N]
+//              < in.eml > out.eml
 //   trackrelay [--config FILE] decode URL...
 //   trackrelay [--config FILE] events [--since T] [--type T] [--limit N] [--json]
 //   trackrelay [--config FILE] keys create [--subaccount N] [--label L] | list | revoke ID
@@ -20,6 +21,7 @@
 #include <sysexits.h>
 
 #include <boost/json.hpp>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -33,6 +35,7 @@
 #ifdef TRACKRELAY_HAVE_API
 #include "api/service.h"
 #endif
+#include "rewrite/account.h"
 #include "rewrite/engine.h"
 #include "token/token.h"
 
@@ -45,8 +48,9 @@ constexpr std::string_view kUsage =
     "\n"
     "commands:\n"
     "  check                      validate the configuration and exit\n"
-    "  rewrite [--mail-from ADDR] [--rcpt ADDR]...\n"
-    "                             rewrite one message from stdin to stdout\n"
+    "  rewrite [--mail-from ADDR] [--rcpt ADDR]... [--subaccount N]\n"
+    "                             rewrite one message from stdin to stdout (as sent\n"
+    "                             by subaccount N; default 0, the primary account)\n"
     "  decode URL...              print the contents of tracked URLs as JSON lines\n"
     "  serve                      run the relay and tracking listeners the configuration enables\n"
     "  events [--since T] [--type click|open|initial_open] [--limit N] [--json]\n"
@@ -89,8 +93,16 @@ int cmd_check(const tr::conf::Config& c) {
 
 int cmd_rewrite(const tr::conf::Config& c, const std::vector<std::string>& args) {
   tr::rewrite::Envelope env;
+  bool subaccount_given = false;
   for (std::size_t i = 0; i < args.size(); ++i) {
-    if ((args[i] == "--mail-from" || args[i] == "--rcpt") && i + 1 < args.size()) {
+    if (args[i] == "--subaccount" && i + 1 < args.size()) {
+      subaccount_given = true;
+      const std::string& n = args[++i];
+      const auto [end, ec] = std::from_chars(n.data(), n.data() + n.size(), env.subaccount_id);
+      if (n.empty() || ec != std::errc() || end != n.data() + n.size() || env.subaccount_id < 0) {
+        return usage_error("rewrite: --subaccount: expected a subaccount id, got '" + n + "'");
+      }
+    } else if ((args[i] == "--mail-from" || args[i] == "--rcpt") && i + 1 < args.size()) {
       if (args[i] == "--mail-from") {
         env.mail_from = args[++i];
       } else {
@@ -105,6 +117,15 @@ int cmd_rewrite(const tr::conf::Config& c, const std::vector<std::string>& args)
     std::cerr << "trackrelay: rewrite: cannot read standard input\n";
     return EX_NOINPUT;
   }
+  // As in a primary relay session, X-MSYS-SUBACCOUNT names the account
+  // unless --subaccount does (no status check here: an unknown id simply
+  // has no domains).
+  auto header = tr::rewrite::subaccount_header(in);
+  if (!header) {
+    std::cerr << "trackrelay: rewrite: " << header.error() << "\n";
+    return EX_DATAERR;
+  }
+  if (!subaccount_given && *header) env.subaccount_id = **header;
   auto scanner = tr::rewrite::make_scanner(c.rewrite);
   auto now = std::chrono::duration_cast<std::chrono::seconds>(
                  std::chrono::system_clock::now().time_since_epoch())
@@ -128,10 +149,13 @@ int cmd_rewrite(const tr::conf::Config& c, const std::vector<std::string>& args)
             << " opted out (not candidates)\n";
   std::cerr << "trackrelay: message-id=<" << r->message_id
             << "> sending_domain=" << (r->sending_domain.empty() ? "-" : r->sending_domain)
-            << " tracking_domain=" << r->tracking.domain << " ("
-            << tr::rewrite::describe(r->tracking.reason) << ") links_tracked=" << r->links_tracked
-            << " links_untracked=" << r->links_untracked << " pixels=" << r->pixels_added
-            << " bytes_in=" << in.size() << " bytes_out=" << r->message.size() << "\n";
+            << " subaccount=" << env.subaccount_id
+            << " tracking_domain=" << (r->tracking.domain.empty() ? "-" : r->tracking.domain)
+            << " (" << tr::rewrite::describe(r->tracking.reason)
+            << (r->tracking.why.empty() ? "" : ": " + r->tracking.why)
+            << ") links_tracked=" << r->links_tracked << " links_untracked=" << r->links_untracked
+            << " pixels=" << r->pixels_added << " bytes_in=" << in.size()
+            << " bytes_out=" << r->message.size() << "\n";
   return std::cout.good() ? EX_OK : EX_IOERR;
 }
 

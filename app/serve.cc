@@ -24,6 +24,7 @@
 #include "api/service.h"
 #endif
 #ifdef TRACKRELAY_HAVE_RELAY
+#include "app/relay_accounts.h"
 #include "relay/server.h"
 #endif
 #ifdef TRACKRELAY_HAVE_TRACK
@@ -74,7 +75,18 @@ int cmd_serve(const std::string& config_path, std::shared_ptr<const conf::Config
 #endif
 #ifdef TRACKRELAY_HAVE_RELAY
   if (!snapshot.current()->relay.listen.empty()) {
-    relay_server.emplace(ioc, snapshot);
+    std::shared_ptr<relay::Accounts> accounts;  // API keys for AUTH SMTP_Injection
+#ifdef TRACKRELAY_HAVE_API
+    // The API service has created the store by now.
+    auto opened = open_relay_accounts(snapshot.current()->store);
+    if (!opened) {
+      std::cerr << "trackrelay: relay: store: " << opened.error()
+                << "; AUTH SMTP_Injection and X-MSYS-SUBACCOUNT are unavailable\n";
+    } else {
+      accounts = std::move(*opened);
+    }
+#endif
+    relay_server.emplace(ioc, snapshot, std::move(accounts));
     if (auto r = relay_server->start(); !r) {
       std::cerr << "trackrelay: relay: " << r.error() << "\n";
       return EX_UNAVAILABLE;

@@ -32,6 +32,9 @@ constexpr KeySpec kKeys[] = {
   {"tracking.system_port", Kind::kPort, kOptional, "", 1, 65535,
    "explicit port in links through the system domain (none: the scheme's default)",
    [](Config& c) -> FieldRef { return &c.system_port; }},
+  {"tracking.senders", Kind::kEnum, kOptional, "declared", 0, 0,
+   "declared: only mail from a sending domain of the message's account is tracked; any: all mail",
+   [](Config& c) -> FieldRef { return &c.senders; }},
   {"tracking.keys", Kind::kList, kRequired, "", 1, 0,
    "token signing keys: the first signs, every key verifies (rotation)",
    [](Config& c) -> FieldRef { c.keys.emplace_back(); return {}; }},
@@ -313,9 +316,11 @@ std::span<const std::string_view> enum_choices(std::string_view path) {
   static constexpr std::string_view kScanner[] = {"fast", "gumbo"};
   static constexpr std::string_view kUpstreamTls[] = {"none", "opportunistic", "required"};
   static constexpr std::string_view kBareNewline[] = {"normalize", "reject"};
+  static constexpr std::string_view kSenders[] = {"declared", "any"};
   if (path == "rewrite.html_scanner") return kScanner;
   if (path == "relay.upstream_tls") return kUpstreamTls;
   if (path == "relay.bare_newline") return kBareNewline;
+  if (path == "tracking.senders") return kSenders;
   return {};
 }
 

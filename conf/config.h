@@ -155,6 +155,10 @@ struct Config {
   std::string system_domain;  // operator's default tracking domain (lower-case A-label)
   bool system_secure = false;
   std::optional<uint16_t> system_port;
+  // tracking.senders: "declared" (only mail from a sending domain of the
+  // message's account is tracked; other mail passes through unchanged) or
+  // "any" (every message; the account's default, then the system domain).
+  std::string senders = "declared";
 
   std::vector<SigningKey> keys;  // keys[0] signs; all verify
   TrackingDefaults defaults;

@@ -55,6 +55,7 @@ inline constexpr std::int64_t kNow = 1700000000;
 inline constexpr char kConfigYaml[] = R"(
 tracking:
   system_domain: track.example.net
+  senders: any  # every input is rewritten, whatever its From: domain
   keys:
     - {id: k1, secret: "fuzz-secret-0123456789abcdef0123456789abcdef"}
   tracking_domains:

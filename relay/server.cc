@@ -47,8 +47,14 @@ std::chrono::milliseconds secs(int s) {
 }  // namespace
 
 struct Server::Impl final : SessionHost {
-  Impl(asio::io_context& ioc, const conf::Snapshot& snapshot)
-      : ioc_(ioc), snapshot_(snapshot), grace_timer_(ioc) {}
+  Impl(asio::io_context& ioc, const conf::Snapshot& snapshot, std::shared_ptr<Accounts> accounts)
+      : ioc_(ioc), snapshot_(snapshot), accounts_(std::move(accounts)), grace_timer_(ioc) {}
+
+  struct AuthFailures {
+    int count = 0;                                // failures in the window
+    std::chrono::steady_clock::time_point since;  // the first failure of the window
+    int in_flight = 0;                            // attempts being checked now
+  };
 
   // --- SessionHost ---
   std::shared_ptr<const Runtime> runtime() const override { return runtime_; }
@@ -91,26 +97,59 @@ struct Server::Impl final : SessionHost {
     if (stopping_ && sessions_.empty()) finish_stop();
   }
 
+  // Failures within the window plus attempts being checked right now: N
+  // concurrent sessions cannot each get a guess in before the limit applies.
   bool auth_blocked(const asio::ip::address& addr) override {
     const auto it = auth_failures_.find(addr);
     if (it == auth_failures_.end()) return false;
-    if (std::chrono::steady_clock::now() - it->second.since > kAuthFailureWindow) {
+    AuthFailures& f = it->second;
+    if (f.count > 0 && std::chrono::steady_clock::now() - f.since > kAuthFailureWindow) {
+      f.count = 0;
+    }
+    if (f.count == 0 && f.in_flight == 0) {
       auth_failures_.erase(it);
       return false;
     }
-    return it->second.count >= kMaxAuthFailuresPerAddress;
+    return f.count + f.in_flight >= kMaxAuthFailuresPerAddress;
   }
 
-  void auth_failed(const asio::ip::address& addr) override {
-    const auto now = std::chrono::steady_clock::now();
-    if (auth_failures_.size() >= kMaxAuthAddresses) {  // bounded: forget expired ones first
-      std::erase_if(auth_failures_,
-                    [&](const auto& kv) { return now - kv.second.since > kAuthFailureWindow; });
-      if (auth_failures_.size() >= kMaxAuthAddresses) auth_failures_.erase(auth_failures_.begin());
+  bool auth_begin(const asio::ip::address& addr) override {
+    if (auth_blocked(addr)) return false;
+    entry(addr).in_flight++;
+    return true;
+  }
+
+  void auth_end(const asio::ip::address& addr, bool failed) override {
+    AuthFailures& f = entry(addr);
+    if (f.in_flight > 0) --f.in_flight;
+    if (failed) {
+      const auto now = std::chrono::steady_clock::now();
+      if (f.count == 0 || now - f.since > kAuthFailureWindow) {
+        f.count = 0;
+        f.since = now;
+      }
+      ++f.count;
     }
-    AuthFailures& f = auth_failures_[addr];
-    if (f.count == 0 || now - f.since > kAuthFailureWindow) f = AuthFailures{0, now};
-    ++f.count;
+    if (f.count == 0 && f.in_flight == 0) auth_failures_.erase(addr);
+  }
+
+  AuthFailures& entry(const asio::ip::address& addr) {
+    const auto now = std::chrono::steady_clock::now();
+    if (!auth_failures_.contains(addr) && auth_failures_.size() >= kMaxAuthAddresses) {
+      // Bounded: forget expired ones first (never one with attempts in flight).
+      std::erase_if(auth_failures_, [&](const auto& kv) {
+        return kv.second.in_flight == 0 && now - kv.second.since > kAuthFailureWindow;
+      });
+      if (auth_failures_.size() >= kMaxAuthAddresses) {
+        for (auto it = auth_failures_.begin(); it != auth_failures_.end(); ++it) {
+          if (it->second.in_flight == 0) {
+            auth_failures_.erase(it);
+            break;
+          }
+        }
+      }
+    }
+    return auth_failures_[addr];
   }
 
   // --- Server ---
@@ -141,6 +180,7 @@ struct Server::Impl final : SessionHost {
       return Error{"relay.bare_newline: expected normalize or reject, got '" + rc.bare_newline +
                    "'"};
     }
+    rt->accounts = accounts_;
     rt->require_tls = rc.require_tls;
     if (!rc.tls_cert.empty() || !rc.tls_key.empty()) {
       auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
@@ -274,10 +314,6 @@ struct Server::Impl final : SessionHost {
     idle_.clear();
   }
 
-  struct AuthFailures {
-    int count = 0;
-    std::chrono::steady_clock::time_point since;  // the first failure of the window
-  };
   static constexpr std::size_t kMaxAuthAddresses = 100000;
 
   struct Idle {
@@ -288,6 +324,7 @@ struct Server::Impl final : SessionHost {
 
   asio::io_context& ioc_;
   const conf::Snapshot& snapshot_;
+  std::shared_ptr<Accounts> accounts_;  // null: no API-key AUTH, no X-MSYS-SUBACCOUNT lookups
   std::shared_ptr<const Runtime> runtime_;
   UpstreamOptions upstream_options_;
   UpstreamTarget target_;
@@ -303,8 +340,9 @@ struct Server::Impl final : SessionHost {
   asio::steady_timer grace_timer_;
 };
 
-Server::Server(asio::io_context& ioc, const conf::Snapshot& config)
-    : impl_(std::make_unique<Impl>(ioc, config)) {}
+Server::Server(asio::io_context& ioc, const conf::Snapshot& config,
+               std::shared_ptr<Accounts> accounts)
+    : impl_(std::make_unique<Impl>(ioc, config, std::move(accounts))) {}
 
 Server::~Server() {
   if (impl_->workers_) impl_->workers_->join();

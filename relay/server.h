@@ -13,13 +13,17 @@
 
 #include "base/result.h"
 #include "conf/snapshot.h"
+#include "relay/accounts.h"
 
 namespace trackrelay::relay {
 
 class Server {
  public:
   // `config` must outlive the server; each transaction takes its own snapshot.
-  Server(boost::asio::io_context& ioc, const conf::Snapshot& config);
+  // `accounts` (null: none) authenticates AUTH SMTP_Injection with API keys
+  // and answers X-MSYS-SUBACCOUNT (relay/accounts.h).
+  Server(boost::asio::io_context& ioc, const conf::Snapshot& config,
+         std::shared_ptr<Accounts> accounts = nullptr);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;

@@ -13,6 +13,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "rewrite/account.h"
 #include "rewrite/engine.h"
 
 namespace trackrelay::relay {
@@ -21,6 +22,37 @@ namespace {
 using std::chrono::milliseconds;
 // Writing the last words (421) when the session ends anyway.
 constexpr milliseconds kLastWordsTimeout{5000};
+
+// The message's account: the session's, or the subaccount its
+// X-MSYS-SUBACCOUNT names (only a primary session may choose one; a
+// subaccount session may name only itself). Else the refusal. Blocking
+// (the store): runs on the pool.
+std::variant<Reply, std::int64_t> message_account(std::string_view message, std::int64_t session,
+                                                  Accounts* accounts) {
+  auto header = rewrite::subaccount_header(message);
+  if (!header) return reply_for(Failure::kMalformedControls, header.error());
+  if (!*header || **header == session) return session;
+  const std::int64_t wanted = **header;
+  const std::string name = "X-MSYS-SUBACCOUNT: ";
+  if (session != 0) {
+    return make_reply(550, "5.7.1 " + name + "this session is authenticated for subaccount " +
+                               std::to_string(session) + ", not " + std::to_string(wanted));
+  }
+  if (wanted == 0) return std::int64_t{0};
+  if (accounts == nullptr) {
+    return make_reply(550, "5.7.1 " + name + "no subaccounts here (no store)");
+  }
+  auto status = accounts->subaccount_status(wanted);
+  if (!status) return reply_for(Failure::kLocalError, "subaccount lookup failed");
+  if (!*status) {
+    return make_reply(550, "5.7.1 " + name + "no subaccount " + std::to_string(wanted));
+  }
+  if (**status != "active") {
+    return make_reply(550, "5.7.1 " + name + "subaccount " + std::to_string(wanted) + " is " +
+                               printable(**status, 32));
+  }
+  return wanted;
+}
 
 std::string join_addresses(const std::vector<std::string>& v) {
   std::string out;
@@ -207,7 +239,9 @@ bool Session::accept_line_end(bool bare_lf, std::string& line) {
 }
 
 bool Session::auth_offered() const {
-  return !rt_->credentials.empty() && (client_.tls() || rt_->auth_over_plaintext);
+  // relay.auth users, or API keys (SMTP_Injection) when the store is there.
+  return (!rt_->credentials.empty() || rt_->accounts != nullptr) &&
+         (client_.tls() || rt_->auth_over_plaintext);
 }
 
 bool Session::relay_allowed() const {
@@ -451,7 +485,8 @@ asio::awaitable<void> Session::refuse_bare_newline() {
 asio::awaitable<void> Session::deliver(std::string message) {
   const std::size_t size_in = message.size();
   std::shared_ptr<const conf::Config> config = txn_->runtime->config;
-  rewrite::Envelope envelope{txn_->from, txn_->rcpts};
+  std::shared_ptr<Accounts> accounts = txn_->runtime->accounts;
+  rewrite::Envelope envelope{txn_->from, txn_->rcpts, account_};
   const auto now = std::chrono::duration_cast<std::chrono::seconds>(
                        std::chrono::system_clock::now().time_since_epoch())
                        .count();
@@ -459,14 +494,23 @@ asio::awaitable<void> Session::deliver(std::string message) {
   // not held up by one large message. No deadline while it runs.
   watch_.disarm();
   // (co_spawn needs a default-constructible result, hence the optional.)
-  std::optional<Result<rewrite::Outcome>> done = co_await asio::co_spawn(
+  // (A refusal of the message's account comes back as the Reply.)
+  std::variant<Reply, Result<rewrite::Outcome>> done = co_await asio::co_spawn(
       host_.blocking(),
-      [&]() -> asio::awaitable<std::optional<Result<rewrite::Outcome>>> {
+      [&]() -> asio::awaitable<std::variant<Reply, Result<rewrite::Outcome>>> {
+        auto account = message_account(message, envelope.subaccount_id, accounts.get());
+        if (auto* refused = std::get_if<Reply>(&account)) co_return *refused;
+        envelope.subaccount_id = std::get<std::int64_t>(account);
         auto scanner = rewrite::make_scanner(config->rewrite);
         co_return rewrite::rewrite_message(message, envelope, *config, *scanner, now);
       },
       asio::use_awaitable);
-  Result<rewrite::Outcome>& outcome = *done;
+  if (const Reply* refused = std::get_if<Reply>(&done)) {
+    send(*refused);
+    log_transaction("status=rejected size=" + std::to_string(size_in), *refused);
+    co_return co_await end_transaction(true);
+  }
+  Result<rewrite::Outcome>& outcome = std::get<Result<rewrite::Outcome>>(done);
   if (!outcome) {
     const Reply r = reply_for(Failure::kMalformedControls, outcome.error());
     send(r);
@@ -474,12 +518,16 @@ asio::awaitable<void> Session::deliver(std::string message) {
     co_return co_await end_transaction(true);
   }
   std::ostringstream fields;
-  fields << "size=" << size_in << " out=" << outcome->message.size() << " msgid=<"
-         << printable(outcome->message_id, 200) << ">"
+  fields << "account=" << envelope.subaccount_id << " size=" << size_in
+         << " out=" << outcome->message.size() << " msgid=<" << printable(outcome->message_id, 200)
+         << ">"
          << " domain=" << (outcome->tracking.domain.empty() ? "-" : outcome->tracking.domain)
          << " links=" << outcome->links_tracked << "/" << outcome->links_candidates
          << " untracked=" << outcome->links_untracked << " pixels=" << outcome->pixels_added;
-  if (!outcome->changed && !outcome->log.empty()) {
+  // Not tracked (tracking.senders: declared) says why even when the
+  // X-MSYS-SUBACCOUNT removal changed the bytes.
+  const bool untracked = outcome->tracking.reason == rewrite::TrackingChoice::Reason::kNone;
+  if ((!outcome->changed || untracked) && !outcome->log.empty()) {
     std::string why;
     for (const std::string& l : outcome->log) why += (why.empty() ? "" : "; ") + l;
     fields << " unchanged=\"" << printable(why, 300) << "\"";
@@ -531,6 +579,7 @@ void Session::log_transaction(std::string_view fields, const Reply& reply) {
   line << "trackrelay: relay: session=" << id_ << " client=" << peer_
        << " helo=" << printable(helo_, 80);
   if (!auth_user_.empty()) line << " user=" << printable(auth_user_, 64);
+  if (account_ != 0) line << " session_account=" << account_;
   line << " from=<" << printable(txn_->from, 256) << "> to=" << join_addresses(txn_->rcpts) << " "
        << fields;
   if (reply.code != 0) line << " reply=\"" << reply.summary() << "\"";

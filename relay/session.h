@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "conf/config.h"
+#include "relay/accounts.h"
 #include "relay/auth.h"
 #include "relay/channel.h"
 #include "relay/protocol.h"
@@ -50,6 +51,8 @@ struct Runtime {
 
   // relay.bare_newline: what a bare LF / bare CR from the client means.
   BareNewline bare_newline = BareNewline::kNormalize;
+  // API keys (AUTH SMTP_Injection) and subaccounts (X-MSYS-SUBACCOUNT); null: none.
+  std::shared_ptr<Accounts> accounts;
 };
 
 class Session;
@@ -58,7 +61,9 @@ class Session;
 // kAuthFailureDelay; a session ends (421) after kMaxAuthFailuresPerSession;
 // a client address with kMaxAuthFailuresPerAddress failures within
 // kAuthFailureWindow of its first one is refused AUTH (454) until the window
-// has passed, whatever the password.
+// has passed, whatever the password. Attempts being checked count as
+// failures until they are answered, so concurrent sessions cannot get more
+// guesses in than the limit.
 inline constexpr std::chrono::milliseconds kAuthFailureDelay{1000};
 inline constexpr int kMaxAuthFailuresPerSession = 3;
 inline constexpr int kMaxAuthFailuresPerAddress = 10;
@@ -77,9 +82,13 @@ class SessionHost {
   virtual asio::any_io_executor blocking() = 0;
   virtual bool stopping() const = 0;
   virtual void session_ended(Session* s) = 0;
-  // Failed AUTH per client address: refused now? / one more failure.
+  // AUTH per client address: refused now (failures + attempts in flight at
+  // the limit)? / an attempt starts being checked (false: refused, nothing
+  // counted) / it was answered (every auth_begin() that returned true gets
+  // exactly one auth_end()).
   virtual bool auth_blocked(const boost::asio::ip::address& addr) = 0;
-  virtual void auth_failed(const boost::asio::ip::address& addr) = 0;
+  virtual bool auth_begin(const boost::asio::ip::address& addr) = 0;
+  virtual void auth_end(const boost::asio::ip::address& addr, bool failed) = 0;
 };
 
 class Session {
@@ -116,6 +125,9 @@ class Session {
   asio::awaitable<void> on_auth(std::string_view args);
   // A failed AUTH: pause, answer `reply`, end the session at the limit.
   asio::awaitable<void> auth_failure(const Reply& reply);
+  // Checks user/password off the I/O thread: relay.auth, or an API key for
+  // kApiKeyUser. Sets auth_user_/account_ or answers the failure.
+  asio::awaitable<void> check_credentials(const std::string& user, const std::string& password);
   void on_xforward(std::string_view args);
   // relay.bare_newline for one command line: false (after queueing 521) in
   // reject mode when it ended with a bare LF or holds a bare CR.
@@ -150,6 +162,9 @@ class Session {
   bool extended_ = false;  // EHLO (not HELO)
   std::string helo_;
   std::string auth_user_;  // set after a successful AUTH
+  // The session's account: the API key's (AUTH SMTP_Injection); 0 (the
+  // primary account) for relay.auth users and relay.clients networks.
+  std::int64_t account_ = 0;
   int auth_failures_ = 0;  // failed AUTH in this session
   bool bdat_failed_ = false;
   std::string bdat_message_;

@@ -1,8 +1,10 @@
 // relay/session_ext.cc — the session's extension verbs: STARTTLS (RFC
-// 3207), AUTH PLAIN/LOGIN (RFC 4954, 4616) and XFORWARD (Postfix). Split
+// 3207), AUTH PLAIN/LOGIN (RFC 4954, 4616; relay.auth users, or user
+// SMTP_Injection with an API key) and XFORWARD (Postfix). Split
 // from session.cc to keep each file readable; same class, same rules.
 //
-// May call: relay/channel.h, relay/protocol.h, relay/auth.h, Boost.Asio.
+// May call: relay/channel.h, relay/protocol.h, relay/auth.h,
+// relay/accounts.h, Boost.Asio.
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -34,6 +36,7 @@ asio::awaitable<void> Session::on_starttls(std::string_view args) {
   helo_seen_ = false;
   extended_ = false;
   auth_user_.clear();
+  account_ = 0;
 }
 
 asio::awaitable<void> Session::on_auth(std::string_view args) {
@@ -89,19 +92,66 @@ asio::awaitable<void> Session::on_auth(std::string_view args) {
   } else {
     co_return send(make_reply(504, "5.5.4 Unrecognized authentication type"));
   }
-  // PBKDF2 is deliberately slow: check it off the io thread.
-  const Credentials& creds = rt_->credentials;
+  co_await check_credentials(user, password);
+}
+
+asio::awaitable<void> Session::check_credentials(const std::string& user,
+                                                 const std::string& password) {
+  if (!host_.auth_begin(peer_addr_)) {
+    std::cerr << "trackrelay: relay: session=" << id_ << " client=" << peer_
+              << " AUTH refused: too many failures from this address\n";
+    co_return co_await auth_failure(
+        make_reply(454, "4.7.0 Too many failed authentications from your address, try later"));
+  }
+  // Counted as a failure until answered; released on every path (also when
+  // the session ends while the check runs).
+  struct Attempt {
+    SessionHost& host;
+    boost::asio::ip::address addr;
+    bool failed = true;
+    ~Attempt() { host.auth_end(addr, failed); }
+  } attempt{host_, peer_addr_};
+  struct Checked {
+    bool ok = false;
+    std::int64_t account = 0;
+    std::string error;  // the store failed: neither yes nor no
+  };
+  // PBKDF2 is deliberately slow and the key lookup reads the store: both
+  // run off the io thread.
   auto keep = rt_;
-  const bool ok = co_await asio::co_spawn(
-      host_.blocking(), [&]() -> asio::awaitable<bool> { co_return creds.check(user, password); },
+  const bool api_key = user == kApiKeyUser && keep->accounts != nullptr;
+  const Checked c = co_await asio::co_spawn(
+      host_.blocking(),
+      [&]() -> asio::awaitable<Checked> {
+        Checked out;
+        if (!api_key) {
+          out.ok = keep->credentials.check(user, password);
+          co_return out;
+        }
+        auto account = keep->accounts->key_account(password);
+        if (!account) {
+          out.error = account.error();
+        } else if (*account) {
+          out.ok = true;
+          out.account = **account;
+        }
+        co_return out;
+      },
       asio::use_awaitable);
-  if (!ok) {
+  if (!c.error.empty()) {
+    attempt.failed = false;
+    std::cerr << "trackrelay: relay: session=" << id_ << " client=" << peer_
+              << " AUTH: API key check failed: " << c.error << "\n";
+    co_return send(make_reply(454, "4.7.0 Temporary authentication failure, try later"));
+  }
+  if (!c.ok) {
     std::cerr << "trackrelay: relay: session=" << id_ << " client=" << peer_
               << " AUTH failed for user '" << printable(user, 64) << "'\n";
-    host_.auth_failed(peer_addr_);
     co_return co_await auth_failure(reply_for(Failure::kAuthFailed));
   }
+  attempt.failed = false;
   auth_user_ = user;
+  account_ = c.account;
   send(make_reply(235, "2.7.0 Authentication successful"));
 }
 

@@ -96,27 +96,71 @@ std::string_view describe(TrackingChoice::Reason r) {
       return "only tracking domain";
     case TrackingChoice::Reason::kSystem:
       return "system default";
+    case TrackingChoice::Reason::kNone:
+      return "not tracked";
   }
   return "unknown";
 }
 
-TrackingChoice choose_tracking_domain(const conf::Config& config, std::string_view sending_domain) {
-  auto from = [](const conf::TrackingDomain& t, TrackingChoice::Reason why) {
-    return TrackingChoice{t.domain, t.secure, t.port, why};
-  };
-  if (!sending_domain.empty()) {
-    if (const auto* sd = config.find_sending_domain(sending_domain)) {
-      if (const auto* td = config.find_tracking_domain(sd->tracking_domain)) {
-        return from(*td, TrackingChoice::Reason::kSendingDomain);
-      }
-    }
+namespace {
+
+// The account's default tracking domain: its designated one, else its only
+// one (the primary account's rule is Config::default_tracking_domain()).
+const conf::TrackingDomain* account_default(const conf::Config& config, std::int64_t account) {
+  if (account == 0) return config.default_tracking_domain();
+  const conf::TrackingDomain* only = nullptr;
+  int count = 0;
+  for (const conf::TrackingDomain& d : config.tracking_domains) {
+    if (d.subaccount_id != account) continue;
+    if (d.is_default) return &d;
+    only = &d;
+    ++count;
   }
-  if (const auto* def = config.default_tracking_domain()) {
+  return count == 1 ? only : nullptr;
+}
+
+std::string account_name(std::int64_t account) {
+  return account == 0 ? "the primary account" : "subaccount " + std::to_string(account);
+}
+
+}  // namespace
+
+TrackingChoice choose_tracking_domain(const conf::Config& config, std::string_view sending_domain,
+                                      std::int64_t account) {
+  auto from = [](const conf::TrackingDomain& t, TrackingChoice::Reason why) {
+    return TrackingChoice{t.domain, t.secure, t.port, why, {}};
+  };
+  const conf::SendingDomain* sd =
+      sending_domain.empty() ? nullptr : config.find_sending_domain(sending_domain);
+  const bool own = sd != nullptr && sd->subaccount_id == account;
+  if (own) {
+    const auto* td = config.find_tracking_domain(sd->tracking_domain);
+    if (td != nullptr && td->subaccount_id == account) {
+      return from(*td, TrackingChoice::Reason::kSendingDomain);
+    }
+  } else if (config.senders != "any") {
+    TrackingChoice none{{}, false, std::nullopt, TrackingChoice::Reason::kNone, {}};
+    if (sending_domain.empty()) {
+      none.why = "no sending domain (tracking.senders: declared)";
+    } else if (sd != nullptr) {
+      none.why = "sending domain " + std::string(sending_domain) + " belongs to another account" +
+                 " than " + account_name(account) + " (tracking.senders: declared)";
+    } else {
+      none.why = "sending domain " + std::string(sending_domain) +
+                 " is not a verified sending domain of " + account_name(account) +
+                 " (tracking.senders: declared)";
+    }
+    return none;
+  }
+  if (const auto* def = account_default(config, account)) {
     return from(*def, def->is_default ? TrackingChoice::Reason::kDefault
                                       : TrackingChoice::Reason::kOnlyDomain);
   }
-  return TrackingChoice{config.system_domain, config.system_secure, config.system_port,
-                        TrackingChoice::Reason::kSystem};
+  return TrackingChoice{config.system_domain,
+                        config.system_secure,
+                        config.system_port,
+                        TrackingChoice::Reason::kSystem,
+                        {}};
 }
 
 std::string tracking_origin(const TrackingChoice& c) {

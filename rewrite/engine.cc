@@ -11,6 +11,7 @@
 #include "mime/codec.h"
 #include "mime/splice.h"
 #include "mime/structure.h"
+#include "rewrite/account.h"
 #include "rewrite/part_rewriter.h"
 
 namespace trackrelay::rewrite {
@@ -90,8 +91,8 @@ Outcome finish(Outcome out) {
 Outcome pass_through(std::string_view message, Outcome out, std::string why,
                      const mime::Structure* structure, LinkScanner& scanner,
                      const conf::Config& config) {
-  out.message = std::string(message);
-  out.changed = false;
+  out.message = without_subaccount_header(message);
+  out.changed = out.message.size() != message.size();
   out.links_tracked = 0;
   out.pixels_added = 0;
   out.message_id_added = false;
@@ -141,6 +142,20 @@ Result<Outcome> rewrite_message(std::string_view message, const Envelope& envelo
     }
   }
   for (const auto& h : structure->headers) {
+    if (iequals(h.name, "From") && !from_field) from_field = &h;
+  }
+  // Sending domain: From: header address, else the envelope sender.
+  if (from_field) out.sending_domain = address_domain(from_address(from_field->value));
+  if (out.sending_domain.empty()) {
+    out.sending_domain = address_domain(envelope.mail_from);
+    if (!out.sending_domain.empty()) out.log.push_back("sending domain from the envelope sender");
+  }
+  out.tracking = choose_tracking_domain(config, out.sending_domain, envelope.subaccount_id);
+  if (out.tracking.reason == TrackingChoice::Reason::kNone) {
+    std::string why = out.tracking.why;
+    return pass_through(message, std::move(out), std::move(why), &*structure, scanner, config);
+  }
+  for (const auto& h : structure->headers) {
     if (iequals(h.name, "X-MSYS-API")) {
       if (++msys_count > 1) return Error{"X-MSYS-API: the header appears more than once"};
       if (auto r = apply_msys_api(h.value, out.controls); !r) return Error{r.error()};
@@ -150,8 +165,8 @@ Result<Outcome> rewrite_message(std::string_view message, const Envelope& envelo
     if (is_control_header(h.name)) {
       apply_other_service_header(h.name, h.value, out.controls);
       patches.push_back(mime::Patch{h.offset, h.length, ""});
-    } else if (iequals(h.name, "From") && !from_field) {
-      from_field = &h;
+    } else if (iequals(h.name, kSubaccountHeader)) {
+      patches.push_back(mime::Patch{h.offset, h.length, ""});
     } else if (iequals(h.name, "Message-ID") && !msgid_field) {
       msgid_field = &h;
     }
@@ -162,14 +177,6 @@ Result<Outcome> rewrite_message(std::string_view message, const Envelope& envelo
   const bool open = out.controls.open_tracking.value_or(d.open_tracking);
   const bool initial = open && out.controls.initial_open.value_or(d.initial_open);
   const bool text = click && out.controls.text_tracking.value_or(d.text_tracking);
-
-  // Sending domain: From: header address, else the envelope sender.
-  if (from_field) out.sending_domain = address_domain(from_address(from_field->value));
-  if (out.sending_domain.empty()) {
-    out.sending_domain = address_domain(envelope.mail_from);
-    if (!out.sending_domain.empty()) out.log.push_back("sending domain from the envelope sender");
-  }
-  out.tracking = choose_tracking_domain(config, out.sending_domain);
 
   std::string eol = structure->eol.empty() ? "\r\n" : structure->eol;
   if (msgid_field) out.message_id = message_id_of(msgid_field->value);
@@ -188,6 +195,7 @@ Result<Outcome> rewrite_message(std::string_view message, const Envelope& envelo
   ctx.claims.campaign_id = out.controls.campaign_id;
   ctx.claims.sending_domain = out.sending_domain;
   ctx.claims.issued_at = now_unix;
+  ctx.claims.subaccount_id = envelope.subaccount_id;
   ctx.origin = tracking_origin(out.tracking);
 
   for (const auto& s : structure->skipped) {

@@ -6,7 +6,8 @@
 // the tracking domain; a LinkScanner and scan_text find links; target.h
 // decides what is tracked; token/ signs; the result is spliced into the
 // original bytes so that every byte outside rewritten leaf bodies is
-// unchanged — except the removed control headers, and the fields added at
+// unchanged — except the removed control headers (X-MSYS-SUBACCOUNT is
+// removed from every message, even one otherwise left alone), and the fields added at
 // the end of the header block: Message-ID (when missing and tokens were
 // issued) and X-Trackrelay-Rewritten (on every changed message).
 //
@@ -14,7 +15,10 @@
 // only error returned). Anything the engine cannot do safely — an
 // unparseable structure, a part over a limit, a parse that fails, output that
 // would not re-parse — leaves that part or the whole message untouched and is
-// reported in Outcome::log. A rewrite never makes a message worse.
+// reported in Outcome::log. A rewrite never makes a message worse. Mail the
+// message's account does not send (tracking.senders: declared, see
+// domain_choice.h) is forwarded byte-identical but for X-MSYS-SUBACCOUNT:
+// its X-MSYS-API is neither read nor removed, no Message-ID is added.
 //
 // May call: mime/, token/, conf/, base/ and the rest of rewrite/.
 #pragma once
@@ -41,6 +45,9 @@ inline constexpr std::string_view kRewrittenHeader = "X-Trackrelay-Rewritten";
 struct Envelope {
   std::string mail_from;  // without angle brackets; "" for the null sender
   std::vector<std::string> rcpt_to;
+  // The account the message is sent for (0: the primary account): only its
+  // domains apply, and its id goes into every token (rewrite/domain_choice.h).
+  std::int64_t subaccount_id = 0;
 };
 
 struct Outcome {

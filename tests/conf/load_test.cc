@@ -126,6 +126,15 @@ TEST(Load, WrongBooleanIsReportedAtItsValue) {
                              "boolean, got 'yes please'"}));
 }
 
+TEST(Load, SendersIsDeclaredOrAny) {
+  EXPECT_EQ(load(minimal_yaml()).config->senders, "declared");
+  EXPECT_EQ(load(minimal_yaml("  senders: any\n")).config->senders, "any");
+  const LoadResult r = load(minimal_yaml("  senders: all\n"));
+  EXPECT_FALSE(r.ok());
+  EXPECT_EQ(lines(r),
+            (Lines{"t.yaml:6:12: error: tracking.senders: expected declared or any, got 'all'"}));
+}
+
 TEST(Load, OutOfRangePort) {
   const LoadResult r = load(minimal_yaml("  system_port: 70000\n"));
   EXPECT_FALSE(r.ok());

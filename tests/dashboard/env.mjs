@@ -171,6 +171,7 @@ export class Env {
     fs.writeFileSync(config, [
       'tracking:',
       `  system_domain: ${SYSTEM_DOMAIN}`,
+      '  senders: any',  // mail from any domain is tracked (the test sends before declaring)
       '  keys: [{id: k1, secret: "dashboard-e2e-secret-0123456789abcdefghijklmnop"}]',
       ...(fileDomains || []).map((d, i) => (i === 0 ? '  tracking_domains:\n' : '') + `    - {domain: ${d}}`),
       `relay: {listen: '127.0.0.1:0', upstream: 'maildir:${this.outbox}'}`,

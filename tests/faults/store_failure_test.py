@@ -99,6 +99,7 @@ class StoreFailure(unittest.TestCase):
             f.write("tracking:\n  system_domain: track.example.net\n"
                     '  keys: [{id: k1, secret: "%s"}]\n'
                     "  tracking_domains:\n    - {domain: click.example.com, default: true}\n"
+                    "  sending_domains:\n    - {domain: example.com, tracking_domain: click.example.com}\n"
                     "track: {listen: '127.0.0.1:0'}\n"
                     "relay: {listen: '127.0.0.1:0', upstream: 'maildir:%s'}\n"
                     "store: '%s'\n" % (SECRET, self.outbox, store))

@@ -28,6 +28,8 @@ tracking:
     - {id: k1, secret: "%s"}
   tracking_domains:
     - {domain: click.example.com, default: true}
+  sending_domains:
+    - {domain: example.com, tracking_domain: click.example.com}
 relay:
 """ % SECRET
 

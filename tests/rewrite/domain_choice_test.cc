@@ -1,5 +1,6 @@
-// The seed's rule for choosing a tracking domain, one branch per test, and
-// the From: address parsing it depends on.
+// The rule for choosing a tracking domain, one branch per test (the seed's
+// rule with tracking.senders: any; per account and with `declared` below),
+// and the From: address parsing it depends on.
 #include "rewrite/domain_choice.h"
 
 #include <gtest/gtest.h>
@@ -15,6 +16,7 @@ constexpr char kBase[] = R"(
 tracking:
   system_domain: track.example.net
   system_secure: true
+  senders: any
   keys: [{id: k1, secret: "test-secret-0123456789abcdef0123456789"}]
 )";
 
@@ -87,6 +89,116 @@ TEST(DomainChoice, SendingDomainComparedInALabelFormCaseInsensitively) {
             "links.example.org");
   EXPECT_EQ(choose_tracking_domain(*c, address_domain("info@xn--bcher-kva.example")).domain,
             "links.example.org");
+}
+
+// --- per account (domains from the store carry their subaccount id) ---
+
+constexpr char kDeclared[] = R"(
+tracking:
+  system_domain: track.example.net
+  keys: [{id: k1, secret: "test-secret-0123456789abcdef0123456789"}]
+  tracking_domains:
+    - {domain: click.example.com, default: true}
+  sending_domains:
+    - {domain: example.com, tracking_domain: click.example.com}
+)";
+
+// The file's domains (primary) plus subaccount 7's and subaccount 9's, as
+// the effective configuration builds them from the store.
+std::shared_ptr<const conf::Config> with_subaccounts(const std::string& yaml) {
+  auto c = std::make_shared<conf::Config>(*config_from(yaml));
+  auto td = [](std::string d, std::int64_t sub, bool def) {
+    conf::TrackingDomain t;
+    t.domain = std::move(d);
+    t.is_default = def;
+    t.from_store = true;
+    t.subaccount_id = sub;
+    return t;
+  };
+  auto sd = [](std::string d, std::string t, std::int64_t sub) {
+    conf::SendingDomain s;
+    s.domain = std::move(d);
+    s.tracking_domain = std::move(t);
+    s.from_store = true;
+    s.subaccount_id = sub;
+    return s;
+  };
+  c->tracking_domains.push_back(td("t7.seven.example", 7, false));
+  c->tracking_domains.push_back(td("d7.seven.example", 7, true));
+  c->tracking_domains.push_back(td("t9.nine.example", 9, false));
+  c->sending_domains.push_back(sd("seven.example", "t7.seven.example", 7));
+  c->sending_domains.push_back(sd("nine.example", "t9.nine.example", 9));
+  // A subaccount 9 sending domain linked to subaccount 7's tracking domain.
+  c->sending_domains.push_back(sd("crossed.example", "t7.seven.example", 9));
+  return c;
+}
+
+TEST(DomainChoicePerAccount, OwnSendingDomainUsesOwnTrackingDomain) {
+  auto c = with_subaccounts(kDeclared);
+  auto t = choose_tracking_domain(*c, "seven.example", 7);
+  EXPECT_EQ(t.domain, "t7.seven.example");
+  EXPECT_EQ(t.reason, TrackingChoice::Reason::kSendingDomain);
+  EXPECT_EQ(choose_tracking_domain(*c, "nine.example", 9).domain, "t9.nine.example");
+  EXPECT_EQ(choose_tracking_domain(*c, "example.com", 0).domain, "click.example.com");
+}
+
+TEST(DomainChoicePerAccount, DeclaredRefusesForeignAndUndeclaredDomains) {
+  auto c = with_subaccounts(kDeclared);
+  // Subaccount 9 sending From: subaccount 7's domain, or the primary's.
+  auto foreign = choose_tracking_domain(*c, "seven.example", 9);
+  EXPECT_EQ(foreign.reason, TrackingChoice::Reason::kNone);
+  EXPECT_EQ(foreign.domain, "");
+  EXPECT_NE(foreign.why.find("belongs to another account"), std::string::npos) << foreign.why;
+  EXPECT_EQ(choose_tracking_domain(*c, "example.com", 7).reason, TrackingChoice::Reason::kNone);
+  // The primary account sending From: a subaccount's domain.
+  EXPECT_EQ(choose_tracking_domain(*c, "seven.example", 0).reason, TrackingChoice::Reason::kNone);
+  // Inbound mail (From: gmail.com) and mail without a sending domain.
+  auto inbound = choose_tracking_domain(*c, "gmail.com", 0);
+  EXPECT_EQ(inbound.reason, TrackingChoice::Reason::kNone);
+  EXPECT_NE(inbound.why.find("gmail.com is not a verified sending domain of the primary account"),
+            std::string::npos)
+      << inbound.why;
+  EXPECT_EQ(choose_tracking_domain(*c, "", 0).reason, TrackingChoice::Reason::kNone);
+}
+
+TEST(DomainChoicePerAccount, ForeignTrackingDomainLinkFallsBackToOwnDefault) {
+  auto c = with_subaccounts(kDeclared);
+  // crossed.example is 9's, but links to 7's tracking domain: 9 has one
+  // tracking domain of its own, its default by the only-domain rule.
+  auto t = choose_tracking_domain(*c, "crossed.example", 9);
+  EXPECT_EQ(t.domain, "t9.nine.example");
+  EXPECT_EQ(t.reason, TrackingChoice::Reason::kOnlyDomain);
+}
+
+TEST(DomainChoicePerAccount, AnyUsesTheAccountsDefaultNeverThePrimarys) {
+  auto c = with_subaccounts(std::string(kDeclared) + "  senders: any\n");
+  // Subaccount 7: its designated default, not the primary's click.example.com.
+  auto seven = choose_tracking_domain(*c, "gmail.com", 7);
+  EXPECT_EQ(seven.domain, "d7.seven.example");
+  EXPECT_EQ(seven.reason, TrackingChoice::Reason::kDefault);
+  // 7's mail From: 9's domain does not use 9's tracking domain.
+  EXPECT_EQ(choose_tracking_domain(*c, "nine.example", 7).domain, "d7.seven.example");
+  // Subaccount 9: its only domain; subaccount 12 (none): the system domain.
+  EXPECT_EQ(choose_tracking_domain(*c, "gmail.com", 9).domain, "t9.nine.example");
+  auto twelve = choose_tracking_domain(*c, "gmail.com", 12);
+  EXPECT_EQ(twelve.domain, "track.example.net");
+  EXPECT_EQ(twelve.reason, TrackingChoice::Reason::kSystem);
+  // The primary account: its file default, whatever the subaccounts have.
+  EXPECT_EQ(choose_tracking_domain(*c, "gmail.com", 0).domain, "click.example.com");
+}
+
+TEST(DomainChoicePerAccount, SubaccountDomainsNeverCountForThePrimaryDefault) {
+  // No file tracking domain: the primary has no default although subaccount
+  // 7 has a designated one and 9 has exactly one.
+  auto c = with_subaccounts(R"(
+tracking:
+  system_domain: track.example.net
+  senders: any
+  keys: [{id: k1, secret: "test-secret-0123456789abcdef0123456789"}]
+)");
+  auto t = choose_tracking_domain(*c, "gmail.com", 0);
+  EXPECT_EQ(t.domain, "track.example.net");
+  EXPECT_EQ(t.reason, TrackingChoice::Reason::kSystem);
 }
 
 TEST(FromAddress, Forms) {

@@ -13,9 +13,12 @@
 
 namespace trackrelay::testing {
 
+// senders: any — the engine's tests track mail from any sending domain
+// (account_test.cc tests `declared`, the default).
 inline constexpr char kTestYaml[] = R"(
 tracking:
   system_domain: track.example.net
+  senders: any
   keys:
     - {id: k1, secret: "test-secret-0123456789abcdef0123456789"}
   tracking_domains:

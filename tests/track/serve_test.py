@@ -56,6 +56,7 @@ def config_text(store, listen="127.0.0.1:0", tls_listen=None, certs=(), proxies=
     lines = [
         "tracking:",
         "  system_domain: track.example.net",
+        "  senders: any",  # corpus messages from any domain are tracked
         '  keys: [{id: k1, secret: "%s"}]' % SECRET,
         "  tracking_domains:",
         "    - {domain: click.example.com, default: true}",

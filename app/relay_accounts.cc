@@ -1,0 +1,44 @@
+// app/relay_accounts.cc — see relay_accounts.h.
+#include "app/relay_accounts.h"
+
+#if defined(TRACKRELAY_HAVE_RELAY) && defined(TRACKRELAY_HAVE_API)
+
+#include "store/domain_store.h"
+
+namespace trackrelay::app {
+namespace {
+
+class StoreAccounts final : public relay::Accounts {
+ public:
+  explicit StoreAccounts(std::unique_ptr<store::DomainStore> s) : store_(std::move(s)) {}
+
+  Result<std::optional<std::int64_t>> key_account(std::string_view key) override {
+    // The store refuses revoked keys and keys of inactive subaccounts.
+    auto row = store_->authenticate(key);
+    if (!row) return Error{row.error()};
+    if (!*row) return std::optional<std::int64_t>();
+    return std::optional<std::int64_t>((*row)->subaccount_id);
+  }
+
+  Result<std::optional<std::string>> subaccount_status(std::int64_t id) override {
+    auto row = store_->subaccount(id);
+    if (!row) return Error{row.error()};
+    if (!*row) return std::optional<std::string>();
+    return std::optional<std::string>((*row)->status);
+  }
+
+ private:
+  std::unique_ptr<store::DomainStore> store_;  // thread-safe (one connection, a mutex)
+};
+
+}  // namespace
+
+Result<std::shared_ptr<relay::Accounts>> open_relay_accounts(const std::string& path) {
+  auto s = store::DomainStore::open(path, false);
+  if (!s) return Error{s.error()};
+  return std::shared_ptr<relay::Accounts>(std::make_shared<StoreAccounts>(std::move(*s)));
+}
+
+}  // namespace trackrelay::app
+
+#endif  // TRACKRELAY_HAVE_RELAY && TRACKRELAY_HAVE_API
