@@ -77,8 +77,10 @@ Effective build_effective(const conf::Config& file, const store::DomainsSnapshot
                           row.domain + "/verify finds the record");
       continue;
     }
-    if (row.tracking_domain.empty()) continue;
-    if (!verified.contains(row.tracking_domain) && !file_tracking.contains(row.tracking_domain)) {
+    // A verified sending domain without a link is still the account's
+    // (tracking.senders: declared): its mail uses the account's default.
+    if (!row.tracking_domain.empty() && !verified.contains(row.tracking_domain) &&
+        !file_tracking.contains(row.tracking_domain)) {
       std::string status = "unknown";
       for (const store::TrackingDomainRow& t : domains.tracking) {
         if (t.domain == row.tracking_domain) status = t.cname_status;

@@ -299,6 +299,10 @@ ApiResponse sending_verify(Ctx& c) {
   ApiResponse err;
   auto name = alabel(c.params[0], err);
   if (!name) return err;
+  // SparkPost's body (`dkim_verify`, `spf_verify`, ...) asks for checks this
+  // server does not make; the ownership (TXT) check always runs. A body that
+  // is not a JSON object is still a 400, as on every route.
+  if (!body_object(c, err)) return err;
   if (const auto* s = file_domain(c, *name)) {
     json::object res = domain_json(s->domain, s->tracking_domain, 0, "config");
     res["ownership_verified"] = true;

@@ -8,6 +8,8 @@
 
 #include <algorithm>
 
+#include "rewrite/domain_choice.h"
+
 namespace trackrelay::api {
 namespace {
 
@@ -89,6 +91,29 @@ TEST(Effective, OnlyVerifiedSendingDomainsOfActiveAccountsApply) {
   EXPECT_TRUE(noted(e, "sending domain beta.example.com: subaccount 2 is suspended"));
   EXPECT_TRUE(noted(e, "tracking domain click.gamma.example.com: subaccount 3 is terminated"));
   EXPECT_TRUE(noted(e, "subaccount 9 is deleted"));
+}
+
+// A verified sending domain that links no tracking domain is still its
+// account's: under tracking.senders: declared its mail is tracked through the
+// account's default (rewrite/domain_choice.h), so it must be in the
+// effective configuration.
+TEST(Effective, VerifiedSendingDomainWithoutALinkUsesTheAccountDefault) {
+  auto f = file();
+  ASSERT_TRUE(f);
+  store::DomainsSnapshot snap;
+  snap.subaccounts = {{1, "alpha", "active", 1}};
+  snap.tracking = {tracking("click.alpha.example.com", 1)};
+  snap.sending = {sending("alpha.example.com", 1, "", true),
+                  sending("unlinked-unproven.example.com", 1, "", false)};
+  const Effective e = build_effective(*f, snap);
+  ASSERT_TRUE(has_sending(*e.config, "alpha.example.com"));
+  EXPECT_FALSE(has_sending(*e.config, "unlinked-unproven.example.com"));
+  const auto choice = rewrite::choose_tracking_domain(*e.config, "alpha.example.com", 1);
+  EXPECT_EQ(choice.domain, "click.alpha.example.com");
+  EXPECT_EQ(choice.reason, rewrite::TrackingChoice::Reason::kOnlyDomain);
+  const auto other = rewrite::choose_tracking_domain(*e.config, "alpha.example.com", 0);
+  EXPECT_EQ(other.reason, rewrite::TrackingChoice::Reason::kNone)
+      << "another account's domain is not tracked under declared";
 }
 
 }  // namespace

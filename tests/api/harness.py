@@ -162,14 +162,14 @@ class Env:
         self.store = os.path.join(self.dir, "store.db")
         self.procs = []
 
-    def config(self, name, extra):
+    def config(self, name, extra, senders="any"):
         path = os.path.join(self.dir, name)
         with open(path, "w") as f:
             # senders: any — these tests send mail from domains they declare
             # later (or never) and expect it tracked (tests/relay/tenant_test.py
             # tests `declared`).
-            f.write("tracking:\n  system_domain: track.example.net\n  senders: any\n"
-                    '  keys: [{id: k1, secret: "%s"}]\n' % SECRET)
+            f.write("tracking:\n  system_domain: track.example.net\n  senders: %s\n"
+                    '  keys: [{id: k1, secret: "%s"}]\n' % (senders, SECRET))
             f.write(extra)
             f.write("store: '%s'\n" % self.store)
         return path

@@ -58,7 +58,7 @@ class Tenancy(unittest.TestCase):
                 "track: {listen: '127.0.0.1:%d'}\n"
                 "api: {listen: '127.0.0.1:0', store_poll_ms: 100}\n"
                 "dns: {resolvers: ['127.0.0.1:%d'], timeout_ms: 1000}\n") %
-                (cls.track_port, cls.dns.port))
+                (cls.track_port, cls.dns.port), senders="declared")
             r = cls.env.run("--config", cls.config, "keys", "create", "--label", "primary")
             assert r.returncode == 0, r.stderr
             cls.primary_key = r.stdout.decode().strip()
@@ -81,19 +81,22 @@ class Tenancy(unittest.TestCase):
     def as_(self, name, method, path, body=None):
         return self.api.call(method, path, body, key=self.subs[name][1])
 
-    def link_host(self, sending_domain):
-        """The host `rewrite` (the effective configuration) tracks its mail under."""
-        r = self.env.run("--config", self.config, "rewrite", stdin=MAIL % sending_domain.encode())
+    def link_host(self, sending_domain, account=0):
+        """The host `rewrite` (the effective configuration) tracks mail of
+        `account` from `sending_domain` under; None when it is not tracked
+        (tracking.senders: declared — not a verified domain of that account)."""
+        r = self.env.run("--config", self.config, "rewrite", "--subaccount", str(account),
+                         stdin=MAIL % sending_domain.encode())
         self.assertEqual(r.returncode, 0, r.stderr)
         out = r.stdout.decode()
+        if "/f/" not in out:
+            self.assertEqual(r.stdout, MAIL % sending_domain.encode(), "untracked is untouched")
+            return None
         start = out.index("http://") + len("http://")
         return out[start:out.index("/", start)]
 
-    def undeclared(self):
-        """Where mail from a domain nobody declared goes (the primary default)."""
-        host = self.link_host("nobody.example.org")
-        self.assertNotIn("alpha", host)
-        return host
+    def alpha(self, sending_domain="alpha.example.com"):
+        return self.link_host(sending_domain, self.subs["alpha"][0])
 
     def publish_txt(self, record):
         self.dns.stop()
@@ -130,18 +133,18 @@ class Tenancy(unittest.TestCase):
                                 {"domain": "click.operator.example.com"})
         self.assertEqual(status, 409, body)
 
-        # Unverified: alpha's mail is treated as undeclared (the primary default).
+        # Unverified: alpha's mail is treated as undeclared (not tracked).
         _, body = self.as_("alpha", "GET", "/sending-domains/alpha.example.com")
         self.assertFalse(body["results"]["status"]["ownership_verified"])
         self.assertEqual(body["results"]["verification"]["txt_record"], record)
-        self.assertEqual(self.link_host("alpha.example.com"), self.undeclared())
+        self.assertIsNone(self.alpha())
         self.assertEqual(self.link_host("operator.example.com"), "click.operator.example.com",
                          "file domains are the operator's: verified")
         status, body = self.as_("alpha", "POST", "/sending-domains/alpha.example.com/verify")
         self.assertEqual(status, 200, body)
         self.assertFalse(body["results"]["ownership_verified"], "no TXT record yet")
         self.assertEqual(body["results"]["txt_status"], "invalid")
-        self.assertEqual(self.link_host("alpha.example.com"), self.undeclared())
+        self.assertIsNone(self.alpha())
 
         # A wrong record is not enough; the right one is.
         self.publish_txt({"hostname": record["hostname"],
@@ -156,7 +159,10 @@ class Tenancy(unittest.TestCase):
         self.assertEqual(status, 200, body)
         self.assertTrue(body["results"]["ownership_verified"], body)
         self.assertEqual(body["results"]["txt_status"], "valid")
-        self.assertEqual(self.link_host("alpha.example.com"), "click.alpha.example.com")
+        self.assertEqual(self.alpha(), "click.alpha.example.com")
+        self.assertIsNone(self.link_host("alpha.example.com"),
+                          "another account's domain is not tracked under the primary")
+        self.assertIsNone(self.link_host("alpha.example.com", self.subs["beta"][0]))
 
     def test_2_suspension_stops_keys_and_domains(self):
         alpha_id, alpha_key = self.subs["alpha"]
@@ -172,12 +178,11 @@ class Tenancy(unittest.TestCase):
         status, body = self.as_("alpha", "GET", "/sending-domains")
         self.assertEqual(status, 403, body)
         self.assertIn("suspended", body["errors"][0]["description"])
-        self.assertEqual(self.link_host("alpha.example.com"), self.undeclared(),
-                         "a suspended account's domains stop applying to mail")
+        self.assertIsNone(self.alpha(), "a suspended account's domains stop applying to mail")
         status, body = self.api.call("PUT", "/subaccounts/%d" % alpha_id, {"status": "active"})
         self.assertEqual(status, 200, body)
         self.assertEqual(self.as_("alpha", "GET", "/sending-domains")[0], 200)
-        self.assertEqual(self.link_host("alpha.example.com"), "click.alpha.example.com")
+        self.assertEqual(self.alpha(), "click.alpha.example.com")
 
     def test_3_events_belong_to_their_account(self):
         beta_id = self.subs["beta"][0]

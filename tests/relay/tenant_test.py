@@ -50,7 +50,8 @@ class Tenants(unittest.TestCase):
     def setUpClass(cls):
         cls.env = api.Env(TRACKRELAY)
         try:
-            cls.dns = cls.env.dnsmasq(RECORDS)
+            cls.records = list(RECORDS)
+            cls.dns = cls.env.dnsmasq(cls.records)
             cls.outbox = os.path.join(cls.env.dir, "outbox")
             cls.config = os.path.join(cls.env.dir, "t.yaml")
             with open(cls.config, "w") as f:  # tracking.senders: the default (declared)
@@ -93,6 +94,14 @@ class Tenants(unittest.TestCase):
         status, body = cls.api.call("POST", "/sending-domains",
                                     {"domain": sending, "tracking_domain": tracking}, headers=h)
         assert status == 200, body
+        # An API sending domain applies to mail only once its TXT record is
+        # published and verified (tests/api/tenancy_test.py tests the proof).
+        record = body["results"]["verification"]["txt_record"]
+        cls.records.append('txt-record=%s,"%s"' % (record["hostname"], record["value"]))
+        cls.dns.stop()
+        cls.dns = cls.env.dnsmasq(cls.records, port=cls.dns.port)
+        status, body = cls.api.call("POST", "/sending-domains/%s/verify" % sending, headers=h)
+        assert status == 200 and body["results"]["ownership_verified"], body
         return sid
 
     @classmethod

@@ -177,13 +177,8 @@ def get(port, host, path, method="GET", headers=None):
 
 def tracked_links(raw):
     """Tracked URLs in the decoded text of every part of a message."""
-    msg = email.message_from_bytes(raw, policy=email.policy.compat32)
     found = []
-    for part in msg.walk():
-        if part.is_multipart():
-            continue
-        payload = part.get_payload(decode=True) or b""
-        text = payload.decode("latin-1")
+    for _, text in leaf_texts(raw):
         for m in TRACKED.finditer(text):
             if m.group(0) not in found:
                 found.append(m.group(0))
@@ -205,11 +200,30 @@ class Hrefs(html.parser.HTMLParser):
     handle_startendtag = handle_starttag
 
 
+def canonical_cte(part):
+    """Spellings of quoted-printable and base64 that mail clients decode
+    (`quoted printable`, `Base-64;`, …: issue 18) are decoded here too;
+    Python's email decodes only the exact names."""
+    value = part.get("Content-Transfer-Encoding")
+    if value is None:
+        return
+    word = re.sub(r'\([^)]*\)|[\s"_;-]', "", value.lower())
+    word = word[:-1] if word.endswith("s") else word
+    canonical = {"quotedprintable": "quoted-printable", "base64": "base64"}.get(word)
+    if canonical:
+        part.replace_header("Content-Transfer-Encoding", canonical)
+
+
 def leaf_texts(raw):
     """(content type, decoded text) of every leaf part, in order."""
     msg = email.message_from_bytes(raw, policy=email.policy.compat32)
-    return [(part.get_content_type(), (part.get_payload(decode=True) or b"").decode("latin-1"))
-            for part in msg.walk() if not part.is_multipart()]
+    out = []
+    for part in msg.walk():
+        if part.is_multipart():
+            continue
+        canonical_cte(part)
+        out.append((part.get_content_type(), (part.get_payload(decode=True) or b"").decode("latin-1")))
+    return out
 
 
 def as_browser_reads(href):
