@@ -29,9 +29,13 @@ import time
 
 CONFIG = "/etc/trackrelay/trackrelay.yaml"
 REPORT = {}
+# The service's user, as systemd would run it (User=/Group=trackrelay).
+AS_TRACKRELAY = ["setpriv", "--reuid=trackrelay", "--regid=trackrelay", "--init-groups", "--"]
 
 
 def run(*cmd, stdin=None, timeout=60):
+    if not shutil.which(cmd[0], path="/usr/sbin:/usr/bin:/sbin:/bin"):
+        return {"rc": 127, "out": "", "err": "%s: not found" % cmd[0]}
     p = subprocess.run(list(cmd), input=stdin, capture_output=True, text=True,
                        timeout=timeout, env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
                                              "DEBIAN_FRONTEND": "noninteractive",
@@ -51,6 +55,8 @@ def stat(path):
 
 
 def enter_sandbox(deb, top):
+    with open(deb, "rb") as f:  # before a tmpfs may hide it
+        package = f.read()
     subprocess.run(["mount", "--make-rprivate", "/"], check=True)
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512m", "tmpfs", top], check=True)
     for d in ("upper", "work", "root"):
@@ -63,7 +69,8 @@ def enter_sandbox(deb, top):
     # A fresh /tmp and /run: nothing of the host's sockets or locks.
     for d in ("/tmp", "/run"):
         subprocess.run(["mount", "-t", "tmpfs", "tmpfs", root + d], check=True)
-    shutil.copy(deb, root + "/tmp/trackrelay.deb")
+    with open(root + "/tmp/trackrelay.deb", "wb") as f:
+        f.write(package)
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
     os.chroot(root)
     os.chdir("/")
@@ -97,8 +104,9 @@ def relay_one_message():
     sink = subprocess.Popen(["smtp-sink", "-u", "nobody", "-d", "/tmp/sink/%H%M%S.",
                              "127.0.0.1:10026", "10"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    serve = subprocess.Popen(["runuser", "-u", "trackrelay", "--", "/usr/sbin/trackrelay",
-                              "--config", CONFIG, "serve"],
+    # setpriv execs trackrelay itself (runuser would stay the parent, turn
+    # SIGTERM into SIGKILL after 2 s and exit with the signal).
+    serve = subprocess.Popen(AS_TRACKRELAY + ["/usr/sbin/trackrelay", "--config", CONFIG, "serve"],
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         REPORT["sink_up"] = wait_port(10026)
@@ -140,8 +148,8 @@ def relay_one_message():
         sink.kill()
         sink.wait()
     REPORT["store"] = stat("/var/lib/trackrelay/trackrelay.db")
-    REPORT["events"] = run("runuser", "-u", "trackrelay", "--", "/usr/sbin/trackrelay",
-                           "--config", CONFIG, "events", "--json")
+    REPORT["events"] = run(*AS_TRACKRELAY, "/usr/sbin/trackrelay", "--config", CONFIG, "events",
+                           "--json")
 
 
 def main():
@@ -166,8 +174,7 @@ def main():
                               "trackrelay")["out"]
     unit = "/lib/systemd/system/trackrelay.service"
     REPORT["unit"] = open(unit).read() if os.path.exists(unit) else ""
-    REPORT["check"] = run("runuser", "-u", "trackrelay", "--", "/usr/sbin/trackrelay",
-                          "--config", CONFIG, "check")
+    REPORT["check"] = run(*AS_TRACKRELAY, "/usr/sbin/trackrelay", "--config", CONFIG, "check")
     REPORT["version"] = run("/usr/sbin/trackrelay", "--version")["out"].strip()
     for page in ("/usr/share/man/man8/trackrelay.8.gz", "/usr/share/man/man5/trackrelay.yaml.5.gz"):
         REPORT["man:" + page] = run("man", "--warnings", "-l", page)
