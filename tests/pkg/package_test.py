@@ -88,8 +88,8 @@ class PackageTest(unittest.TestCase):
         cls.deb = os.path.join(WORK, "trackrelay_%s_%s.deb" % (cls.version, arch))
         if not os.path.exists(cls.deb):
             raise AssertionError("no %s; built: %s" % (cls.deb, os.listdir(WORK)))
-        cls.lintian = subprocess.run(["lintian", "--allow-root", "--no-tag-display-limit",
-                                      cls.deb], capture_output=True, text=True)
+        cls.lintian = subprocess.run(["lintian", "--no-tag-display-limit", "--fail-on",
+                                      "error", cls.deb], capture_output=True, text=True)
         sandbox = os.path.join(WORK, "sandbox")
         os.makedirs(sandbox, exist_ok=True)
         run = subprocess.run(["unshare", "--mount", "--net", sys.executable,
@@ -105,6 +105,8 @@ class PackageTest(unittest.TestCase):
         print(self.lintian.stdout, file=sys.stderr)
         errors = [line for line in self.lintian.stdout.splitlines() if line.startswith("E:")]
         self.assertEqual(errors, [])
+        # --fail-on error: 0 means it ran and found no error (2: errors; 1: it broke).
+        self.assertEqual(self.lintian.returncode, 0, self.lintian.stderr)
 
     def test_version_matches_the_changelog(self):
         self.assertEqual(self.r["version"], "trackrelay " + self.version.split("-")[0])
