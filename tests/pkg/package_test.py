@@ -187,5 +187,18 @@ class PackageTest(unittest.TestCase):
             "/etc/trackrelay/trackrelay.yaml": False, "/etc/trackrelay": False})
 
 
+class BuildDepends(unittest.TestCase):
+    def test_build_depends_are_the_install_deps_build_packages(self):
+        control = open(os.path.join(SRC, "debian", "control")).read()
+        field = re.search(r"^Build-Depends:(.*?)^\S", control, re.M | re.S).group(1)
+        deps = {d.strip().split()[0] for d in field.split(",") if d.strip()}
+        script = open(os.path.join(SRC, "scripts", "install-deps.sh")).read()
+        build = re.search(r'BUILD_PKGS="([^"]*)"', script).group(1).replace("\\\n", " ")
+        wanted = set(build.split()) - {"build-essential"}  # implied by policy
+        self.assertEqual(deps - {"debhelper-compat"}, wanted)
+        self.assertIn("debhelper-compat", deps)
+        self.assertIn("debhelper", script.split("TEST_PKGS=")[1].split('"')[1])
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
