@@ -71,9 +71,15 @@ class PackageTest(unittest.TestCase):
             os.remove(old)
         env = dict(os.environ, DEB_BUILD_OPTIONS="nocheck parallel=2")
         if shutil.which("ccache"):
-            # A fixed source path (WORK/src) so that reruns hit the cache.
+            # A fixed source path (WORK/src) so that reruns hit the cache, and
+            # the cache named explicitly: debhelper 13 gives the build a
+            # throwaway HOME, where ccache would look for its configuration.
+            cache_dir = subprocess.run(["ccache", "--get-config", "cache_dir"],
+                                       capture_output=True, text=True).stdout.strip()
             env.update(CMAKE_C_COMPILER_LAUNCHER="ccache", CMAKE_CXX_COMPILER_LAUNCHER="ccache",
                        CCACHE_BASEDIR=src)
+            if cache_dir:
+                env["CCACHE_DIR"] = cache_dir
         build = subprocess.run(["dpkg-buildpackage", "-us", "-uc", "-b"], cwd=src, env=env,
                                capture_output=True, text=True)
         cls.build_log = build.stdout + build.stderr
