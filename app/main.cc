@@ -7,6 +7,7 @@
 //   trackrelay [--config FILE] events [--since T] [--type T] [--limit N] [--json]
 //   trackrelay [--config FILE] keys create [--subaccount N] [--label L] | list | revoke ID
 //   trackrelay hash-password < password
+//   trackrelay --help | --version
 //
 // `rewrite` and `decode` use the effective configuration: the file's domains
 // plus the verified domains created through the management API, read from
@@ -45,6 +46,12 @@ namespace {
 
 constexpr std::string_view kUsage =
     "usage: trackrelay [--config FILE] COMMAND [ARGS]\n"
+    "       trackrelay --help | --version\n"
+    "\n"
+    "options:\n"
+    "  -c, --config FILE          the configuration (trackrelay.yaml(5))\n"
+    "  -h, --help                 print this help and exit\n"
+    "      --version              print the version and exit\n"
     "\n"
     "commands:\n"
     "  check                      validate the configuration and exit\n"
@@ -60,7 +67,7 @@ constexpr std::string_view kUsage =
     "  hash-password              print the PBKDF2 hash of the password on stdin\n"
     "                             (dashboard.admin_password_hash, relay.auth)\n"
     "\n"
-    "Without --config, the built-in example configuration is used.\n";
+    "Without --config, the built-in example configuration is used. See trackrelay(8).\n";
 
 int usage_error(const std::string& what) {
   std::cerr << "trackrelay: " << what << "\n\n" << kUsage;
@@ -231,7 +238,7 @@ int main(int argc, char** argv) {
       std::cout << kUsage;
       return EX_OK;
     } else if (args[i] == "--version") {
-      std::cout << "trackrelay 0.1.0\n";
+      std::cout << "trackrelay " TRACKRELAY_VERSION "\n";
       return EX_OK;
     } else {
       break;
