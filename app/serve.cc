@@ -18,18 +18,12 @@
 #include <iostream>
 #include <optional>
 
-#include "app/commands.h"
-#include "conf/snapshot.h"
-#ifdef TRACKRELAY_HAVE_API
 #include "api/service.h"
-#endif
-#ifdef TRACKRELAY_HAVE_RELAY
+#include "app/commands.h"
 #include "app/relay_accounts.h"
+#include "conf/snapshot.h"
 #include "relay/server.h"
-#endif
-#ifdef TRACKRELAY_HAVE_TRACK
 #include "track/server.h"
-#endif
 
 namespace trackrelay::app {
 namespace {
@@ -47,36 +41,24 @@ int cmd_serve(const std::string& config_path, std::shared_ptr<const conf::Config
   conf::Snapshot snapshot(config);
   boost::asio::io_context ioc;
   int started = 0;
-#ifdef TRACKRELAY_HAVE_RELAY
   std::optional<relay::Server> relay_server;
-#endif
-#ifdef TRACKRELAY_HAVE_TRACK
   std::optional<track::Server> track_server;
-#endif
-#ifdef TRACKRELAY_HAVE_API
   // First, so every listener starts with the store's domains in the snapshot.
   api::Service api_service(ioc, snapshot, config, [&] {
-#ifdef TRACKRELAY_HAVE_RELAY
     if (relay_server) relay_server->reloaded();  // takes the new snapshot for new transactions
-#endif
-#ifdef TRACKRELAY_HAVE_TRACK
     if (track_server) {
       if (auto r = track_server->domains_changed(); !r) {
         std::cerr << "trackrelay: track: " << r.error() << "\n";
       }
     }
-#endif
   });
   if (auto r = api_service.start(); !r) {
     std::cerr << "trackrelay: api: " << r.error() << "\n";
     return EX_UNAVAILABLE;
   }
   if (!config->api.listen.empty()) ++started;
-#endif
-#ifdef TRACKRELAY_HAVE_RELAY
   if (!snapshot.current()->relay.listen.empty()) {
     std::shared_ptr<relay::Accounts> accounts;  // API keys for AUTH SMTP_Injection
-#ifdef TRACKRELAY_HAVE_API
     // The API service has created the store by now.
     auto opened = open_relay_accounts(snapshot.current()->store);
     if (!opened) {
@@ -85,7 +67,6 @@ int cmd_serve(const std::string& config_path, std::shared_ptr<const conf::Config
     } else {
       accounts = std::move(*opened);
     }
-#endif
     relay_server.emplace(ioc, snapshot, std::move(accounts));
     if (auto r = relay_server->start(); !r) {
       std::cerr << "trackrelay: relay: " << r.error() << "\n";
@@ -93,8 +74,6 @@ int cmd_serve(const std::string& config_path, std::shared_ptr<const conf::Config
     }
     ++started;
   }
-#endif
-#ifdef TRACKRELAY_HAVE_TRACK
   if (!snapshot.current()->track.listen.empty() || !snapshot.current()->track.tls_listen.empty()) {
     track_server.emplace(ioc, snapshot);
     if (auto r = track_server->start(); !r) {
@@ -103,7 +82,6 @@ int cmd_serve(const std::string& config_path, std::shared_ptr<const conf::Config
     }
     ++started;
   }
-#endif
   if (started == 0) {
     std::cerr << "trackrelay: serve: the configuration enables no listener "
                  "(relay.listen, track.listen, api.listen)\n";
@@ -118,21 +96,13 @@ int cmd_serve(const std::string& config_path, std::shared_ptr<const conf::Config
           sd_notify(0, "RELOADING=1");
           auto next = load_config(config_path, false);
           if (next) {
-#ifdef TRACKRELAY_HAVE_API
             api_service.file_reloaded(next);  // replaces the snapshot: file + store domains
-#else
-            snapshot.replace(next);
-#endif
-#ifdef TRACKRELAY_HAVE_RELAY
             if (relay_server) relay_server->reloaded();
-#endif
-#ifdef TRACKRELAY_HAVE_TRACK
             if (track_server) {
               if (auto r = track_server->reloaded(); !r) {
                 std::cerr << "trackrelay: reload: " << r.error() << "\n";
               }
             }
-#endif
             std::cerr << "trackrelay: configuration reloaded\n";
           } else {
             std::cerr << "trackrelay: reload failed; the running configuration stays\n";
@@ -143,15 +113,9 @@ int cmd_serve(const std::string& config_path, std::shared_ptr<const conf::Config
         }
         sd_notify(0, "STOPPING=1");
         std::cerr << "trackrelay: stopping\n";
-#ifdef TRACKRELAY_HAVE_RELAY
         if (relay_server) relay_server->stop(kStopGrace);
-#endif
-#ifdef TRACKRELAY_HAVE_TRACK
         if (track_server) track_server->stop(kStopGrace);
-#endif
-#ifdef TRACKRELAY_HAVE_API
         api_service.stop(kStopGrace);
-#endif
       };
   signals.async_wait(on_signal);
   sd_notify(0, "READY=1");
