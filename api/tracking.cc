@@ -9,9 +9,9 @@
 
 #include <algorithm>
 #include <chrono>
-#include <iostream>
 
 #include "api/internal.h"
+#include "base/log.h"
 #include "dns/verify.h"
 
 namespace trackrelay::api::internal {
@@ -386,7 +386,7 @@ ApiResponse tracking_verify(Ctx& c) {
         **resolver, *name, c.file->dns.http_challenge_port.value_or(80), row->http_token,
         c.file->dns.timeout_ms, c.file->dns.allow_private_addresses);
     if (slots != nullptr) slots->release();
-    if (!h.detail.empty()) std::cerr << "trackrelay: verify: " << *name << ": " << h.detail << "\n";
+    if (!h.detail.empty()) log::info("verify", *name + ": " + h.detail);
     if (h.cname_status == "valid") {
       check = h;
     } else {

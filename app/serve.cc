@@ -21,6 +21,7 @@
 #include "api/service.h"
 #include "app/commands.h"
 #include "app/relay_accounts.h"
+#include "base/log.h"
 #include "conf/snapshot.h"
 #include "relay/server.h"
 #include "track/server.h"
@@ -38,6 +39,8 @@ int cmd_serve(const std::string& config_path, std::shared_ptr<const conf::Config
     std::cerr << "trackrelay: serve: unexpected argument '" << args.front() << "'\n";
     return EX_USAGE;
   }
+  // The one process-wide log setting, before any listener logs (base/log.h).
+  log::set_format(config->log.format == "json" ? log::Format::kJson : log::Format::kText);
   conf::Snapshot snapshot(config);
   boost::asio::io_context ioc;
   int started = 0;
@@ -48,12 +51,12 @@ int cmd_serve(const std::string& config_path, std::shared_ptr<const conf::Config
     if (relay_server) relay_server->reloaded();  // takes the new snapshot for new transactions
     if (track_server) {
       if (auto r = track_server->domains_changed(); !r) {
-        std::cerr << "trackrelay: track: " << r.error() << "\n";
+        log::error("track", r.error());
       }
     }
   });
   if (auto r = api_service.start(); !r) {
-    std::cerr << "trackrelay: api: " << r.error() << "\n";
+    log::error("api", r.error());
     return EX_UNAVAILABLE;
   }
   if (!config->api.listen.empty()) ++started;
@@ -62,14 +65,14 @@ int cmd_serve(const std::string& config_path, std::shared_ptr<const conf::Config
     // The API service has created the store by now.
     auto opened = open_relay_accounts(snapshot.current()->store);
     if (!opened) {
-      std::cerr << "trackrelay: relay: store: " << opened.error()
-                << "; AUTH SMTP_Injection and X-MSYS-SUBACCOUNT are unavailable\n";
+      log::error("relay", "store: " + opened.error() +
+                              "; AUTH SMTP_Injection and X-MSYS-SUBACCOUNT are unavailable");
     } else {
       accounts = std::move(*opened);
     }
     relay_server.emplace(ioc, snapshot, std::move(accounts));
     if (auto r = relay_server->start(); !r) {
-      std::cerr << "trackrelay: relay: " << r.error() << "\n";
+      log::error("relay", r.error());
       return EX_UNAVAILABLE;
     }
     ++started;
@@ -77,14 +80,14 @@ int cmd_serve(const std::string& config_path, std::shared_ptr<const conf::Config
   if (!snapshot.current()->track.listen.empty() || !snapshot.current()->track.tls_listen.empty()) {
     track_server.emplace(ioc, snapshot);
     if (auto r = track_server->start(); !r) {
-      std::cerr << "trackrelay: track: " << r.error() << "\n";
+      log::error("track", r.error());
       return EX_UNAVAILABLE;
     }
     ++started;
   }
   if (started == 0) {
-    std::cerr << "trackrelay: serve: the configuration enables no listener "
-                 "(relay.listen, track.listen, api.listen)\n";
+    log::error("serve",
+               "the configuration enables no listener (relay.listen, track.listen, api.listen)");
     return EX_CONFIG;
   }
 
@@ -100,26 +103,26 @@ int cmd_serve(const std::string& config_path, std::shared_ptr<const conf::Config
             if (relay_server) relay_server->reloaded();
             if (track_server) {
               if (auto r = track_server->reloaded(); !r) {
-                std::cerr << "trackrelay: reload: " << r.error() << "\n";
+                log::error("reload", r.error());
               }
             }
-            std::cerr << "trackrelay: configuration reloaded\n";
+            log::info("", "configuration reloaded");
           } else {
-            std::cerr << "trackrelay: reload failed; the running configuration stays\n";
+            log::error("", "reload failed; the running configuration stays");
           }
           sd_notify(0, "READY=1");
           signals.async_wait(on_signal);
           return;
         }
         sd_notify(0, "STOPPING=1");
-        std::cerr << "trackrelay: stopping\n";
+        log::info("", "stopping");
         if (relay_server) relay_server->stop(kStopGrace);
         if (track_server) track_server->stop(kStopGrace);
         api_service.stop(kStopGrace);
       };
   signals.async_wait(on_signal);
   sd_notify(0, "READY=1");
-  std::cerr << "trackrelay: serving\n";
+  log::info("", "serving");
   ioc.run();
   return EX_OK;
 }
