@@ -31,6 +31,73 @@ namespace {
 
 constexpr std::chrono::seconds kStopGrace{30};
 
+// The listeners besides the API, each present when the configuration enables it.
+struct Servers {
+  std::optional<relay::Server> relay;
+  std::optional<track::Server> track;
+
+  // The effective configuration changed (API domains): new transactions and
+  // requests take the new snapshot.
+  void domains_changed() {
+    if (relay) relay->reloaded();
+    if (!track) return;
+    if (auto r = track->domains_changed(); !r) log::error("track", r.error());
+  }
+
+  // SIGHUP with a valid file: api_service has replaced the snapshot.
+  void reloaded() {
+    if (relay) relay->reloaded();
+    if (!track) return;
+    if (auto r = track->reloaded(); !r) log::error("reload", r.error());
+  }
+
+  void stop(api::Service& api_service) {
+    if (relay) relay->stop(kStopGrace);
+    if (track) track->stop(kStopGrace);
+    api_service.stop(kStopGrace);
+  }
+};
+
+// Starts the relay when relay.listen is set; true when it runs.
+Result<bool> start_relay(boost::asio::io_context& ioc, conf::Snapshot& snapshot, Servers& servers) {
+  if (snapshot.current()->relay.listen.empty()) return false;
+  std::shared_ptr<relay::Accounts> accounts;  // API keys for AUTH SMTP_Injection
+  // The API service has created the store by now.
+  auto opened = open_relay_accounts(snapshot.current()->store);
+  if (!opened) {
+    log::error("relay", "store: " + opened.error() +
+                            "; AUTH SMTP_Injection and X-MSYS-SUBACCOUNT are unavailable");
+  } else {
+    accounts = std::move(*opened);
+  }
+  servers.relay.emplace(ioc, snapshot, std::move(accounts));
+  if (auto r = servers.relay->start(); !r) return Error{r.error()};
+  return true;
+}
+
+// Starts the tracking endpoint when track.listen or track.tls_listen is set.
+Result<bool> start_track(boost::asio::io_context& ioc, conf::Snapshot& snapshot, Servers& servers) {
+  const auto& track = snapshot.current()->track;
+  if (track.listen.empty() && track.tls_listen.empty()) return false;
+  servers.track.emplace(ioc, snapshot);
+  if (auto r = servers.track->start(); !r) return Error{r.error()};
+  return true;
+}
+
+// SIGHUP: re-reads the file; an invalid one keeps the running configuration.
+void reload(const std::string& config_path, api::Service& api_service, Servers& servers) {
+  sd_notify(0, "RELOADING=1");
+  auto next = load_config(config_path, false);
+  if (next) {
+    api_service.file_reloaded(next);  // replaces the snapshot: file + store domains
+    servers.reloaded();
+    log::info("", "configuration reloaded");
+  } else {
+    log::error("", "reload failed; the running configuration stays");
+  }
+  sd_notify(0, "READY=1");
+}
+
 }  // namespace
 
 int cmd_serve(const std::string& config_path, std::shared_ptr<const conf::Config> config,
@@ -43,49 +110,24 @@ int cmd_serve(const std::string& config_path, std::shared_ptr<const conf::Config
   log::set_format(config->log.format == "json" ? log::Format::kJson : log::Format::kText);
   conf::Snapshot snapshot(config);
   boost::asio::io_context ioc;
-  int started = 0;
-  std::optional<relay::Server> relay_server;
-  std::optional<track::Server> track_server;
+  Servers servers;
   // First, so every listener starts with the store's domains in the snapshot.
-  api::Service api_service(ioc, snapshot, config, [&] {
-    if (relay_server) relay_server->reloaded();  // takes the new snapshot for new transactions
-    if (track_server) {
-      if (auto r = track_server->domains_changed(); !r) {
-        log::error("track", r.error());
-      }
-    }
-  });
+  api::Service api_service(ioc, snapshot, config, [&] { servers.domains_changed(); });
   if (auto r = api_service.start(); !r) {
     log::error("api", r.error());
     return EX_UNAVAILABLE;
   }
-  if (!config->api.listen.empty()) ++started;
-  if (!snapshot.current()->relay.listen.empty()) {
-    std::shared_ptr<relay::Accounts> accounts;  // API keys for AUTH SMTP_Injection
-    // The API service has created the store by now.
-    auto opened = open_relay_accounts(snapshot.current()->store);
-    if (!opened) {
-      log::error("relay", "store: " + opened.error() +
-                              "; AUTH SMTP_Injection and X-MSYS-SUBACCOUNT are unavailable");
-    } else {
-      accounts = std::move(*opened);
-    }
-    relay_server.emplace(ioc, snapshot, std::move(accounts));
-    if (auto r = relay_server->start(); !r) {
-      log::error("relay", r.error());
-      return EX_UNAVAILABLE;
-    }
-    ++started;
+  auto relay_started = start_relay(ioc, snapshot, servers);
+  if (!relay_started) {
+    log::error("relay", relay_started.error());
+    return EX_UNAVAILABLE;
   }
-  if (!snapshot.current()->track.listen.empty() || !snapshot.current()->track.tls_listen.empty()) {
-    track_server.emplace(ioc, snapshot);
-    if (auto r = track_server->start(); !r) {
-      log::error("track", r.error());
-      return EX_UNAVAILABLE;
-    }
-    ++started;
+  auto track_started = start_track(ioc, snapshot, servers);
+  if (!track_started) {
+    log::error("track", track_started.error());
+    return EX_UNAVAILABLE;
   }
-  if (started == 0) {
+  if (config->api.listen.empty() && !*relay_started && !*track_started) {
     log::error("serve",
                "the configuration enables no listener (relay.listen, track.listen, api.listen)");
     return EX_CONFIG;
@@ -96,29 +138,13 @@ int cmd_serve(const std::string& config_path, std::shared_ptr<const conf::Config
       [&](const boost::system::error_code& ec, int sig) {
         if (ec) return;
         if (sig == SIGHUP) {
-          sd_notify(0, "RELOADING=1");
-          auto next = load_config(config_path, false);
-          if (next) {
-            api_service.file_reloaded(next);  // replaces the snapshot: file + store domains
-            if (relay_server) relay_server->reloaded();
-            if (track_server) {
-              if (auto r = track_server->reloaded(); !r) {
-                log::error("reload", r.error());
-              }
-            }
-            log::info("", "configuration reloaded");
-          } else {
-            log::error("", "reload failed; the running configuration stays");
-          }
-          sd_notify(0, "READY=1");
+          reload(config_path, api_service, servers);
           signals.async_wait(on_signal);
           return;
         }
         sd_notify(0, "STOPPING=1");
         log::info("", "stopping");
-        if (relay_server) relay_server->stop(kStopGrace);
-        if (track_server) track_server->stop(kStopGrace);
-        api_service.stop(kStopGrace);
+        servers.stop(api_service);
       };
   signals.async_wait(on_signal);
   sd_notify(0, "READY=1");
