@@ -15,16 +15,22 @@ namespace {
 constexpr std::string_view kReplacementChar = "\xEF\xBF\xBD";
 
 struct Candidate {
+  // What dropping the candidate loses: a tracked link (it stays untracked), a
+  // pixel (one fewer added), or an edit (a line break, an opt-out suffix).
+  enum class Kind { kLink, kPixel, kEdit };
+
   Candidate(std::size_t offset, std::size_t length, std::string replacement,
-            std::optional<std::size_t> break_at_, bool is_link_, std::string what_)
+            std::optional<std::size_t> break_at_, Kind kind_, std::string what_)
       : patch{offset, length, std::move(replacement)},
         break_at(break_at_),
-        is_link(is_link_),
+        kind(kind_),
+        is_link(kind_ == Kind::kLink),
         what(std::move(what_)) {}
   mime::Patch patch;
   std::optional<std::size_t> break_at;  // where an EOL may be inserted (HTML attribute start)
-  bool is_link = false;                 // dropping it leaves a link untracked
-  std::string what;                     // for the log
+  Kind kind = Kind::kEdit;
+  bool is_link = false;  // dropping it leaves a link untracked
+  std::string what;      // for the log
 };
 
 void leave(PartResult& res, std::string reason, std::string_view url, bool opted_out = false) {
@@ -136,7 +142,8 @@ std::string apply(std::string_view src, std::vector<Candidate> cands, const Part
     for (std::size_t i : offenders) {
       Candidate& c = cands[i];
       if (c.break_at) {
-        next.emplace_back(*c.break_at, 0, ctx.eol, std::nullopt, false, "line break");
+        next.emplace_back(*c.break_at, 0, ctx.eol, std::nullopt, Candidate::Kind::kEdit,
+                          "line break");
         c.break_at.reset();
         broke = true;
       }
@@ -151,7 +158,7 @@ std::string apply(std::string_view src, std::vector<Candidate> cands, const Part
           leave(res, "line would exceed 998 octets", c.what);
         } else {
           res.log.push_back("not added: " + c.what + ": line would exceed 998 octets");
-          if (c.what.find("pixel") != std::string::npos) --res.pixels;
+          if (c.kind == Candidate::Kind::kPixel) --res.pixels;
         }
       }
     }
@@ -247,8 +254,8 @@ PartResult rewrite_html_part(std::string_view html, const PartContext& ctx, Link
       continue;
     }
     ++res.tracked;
-    cands.emplace_back(link.value_offset, link.value_length, std::move(url), link.attr_offset, true,
-                       *target);
+    cands.emplace_back(link.value_offset, link.value_length, std::move(url), link.attr_offset,
+                       Candidate::Kind::kLink, *target);
   }
   std::string initial_px =
       ctx.initial_open_pixel ? pixel_html(ctx, token::Kind::kInitialOpen) : std::string();
@@ -259,7 +266,7 @@ PartResult rewrite_html_part(std::string_view html, const PartContext& ctx, Link
   if (!initial_px.empty() && scan->body_start_end) {
     ++res.pixels;
     cands.emplace_back(*scan->body_start_end, 0, ctx.eol + initial_px + ctx.eol, std::nullopt,
-                       false, "initial_open pixel");
+                       Candidate::Kind::kPixel, "initial_open pixel");
   }
   if (!open_px.empty() && !scan->body_end_start && !ends_in_text(html, *scan, scanner)) {
     res.log.push_back(
@@ -272,7 +279,7 @@ PartResult rewrite_html_part(std::string_view html, const PartContext& ctx, Link
     std::string px = std::move(open_px);
     std::string ins = scan->body_end_start ? px + ctx.eol : ctx.eol + px + ctx.eol;
     if (!scan->body_end_start && (html.ends_with("\n"))) ins = px + ctx.eol;
-    cands.emplace_back(at, 0, std::move(ins), std::nullopt, false, "open pixel");
+    cands.emplace_back(at, 0, std::move(ins), std::nullopt, Candidate::Kind::kPixel, "open pixel");
   }
   if (cands.empty()) return res;
   res.body = apply(html, std::move(cands), ctx, res);
@@ -288,8 +295,8 @@ PartResult rewrite_text_part(std::string_view text, const PartContext& ctx) {
     if (is_tracked_url(url, *ctx.config)) continue;
     if (link.clicktrack_off) {
       leave(res, "opt-out ([[data-msys-clicktrack=\"0\"]])", url, true);
-      cands.emplace_back(link.offset + link.length, link.suffix_length, "", std::nullopt, false,
-                         "opt-out suffix");
+      cands.emplace_back(link.offset + link.length, link.suffix_length, "", std::nullopt,
+                         Candidate::Kind::kEdit, "opt-out suffix");
       continue;
     }
     if (!ctx.track_links) {
@@ -307,7 +314,8 @@ PartResult rewrite_text_part(std::string_view text, const PartContext& ctx) {
       continue;
     }
     ++res.tracked;
-    cands.emplace_back(link.offset, link.length, std::move(tracked), std::nullopt, true, *target);
+    cands.emplace_back(link.offset, link.length, std::move(tracked), std::nullopt,
+                       Candidate::Kind::kLink, *target);
   }
   if (cands.empty()) return res;
   res.body = apply(text, std::move(cands), ctx, res);
