@@ -92,6 +92,24 @@ std::vector<std::pair<std::size_t, std::size_t>> long_lines(std::string_view s) 
   return out;
 }
 
+// Splices the candidates (sorted by offset) into `src`, recording in
+// *landed where each one's replacement landed in the output.
+std::string splice(std::string_view src, const std::vector<Candidate>& cands,
+                   std::vector<std::pair<std::size_t, std::size_t>>& landed) {
+  std::string out;
+  landed.assign(cands.size(), {0, 0});
+  std::size_t pos = 0;
+  for (std::size_t i = 0; i < cands.size(); ++i) {
+    const mime::Patch& p = cands[i].patch;
+    out.append(src.substr(pos, p.offset - pos));
+    landed[i] = {out.size(), out.size() + p.replacement.size()};
+    out.append(p.replacement);
+    pos = p.offset + p.length;
+  }
+  out.append(src.substr(pos));
+  return out;
+}
+
 // Applies candidates; for identity encodings, keeps patched lines within the
 // SMTP limit by inserting line breaks at break points or dropping links.
 std::string apply(std::string_view src, std::vector<Candidate> cands, const PartContext& ctx,
@@ -102,18 +120,8 @@ std::string apply(std::string_view src, std::vector<Candidate> cands, const Part
   // every offender at once (bounded work on pathological parts).
   constexpr int kGentleRounds = 32;
   for (int round = 0; round < kGentleRounds + 8; ++round) {
-    // Splice while recording where each candidate landed in the output.
-    std::string out;
-    std::vector<std::pair<std::size_t, std::size_t>> landed(cands.size());
-    std::size_t pos = 0;
-    for (std::size_t i = 0; i < cands.size(); ++i) {
-      const mime::Patch& p = cands[i].patch;
-      out.append(src.substr(pos, p.offset - pos));
-      landed[i] = {out.size(), out.size() + p.replacement.size()};
-      out.append(p.replacement);
-      pos = p.offset + p.length;
-    }
-    out.append(src.substr(pos));
+    std::vector<std::pair<std::size_t, std::size_t>> landed;
+    std::string out = splice(src, cands, landed);
     if (!ctx.identity_encoding) return out;
     auto longs = long_lines(out);
     if (longs.empty()) return out;
