@@ -6,6 +6,8 @@
 // May call: store/ (event_summary), conf/, base/, Boost.JSON.
 #include <charconv>
 #include <chrono>
+#include <functional>
+#include <optional>
 
 #include "api/internal.h"
 #include "store/event_json.h"
@@ -25,24 +27,19 @@ json::object counts_json(const store::TypeCounts& c) {
   return o;
 }
 
+// A query parameter's non-empty value, or null.
+using Param = std::function<const std::string*(const char*)>;
+
 ApiResponse bad(std::string_view what) {
   return error_response(422, "invalid parameter", what, "1300");
 }
 
-}  // namespace
-
-ApiResponse events_summary(Ctx& c) {
-  if (c.o.events == nullptr) {
-    return error_response(503, "events are not available", "the event store is not open", "1500");
-  }
-  auto param = [&](const char* k) -> const std::string* {
-    auto it = c.query.find(k);
-    return it == c.query.end() || it->second.empty() ? nullptr : &it->second;
-  };
+// The query's time range and bucket (from, to, bucket); an error response when wrong.
+std::optional<ApiResponse> parse_range(const Param& param, store::SummaryQuery& q,
+                                       std::string& bucket) {
   const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
                                std::chrono::system_clock::now().time_since_epoch())
                                .count();
-  store::SummaryQuery q;
   q.to_ms = now;
   q.from_ms = now - kDay;
   if (const std::string* v = param("from")) {
@@ -56,7 +53,6 @@ ApiResponse events_summary(Ctx& c) {
     q.to_ms = *ms;
   }
   if (q.to_ms <= q.from_ms) return bad("'to' must be later than 'from'");
-  std::string bucket;
   if (const std::string* v = param("bucket")) {
     bucket = *v;
   } else {
@@ -76,6 +72,11 @@ ApiResponse events_summary(Ctx& c) {
     return bad("the range holds more than " + std::to_string(store::kMaxBuckets) + " " + bucket +
                "s; use a larger bucket or a shorter range");
   }
+  return std::nullopt;
+}
+
+// The filters (events, campaign_ids, tracking_domains) and top; an error response when wrong.
+std::optional<ApiResponse> parse_filters(const Param& param, store::SummaryQuery& q) {
   if (const std::string* v = param("events")) {
     q.types = split_list(*v);
     for (const std::string& t : q.types) {
@@ -94,24 +95,36 @@ ApiResponse events_summary(Ctx& c) {
     }
     q.top = n;
   }
-  q.subaccount_id = event_scope(c);
-  auto s = store::summarize(c.o.events->path(), q);
-  if (!s) return error_response(500, "internal error", "the store failed: " + s.error(), "1500");
+  return std::nullopt;
+}
 
+// One list of per-key counts ({"<name>": key, counts...}).
+json::array key_counts_json(const std::vector<store::KeyCount>& keys, std::string_view name) {
+  json::array out;
+  for (const store::KeyCount& k : keys) {
+    json::object o = counts_json(k.counts);
+    o[name] = k.key;
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+json::object summary_json(const store::SummaryQuery& q, const std::string& bucket,
+                          const store::Summary& s) {
   json::object res;
   res["from"] = iso(q.from_ms);
   res["to"] = iso(q.to_ms);
   res["bucket"] = bucket;
-  res["totals"] = counts_json(s->totals);
+  res["totals"] = counts_json(s.totals);
   json::array timeline;
-  for (std::size_t i = 0; i < s->buckets.size(); ++i) {
-    json::object b = counts_json(s->buckets[i]);
+  for (std::size_t i = 0; i < s.buckets.size(); ++i) {
+    json::object b = counts_json(s.buckets[i]);
     b["time"] = iso(q.from_ms + static_cast<std::int64_t>(i) * q.bucket_ms);
     timeline.push_back(std::move(b));
   }
   res["timeline"] = std::move(timeline);
   json::array links;
-  for (const store::LinkCount& l : s->top_links) {
+  for (const store::LinkCount& l : s.top_links) {
     json::object o;
     o["target_link_url"] = l.url;
     o["target_link_name"] = l.name;
@@ -119,21 +132,29 @@ ApiResponse events_summary(Ctx& c) {
     links.push_back(std::move(o));
   }
   res["top_links"] = std::move(links);
-  json::array domains;
-  for (const store::KeyCount& k : s->domains) {
-    json::object o = counts_json(k.counts);
-    o["tracking_domain"] = k.key;
-    domains.push_back(std::move(o));
+  res["tracking_domains"] = key_counts_json(s.domains, "tracking_domain");
+  res["campaigns"] = key_counts_json(s.campaigns, "campaign_id");
+  return res;
+}
+
+}  // namespace
+
+ApiResponse events_summary(Ctx& c) {
+  if (c.o.events == nullptr) {
+    return error_response(503, "events are not available", "the event store is not open", "1500");
   }
-  res["tracking_domains"] = std::move(domains);
-  json::array campaigns;
-  for (const store::KeyCount& k : s->campaigns) {
-    json::object o = counts_json(k.counts);
-    o["campaign_id"] = k.key;
-    campaigns.push_back(std::move(o));
-  }
-  res["campaigns"] = std::move(campaigns);
-  return ok(std::move(res));
+  const Param param = [&](const char* k) -> const std::string* {
+    auto it = c.query.find(k);
+    return it == c.query.end() || it->second.empty() ? nullptr : &it->second;
+  };
+  store::SummaryQuery q;
+  std::string bucket;
+  if (auto wrong = parse_range(param, q, bucket)) return std::move(*wrong);
+  if (auto wrong = parse_filters(param, q)) return std::move(*wrong);
+  q.subaccount_id = event_scope(c);
+  auto s = store::summarize(c.o.events->path(), q);
+  if (!s) return error_response(500, "internal error", "the store failed: " + s.error(), "1500");
+  return ok(summary_json(q, bucket, *s));
 }
 
 }  // namespace trackrelay::api::internal

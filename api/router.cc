@@ -7,6 +7,10 @@
 
 #include <boost/url/parse.hpp>
 #include <charconv>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
 
 #include "api/internal.h"
 #include "base/strings.h"
@@ -126,6 +130,122 @@ ApiResponse error_response(int status, std::string_view message, std::string_vie
 
 Router::Router(RouterOptions options) : o_(std::move(options)) {}
 
+namespace {
+
+// The table entry for `segs` (below /api/v1) and `method`, its path
+// parameters in *params; or the 404/405 response.
+std::variant<const Entry*, ApiResponse> find_route(const std::vector<std::string>& segs,
+                                                   const std::string& method,
+                                                   std::vector<std::string>* params) {
+  const Entry* found = nullptr;
+  bool path_exists = false;
+  for (const Entry& e : table()) {
+    if (!match(e.route.path, segs, *params)) continue;
+    path_exists = true;
+    if (e.route.method == method) {
+      found = &e;
+      break;
+    }
+  }
+  if (found == nullptr) {
+    if (path_exists)
+      return error_response(405, "method not allowed", method + " is not supported here", "1600");
+    return error_response(404, "not found", "no such resource", "1600");
+  }
+  match(found->route.path, segs, *params);
+  return found;
+}
+
+// The dashboard session's key (or admin) when the request sends no API key;
+// the 401/403 response for an ended session or a change without its CSRF token.
+std::optional<ApiResponse> session_key(const RouterOptions& o, const ApiRequest& req,
+                                       std::string& key, bool& admin) {
+  if (!key.empty() || !o.session) return std::nullopt;
+  SessionAuth s = o.session(req);
+  switch (s.state) {
+    case SessionAuth::State::kNone:
+      break;
+    case SessionAuth::State::kExpired:
+      return error_response(401, "Unauthorized.",
+                            "your dashboard session has ended (signed out, timed out, or the "
+                            "server restarted); sign in again",
+                            "1100");
+    case SessionAuth::State::kBadCsrf:
+      return error_response(403, "Forbidden.",
+                            "a change made with a dashboard session needs the session's "
+                            "X-CSRF-Token header and must come from the dashboard's own origin",
+                            "1101");
+    case SessionAuth::State::kValid:
+      admin = s.admin;
+      key = std::move(s.key);
+      break;
+  }
+  return std::nullopt;
+}
+
+// Sets c.key from the API key or dashboard session; the refusal otherwise.
+std::optional<ApiResponse> authenticate(const RouterOptions& o, const ApiRequest& req, Ctx& c) {
+  std::string key = key_from(req.authorization);
+  bool admin = false;
+  if (auto refused = session_key(o, req, key, admin)) return refused;
+  if (admin) {
+    // The admin password acts as a primary account key.
+    c.key = store::ApiKeyRow{0, "", "admin password (dashboard)", 0, 0};
+    return std::nullopt;
+  }
+  if (key.empty()) {
+    return error_response(401, "Unauthorized.",
+                          "send an API key in the Authorization header "
+                          "(create one with: trackrelay keys create)",
+                          "1100");
+  }
+  std::string refusal;
+  bool suspended = false;
+  auto row = o.domains->authenticate(key, &refusal, &suspended);
+  if (!row) return internal::store_failed(row.error());
+  if (!row->has_value()) {
+    if (suspended) return error_response(403, "Forbidden.", refusal, "1101");
+    return error_response(401, "Unauthorized.", refusal, "1100");
+  }
+  c.key = **row;
+  return std::nullopt;
+}
+
+// Sets the account the request acts for (X-MSYS-SUBACCOUNT, else the key's).
+std::optional<ApiResponse> set_scope(const RouterOptions& o, const ApiRequest& req, Ctx& c) {
+  if (!req.has_subaccount) {
+    c.scope = c.key.subaccount_id;
+    c.all = c.primary_key();
+    return std::nullopt;
+  }
+  std::int64_t n = -1;
+  const std::string_view v = trim(req.subaccount);
+  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+  if (ec != std::errc() || end != v.data() + v.size() || n < 0) {
+    return error_response(400, "invalid X-MSYS-SUBACCOUNT header",
+                          "expected a subaccount id (0 for the primary account)", "1300");
+  }
+  if (!c.primary_key() && n != c.key.subaccount_id) {
+    return error_response(403, "Forbidden.",
+                          "this API key belongs to subaccount " +
+                              std::to_string(c.key.subaccount_id) +
+                              " and cannot act for another account",
+                          "1101");
+  }
+  if (n != 0) {
+    auto sub = o.domains->subaccount(n);
+    if (!sub) return internal::store_failed(sub.error());
+    if (!sub->has_value()) {
+      return error_response(400, "unknown subaccount",
+                            "subaccount " + std::to_string(n) + " does not exist", "1300");
+    }
+  }
+  c.scope = n;
+  return std::nullopt;
+}
+
+}  // namespace
+
 ApiResponse Router::handle(const ApiRequest& req) const {
   auto url = boost::urls::parse_origin_form(req.target);
   if (!url) return error_response(400, "invalid request target", url.error().message(), "1300");
@@ -138,98 +258,15 @@ ApiResponse Router::handle(const ApiRequest& req) const {
   }
   segs.erase(segs.begin(), segs.begin() + 2);
   while (!segs.empty() && segs.back().empty()) segs.pop_back();  // a trailing slash
-  const Entry* found = nullptr;
-  bool path_exists = false;
   std::vector<std::string> params;
-  for (const Entry& e : table()) {
-    if (!match(e.route.path, segs, params)) continue;
-    path_exists = true;
-    if (e.route.method == req.method) {
-      found = &e;
-      break;
-    }
-  }
-  if (found == nullptr) {
-    if (path_exists)
-      return error_response(405, "method not allowed", req.method + " is not supported here",
-                            "1600");
-    return error_response(404, "not found", "no such resource", "1600");
-  }
-  match(found->route.path, segs, params);
+  auto route = find_route(segs, req.method, &params);
+  if (auto* refused = std::get_if<ApiResponse>(&route)) return std::move(*refused);
+  const Entry* found = std::get<const Entry*>(route);
   Ctx c{o_, req, o_.file_config(), {}, 0, false, std::move(params), {}};
   for (auto p : url->params()) c.query[std::string(p.key)] = std::string(p.value);
   if (!found->needs_key) return found->handler(c);
-
-  std::string key = key_from(req.authorization);
-  bool admin = false;
-  if (key.empty() && o_.session) {
-    SessionAuth s = o_.session(req);
-    switch (s.state) {
-      case SessionAuth::State::kNone:
-        break;
-      case SessionAuth::State::kExpired:
-        return error_response(401, "Unauthorized.",
-                              "your dashboard session has ended (signed out, timed out, or the "
-                              "server restarted); sign in again",
-                              "1100");
-      case SessionAuth::State::kBadCsrf:
-        return error_response(403, "Forbidden.",
-                              "a change made with a dashboard session needs the session's "
-                              "X-CSRF-Token header and must come from the dashboard's own origin",
-                              "1101");
-      case SessionAuth::State::kValid:
-        admin = s.admin;
-        key = std::move(s.key);
-        break;
-    }
-  }
-  if (admin) {
-    // The admin password acts as a primary account key.
-    c.key = store::ApiKeyRow{0, "", "admin password (dashboard)", 0, 0};
-  } else if (key.empty()) {
-    return error_response(401, "Unauthorized.",
-                          "send an API key in the Authorization header "
-                          "(create one with: trackrelay keys create)",
-                          "1100");
-  } else {
-    std::string refusal;
-    bool suspended = false;
-    auto row = o_.domains->authenticate(key, &refusal, &suspended);
-    if (!row) return internal::store_failed(row.error());
-    if (!row->has_value()) {
-      if (suspended) return error_response(403, "Forbidden.", refusal, "1101");
-      return error_response(401, "Unauthorized.", refusal, "1100");
-    }
-    c.key = **row;
-  }
-  if (req.has_subaccount) {
-    std::int64_t n = -1;
-    const std::string_view v = trim(req.subaccount);
-    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-    if (ec != std::errc() || end != v.data() + v.size() || n < 0) {
-      return error_response(400, "invalid X-MSYS-SUBACCOUNT header",
-                            "expected a subaccount id (0 for the primary account)", "1300");
-    }
-    if (!c.primary_key() && n != c.key.subaccount_id) {
-      return error_response(403, "Forbidden.",
-                            "this API key belongs to subaccount " +
-                                std::to_string(c.key.subaccount_id) +
-                                " and cannot act for another account",
-                            "1101");
-    }
-    if (n != 0) {
-      auto sub = o_.domains->subaccount(n);
-      if (!sub) return internal::store_failed(sub.error());
-      if (!sub->has_value()) {
-        return error_response(400, "unknown subaccount",
-                              "subaccount " + std::to_string(n) + " does not exist", "1300");
-      }
-    }
-    c.scope = n;
-  } else {
-    c.scope = c.key.subaccount_id;
-    c.all = c.primary_key();
-  }
+  if (auto refused = authenticate(o_, req, c)) return std::move(*refused);
+  if (auto refused = set_scope(o_, req, c)) return std::move(*refused);
   return found->handler(c);
 }
 

@@ -9,13 +9,13 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http.hpp>
 #include <filesystem>
-#include <iostream>
 #include <mutex>
 #include <set>
 
 #include "api/dashboard.h"
 #include "api/effective.h"
 #include "api/router.h"
+#include "base/log.h"
 #include "dns/verify.h"
 #include "store/domain_store.h"
 #include "store/event_store.h"
@@ -94,18 +94,18 @@ void Service::Impl::refresh(bool force) {
   if (stopping) return;
   auto v = domains->version();
   if (!v) {
-    std::cerr << "trackrelay: api: store: " << v.error() << "\n";
+    log::error("api", "store: " + v.error());
     return;
   }
   if (!force && *v == version) return;
   auto snap = domains->load();
   if (!snap) {
-    std::cerr << "trackrelay: api: store: " << snap.error() << "\n";
+    log::error("api", "store: " + snap.error());
     return;
   }
   Effective e = build_effective(*file_config(), *snap);
   for (const std::string& note : e.notes) {
-    if (noted.insert(note).second) std::cerr << "trackrelay: domains: " << note << "\n";
+    if (noted.insert(note).second) log::warning("domains", note);
   }
   version = snap->version;
   snapshot.replace(std::move(e.config));
@@ -156,7 +156,7 @@ void Service::Impl::reverify_due() {
     if (before.checked_ms != 0 && now_ms() - before.checked_ms < due_ms) continue;
     auto resolver = dns::make_resolver(cfg->dns.resolvers, cfg->dns.timeout_ms);
     if (!resolver) {
-      std::cerr << "trackrelay: verify: " << resolver.error() << "\n";
+      log::error("verify", resolver.error());
       return;
     }
     const bool by_http = before.found.starts_with("HTTP challenge") && !before.http_token.empty();
@@ -166,7 +166,7 @@ void Service::Impl::reverify_due() {
                                   cfg->dns.timeout_ms, cfg->dns.allow_private_addresses)
                 : dns::check_cname(**resolver, before.domain, cfg->system_domain);
     if (!check.detail.empty()) {
-      std::cerr << "trackrelay: verify: " << before.domain << ": " << check.detail << "\n";
+      log::info("verify", before.domain + ": " + check.detail);
     }
     auto now = domains->tracking_domain(before.domain);  // again: the lookup took time
     if (!now || !now->has_value()) continue;
@@ -184,16 +184,16 @@ void Service::Impl::reverify_due() {
     }
     (void)domains->update_tracking_domain(row);
     if (s.verified != old.verified || s.cname_status != old.cname_status) {
-      std::cerr << "trackrelay: verify: " << old.domain << ": " << old.cname_status << " -> "
-                << s.cname_status << ": " << check.message << "\n";
+      log::info("verify", old.domain + ": " + old.cname_status + " -> " + s.cname_status + ": " +
+                              check.message);
       changed = true;
     } else if (check.cname_status == "pending" && old.verified) {
-      std::cerr << "trackrelay: verify: " << old.domain << ": lookup failed (stays "
-                << old.cname_status << "): " << check.message << "\n";
+      log::warning("verify", old.domain + ": lookup failed (stays " + old.cname_status +
+                                 "): " + check.message);
     } else if (s.failures != old.failures && check.cname_status == "invalid") {
-      std::cerr << "trackrelay: verify: " << old.domain << ": definite failure " << s.failures
-                << " of " << cfg->dns.reverify_failures << " (stays " << old.cname_status
-                << "): " << check.message << "\n";
+      log::warning("verify", old.domain + ": definite failure " + std::to_string(s.failures) +
+                                 " of " + std::to_string(cfg->dns.reverify_failures) + " (stays " +
+                                 old.cname_status + "): " + check.message);
     }
   }
   if (changed) asio::post(ioc, [self = shared_from_this()] { self->refresh(true); });
@@ -330,18 +330,16 @@ std::shared_ptr<const conf::Config> effective_for_command(
   if (!std::filesystem::exists(file->store, ec)) return file;
   auto opened = store::DomainStore::open(file->store, false);
   if (!opened) {
-    std::cerr << "trackrelay: store: " << opened.error()
-              << "; using the configuration file's domains only\n";
+    log::error("store", opened.error() + "; using the configuration file's domains only");
     return file;
   }
   auto snap = (*opened)->load();
   if (!snap) {
-    std::cerr << "trackrelay: store: " << snap.error()
-              << "; using the configuration file's domains only\n";
+    log::error("store", snap.error() + "; using the configuration file's domains only");
     return file;
   }
   Effective e = build_effective(*file, *snap);
-  for (const std::string& note : e.notes) std::cerr << "trackrelay: domains: " << note << "\n";
+  for (const std::string& note : e.notes) log::warning("domains", note);
   return e.config;
 }
 

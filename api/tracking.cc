@@ -9,9 +9,9 @@
 
 #include <algorithm>
 #include <chrono>
-#include <iostream>
 
 #include "api/internal.h"
+#include "base/log.h"
 #include "dns/verify.h"
 
 namespace trackrelay::api::internal {
@@ -357,6 +357,60 @@ ApiResponse tracking_delete(Ctx& c) {
   return no_content();
 }
 
+namespace {
+
+// The HTTP challenge after a CNAME that is not valid: a valid fetch replaces
+// `check`, a failed one adds its message. The 429 response when another
+// challenge is being fetched.
+std::optional<ApiResponse> http_challenge(Ctx& c, dns::Resolver& resolver, const std::string& name,
+                                          const std::string& token, dns::Check& check) {
+  std::counting_semaphore<>* slots = c.o.http_challenge_slots.get();
+  if (slots != nullptr && !slots->try_acquire()) {
+    return error_response(429, "too many HTTP challenges at once",
+                          "another HTTP challenge is being fetched; try again in a few seconds",
+                          "1429");
+  }
+  const dns::Check h =
+      dns::check_http(resolver, name, c.file->dns.http_challenge_port.value_or(80), token,
+                      c.file->dns.timeout_ms, c.file->dns.allow_private_addresses);
+  if (slots != nullptr) slots->release();
+  if (!h.detail.empty()) log::info("verify", name + ": " + h.detail);
+  if (h.cname_status == "valid") {
+    check = h;
+  } else {
+    check.message += "; " + h.message;
+  }
+  return std::nullopt;
+}
+
+// A newly verified domain becomes its account's default: "Once a single
+// custom tracking domain is configured, it becomes the default" — per
+// account; and "Set as Default" asked at creation. The store's failure.
+std::optional<ApiResponse> default_on_verify(Ctx& c, store::TrackingDomainRow& row) {
+  bool account_has_default = false;
+  int verified_in_account = 0;
+  auto rows = c.o.domains->tracking_domains();
+  if (!rows) return store_failed(rows.error());
+  for (const auto& other : *rows) {
+    if (other.subaccount_id != row.subaccount_id) continue;
+    if (other.domain != row.domain && other.is_default && other.verified)
+      account_has_default = true;
+    if (other.domain == row.domain || other.verified) ++verified_in_account;
+  }
+  if (row.subaccount_id == 0) {
+    verified_in_account += static_cast<int>(c.file->tracking_domains.size());
+    if (file_has_designated_default(*c.file)) account_has_default = true;
+  }
+  if (row.default_on_verify ? !(row.subaccount_id == 0 && file_has_designated_default(*c.file))
+                            : (!account_has_default && verified_in_account == 1)) {
+    row.is_default = true;
+    row.default_on_verify = false;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 ApiResponse tracking_verify(Ctx& c) {
   ApiResponse err;
   auto name = alabel(c.params[0], err);
@@ -376,22 +430,7 @@ ApiResponse tracking_verify(Ctx& c) {
   }
   dns::Check check = dns::check_cname(**resolver, *name, c.file->system_domain);
   if (check.cname_status != "valid" && http.value_or(false) && row && !row->http_token.empty()) {
-    std::counting_semaphore<>* slots = c.o.http_challenge_slots.get();
-    if (slots != nullptr && !slots->try_acquire()) {
-      return error_response(429, "too many HTTP challenges at once",
-                            "another HTTP challenge is being fetched; try again in a few seconds",
-                            "1429");
-    }
-    const dns::Check h = dns::check_http(
-        **resolver, *name, c.file->dns.http_challenge_port.value_or(80), row->http_token,
-        c.file->dns.timeout_ms, c.file->dns.allow_private_addresses);
-    if (slots != nullptr) slots->release();
-    if (!h.detail.empty()) std::cerr << "trackrelay: verify: " << *name << ": " << h.detail << "\n";
-    if (h.cname_status == "valid") {
-      check = h;
-    } else {
-      check.message += "; " + h.message;
-    }
+    if (auto busy = http_challenge(c, **resolver, *name, row->http_token, check)) return *busy;
   }
   json::object res;
   res["domain"] = *name;
@@ -413,28 +452,7 @@ ApiResponse tracking_verify(Ctx& c) {
     row->message = check.message;
     row->checked_ms = now_ms();
     if (row->verified && !row->is_default) {
-      // "Once a single custom tracking domain is configured, it becomes the
-      // default" — per account; and "Set as Default" asked at creation.
-      bool account_has_default = false;
-      int verified_in_account = 0;
-      auto rows = c.o.domains->tracking_domains();
-      if (!rows) return store_failed(rows.error());
-      for (const auto& other : *rows) {
-        if (other.subaccount_id != row->subaccount_id) continue;
-        if (other.domain != row->domain && other.is_default && other.verified)
-          account_has_default = true;
-        if (other.domain == row->domain || other.verified) ++verified_in_account;
-      }
-      if (row->subaccount_id == 0) {
-        verified_in_account += static_cast<int>(c.file->tracking_domains.size());
-        if (file_has_designated_default(*c.file)) account_has_default = true;
-      }
-      if (row->default_on_verify
-              ? !(row->subaccount_id == 0 && file_has_designated_default(*c.file))
-              : (!account_has_default && verified_in_account == 1)) {
-        row->is_default = true;
-        row->default_on_verify = false;
-      }
+      if (auto failed = default_on_verify(c, *row)) return *failed;
     }
     auto r = c.o.domains->update_tracking_domain(*row);
     if (!r) return store_failed(r.error());

@@ -25,9 +25,7 @@ int cmd_events(const conf::Config& config, const std::vector<std::string>& args)
 // API keys of the management API: create (printed once), list, revoke.
 int cmd_keys(const conf::Config& config, const std::vector<std::string>& args);
 
-#ifdef TRACKRELAY_HAVE_RELAY
 // Prints the PBKDF2 hash of the password read from stdin (app/password.cc).
 int cmd_hash_password(const std::vector<std::string>& args);
-#endif
 
 }  // namespace trackrelay::app

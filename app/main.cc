@@ -30,12 +30,10 @@
 #include <string>
 #include <vector>
 
+#include "api/service.h"
 #include "app/commands.h"
 #include "base/strings.h"
 #include "conf/config.h"
-#ifdef TRACKRELAY_HAVE_API
-#include "api/service.h"
-#endif
 #include "rewrite/account.h"
 #include "rewrite/engine.h"
 #include "token/token.h"
@@ -247,9 +245,7 @@ int main(int argc, char** argv) {
   if (i >= args.size()) return usage_error("no command given");
   std::string command = args[i];
   std::vector<std::string> rest(args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end());
-#ifdef TRACKRELAY_HAVE_RELAY
   if (command == "hash-password") return tr::app::cmd_hash_password(rest);  // no configuration
-#endif
   if (command != "check" && command != "rewrite" && command != "decode" && command != "serve" &&
       command != "events" && command != "keys") {
     return usage_error("unknown command '" + command + "'");
@@ -262,9 +258,7 @@ int main(int argc, char** argv) {
   }
   if (command == "check") return cmd_check(*config);
   if (command == "keys") return tr::app::cmd_keys(*config, rest);
-#ifdef TRACKRELAY_HAVE_API
   if (command == "rewrite" || command == "decode") config = tr::api::effective_for_command(config);
-#endif
   if (command == "rewrite") return cmd_rewrite(*config, rest);
   if (command == "serve") return tr::app::cmd_serve(config_path, std::move(config), rest);
   if (command == "events") return tr::app::cmd_events(*config, rest);

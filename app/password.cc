@@ -3,7 +3,6 @@
 // pbkdf2-sha256$ITERATIONS$SALT$HASH form (600000 iterations, 16 random
 // bytes of salt) for dashboard.admin_password_hash or a relay.auth entry.
 // Needs no configuration. May call: relay/auth.h, OpenSSL.
-#ifdef TRACKRELAY_HAVE_RELAY
 #include <openssl/rand.h>
 #include <sysexits.h>
 
@@ -40,4 +39,3 @@ int cmd_hash_password(const std::vector<std::string>& args) {
 }
 
 }  // namespace trackrelay::app
-#endif  // TRACKRELAY_HAVE_RELAY

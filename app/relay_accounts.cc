@@ -1,8 +1,6 @@
 // app/relay_accounts.cc — see relay_accounts.h.
 #include "app/relay_accounts.h"
 
-#if defined(TRACKRELAY_HAVE_RELAY) && defined(TRACKRELAY_HAVE_API)
-
 #include "store/domain_store.h"
 
 namespace trackrelay::app {
@@ -40,5 +38,3 @@ Result<std::shared_ptr<relay::Accounts>> open_relay_accounts(const std::string& 
 }
 
 }  // namespace trackrelay::app
-
-#endif  // TRACKRELAY_HAVE_RELAY && TRACKRELAY_HAVE_API

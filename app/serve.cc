@@ -18,23 +18,85 @@
 #include <iostream>
 #include <optional>
 
-#include "app/commands.h"
-#include "conf/snapshot.h"
-#ifdef TRACKRELAY_HAVE_API
 #include "api/service.h"
-#endif
-#ifdef TRACKRELAY_HAVE_RELAY
+#include "app/commands.h"
 #include "app/relay_accounts.h"
+#include "base/log.h"
+#include "conf/snapshot.h"
 #include "relay/server.h"
-#endif
-#ifdef TRACKRELAY_HAVE_TRACK
 #include "track/server.h"
-#endif
 
 namespace trackrelay::app {
 namespace {
 
 constexpr std::chrono::seconds kStopGrace{30};
+
+// The listeners besides the API, each present when the configuration enables it.
+struct Servers {
+  std::optional<relay::Server> relay;
+  std::optional<track::Server> track;
+
+  // The effective configuration changed (API domains): new transactions and
+  // requests take the new snapshot.
+  void domains_changed() {
+    if (relay) relay->reloaded();
+    if (!track) return;
+    if (auto r = track->domains_changed(); !r) log::error("track", r.error());
+  }
+
+  // SIGHUP with a valid file: api_service has replaced the snapshot.
+  void reloaded() {
+    if (relay) relay->reloaded();
+    if (!track) return;
+    if (auto r = track->reloaded(); !r) log::error("reload", r.error());
+  }
+
+  void stop(api::Service& api_service) {
+    if (relay) relay->stop(kStopGrace);
+    if (track) track->stop(kStopGrace);
+    api_service.stop(kStopGrace);
+  }
+};
+
+// Starts the relay when relay.listen is set; true when it runs.
+Result<bool> start_relay(boost::asio::io_context& ioc, conf::Snapshot& snapshot, Servers& servers) {
+  if (snapshot.current()->relay.listen.empty()) return false;
+  std::shared_ptr<relay::Accounts> accounts;  // API keys for AUTH SMTP_Injection
+  // The API service has created the store by now.
+  auto opened = open_relay_accounts(snapshot.current()->store);
+  if (!opened) {
+    log::error("relay", "store: " + opened.error() +
+                            "; AUTH SMTP_Injection and X-MSYS-SUBACCOUNT are unavailable");
+  } else {
+    accounts = std::move(*opened);
+  }
+  servers.relay.emplace(ioc, snapshot, std::move(accounts));
+  if (auto r = servers.relay->start(); !r) return Error{r.error()};
+  return true;
+}
+
+// Starts the tracking endpoint when track.listen or track.tls_listen is set.
+Result<bool> start_track(boost::asio::io_context& ioc, conf::Snapshot& snapshot, Servers& servers) {
+  const auto& track = snapshot.current()->track;
+  if (track.listen.empty() && track.tls_listen.empty()) return false;
+  servers.track.emplace(ioc, snapshot);
+  if (auto r = servers.track->start(); !r) return Error{r.error()};
+  return true;
+}
+
+// SIGHUP: re-reads the file; an invalid one keeps the running configuration.
+void reload(const std::string& config_path, api::Service& api_service, Servers& servers) {
+  sd_notify(0, "RELOADING=1");
+  auto next = load_config(config_path, false);
+  if (next) {
+    api_service.file_reloaded(next);  // replaces the snapshot: file + store domains
+    servers.reloaded();
+    log::info("", "configuration reloaded");
+  } else {
+    log::error("", "reload failed; the running configuration stays");
+  }
+  sd_notify(0, "READY=1");
+}
 
 }  // namespace
 
@@ -44,69 +106,30 @@ int cmd_serve(const std::string& config_path, std::shared_ptr<const conf::Config
     std::cerr << "trackrelay: serve: unexpected argument '" << args.front() << "'\n";
     return EX_USAGE;
   }
+  // The one process-wide log setting, before any listener logs (base/log.h).
+  log::set_format(config->log.format == "json" ? log::Format::kJson : log::Format::kText);
   conf::Snapshot snapshot(config);
   boost::asio::io_context ioc;
-  int started = 0;
-#ifdef TRACKRELAY_HAVE_RELAY
-  std::optional<relay::Server> relay_server;
-#endif
-#ifdef TRACKRELAY_HAVE_TRACK
-  std::optional<track::Server> track_server;
-#endif
-#ifdef TRACKRELAY_HAVE_API
+  Servers servers;
   // First, so every listener starts with the store's domains in the snapshot.
-  api::Service api_service(ioc, snapshot, config, [&] {
-#ifdef TRACKRELAY_HAVE_RELAY
-    if (relay_server) relay_server->reloaded();  // takes the new snapshot for new transactions
-#endif
-#ifdef TRACKRELAY_HAVE_TRACK
-    if (track_server) {
-      if (auto r = track_server->domains_changed(); !r) {
-        std::cerr << "trackrelay: track: " << r.error() << "\n";
-      }
-    }
-#endif
-  });
+  api::Service api_service(ioc, snapshot, config, [&] { servers.domains_changed(); });
   if (auto r = api_service.start(); !r) {
-    std::cerr << "trackrelay: api: " << r.error() << "\n";
+    log::error("api", r.error());
     return EX_UNAVAILABLE;
   }
-  if (!config->api.listen.empty()) ++started;
-#endif
-#ifdef TRACKRELAY_HAVE_RELAY
-  if (!snapshot.current()->relay.listen.empty()) {
-    std::shared_ptr<relay::Accounts> accounts;  // API keys for AUTH SMTP_Injection
-#ifdef TRACKRELAY_HAVE_API
-    // The API service has created the store by now.
-    auto opened = open_relay_accounts(snapshot.current()->store);
-    if (!opened) {
-      std::cerr << "trackrelay: relay: store: " << opened.error()
-                << "; AUTH SMTP_Injection and X-MSYS-SUBACCOUNT are unavailable\n";
-    } else {
-      accounts = std::move(*opened);
-    }
-#endif
-    relay_server.emplace(ioc, snapshot, std::move(accounts));
-    if (auto r = relay_server->start(); !r) {
-      std::cerr << "trackrelay: relay: " << r.error() << "\n";
-      return EX_UNAVAILABLE;
-    }
-    ++started;
+  auto relay_started = start_relay(ioc, snapshot, servers);
+  if (!relay_started) {
+    log::error("relay", relay_started.error());
+    return EX_UNAVAILABLE;
   }
-#endif
-#ifdef TRACKRELAY_HAVE_TRACK
-  if (!snapshot.current()->track.listen.empty() || !snapshot.current()->track.tls_listen.empty()) {
-    track_server.emplace(ioc, snapshot);
-    if (auto r = track_server->start(); !r) {
-      std::cerr << "trackrelay: track: " << r.error() << "\n";
-      return EX_UNAVAILABLE;
-    }
-    ++started;
+  auto track_started = start_track(ioc, snapshot, servers);
+  if (!track_started) {
+    log::error("track", track_started.error());
+    return EX_UNAVAILABLE;
   }
-#endif
-  if (started == 0) {
-    std::cerr << "trackrelay: serve: the configuration enables no listener "
-                 "(relay.listen, track.listen, api.listen)\n";
+  if (config->api.listen.empty() && !*relay_started && !*track_started) {
+    log::error("serve",
+               "the configuration enables no listener (relay.listen, track.listen, api.listen)");
     return EX_CONFIG;
   }
 
@@ -115,47 +138,17 @@ int cmd_serve(const std::string& config_path, std::shared_ptr<const conf::Config
       [&](const boost::system::error_code& ec, int sig) {
         if (ec) return;
         if (sig == SIGHUP) {
-          sd_notify(0, "RELOADING=1");
-          auto next = load_config(config_path, false);
-          if (next) {
-#ifdef TRACKRELAY_HAVE_API
-            api_service.file_reloaded(next);  // replaces the snapshot: file + store domains
-#else
-            snapshot.replace(next);
-#endif
-#ifdef TRACKRELAY_HAVE_RELAY
-            if (relay_server) relay_server->reloaded();
-#endif
-#ifdef TRACKRELAY_HAVE_TRACK
-            if (track_server) {
-              if (auto r = track_server->reloaded(); !r) {
-                std::cerr << "trackrelay: reload: " << r.error() << "\n";
-              }
-            }
-#endif
-            std::cerr << "trackrelay: configuration reloaded\n";
-          } else {
-            std::cerr << "trackrelay: reload failed; the running configuration stays\n";
-          }
-          sd_notify(0, "READY=1");
+          reload(config_path, api_service, servers);
           signals.async_wait(on_signal);
           return;
         }
         sd_notify(0, "STOPPING=1");
-        std::cerr << "trackrelay: stopping\n";
-#ifdef TRACKRELAY_HAVE_RELAY
-        if (relay_server) relay_server->stop(kStopGrace);
-#endif
-#ifdef TRACKRELAY_HAVE_TRACK
-        if (track_server) track_server->stop(kStopGrace);
-#endif
-#ifdef TRACKRELAY_HAVE_API
-        api_service.stop(kStopGrace);
-#endif
+        log::info("", "stopping");
+        servers.stop(api_service);
       };
   signals.async_wait(on_signal);
   sd_notify(0, "READY=1");
-  std::cerr << "trackrelay: serving\n";
+  log::info("", "serving");
   ioc.run();
   return EX_OK;
 }

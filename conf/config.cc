@@ -253,6 +253,11 @@ constexpr KeySpec kKeys[] = {
   {"dns.allow_private_addresses", Kind::kBool, kOptional, "false", 0, 0,
    "let the HTTP challenge connect to loopback, private, link-local and other non-global addresses (tests, labs)",
    [](Config& c) -> FieldRef { return &c.dns.allow_private_addresses; }},
+  {"log", Kind::kMap, kOptional, "", 0, 0,
+   "the log lines on stderr", nullptr},
+  {"log.format", Kind::kEnum, kOptional, "text", 0, 0,
+   "text (trackrelay: COMPONENT: key=value ... lines) or json (one JSON object per line); read at start",
+   [](Config& c) -> FieldRef { return &c.log.format; }},
 };
 // clang-format on
 
@@ -317,10 +322,12 @@ std::span<const std::string_view> enum_choices(std::string_view path) {
   static constexpr std::string_view kUpstreamTls[] = {"none", "opportunistic", "required"};
   static constexpr std::string_view kBareNewline[] = {"normalize", "reject"};
   static constexpr std::string_view kSenders[] = {"declared", "any"};
+  static constexpr std::string_view kLogFormat[] = {"text", "json"};
   if (path == "rewrite.html_scanner") return kScanner;
   if (path == "relay.upstream_tls") return kUpstreamTls;
   if (path == "relay.bare_newline") return kBareNewline;
   if (path == "tracking.senders") return kSenders;
+  if (path == "log.format") return kLogFormat;
   return {};
 }
 

@@ -149,6 +149,11 @@ struct DnsConfig {
   bool allow_private_addresses = false;  // HTTP challenge may reach non-global addresses
 };
 
+// log: the process's log lines on stderr (base/log.h).
+struct LogConfig {
+  std::string format = "text";  // "text" (key=value lines) or "json" (JSON lines)
+};
+
 struct Config {
   std::string source;  // file the snapshot was loaded from ("<string>" for tests)
 
@@ -171,6 +176,7 @@ struct Config {
   ApiConfig api;
   DashboardConfig dashboard;
   DnsConfig dns;
+  LogConfig log;
   // Effective configuration only (api/effective.h): challenges the tracker serves.
   std::vector<HttpChallenge> http_challenges;
 

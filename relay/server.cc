@@ -18,7 +18,6 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <deque>
-#include <iostream>
 #include <map>
 #include <set>
 #include <thread>
@@ -256,9 +255,9 @@ struct Server::Impl final : SessionHost {
       if (!ec) acc.listen(asio::socket_base::max_listen_connections, ec);
       if (ec) return Error{"relay.listen " + text + ": " + ec.message()};
       const auto bound = acc.local_endpoint(ec);
-      std::cerr << "trackrelay: relay: listening on "
-                << net::HostPort{bound.address().to_string(), bound.port()}.str() << ", upstream "
-                << rc.upstream << "\n";
+      log::info("relay", "listening on " +
+                             net::HostPort{bound.address().to_string(), bound.port()}.str() +
+                             ", upstream " + rc.upstream);
       acceptors_.push_back(std::make_unique<tcp::acceptor>(std::move(acc)));
     }
     for (auto& acc : acceptors_) {
@@ -273,7 +272,7 @@ struct Server::Impl final : SessionHost {
       if (stopping_ || ec == asio::error::operation_aborted) co_return;
       if (ec) {
         // EMFILE and friends: wait a little instead of spinning.
-        std::cerr << "trackrelay: relay: accept: " << ec.message() << "\n";
+        log::error("relay", "accept: " + ec.message());
         asio::steady_timer pause(ioc_, std::chrono::milliseconds(100));
         co_await pause.async_wait(use_nothrow);
         if (stopping_) co_return;
@@ -358,8 +357,7 @@ void Server::stop(std::chrono::seconds grace) {
 
 void Server::reloaded() {
   if (auto r = impl_->prepare(); !r) {
-    std::cerr << "trackrelay: relay: reload: " << r.error()
-              << "; the relay keeps its previous settings\n";
+    log::error("relay", "reload: " + r.error() + "; the relay keeps its previous settings");
   }
 }
 

@@ -10,8 +10,6 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <charconv>
-#include <iostream>
-#include <sstream>
 
 #include "rewrite/account.h"
 #include "rewrite/engine.h"
@@ -120,8 +118,7 @@ asio::awaitable<void> Session::dialogue() {
         greeting.code = 421;
         send(greeting);
         closing_ = true;
-        std::cerr << "trackrelay: relay: session=" << id_ << " client=" << peer_
-                  << " upstream unavailable: " << r->summary() << "\n";
+        log_session(log::Level::kWarning, "upstream unavailable: " + r->summary());
       } else {
         up_ = std::move(std::get<std::unique_ptr<Upstream>>(got));
         send(make_reply(220, rt_->hostname + " ESMTP trackrelay"));
@@ -153,7 +150,10 @@ asio::awaitable<void> Session::dialogue() {
       co_await handle(parse_command(line));
     }
   } catch (const std::exception& e) {
-    std::cerr << "trackrelay: relay: session=" << id_ << " internal error: " << e.what() << "\n";
+    log::write(log::Event{log::Level::kError,
+                          "relay",
+                          std::string("internal error: ") + e.what(),
+                          {{"session", std::to_string(id_)}}});
     out_.clear();
     send(reply_for(Failure::kLocalError));
   }
@@ -386,9 +386,10 @@ asio::awaitable<void> Session::on_data(std::string_view args) {
     const Io io = co_await client_.fill(rt_->data_timeout);
     if (io != Io::kOk) {
       // Nothing of this message has been sent upstream: end its transaction there.
-      log_transaction(io == Io::kTimeout ? "status=aborted reason=client-timeout-in-DATA"
-                                         : "status=aborted reason=client-lost-in-DATA",
-                      Reply{});
+      log_transaction(
+          {{"status", "aborted"},
+           {"reason", io == Io::kTimeout ? "client-timeout-in-DATA" : "client-lost-in-DATA"}},
+          Reply{});
       if (io == Io::kTimeout) send(reply_for(Failure::kTimeout));
       closing_ = true;
       co_return co_await end_transaction(true);
@@ -429,7 +430,7 @@ asio::awaitable<void> Session::on_bdat(std::string_view args) {
   while (left > 0) {
     if (client_.buffered().empty()) {
       if (co_await client_.fill(rt_->data_timeout) != Io::kOk) {
-        log_transaction("status=aborted reason=client-lost-in-BDAT", Reply{});
+        log_transaction({{"status", "aborted"}, {"reason", "client-lost-in-BDAT"}}, Reply{});
         closing_ = true;
         bdat_message_.clear();
         if (txn_) co_await end_transaction(true);
@@ -476,7 +477,7 @@ asio::awaitable<void> Session::on_bdat(std::string_view args) {
 
 asio::awaitable<void> Session::refuse_bare_newline() {
   const Reply r = reply_for(Failure::kBareNewline);
-  log_transaction("status=rejected reason=bare-newline", r);
+  log_transaction({{"status", "rejected"}, {"reason", "bare-newline"}}, r);
   send(r);
   closing_ = true;
   co_await end_transaction(true);
@@ -507,35 +508,39 @@ asio::awaitable<void> Session::deliver(std::string message) {
       asio::use_awaitable);
   if (const Reply* refused = std::get_if<Reply>(&done)) {
     send(*refused);
-    log_transaction("status=rejected size=" + std::to_string(size_in), *refused);
+    log_transaction({{"status", "rejected"}, {"size", std::to_string(size_in)}}, *refused);
     co_return co_await end_transaction(true);
   }
   Result<rewrite::Outcome>& outcome = std::get<Result<rewrite::Outcome>>(done);
   if (!outcome) {
     const Reply r = reply_for(Failure::kMalformedControls, outcome.error());
     send(r);
-    log_transaction("status=rejected size=" + std::to_string(size_in), r);
+    log_transaction({{"status", "rejected"}, {"size", std::to_string(size_in)}}, r);
     co_return co_await end_transaction(true);
   }
-  std::ostringstream fields;
-  fields << "account=" << envelope.subaccount_id << " size=" << size_in
-         << " out=" << outcome->message.size() << " msgid=<" << printable(outcome->message_id, 200)
-         << ">"
-         << " domain=" << (outcome->tracking.domain.empty() ? "-" : outcome->tracking.domain)
-         << " links=" << outcome->links_tracked << "/" << outcome->links_candidates
-         << " untracked=" << outcome->links_untracked << " pixels=" << outcome->pixels_added;
+  std::vector<log::Field> fields = {
+      {"account", std::to_string(envelope.subaccount_id)},
+      {"size", std::to_string(size_in)},
+      {"out", std::to_string(outcome->message.size())},
+      {"msgid", printable(outcome->message_id, 200), log::Style::kAngle},
+      {"domain", outcome->tracking.domain.empty() ? "-" : outcome->tracking.domain},
+      {"links",
+       std::to_string(outcome->links_tracked) + "/" + std::to_string(outcome->links_candidates)},
+      {"untracked", std::to_string(outcome->links_untracked)},
+      {"pixels", std::to_string(outcome->pixels_added)}};
   // Not tracked (tracking.senders: declared) says why even when the
   // X-MSYS-SUBACCOUNT removal changed the bytes.
   const bool untracked = outcome->tracking.reason == rewrite::TrackingChoice::Reason::kNone;
   if ((!outcome->changed || untracked) && !outcome->log.empty()) {
     std::string why;
     for (const std::string& l : outcome->log) why += (why.empty() ? "" : "; ") + l;
-    fields << " unchanged=\"" << printable(why, 300) << "\"";
+    fields.push_back({"unchanged", printable(why, 300), log::Style::kQuoted});
   }
   std::string forwarded = std::move(outcome->message);
   Reply r = co_await up_->data(std::move(forwarded));
   send(r);
-  log_transaction((r.positive() ? "status=sent " : "status=refused ") + fields.str(), r);
+  fields.insert(fields.begin(), {"status", r.positive() ? "sent" : "refused"});
+  log_transaction(std::move(fields), r);
   txn_.reset();
   if (up_->broken() && ends_session(r)) closing_ = true;
 }
@@ -570,21 +575,26 @@ asio::awaitable<bool> Session::flush() {
   co_return io == Io::kOk;
 }
 
-void Session::log_transaction(std::string_view fields, const Reply& reply) {
+void Session::log_transaction(std::vector<log::Field> outcome, const Reply& reply) {
   if (!txn_) return;
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                       std::chrono::steady_clock::now() - txn_->started)
                       .count();
-  std::ostringstream line;
-  line << "trackrelay: relay: session=" << id_ << " client=" << peer_
-       << " helo=" << printable(helo_, 80);
-  if (!auth_user_.empty()) line << " user=" << printable(auth_user_, 64);
-  if (account_ != 0) line << " session_account=" << account_;
-  line << " from=<" << printable(txn_->from, 256) << "> to=" << join_addresses(txn_->rcpts) << " "
-       << fields;
-  if (reply.code != 0) line << " reply=\"" << reply.summary() << "\"";
-  line << " upstream=" << (up_ ? up_->name() : "-") << " time=" << ms << "ms\n";
-  std::cerr << line.str();
+  log::Event e{log::Level::kInfo, "relay", "", {}};
+  e.add("session", id_).add("client", peer_).add("helo", printable(helo_, 80));
+  if (!auth_user_.empty()) e.add("user", printable(auth_user_, 64));
+  if (account_ != 0) e.add("session_account", account_);
+  e.add("from", printable(txn_->from, 256), log::Style::kAngle)
+      .add("to", join_addresses(txn_->rcpts));
+  for (log::Field& f : outcome) e.fields.push_back(std::move(f));
+  if (reply.code != 0) e.add("reply", reply.summary(), log::Style::kQuoted);
+  e.add("upstream", up_ ? up_->name() : "-").add("time", std::to_string(ms) + "ms");
+  log::write(e);
+}
+
+void Session::log_session(log::Level level, std::string message) const {
+  log::write(log::Event{
+      level, "relay", std::move(message), {{"session", std::to_string(id_)}, {"client", peer_}}});
 }
 
 }  // namespace trackrelay::relay

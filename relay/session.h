@@ -23,6 +23,7 @@
 #include <variant>
 #include <vector>
 
+#include "base/log.h"
 #include "conf/config.h"
 #include "relay/accounts.h"
 #include "relay/auth.h"
@@ -145,7 +146,9 @@ class Session {
   asio::awaitable<bool> flush();
   bool relay_allowed() const;
   bool auth_offered() const;
-  void log_transaction(std::string_view outcome_fields, const Reply& reply);
+  void log_transaction(std::vector<log::Field> outcome, const Reply& reply);
+  // A session event: relay: session=ID client=PEER MESSAGE.
+  void log_session(log::Level level, std::string message) const;
 
   SessionHost& host_;
   std::uint64_t id_;

@@ -9,7 +9,6 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <iostream>
 
 #include "relay/session.h"
 
@@ -44,8 +43,7 @@ asio::awaitable<void> Session::on_auth(std::string_view args) {
   if (!auth_user_.empty()) co_return fail(Failure::kBadSequence, "already authenticated");
   if (txn_) co_return fail(Failure::kBadSequence, "AUTH not allowed during a transaction");
   if (host_.auth_blocked(peer_addr_)) {
-    std::cerr << "trackrelay: relay: session=" << id_ << " client=" << peer_
-              << " AUTH refused: too many failures from this address\n";
+    log_session(log::Level::kWarning, "AUTH refused: too many failures from this address");
     co_return co_await auth_failure(
         make_reply(454, "4.7.0 Too many failed authentications from your address, try later"));
   }
@@ -98,8 +96,7 @@ asio::awaitable<void> Session::on_auth(std::string_view args) {
 asio::awaitable<void> Session::check_credentials(const std::string& user,
                                                  const std::string& password) {
   if (!host_.auth_begin(peer_addr_)) {
-    std::cerr << "trackrelay: relay: session=" << id_ << " client=" << peer_
-              << " AUTH refused: too many failures from this address\n";
+    log_session(log::Level::kWarning, "AUTH refused: too many failures from this address");
     co_return co_await auth_failure(
         make_reply(454, "4.7.0 Too many failed authentications from your address, try later"));
   }
@@ -140,13 +137,11 @@ asio::awaitable<void> Session::check_credentials(const std::string& user,
       asio::use_awaitable);
   if (!c.error.empty()) {
     attempt.failed = false;
-    std::cerr << "trackrelay: relay: session=" << id_ << " client=" << peer_
-              << " AUTH: API key check failed: " << c.error << "\n";
+    log_session(log::Level::kError, "AUTH: API key check failed: " + c.error);
     co_return send(make_reply(454, "4.7.0 Temporary authentication failure, try later"));
   }
   if (!c.ok) {
-    std::cerr << "trackrelay: relay: session=" << id_ << " client=" << peer_
-              << " AUTH failed for user '" << printable(user, 64) << "'\n";
+    log_session(log::Level::kWarning, "AUTH failed for user '" + printable(user, 64) + "'");
     co_return co_await auth_failure(reply_for(Failure::kAuthFailed));
   }
   attempt.failed = false;

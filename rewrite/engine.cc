@@ -111,6 +111,168 @@ Outcome pass_through(std::string_view message, Outcome out, std::string why,
   return finish(std::move(out));
 }
 
+// The tracking switches of one message: the defaults, overridden by its controls.
+struct Switches {
+  bool click = false;
+  bool open = false;
+  bool initial = false;
+  bool text = false;
+};
+
+Switches switches_of(const MessageControls& controls, const conf::TrackingDefaults& d) {
+  Switches w;
+  w.click = controls.click_tracking.value_or(d.click_tracking);
+  w.open = controls.open_tracking.value_or(d.open_tracking);
+  w.initial = w.open && controls.initial_open.value_or(d.initial_open);
+  w.text = w.click && controls.text_tracking.value_or(d.text_tracking);
+  return w;
+}
+
+// The per-message control headers: X-MSYS-API first, so that it wins over the
+// others; every control header and X-MSYS-SUBACCOUNT is removed (patches).
+// Sets *msgid_field to the first Message-ID.
+Result<bool> read_controls(const mime::Structure& structure, Outcome& out,
+                           std::vector<mime::Patch>& patches,
+                           const mime::HeaderField** msgid_field) {
+  int msys_count = 0;
+  for (const auto& h : structure.headers) {
+    if (iequals(h.name, "X-MSYS-API")) {
+      if (++msys_count > 1) return Error{"X-MSYS-API: the header appears more than once"};
+      if (auto r = apply_msys_api(h.value, out.controls); !r) return Error{r.error()};
+    }
+  }
+  for (const auto& h : structure.headers) {
+    if (is_control_header(h.name)) {
+      apply_other_service_header(h.name, h.value, out.controls);
+      patches.push_back(mime::Patch{h.offset, h.length, ""});
+    } else if (iequals(h.name, kSubaccountHeader)) {
+      patches.push_back(mime::Patch{h.offset, h.length, ""});
+    } else if (iequals(h.name, "Message-ID") && !*msgid_field) {
+      *msgid_field = &h;
+    }
+  }
+  for (auto& n : out.controls.notes) out.log.push_back(n);
+  return true;
+}
+
+// The message's Message-ID, or a new one (marked added).
+void set_message_id(Outcome& out, const mime::HeaderField* msgid_field, const conf::Config& config,
+                    std::int64_t now_unix) {
+  if (msgid_field) out.message_id = message_id_of(msgid_field->value);
+  if (!out.message_id.empty()) return;
+  std::string host = out.sending_domain.empty() ? config.system_domain : out.sending_domain;
+  out.message_id = std::to_string(now_unix) + "." + random_hex(12) + ".trackrelay@" + host;
+  out.message_id_added = true;
+}
+
+// What every link and pixel of the message shares.
+PartContext message_context(const Outcome& out, const Envelope& envelope,
+                            const conf::Config& config, std::int64_t now_unix) {
+  PartContext ctx;
+  ctx.config = &config;
+  ctx.key = token::Key{config.keys.front().id, config.keys.front().secret};
+  ctx.claims.tracking_domain = out.tracking.domain;
+  ctx.claims.message_id = out.message_id;
+  if (envelope.rcpt_to.size() == 1) ctx.claims.rcpt_to = envelope.rcpt_to.front();
+  ctx.claims.campaign_id = out.controls.campaign_id;
+  ctx.claims.sending_domain = out.sending_domain;
+  ctx.claims.issued_at = now_unix;
+  ctx.claims.subaccount_id = envelope.subaccount_id;
+  ctx.origin = tracking_origin(out.tracking);
+  return ctx;
+}
+
+// Everything rewrite_message needs while it walks the leaves.
+struct LeafWalk {
+  std::string_view message;
+  const conf::Config& config;
+  LinkScanner& scanner;
+  Switches switches;
+  std::string eol;
+  PartContext ctx;
+  bool pixel_done = false;
+};
+
+// Rewrites one text leaf; a patch for it when it changed.
+void rewrite_leaf(const mime::TextLeaf& leaf, LeafWalk& w, Outcome& out,
+                  std::vector<mime::Patch>& patches) {
+  const conf::Config& config = w.config;
+  const bool html = leaf.media_type == "text/html";
+  std::size_t limit =
+      html ? config.rewrite.max_html_part_bytes : config.rewrite.max_text_part_bytes;
+  std::string_view raw = w.message.substr(leaf.body_offset, leaf.body_length);
+  const auto left_alone = [&](const std::string& why, std::string_view body) {
+    out.log.push_back("part " + leaf.path + " left alone: " + why);
+    add_links(out,
+              census_body(body, html, leaf.path, "part left alone: " + why, w.scanner, config));
+  };
+  if (leaf.body_length > limit) {
+    auto whole = mime::decode_body(raw, leaf.encoding);
+    left_alone("larger than the configured limit", whole ? std::string_view(*whole) : raw);
+    return;
+  }
+  auto decoded = mime::decode_body(raw, leaf.encoding);
+  if (!decoded) {
+    left_alone(decoded.error(), raw);
+    return;
+  }
+  if (auto why = unsafe_text(*decoded)) {
+    left_alone(*why, *decoded);
+    return;
+  }
+  PartContext& ctx = w.ctx;
+  ctx.eol = leaf.eol.empty() ? w.eol : leaf.eol;
+  ctx.utf8 = leaf.charset == "utf-8" || leaf.charset == "utf8";
+  ctx.identity_encoding = leaf.encoding != mime::TransferEncoding::kQuotedPrintable &&
+                          leaf.encoding != mime::TransferEncoding::kBase64;
+  PartResult pr;
+  if (html) {
+    ctx.track_links = w.switches.click;
+    // One pixel pair per message: in the first HTML part, unless already there.
+    bool pixels = !w.pixel_done && !has_tracking_pixel(*decoded, config);
+    ctx.open_pixel = w.switches.open && pixels;
+    ctx.initial_open_pixel = w.switches.initial && pixels;
+    w.pixel_done = true;
+    pr = rewrite_html_part(*decoded, ctx, w.scanner);
+  } else {
+    ctx.track_links = w.switches.text;
+    pr = rewrite_text_part(*decoded, ctx);
+  }
+  for (auto& line : pr.log) out.log.push_back("part " + leaf.path + ": " + line);
+  add_links(out, std::move(pr.untracked), leaf.path);
+  if (!pr.changed) return;
+  out.links_tracked += pr.tracked;
+  out.pixels_added += pr.pixels;
+  patches.push_back(mime::Patch{leaf.body_offset, leaf.body_length,
+                                mime::encode_body(pr.body, leaf.encoding, ctx.eol, raw)});
+}
+
+// The fields added at the end of the header block (X-Trackrelay-Rewritten,
+// a new Message-ID when tokens were issued), as one patch.
+void add_header_fields(std::string_view message, const mime::Structure& structure,
+                       const std::string& eol, const mime::HeaderField* msgid_field, Outcome& out,
+                       std::vector<mime::Patch>& patches) {
+  // A header block that does not end with a line break (no body at all) gets one first.
+  std::string added;
+  if (structure.headers_end == message.size() && !message.empty() && message.back() != '\n') {
+    added = eol;
+  }
+  bool issued_tokens = out.links_tracked > 0 || out.pixels_added > 0;
+  if (out.message_id_added && issued_tokens) {
+    std::string field = "Message-ID: <" + out.message_id + ">" + eol;
+    if (msgid_field) {  // present but empty: replace it rather than add a second one
+      patches.push_back(mime::Patch{msgid_field->offset, msgid_field->length, std::move(field)});
+    } else {
+      added += field;
+    }
+    out.log.push_back("added Message-ID <" + out.message_id + ">");
+  } else {
+    out.message_id_added = false;
+  }
+  added += std::string(kRewrittenHeader) + ": " + out.tracking.domain + eol;
+  patches.push_back(mime::Patch{structure.headers_end, 0, std::move(added)});
+}
+
 }  // namespace
 
 Result<Outcome> rewrite_message(std::string_view message, const Envelope& envelope,
@@ -127,12 +289,6 @@ Result<Outcome> rewrite_message(std::string_view message, const Envelope& envelo
   if (!structure) {
     return pass_through(message, std::move(out), structure.error(), nullptr, scanner, config);
   }
-
-  // Per-message controls; X-MSYS-API first so that it wins over the others.
-  std::vector<mime::Patch> patches;
-  const mime::HeaderField* from_field = nullptr;
-  const mime::HeaderField* msgid_field = nullptr;
-  int msys_count = 0;
   for (const auto& h : structure->headers) {
     // Rewritten once already (a second filter in the same path, a loop):
     // a second pass would track what the first left alone on purpose.
@@ -141,6 +297,7 @@ Result<Outcome> rewrite_message(std::string_view message, const Envelope& envelo
                           &*structure, scanner, config);
     }
   }
+  const mime::HeaderField* from_field = nullptr;
   for (const auto& h : structure->headers) {
     if (iequals(h.name, "From") && !from_field) from_field = &h;
   }
@@ -155,129 +312,27 @@ Result<Outcome> rewrite_message(std::string_view message, const Envelope& envelo
     std::string why = out.tracking.why;
     return pass_through(message, std::move(out), std::move(why), &*structure, scanner, config);
   }
-  for (const auto& h : structure->headers) {
-    if (iequals(h.name, "X-MSYS-API")) {
-      if (++msys_count > 1) return Error{"X-MSYS-API: the header appears more than once"};
-      if (auto r = apply_msys_api(h.value, out.controls); !r) return Error{r.error()};
-    }
-  }
-  for (const auto& h : structure->headers) {
-    if (is_control_header(h.name)) {
-      apply_other_service_header(h.name, h.value, out.controls);
-      patches.push_back(mime::Patch{h.offset, h.length, ""});
-    } else if (iequals(h.name, kSubaccountHeader)) {
-      patches.push_back(mime::Patch{h.offset, h.length, ""});
-    } else if (iequals(h.name, "Message-ID") && !msgid_field) {
-      msgid_field = &h;
-    }
-  }
-  for (auto& n : out.controls.notes) out.log.push_back(n);
-  const conf::TrackingDefaults& d = config.defaults;
-  const bool click = out.controls.click_tracking.value_or(d.click_tracking);
-  const bool open = out.controls.open_tracking.value_or(d.open_tracking);
-  const bool initial = open && out.controls.initial_open.value_or(d.initial_open);
-  const bool text = click && out.controls.text_tracking.value_or(d.text_tracking);
-
+  std::vector<mime::Patch> patches;
+  const mime::HeaderField* msgid_field = nullptr;
+  if (auto r = read_controls(*structure, out, patches, &msgid_field); !r) return Error{r.error()};
   std::string eol = structure->eol.empty() ? "\r\n" : structure->eol;
-  if (msgid_field) out.message_id = message_id_of(msgid_field->value);
-  if (out.message_id.empty()) {
-    std::string host = out.sending_domain.empty() ? config.system_domain : out.sending_domain;
-    out.message_id = std::to_string(now_unix) + "." + random_hex(12) + ".trackrelay@" + host;
-    out.message_id_added = true;
-  }
-
-  PartContext ctx;
-  ctx.config = &config;
-  ctx.key = token::Key{config.keys.front().id, config.keys.front().secret};
-  ctx.claims.tracking_domain = out.tracking.domain;
-  ctx.claims.message_id = out.message_id;
-  if (envelope.rcpt_to.size() == 1) ctx.claims.rcpt_to = envelope.rcpt_to.front();
-  ctx.claims.campaign_id = out.controls.campaign_id;
-  ctx.claims.sending_domain = out.sending_domain;
-  ctx.claims.issued_at = now_unix;
-  ctx.claims.subaccount_id = envelope.subaccount_id;
-  ctx.origin = tracking_origin(out.tracking);
+  set_message_id(out, msgid_field, config, now_unix);
 
   for (const auto& s : structure->skipped) {
     out.log.push_back("part " + s.path + " (" + s.media_type + ") left alone: " + s.reason);
   }
   add_links(out, census_skipped(message, *structure, scanner, config));
-  bool pixel_done = false;
-  for (const mime::TextLeaf& leaf : structure->leaves) {
-    const bool html = leaf.media_type == "text/html";
-    std::size_t limit =
-        html ? config.rewrite.max_html_part_bytes : config.rewrite.max_text_part_bytes;
-    std::string_view raw = message.substr(leaf.body_offset, leaf.body_length);
-    const auto left_alone = [&](const std::string& why, std::string_view body) {
-      out.log.push_back("part " + leaf.path + " left alone: " + why);
-      add_links(out,
-                census_body(body, html, leaf.path, "part left alone: " + why, scanner, config));
-    };
-    if (leaf.body_length > limit) {
-      auto whole = mime::decode_body(raw, leaf.encoding);
-      left_alone("larger than the configured limit", whole ? std::string_view(*whole) : raw);
-      continue;
-    }
-    auto decoded = mime::decode_body(raw, leaf.encoding);
-    if (!decoded) {
-      left_alone(decoded.error(), raw);
-      continue;
-    }
-    if (auto why = unsafe_text(*decoded)) {
-      left_alone(*why, *decoded);
-      continue;
-    }
-    ctx.eol = leaf.eol.empty() ? eol : leaf.eol;
-    ctx.utf8 = leaf.charset == "utf-8" || leaf.charset == "utf8";
-    ctx.identity_encoding = leaf.encoding != mime::TransferEncoding::kQuotedPrintable &&
-                            leaf.encoding != mime::TransferEncoding::kBase64;
-    PartResult pr;
-    if (html) {
-      ctx.track_links = click;
-      // One pixel pair per message: in the first HTML part, unless already there.
-      bool pixels = !pixel_done && !has_tracking_pixel(*decoded, config);
-      ctx.open_pixel = open && pixels;
-      ctx.initial_open_pixel = initial && pixels;
-      pixel_done = true;
-      pr = rewrite_html_part(*decoded, ctx, scanner);
-    } else {
-      ctx.track_links = text;
-      pr = rewrite_text_part(*decoded, ctx);
-    }
-    for (auto& line : pr.log) out.log.push_back("part " + leaf.path + ": " + line);
-    add_links(out, std::move(pr.untracked), leaf.path);
-    if (!pr.changed) continue;
-    out.links_tracked += pr.tracked;
-    out.pixels_added += pr.pixels;
-    patches.push_back(mime::Patch{leaf.body_offset, leaf.body_length,
-                                  mime::encode_body(pr.body, leaf.encoding, ctx.eol, raw)});
-  }
+  LeafWalk walk{message, config,
+                scanner, switches_of(out.controls, config.defaults),
+                eol,     message_context(out, envelope, config, now_unix)};
+  for (const mime::TextLeaf& leaf : structure->leaves) rewrite_leaf(leaf, walk, out, patches);
 
   if (patches.empty()) {
     out.message_id_added = false;
     out.message = std::string(message);
     return finish(std::move(out));
   }
-  // Added fields go at the end of the header block. A header block that does
-  // not end with a line break (no body at all) gets one first.
-  std::string added;
-  if (structure->headers_end == message.size() && !message.empty() && message.back() != '\n') {
-    added = eol;
-  }
-  bool issued_tokens = out.links_tracked > 0 || out.pixels_added > 0;
-  if (out.message_id_added && issued_tokens) {
-    std::string field = "Message-ID: <" + out.message_id + ">" + eol;
-    if (msgid_field) {  // present but empty: replace it rather than add a second one
-      patches.push_back(mime::Patch{msgid_field->offset, msgid_field->length, std::move(field)});
-    } else {
-      added += field;
-    }
-    out.log.push_back("added Message-ID <" + out.message_id + ">");
-  } else {
-    out.message_id_added = false;
-  }
-  added += std::string(kRewrittenHeader) + ": " + out.tracking.domain + eol;
-  patches.push_back(mime::Patch{structure->headers_end, 0, std::move(added)});
+  add_header_fields(message, *structure, eol, msgid_field, out, patches);
   auto spliced = mime::splice(message, std::move(patches));
   if (!spliced) {
     return pass_through(message, std::move(out), "internal: " + spliced.error(), &*structure,

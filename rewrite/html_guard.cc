@@ -217,6 +217,48 @@ std::size_t skip_raw_text(std::string_view html, std::size_t from, std::string_v
   return std::string_view::npos;
 }
 
+// A tag's attributes, as the HTML tokenizer splits them.
+struct TagAttributes {
+  std::size_t count = 0;
+  bool self_closing = false;
+  bool closed = false;  // ended by '>' (not by the end of the input)
+};
+
+// Scans from the end of the tag name at i to just after its '>' (or the end).
+TagAttributes scan_attributes(std::string_view html, std::size_t& i) {
+  constexpr std::size_t npos = std::string_view::npos;
+  const std::size_t n = html.size();
+  TagAttributes t;
+  while (i < n) {
+    while (i < n && (is_space(html[i]) || html[i] == '/')) {
+      t.self_closing = html[i] == '/' && i + 1 < n && html[i + 1] == '>';
+      ++i;
+    }
+    if (i >= n) break;
+    if (html[i] == '>') {
+      ++i;
+      t.closed = true;
+      break;
+    }
+    t.self_closing = false;
+    ++t.count;
+    ++i;  // the first character of a name may be anything, even '='
+    while (i < n && !is_space(html[i]) && html[i] != '/' && html[i] != '>' && html[i] != '=') ++i;
+    while (i < n && is_space(html[i])) ++i;
+    if (i < n && html[i] == '=') {
+      ++i;
+      while (i < n && is_space(html[i])) ++i;
+      if (i < n && (html[i] == '"' || html[i] == '\'')) {
+        std::size_t close = html.find(html[i], i + 1);
+        i = close == npos ? n : close + 1;
+      } else {
+        while (i < n && !is_space(html[i]) && html[i] != '>') ++i;
+      }
+    }
+  }
+  return t;
+}
+
 }  // namespace
 
 std::optional<std::string> check_html_complexity(std::string_view html,
@@ -247,37 +289,10 @@ std::optional<std::string> check_html_complexity(std::string_view html,
     std::size_t name_start = i;
     while (i < n && !is_space(html[i]) && html[i] != '/' && html[i] != '>') ++i;
     std::string_view name = html.substr(name_start, i - name_start);
-    // Attributes, as the HTML tokenizer splits them.
-    std::size_t attrs = 0;
-    bool self_closing = false;
-    bool closed = false;  // ended by '>' (not by the end of the input)
-    while (i < n) {
-      while (i < n && (is_space(html[i]) || html[i] == '/')) {
-        self_closing = html[i] == '/' && i + 1 < n && html[i + 1] == '>';
-        ++i;
-      }
-      if (i >= n) break;
-      if (html[i] == '>') {
-        ++i;
-        closed = true;
-        break;
-      }
-      self_closing = false;
-      ++attrs;
-      ++i;  // the first character of a name may be anything, even '='
-      while (i < n && !is_space(html[i]) && html[i] != '/' && html[i] != '>' && html[i] != '=') ++i;
-      while (i < n && is_space(html[i])) ++i;
-      if (i < n && html[i] == '=') {
-        ++i;
-        while (i < n && is_space(html[i])) ++i;
-        if (i < n && (html[i] == '"' || html[i] == '\'')) {
-          std::size_t close = html.find(html[i], i + 1);
-          i = close == npos ? n : close + 1;
-        } else {
-          while (i < n && !is_space(html[i]) && html[i] != '>') ++i;
-        }
-      }
-    }
+    const TagAttributes tag = scan_attributes(html, i);
+    const std::size_t attrs = tag.count;
+    const bool self_closing = tag.self_closing;
+    const bool closed = tag.closed;
     if (attrs > limits.max_attributes_per_tag) {
       return "an HTML tag has " + std::to_string(attrs) + " attributes (limit " +
              std::to_string(limits.max_attributes_per_tag) + ")";

@@ -33,6 +33,65 @@ std::size_t find_char(std::string_view s, std::size_t from, char c) {
   return p == nullptr ? npos : static_cast<std::size_t>(static_cast<const char*>(p) - s.data());
 }
 
+// The attribute name state, from its first character at i: appends the
+// attribute to attrs and counts parse errors in errors.
+void attribute_name(std::string_view html, std::size_t& i, std::vector<HtmlAttribute>& attrs,
+                    std::size_t& errors) {
+  const std::size_t n = html.size();
+  std::size_t start = i;
+  for (; i < n; ++i) {
+    char c = html[i];
+    if (is_space(c) || c == '/' || c == '>' || (c == '=' && i != start)) break;
+    if (c == '"' || c == '\'' || c == '<' || c == '=') ++errors;
+  }
+  HtmlAttribute a;
+  a.name_offset = start;
+  a.name_length = i - start;
+  std::string_view nm = html.substr(start, a.name_length);
+  for (const HtmlAttribute& b : attrs) {  // a duplicate is dropped by gumbo: an error
+    if (b.name_length == a.name_length && iequals(html.substr(b.name_offset, b.name_length), nm)) {
+      ++errors;
+      break;
+    }
+  }
+  attrs.push_back(a);
+}
+
+// How the before-attribute-value state ended.
+enum class ValueEnd { kQuoted, kUnquoted, kTagEnd, kEof };
+
+// The before-attribute-value state at html[i] (not whitespace): sets a's
+// value; kTagEnd after a '>' with the value missing (consumed).
+ValueEnd attribute_value(std::string_view html, std::size_t& i, HtmlAttribute& a,
+                         std::size_t& errors) {
+  const std::size_t n = html.size();
+  const char c = html[i];
+  if (c == '"' || c == '\'') {
+    std::size_t close = find_char(html, i + 1, c);
+    if (close == npos) return ValueEnd::kEof;
+    a.value_offset = i + 1;
+    a.value_length = close - i - 1;
+    a.quote = c;
+    a.has_value = true;
+    i = close + 1;
+    return ValueEnd::kQuoted;
+  }
+  if (c == '>') {
+    ++errors;  // missing value
+    ++i;
+    return ValueEnd::kTagEnd;
+  }
+  a.value_offset = i;
+  for (; i < n && !is_space(html[i]) && html[i] != '>'; ++i) {
+    char v = html[i];
+    if (v == '"' || v == '\'' || v == '<' || v == '=' || v == '`') ++errors;
+  }
+  if (i >= n) return ValueEnd::kEof;
+  a.value_length = i - a.value_offset;
+  a.has_value = true;
+  return ValueEnd::kUnquoted;
+}
+
 }  // namespace
 
 bool HtmlTokenizer::next(HtmlToken* token) {
@@ -245,27 +304,6 @@ bool HtmlTokenizer::attributes(std::size_t& i, HtmlToken* token) {
   enum class S { kBeforeName, kAfterName, kBeforeValue, kAfterQuoted, kSelfClosing };
   const std::size_t n = html_.size();
   auto& attrs = token->attributes;
-  // The attribute name state, from its first character at i.
-  auto name = [&] {
-    std::size_t start = i;
-    for (; i < n; ++i) {
-      char c = html_[i];
-      if (is_space(c) || c == '/' || c == '>' || (c == '=' && i != start)) break;
-      if (c == '"' || c == '\'' || c == '<' || c == '=') ++errors_;
-    }
-    HtmlAttribute a;
-    a.name_offset = start;
-    a.name_length = i - start;
-    std::string_view nm = html_.substr(start, a.name_length);
-    for (const HtmlAttribute& b : attrs) {  // a duplicate is dropped by gumbo: an error
-      if (b.name_length == a.name_length &&
-          iequals(html_.substr(b.name_offset, b.name_length), nm)) {
-        ++errors_;
-        break;
-      }
-    }
-    attrs.push_back(a);
-  };
   S s = S::kBeforeName;
   while (true) {
     while (i < n && is_space(html_[i])) ++i;
@@ -280,7 +318,7 @@ bool HtmlTokenizer::attributes(std::size_t& i, HtmlToken* token) {
           ++i;
           return true;
         } else {
-          name();
+          attribute_name(html_, i, attrs, errors_);
           if (i >= n) return false;
           if (html_[i] == '=') {
             ++i;
@@ -298,34 +336,20 @@ bool HtmlTokenizer::attributes(std::size_t& i, HtmlToken* token) {
           s = S::kBeforeName;  // '/', '>' or the next attribute's name
         }
         break;
-      case S::kBeforeValue: {
-        HtmlAttribute& a = attrs.back();
-        if (c == '"' || c == '\'') {
-          std::size_t close = find_char(html_, i + 1, c);
-          if (close == npos) return false;
-          a.value_offset = i + 1;
-          a.value_length = close - i - 1;
-          a.quote = c;
-          a.has_value = true;
-          i = close + 1;
-          s = S::kAfterQuoted;
-        } else if (c == '>') {
-          ++errors_;  // missing value
-          ++i;
-          return true;
-        } else {
-          a.value_offset = i;
-          for (; i < n && !is_space(html_[i]) && html_[i] != '>'; ++i) {
-            char v = html_[i];
-            if (v == '"' || v == '\'' || v == '<' || v == '=' || v == '`') ++errors_;
-          }
-          if (i >= n) return false;
-          a.value_length = i - a.value_offset;
-          a.has_value = true;
-          s = S::kBeforeName;
+      case S::kBeforeValue:
+        switch (attribute_value(html_, i, attrs.back(), errors_)) {
+          case ValueEnd::kEof:
+            return false;
+          case ValueEnd::kTagEnd:
+            return true;
+          case ValueEnd::kQuoted:
+            s = S::kAfterQuoted;
+            break;
+          case ValueEnd::kUnquoted:
+            s = S::kBeforeName;
+            break;
         }
         break;
-      }
       case S::kAfterQuoted:
         // (Whitespace was skipped above; a character right after the quote is an error.)
         if (!is_space(html_[i - 1]) && c != '/' && c != '>') ++errors_;

@@ -15,16 +15,22 @@ namespace {
 constexpr std::string_view kReplacementChar = "\xEF\xBF\xBD";
 
 struct Candidate {
+  // What dropping the candidate loses: a tracked link (it stays untracked), a
+  // pixel (one fewer added), or an edit (a line break, an opt-out suffix).
+  enum class Kind { kLink, kPixel, kEdit };
+
   Candidate(std::size_t offset, std::size_t length, std::string replacement,
-            std::optional<std::size_t> break_at_, bool is_link_, std::string what_)
+            std::optional<std::size_t> break_at_, Kind kind_, std::string what_)
       : patch{offset, length, std::move(replacement)},
         break_at(break_at_),
-        is_link(is_link_),
+        kind(kind_),
+        is_link(kind_ == Kind::kLink),
         what(std::move(what_)) {}
   mime::Patch patch;
   std::optional<std::size_t> break_at;  // where an EOL may be inserted (HTML attribute start)
-  bool is_link = false;                 // dropping it leaves a link untracked
-  std::string what;                     // for the log
+  Kind kind = Kind::kEdit;
+  bool is_link = false;  // dropping it leaves a link untracked
+  std::string what;      // for the log
 };
 
 void leave(PartResult& res, std::string reason, std::string_view url, bool opted_out = false) {
@@ -86,6 +92,24 @@ std::vector<std::pair<std::size_t, std::size_t>> long_lines(std::string_view s) 
   return out;
 }
 
+// Splices the candidates (sorted by offset) into `src`, recording in
+// *landed where each one's replacement landed in the output.
+std::string splice(std::string_view src, const std::vector<Candidate>& cands,
+                   std::vector<std::pair<std::size_t, std::size_t>>& landed) {
+  std::string out;
+  landed.assign(cands.size(), {0, 0});
+  std::size_t pos = 0;
+  for (std::size_t i = 0; i < cands.size(); ++i) {
+    const mime::Patch& p = cands[i].patch;
+    out.append(src.substr(pos, p.offset - pos));
+    landed[i] = {out.size(), out.size() + p.replacement.size()};
+    out.append(p.replacement);
+    pos = p.offset + p.length;
+  }
+  out.append(src.substr(pos));
+  return out;
+}
+
 // Applies candidates; for identity encodings, keeps patched lines within the
 // SMTP limit by inserting line breaks at break points or dropping links.
 std::string apply(std::string_view src, std::vector<Candidate> cands, const PartContext& ctx,
@@ -96,18 +120,8 @@ std::string apply(std::string_view src, std::vector<Candidate> cands, const Part
   // every offender at once (bounded work on pathological parts).
   constexpr int kGentleRounds = 32;
   for (int round = 0; round < kGentleRounds + 8; ++round) {
-    // Splice while recording where each candidate landed in the output.
-    std::string out;
-    std::vector<std::pair<std::size_t, std::size_t>> landed(cands.size());
-    std::size_t pos = 0;
-    for (std::size_t i = 0; i < cands.size(); ++i) {
-      const mime::Patch& p = cands[i].patch;
-      out.append(src.substr(pos, p.offset - pos));
-      landed[i] = {out.size(), out.size() + p.replacement.size()};
-      out.append(p.replacement);
-      pos = p.offset + p.length;
-    }
-    out.append(src.substr(pos));
+    std::vector<std::pair<std::size_t, std::size_t>> landed;
+    std::string out = splice(src, cands, landed);
     if (!ctx.identity_encoding) return out;
     auto longs = long_lines(out);
     if (longs.empty()) return out;
@@ -136,7 +150,8 @@ std::string apply(std::string_view src, std::vector<Candidate> cands, const Part
     for (std::size_t i : offenders) {
       Candidate& c = cands[i];
       if (c.break_at) {
-        next.emplace_back(*c.break_at, 0, ctx.eol, std::nullopt, false, "line break");
+        next.emplace_back(*c.break_at, 0, ctx.eol, std::nullopt, Candidate::Kind::kEdit,
+                          "line break");
         c.break_at.reset();
         broke = true;
       }
@@ -151,7 +166,7 @@ std::string apply(std::string_view src, std::vector<Candidate> cands, const Part
           leave(res, "line would exceed 998 octets", c.what);
         } else {
           res.log.push_back("not added: " + c.what + ": line would exceed 998 octets");
-          if (c.what.find("pixel") != std::string::npos) --res.pixels;
+          if (c.kind == Candidate::Kind::kPixel) --res.pixels;
         }
       }
     }
@@ -247,8 +262,8 @@ PartResult rewrite_html_part(std::string_view html, const PartContext& ctx, Link
       continue;
     }
     ++res.tracked;
-    cands.emplace_back(link.value_offset, link.value_length, std::move(url), link.attr_offset, true,
-                       *target);
+    cands.emplace_back(link.value_offset, link.value_length, std::move(url), link.attr_offset,
+                       Candidate::Kind::kLink, *target);
   }
   std::string initial_px =
       ctx.initial_open_pixel ? pixel_html(ctx, token::Kind::kInitialOpen) : std::string();
@@ -259,7 +274,7 @@ PartResult rewrite_html_part(std::string_view html, const PartContext& ctx, Link
   if (!initial_px.empty() && scan->body_start_end) {
     ++res.pixels;
     cands.emplace_back(*scan->body_start_end, 0, ctx.eol + initial_px + ctx.eol, std::nullopt,
-                       false, "initial_open pixel");
+                       Candidate::Kind::kPixel, "initial_open pixel");
   }
   if (!open_px.empty() && !scan->body_end_start && !ends_in_text(html, *scan, scanner)) {
     res.log.push_back(
@@ -272,7 +287,7 @@ PartResult rewrite_html_part(std::string_view html, const PartContext& ctx, Link
     std::string px = std::move(open_px);
     std::string ins = scan->body_end_start ? px + ctx.eol : ctx.eol + px + ctx.eol;
     if (!scan->body_end_start && (html.ends_with("\n"))) ins = px + ctx.eol;
-    cands.emplace_back(at, 0, std::move(ins), std::nullopt, false, "open pixel");
+    cands.emplace_back(at, 0, std::move(ins), std::nullopt, Candidate::Kind::kPixel, "open pixel");
   }
   if (cands.empty()) return res;
   res.body = apply(html, std::move(cands), ctx, res);
@@ -288,8 +303,8 @@ PartResult rewrite_text_part(std::string_view text, const PartContext& ctx) {
     if (is_tracked_url(url, *ctx.config)) continue;
     if (link.clicktrack_off) {
       leave(res, "opt-out ([[data-msys-clicktrack=\"0\"]])", url, true);
-      cands.emplace_back(link.offset + link.length, link.suffix_length, "", std::nullopt, false,
-                         "opt-out suffix");
+      cands.emplace_back(link.offset + link.length, link.suffix_length, "", std::nullopt,
+                         Candidate::Kind::kEdit, "opt-out suffix");
       continue;
     }
     if (!ctx.track_links) {
@@ -307,7 +322,8 @@ PartResult rewrite_text_part(std::string_view text, const PartContext& ctx) {
       continue;
     }
     ++res.tracked;
-    cands.emplace_back(link.offset, link.length, std::move(tracked), std::nullopt, true, *target);
+    cands.emplace_back(link.offset, link.length, std::move(tracked), std::nullopt,
+                       Candidate::Kind::kLink, *target);
   }
   if (cands.empty()) return res;
   res.body = apply(text, std::move(cands), ctx, res);

@@ -51,6 +51,27 @@ std::int64_t to_ms(std::chrono::system_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
 
+// The event in the current row of a statement selecting kColumns.
+Event event_from_row(sqlite3_stmt* raw) {
+  Event e;
+  e.seq = sqlite3_column_int64(raw, 0);
+  e.event_id = column_text(raw, 1);
+  e.type = column_text(raw, 2);
+  e.timestamp_ms = sqlite3_column_int64(raw, 3);
+  e.tracking_domain = column_text(raw, 4);
+  e.target_link_url = column_text(raw, 5);
+  e.target_link_name = column_text(raw, 6);
+  e.message_id = column_text(raw, 7);
+  e.rcpt_to = column_text(raw, 8);
+  e.campaign_id = column_text(raw, 9);
+  e.sending_domain = column_text(raw, 10);
+  e.user_agent = column_text(raw, 11);
+  e.ip_address = column_text(raw, 12);
+  e.method = column_text(raw, 13);
+  e.subaccount_id = sqlite3_column_int64(raw, 14);
+  return e;
+}
+
 }  // namespace
 
 bool is_event_type(std::string_view type) {
@@ -294,23 +315,7 @@ Result<Page> EventStore::query(const Query& q) const {
       page.next_cursor = std::to_string(page.events.back().seq);
       break;
     }
-    Event e;
-    e.seq = sqlite3_column_int64(raw, 0);
-    e.event_id = column_text(raw, 1);
-    e.type = column_text(raw, 2);
-    e.timestamp_ms = sqlite3_column_int64(raw, 3);
-    e.tracking_domain = column_text(raw, 4);
-    e.target_link_url = column_text(raw, 5);
-    e.target_link_name = column_text(raw, 6);
-    e.message_id = column_text(raw, 7);
-    e.rcpt_to = column_text(raw, 8);
-    e.campaign_id = column_text(raw, 9);
-    e.sending_domain = column_text(raw, 10);
-    e.user_agent = column_text(raw, 11);
-    e.ip_address = column_text(raw, 12);
-    e.method = column_text(raw, 13);
-    e.subaccount_id = sqlite3_column_int64(raw, 14);
-    page.events.push_back(std::move(e));
+    page.events.push_back(event_from_row(raw));
   }
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) return Error{"query failed: " + errmsg(db)};
   return page;

@@ -13,9 +13,9 @@
 #include <boost/beast/ssl.hpp>
 #include <ctime>
 #include <deque>
-#include <iostream>
 #include <list>
 
+#include "base/log.h"
 #include "net/address.h"
 
 namespace trackrelay::track {
@@ -94,10 +94,10 @@ Result<bool> HttpServer::listen(const std::string& text, const char* key, bool t
   if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return Error{std::string(key) + " " + text + ": cannot listen: " + ec.message()};
   const tcp::endpoint bound = a.local_endpoint(ec);
-  std::cerr << "trackrelay: " << s.name << ": listening on " << (tls ? "https://" : "http://")
-            << (bound.address().is_v6() ? "[" + bound.address().to_string() + "]"
-                                        : bound.address().to_string())
-            << ":" << bound.port() << "\n";
+  log::info(s.name, std::string("listening on ") + (tls ? "https://" : "http://") +
+                        (bound.address().is_v6() ? "[" + bound.address().to_string() + "]"
+                                                 : bound.address().to_string()) +
+                        ":" + std::to_string(bound.port()));
   asio::co_spawn(s.ioc, s.accept_loop(a, tls), asio::detached);
   return true;
 }
@@ -109,7 +109,7 @@ asio::awaitable<void> HttpServer::Impl::accept_loop(tcp::acceptor& acceptor, boo
     if (stopping || !acceptor.is_open()) co_return;
     if (ec) {
       // Out of descriptors or memory: wait instead of spinning.
-      std::cerr << "trackrelay: " << name << ": accept: " << ec.message() << "\n";
+      log::error(name, "accept: " + ec.message());
       backoff.expires_after(std::chrono::milliseconds(100));
       co_await backoff.async_wait(kNoThrow);
       continue;

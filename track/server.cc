@@ -14,9 +14,9 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http.hpp>
 #include <filesystem>
-#include <iostream>
 #include <optional>
 
+#include "base/log.h"
 #include "store/event_store.h"
 #include "track/handler.h"
 #include "track/http_server.h"
@@ -199,9 +199,9 @@ Result<bool> Server::reloaded() {
   s.certs = std::move(certs);
   if (s.http) s.http->set_certificates(s.certs);
   if (cfg->store != s.store->path()) {
-    std::cerr << "trackrelay: track: store: the new path " << cfg->store
-              << " takes effect at the next restart; events still go to " << s.store->path()
-              << "\n";
+    log::warning("track", "store: the new path " + cfg->store +
+                              " takes effect at the next restart; events still go to " +
+                              s.store->path());
   }
   return true;
 }
