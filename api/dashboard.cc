@@ -1,4 +1,4 @@
-// api/dashboard.cc — see dashboard.h. May call: api/session, store/,
+// api/dashboard.cc — see dashboard.h. May call: api/dashboard_sessions, store/,
 // conf/, relay/auth, dashboard/assets, base/, Boost.JSON.
 #include "api/dashboard.h"
 

@@ -2,7 +2,7 @@
 // greeting, EHLO with HELO fallback, STARTTLS (opportunistic or required),
 // AUTH PLAIN, XFORWARD, MAIL/RCPT/DATA/RSET with per-step timeouts.
 //
-// May call: relay/channel.h, relay/protocol.h, relay/net.h, Boost.Asio, OpenSSL.
+// May call: relay/channel.h, relay/protocol.h, net/address.h, Boost.Asio, OpenSSL.
 #include <openssl/evp.h>
 
 #include <boost/asio/as_tuple.hpp>

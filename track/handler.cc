@@ -1,5 +1,5 @@
 // track/handler.cc — routing, verification and events for one request.
-// May call: token/, conf/, store/event_store.h, track/net.h.
+// May call: token/, conf/, store/event_store.h, track/client_address.h.
 #include "track/handler.h"
 
 #include <algorithm>

@@ -1,6 +1,6 @@
 // track/http_server.cc — see http_server.h. Factored out of the tracking
 // endpoint's server so the management API reuses the same connection code.
-// May call: track/net, track/tls, base/, Boost.Beast, OpenSSL.
+// May call: track/client_address, track/tls, base/, Boost.Beast, OpenSSL.
 #include "track/http_server.h"
 
 #include <boost/asio/as_tuple.hpp>

@@ -5,7 +5,7 @@
 // connection, keep-alive and pipelining, a timeout on every read and write,
 // header and body limits (answered with 431/413 through the owner's error
 // formatter), the Date header, and graceful stop. What a request gets is the
-// owner's Handler. May call: track/net, track/tls, base/, Boost.Beast,
+// owner's Handler. May call: track/client_address, track/tls, base/, Boost.Beast,
 // OpenSSL. Runs on the caller's io_context (one thread).
 #pragma once
 

@@ -1,5 +1,5 @@
 // tests/api/dashboard_test.cc — the dashboard's sign-in and sessions
-// (api/session.h, api/dashboard.h) through a Router wired as `serve` wires
+// (api/dashboard_sessions.h, api/dashboard.h) through a Router wired as `serve` wires
 // it, and GET /events/summary (api/engagement.cc, store/event_summary.h).
 // The page itself is tested in real Chromium by tests/dashboard/.
 #include "api/dashboard.h"
@@ -9,7 +9,7 @@
 #include <chrono>
 #include <vector>
 
-#include "api/session.h"
+#include "api/dashboard_sessions.h"
 #include "api_test_util.h"
 #include "relay/auth.h"
 

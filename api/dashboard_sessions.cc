@@ -1,5 +1,5 @@
-// api/session.cc — see session.h. May call: base/, net/ (addresses), OpenSSL.
-#include "api/session.h"
+// api/dashboard_sessions.cc — see dashboard_sessions.h. May call: base/, net/ (addresses), OpenSSL.
+#include "api/dashboard_sessions.h"
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
