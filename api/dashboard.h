@@ -10,7 +10,7 @@
 // page itself only calls /api/v1, with the cookie and X-CSRF-Token instead
 // of an API key (authenticate() below, called by the router).
 // May call: api/dashboard_sessions, api/router (types), store/ (API keys), conf/,
-// relay/auth (password hashes), dashboard/ (the files), base/, Boost.JSON.
+// dashboard/ (the files), base/ (password hashes), Boost.JSON.
 #pragma once
 
 #include <functional>

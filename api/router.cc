@@ -3,12 +3,11 @@
 // accounts.cc. May call: store/, dns/, conf/, base/, Boost.JSON, Boost.URL.
 #include "api/router.h"
 
-#include <openssl/evp.h>
-
 #include <boost/url/parse.hpp>
 #include <charconv>
 
 #include "api/internal.h"
+#include "base/encoding.h"
 #include "base/strings.h"
 #include "store/event_json.h"
 
@@ -89,14 +88,9 @@ std::string key_from(std::string_view auth) {
   if (istarts_with(auth, "Basic ")) {
     const std::string_view b64 = trim(auth.substr(6));
     if (b64.size() > 1024) return {};
-    std::string out(b64.size() / 4 * 3 + 3, '\0');
-    const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                  reinterpret_cast<const unsigned char*>(b64.data()),
-                                  static_cast<int>(b64.size()));
-    if (n < 0) return {};
-    out.resize(static_cast<std::size_t>(n));
-    while (!out.empty() && out.back() == '\0') out.pop_back();  // padding
-    return out.substr(0, out.find(':'));
+    auto out = base64_decode(b64);
+    if (!out) return {};
+    return out->substr(0, out->find(':'));
   }
   if (istarts_with(auth, "Bearer ")) return std::string(trim(auth.substr(7)));
   return std::string(auth);

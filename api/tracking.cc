@@ -5,13 +5,13 @@
 // read-only; only a verified domain can be the default, and setting one
 // unsets the account's previous default; a domain that sending domains link
 // to cannot be deleted. May call: store/, dns/, conf/, base/, Boost.JSON.
-#include <openssl/rand.h>
 
 #include <algorithm>
 #include <chrono>
 #include <iostream>
 
 #include "api/internal.h"
+#include "base/crypto.h"
 #include "dns/verify.h"
 
 namespace trackrelay::api::internal {
@@ -21,18 +21,6 @@ std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-std::string random_token() {
-  unsigned char raw[16];
-  if (RAND_bytes(raw, sizeof raw) != 1) return {};
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char b : raw) {
-    out.push_back(kHex[b >> 4]);
-    out.push_back(kHex[b & 15]);
-  }
-  return out;
 }
 
 json::object status_object(bool verified, std::string_view cname, std::string_view compliance) {
@@ -204,7 +192,7 @@ ApiResponse tracking_create(Ctx& c) {
   row.secure = secure.value_or(false);
   if (port) row.port = static_cast<std::uint16_t>(*port);
   row.default_on_verify = is_default.value_or(false);
-  row.http_token = random_token();
+  row.http_token = random_hex(16);
   row.created_ms = now_ms();
   auto r = c.o.domains->add_tracking_domain(row);
   if (!r) return store_failed(r.error());

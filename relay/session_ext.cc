@@ -11,6 +11,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <iostream>
 
+#include "base/encoding.h"
 #include "relay/session.h"
 
 namespace trackrelay::relay {
