@@ -25,16 +25,6 @@ Reply not_found(std::string why) {
   return r;
 }
 
-bool iequals_prefix(std::string_view s, std::string_view prefix) {
-  if (s.size() < prefix.size()) return false;
-  for (std::size_t i = 0; i < prefix.size(); ++i) {
-    char c = s[i];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    if (c != prefix[i]) return false;
-  }
-  return true;
-}
-
 // The HTTP challenge of a domain being verified (api/, dns/verify.h): the
 // token is answered only on the host it was issued for.
 Reply challenge(const Prepared& p, const Request& r, std::string_view token) {
@@ -69,9 +59,9 @@ Result<std::shared_ptr<const Prepared>> prepare(std::shared_ptr<const conf::Conf
 
 bool is_redirectable(std::string_view url) {
   std::size_t rest;
-  if (iequals_prefix(url, "https://")) {
+  if (istarts_with(url, "https://")) {
     rest = 8;
-  } else if (iequals_prefix(url, "http://")) {
+  } else if (istarts_with(url, "http://")) {
     rest = 7;
   } else {
     return false;
