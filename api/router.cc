@@ -247,6 +247,20 @@ ApiResponse not_found(std::string_view what) {
   return error_response(404, "resource could not be found", what, "1600");
 }
 
+ApiResponse managed_by_file(const conf::Config& file, std::string_view domain) {
+  return error_response(409, std::string(domain) + " is managed by the configuration file",
+                        "change it in " + file.source + " and reload trackrelay (SIGHUP)", "1302");
+}
+
+std::optional<std::string> alabel(std::string_view given, ApiResponse& error) {
+  auto a = conf::to_alabel(given);
+  if (!a) {
+    error = error_response(422, "invalid domain", a.error(), "1200");
+    return std::nullopt;
+  }
+  return std::move(a).value();
+}
+
 std::optional<json::object> body_object(const Ctx& c, ApiResponse& error) {
   if (trim(c.req.body).empty()) return json::object{};
   boost::system::error_code ec;

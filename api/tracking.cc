@@ -102,34 +102,11 @@ json::object file_json(const conf::Config& file, const conf::TrackingDomain& t, 
   return o;
 }
 
-ApiResponse managed_by_file(const conf::Config& file, std::string_view domain) {
-  return error_response(409, std::string(domain) + " is managed by the configuration file",
-                        "change it in " + file.source + " and reload trackrelay (SIGHUP)", "1302");
-}
-
-// The A-label of a path or body domain, or the 422 that says what is wrong.
-std::optional<std::string> alabel(std::string_view given, ApiResponse& error) {
-  auto a = conf::to_alabel(given);
-  if (!a) {
-    error = error_response(422, "invalid domain", a.error(), "1200");
-    return std::nullopt;
-  }
-  return std::move(a).value();
-}
-
 // Finds a store row the caller may see; answers 404 otherwise.
 std::optional<store::TrackingDomainRow> visible_row(Ctx& c, const std::string& domain,
                                                     ApiResponse& error) {
-  auto row = c.o.domains->tracking_domain(domain);
-  if (!row) {
-    error = store_failed(row.error());
-    return std::nullopt;
-  }
-  if (!row->has_value() || !c.visible((*row)->subaccount_id)) {
-    error = not_found("tracking domain " + domain + " does not exist");
-    return std::nullopt;
-  }
-  return **row;
+  return visible_or_404(c, c.o.domains->tracking_domain(domain), "tracking domain " + domain,
+                        error);
 }
 
 const conf::TrackingDomain* file_domain(const Ctx& c, const std::string& domain) {
