@@ -1,13 +1,13 @@
-// api/dashboard.cc — see dashboard.h. May call: api/session, store/,
-// conf/, relay/auth, dashboard/assets, base/, Boost.JSON.
+// api/dashboard.cc — see dashboard.h. May call: api/dashboard_sessions, store/,
+// conf/, dashboard/assets, base/ (password hashes), Boost.JSON.
 #include "api/dashboard.h"
 
 #include <boost/json.hpp>
 #include <optional>
 
+#include "base/crypto.h"
 #include "base/strings.h"
 #include "dashboard/assets.h"
-#include "relay/auth.h"
 
 namespace trackrelay::api {
 namespace {
@@ -106,7 +106,7 @@ Dashboard::Dashboard(Options options) : o_(std::move(options)), sessions_(o_.clo
 
 Result<bool> Dashboard::check(const conf::Config& file) {
   if (file.dashboard.admin_password_hash.empty()) return true;
-  auto h = relay::parse_password_hash(file.dashboard.admin_password_hash);
+  auto h = parse_password_hash_format(file.dashboard.admin_password_hash);
   if (!h) return Error{"dashboard.admin_password_hash: " + h.error()};
   return true;
 }
@@ -259,12 +259,12 @@ ApiResponse Dashboard::session_post(const ApiRequest& req) {
                         "password sign-in is not set up (dashboard.admin_password_hash); sign "
                         "in with an API key");
     }
-    auto h = relay::parse_password_hash(file->dashboard.admin_password_hash);
+    auto h = parse_password_hash_format(file->dashboard.admin_password_hash);
     if (!h) {
       return json_error(500, "password sign-in is misconfigured",
                         "dashboard.admin_password_hash: " + h.error());
     }
-    if (!relay::verify_password(*h, std::string_view(password->as_string()))) {
+    if (!verify_password(*h, std::string_view(password->as_string()))) {
       sessions_.failed(client);
       return json_error(401, "Unauthorized.", "wrong password");
     }

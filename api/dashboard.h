@@ -9,15 +9,15 @@
 // HttpOnly and SameSite=Strict (Secure with dashboard.secure_cookie). The
 // page itself only calls /api/v1, with the cookie and X-CSRF-Token instead
 // of an API key (authenticate() below, called by the router).
-// May call: api/session, api/router (types), store/ (API keys), conf/,
-// relay/auth (password hashes), dashboard/ (the files), base/, Boost.JSON.
+// May call: api/dashboard_sessions, api/router (types), store/ (API keys), conf/,
+// dashboard/ (the files), base/ (password hashes), Boost.JSON.
 #pragma once
 
 #include <functional>
 #include <memory>
 
+#include "api/dashboard_sessions.h"
 #include "api/router.h"
-#include "api/session.h"
 #include "base/result.h"
 
 namespace trackrelay::api {

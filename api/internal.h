@@ -33,6 +33,26 @@ ApiResponse ok(json::value results, int status = 200);
 ApiResponse no_content();
 ApiResponse store_failed(const std::string& what);
 ApiResponse not_found(std::string_view what);
+// 409: `domain` is declared in the configuration file, not the store.
+ApiResponse managed_by_file(const conf::Config& file, std::string_view domain);
+// The A-label of a path or body domain, or the 422 that says what is wrong.
+std::optional<std::string> alabel(std::string_view given, ApiResponse& error);
+
+// A store row (a looked-up domain) the caller may see; otherwise `error` is
+// the 500 (store failure) or the 404 ("<what> does not exist").
+template <class Row>
+std::optional<Row> visible_or_404(const Ctx& c, Result<std::optional<Row>> row,
+                                  const std::string& what, ApiResponse& error) {
+  if (!row) {
+    error = store_failed(row.error());
+    return std::nullopt;
+  }
+  if (!row->has_value() || !c.visible((*row)->subaccount_id)) {
+    error = not_found(what + " does not exist");
+    return std::nullopt;
+  }
+  return std::move(**row);
+}
 
 // Parses the body as a JSON object (an empty body is {}). On failure `error`
 // holds the 400 to answer.

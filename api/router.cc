@@ -3,8 +3,6 @@
 // accounts.cc. May call: store/, dns/, conf/, base/, Boost.JSON, Boost.URL.
 #include "api/router.h"
 
-#include <openssl/evp.h>
-
 #include <boost/url/parse.hpp>
 #include <charconv>
 #include <optional>
@@ -13,6 +11,7 @@
 #include <vector>
 
 #include "api/internal.h"
+#include "base/encoding.h"
 #include "base/strings.h"
 #include "store/event_json.h"
 
@@ -93,14 +92,9 @@ std::string key_from(std::string_view auth) {
   if (istarts_with(auth, "Basic ")) {
     const std::string_view b64 = trim(auth.substr(6));
     if (b64.size() > 1024) return {};
-    std::string out(b64.size() / 4 * 3 + 3, '\0');
-    const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                  reinterpret_cast<const unsigned char*>(b64.data()),
-                                  static_cast<int>(b64.size()));
-    if (n < 0) return {};
-    out.resize(static_cast<std::size_t>(n));
-    while (!out.empty() && out.back() == '\0') out.pop_back();  // padding
-    return out.substr(0, out.find(':'));
+    auto out = base64_decode(b64);
+    if (!out) return {};
+    return out->substr(0, out->find(':'));
   }
   if (istarts_with(auth, "Bearer ")) return std::string(trim(auth.substr(7)));
   return std::string(auth);
@@ -288,6 +282,20 @@ ApiResponse store_failed(const std::string& what) {
 
 ApiResponse not_found(std::string_view what) {
   return error_response(404, "resource could not be found", what, "1600");
+}
+
+ApiResponse managed_by_file(const conf::Config& file, std::string_view domain) {
+  return error_response(409, std::string(domain) + " is managed by the configuration file",
+                        "change it in " + file.source + " and reload trackrelay (SIGHUP)", "1302");
+}
+
+std::optional<std::string> alabel(std::string_view given, ApiResponse& error) {
+  auto a = conf::to_alabel(given);
+  if (!a) {
+    error = error_response(422, "invalid domain", a.error(), "1200");
+    return std::nullopt;
+  }
+  return std::move(a).value();
 }
 
 std::optional<json::object> body_object(const Ctx& c, ApiResponse& error) {

@@ -85,20 +85,6 @@ json::object domain_json(std::string_view domain, std::string_view tracking, std
   return o;
 }
 
-ApiResponse managed_by_file(const conf::Config& file, std::string_view domain) {
-  return error_response(409, std::string(domain) + " is managed by the configuration file",
-                        "change it in " + file.source + " and reload trackrelay (SIGHUP)", "1302");
-}
-
-std::optional<std::string> alabel(std::string_view given, ApiResponse& error) {
-  auto a = conf::to_alabel(given);
-  if (!a) {
-    error = error_response(422, "invalid domain", a.error(), "1200");
-    return std::nullopt;
-  }
-  return std::move(a).value();
-}
-
 // The tracking domain a sending domain of `account` may link to, as an
 // A-label ("" to remove the link), or the 400 naming it.
 std::optional<std::string> check_link(Ctx& c, const std::string& given, std::int64_t account,
@@ -127,16 +113,7 @@ std::optional<std::string> check_link(Ctx& c, const std::string& given, std::int
 
 std::optional<store::SendingDomainRow> visible_row(Ctx& c, const std::string& domain,
                                                    ApiResponse& error) {
-  auto row = c.o.domains->sending_domain(domain);
-  if (!row) {
-    error = store_failed(row.error());
-    return std::nullopt;
-  }
-  if (!row->has_value() || !c.visible((*row)->subaccount_id)) {
-    error = not_found("sending domain " + domain + " does not exist");
-    return std::nullopt;
-  }
-  return **row;
+  return visible_or_404(c, c.o.domains->sending_domain(domain), "sending domain " + domain, error);
 }
 
 const conf::SendingDomain* file_domain(const Ctx& c, const std::string& domain) {

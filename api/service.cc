@@ -1,5 +1,5 @@
 // api/service.cc — see service.h. May call: api/router, api/effective,
-// store/, dns/, track/http_server, conf/, base/, Boost.Asio.
+// store/, dns/, net/http_server, conf/, base/, Boost.Asio.
 #include "api/service.h"
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -17,9 +17,9 @@
 #include "api/router.h"
 #include "base/log.h"
 #include "dns/verify.h"
+#include "net/http_server.h"
 #include "store/domain_store.h"
 #include "store/event_store.h"
-#include "track/http_server.h"
 
 namespace trackrelay::api {
 namespace {
@@ -31,8 +31,8 @@ using tcp = asio::ip::tcp;
 constexpr int kWorkers = 2;
 constexpr std::chrono::seconds kMaxReverifyTick{30};
 
-track::HttpResponse to_http(const ApiResponse& a) {
-  track::HttpResponse res;
+net::HttpResponse to_http(const ApiResponse& a) {
+  net::HttpResponse res;
   res.result(static_cast<unsigned>(a.status));
   if (a.status != 204) {
     res.set(http::field::content_type, a.content_type);
@@ -62,7 +62,7 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
   std::unique_ptr<store::EventStore> events;
   std::unique_ptr<Dashboard> dashboard;  // the site outside /api/v1, and its sessions
   std::unique_ptr<Router> router;
-  std::unique_ptr<track::HttpServer> http;
+  std::unique_ptr<net::HttpServer> http;
   asio::thread_pool pool{kWorkers};
   // Periodic re-verification runs here, not on the API's workers: its DNS
   // lookups and HTTP challenges (each up to dns.timeout_ms) never hold them.
@@ -86,8 +86,7 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
   void schedule_poll();
   void schedule_reverify();
   void reverify_due();  // on `verifier`
-  asio::awaitable<track::HttpResponse> answer(const track::HttpRequest& req,
-                                              const tcp::endpoint& peer);
+  asio::awaitable<net::HttpResponse> answer(const net::HttpRequest& req, const tcp::endpoint& peer);
 };
 
 void Service::Impl::refresh(bool force) {
@@ -199,8 +198,8 @@ void Service::Impl::reverify_due() {
   if (changed) asio::post(ioc, [self = shared_from_this()] { self->refresh(true); });
 }
 
-asio::awaitable<track::HttpResponse> Service::Impl::answer(const track::HttpRequest& req,
-                                                           const tcp::endpoint& peer) {
+asio::awaitable<net::HttpResponse> Service::Impl::answer(const net::HttpRequest& req,
+                                                         const tcp::endpoint& peer) {
   ApiRequest r;
   r.method = std::string(req.method_string());
   r.target = std::string(req.target());
@@ -230,7 +229,7 @@ asio::awaitable<track::HttpResponse> Service::Impl::answer(const track::HttpRequ
   };
   ApiResponse a = co_await asio::async_initiate<decltype(asio::use_awaitable), void(ApiResponse)>(
       initiate, asio::use_awaitable, std::move(r));
-  track::HttpResponse res = to_http(a);
+  net::HttpResponse res = to_http(a);
   if (req.method() == http::verb::head) res.body().clear();
   co_return res;
 }
@@ -287,14 +286,12 @@ Result<bool> Service::start() {
   ro.session = [dash](const ApiRequest& req) { return dash->authenticate(req); };
   ro.http_challenge_slots = std::make_shared<std::counting_semaphore<>>(kWorkers - 1);
   s.router = std::make_unique<Router>(std::move(ro));
-  track::HttpLimits limits;
+  net::HttpLimits limits;
   limits.body_bytes = cfg->api.max_body_bytes;
   limits.header_bytes = 16 * 1024;
-  s.http = std::make_unique<track::HttpServer>(
+  s.http = std::make_unique<net::HttpServer>(
       s.ioc, "api", limits,
-      [&s](const track::HttpRequest& req, const tcp::endpoint& peer) {
-        return s.answer(req, peer);
-      },
+      [&s](const net::HttpRequest& req, const tcp::endpoint& peer) { return s.answer(req, peer); },
       [](http::status status) {
         const int code = static_cast<int>(status);
         return to_http(error_response(code,

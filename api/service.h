@@ -6,9 +6,9 @@
 // rebuilt after this process's API writes at once and after other
 // processes' writes within api.store_poll_ms (the store's change counter is
 // polled), and after a reload of the file; (2) the API listener (api.listen)
-// on track/http_server, with the router run on worker threads; (3) periodic
+// on net/http_server, with the router run on worker threads; (3) periodic
 // re-verification (dns.reverify_interval) with flap protection.
-// May call: api/router, api/effective, store/, dns/, track/http_server,
+// May call: api/router, api/effective, store/, dns/, net/http_server,
 // conf/, base/, Boost.Asio.
 #pragma once
 

@@ -5,12 +5,12 @@
 // read-only; only a verified domain can be the default, and setting one
 // unsets the account's previous default; a domain that sending domains link
 // to cannot be deleted. May call: store/, dns/, conf/, base/, Boost.JSON.
-#include <openssl/rand.h>
 
 #include <algorithm>
 #include <chrono>
 
 #include "api/internal.h"
+#include "base/crypto.h"
 #include "base/log.h"
 #include "dns/verify.h"
 
@@ -21,18 +21,6 @@ std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-std::string random_token() {
-  unsigned char raw[16];
-  if (RAND_bytes(raw, sizeof raw) != 1) return {};
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char b : raw) {
-    out.push_back(kHex[b >> 4]);
-    out.push_back(kHex[b & 15]);
-  }
-  return out;
 }
 
 json::object status_object(bool verified, std::string_view cname, std::string_view compliance) {
@@ -114,34 +102,11 @@ json::object file_json(const conf::Config& file, const conf::TrackingDomain& t, 
   return o;
 }
 
-ApiResponse managed_by_file(const conf::Config& file, std::string_view domain) {
-  return error_response(409, std::string(domain) + " is managed by the configuration file",
-                        "change it in " + file.source + " and reload trackrelay (SIGHUP)", "1302");
-}
-
-// The A-label of a path or body domain, or the 422 that says what is wrong.
-std::optional<std::string> alabel(std::string_view given, ApiResponse& error) {
-  auto a = conf::to_alabel(given);
-  if (!a) {
-    error = error_response(422, "invalid domain", a.error(), "1200");
-    return std::nullopt;
-  }
-  return std::move(a).value();
-}
-
 // Finds a store row the caller may see; answers 404 otherwise.
 std::optional<store::TrackingDomainRow> visible_row(Ctx& c, const std::string& domain,
                                                     ApiResponse& error) {
-  auto row = c.o.domains->tracking_domain(domain);
-  if (!row) {
-    error = store_failed(row.error());
-    return std::nullopt;
-  }
-  if (!row->has_value() || !c.visible((*row)->subaccount_id)) {
-    error = not_found("tracking domain " + domain + " does not exist");
-    return std::nullopt;
-  }
-  return **row;
+  return visible_or_404(c, c.o.domains->tracking_domain(domain), "tracking domain " + domain,
+                        error);
 }
 
 const conf::TrackingDomain* file_domain(const Ctx& c, const std::string& domain) {
@@ -204,7 +169,7 @@ ApiResponse tracking_create(Ctx& c) {
   row.secure = secure.value_or(false);
   if (port) row.port = static_cast<std::uint16_t>(*port);
   row.default_on_verify = is_default.value_or(false);
-  row.http_token = random_token();
+  row.http_token = random_hex(16);
   row.created_ms = now_ms();
   auto r = c.o.domains->add_tracking_domain(row);
   if (!r) return store_failed(r.error());

@@ -2,15 +2,16 @@
 // (one line; the line break is not part of it) and prints its
 // pbkdf2-sha256$ITERATIONS$SALT$HASH form (600000 iterations, 16 random
 // bytes of salt) for dashboard.admin_password_hash or a relay.auth entry.
-// Needs no configuration. May call: relay/auth.h, OpenSSL.
-#include <openssl/rand.h>
+// Needs no configuration. May call: base/ (crypto, encoding).
 #include <sysexits.h>
 
 #include <iostream>
+#include <optional>
 #include <string>
 
 #include "app/commands.h"
-#include "relay/auth.h"
+#include "base/crypto.h"
+#include "base/encoding.h"
 
 namespace trackrelay::app {
 
@@ -28,13 +29,13 @@ int cmd_hash_password(const std::vector<std::string>& args) {
     std::cerr << "trackrelay: hash-password: no password on stdin\n";
     return EX_DATAERR;
   }
-  std::string salt(16, '\0');
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(salt.data()), 16) != 1) {
+  const std::optional<std::string> salt = random_bytes(16);
+  if (!salt) {
     std::cerr << "trackrelay: hash-password: no random bytes for the salt\n";
     return EX_SOFTWARE;
   }
-  std::cout << "pbkdf2-sha256$" << kIterations << "$" << relay::base64_encode(salt) << "$"
-            << relay::base64_encode(relay::make_password_hash(password, salt, kIterations)) << "\n";
+  std::cout << "pbkdf2-sha256$" << kIterations << "$" << base64_encode(*salt) << "$"
+            << base64_encode(make_password_hash(password, *salt, kIterations)) << "\n";
   return EX_OK;
 }
 

@@ -1,6 +1,6 @@
 // relay/auth.h — SMTP AUTH credentials for applications (relay.auth in the
-// configuration), stored as salted PBKDF2-HMAC-SHA256 hashes, and the
-// decoding of AUTH PLAIN / LOGIN responses.
+// configuration), stored as salted PBKDF2-HMAC-SHA256 hashes (hashing and
+// verification: base/crypto.h), and the decoding of AUTH PLAIN responses.
 //
 // A hash is written "pbkdf2-sha256$ITERATIONS$SALT$HASH" with SALT and HASH
 // in standard base64 (the format of Django and passlib). Generate one with
@@ -8,7 +8,7 @@
 //     print("pbkdf2-sha256$%d$%s$%s"%(i,base64.b64encode(s).decode(),
 //     base64.b64encode(hashlib.pbkdf2_hmac("sha256",sys.argv[1].encode(),s,i)).decode()))' PASSWORD
 //
-// May call: base/, OpenSSL.
+// May call: base/.
 #pragma once
 
 #include <string>
@@ -22,11 +22,6 @@ namespace trackrelay::relay {
 
 // The format itself is base/password_hash.h (conf/ validates with it too).
 using trackrelay::PasswordHash;
-
-// Parses "pbkdf2-sha256$ITER$SALT$HASH"; the error says what is wrong.
-Result<PasswordHash> parse_password_hash(std::string_view text);
-std::string make_password_hash(std::string_view password, std::string_view salt, int iterations);
-bool verify_password(const PasswordHash& h, std::string_view password);
 
 class Credentials {
  public:
@@ -43,9 +38,6 @@ class Credentials {
   };
   std::vector<User> users_;
 };
-
-std::string base64_encode(std::string_view raw);
-Result<std::string> base64_decode(std::string_view text);
 
 // AUTH PLAIN response (RFC 4616): "authzid NUL authcid NUL passwd", base64.
 struct PlainCredentials {

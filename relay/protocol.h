@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "base/strings.h"
 
 namespace trackrelay::relay {
 
@@ -207,9 +208,6 @@ bool has_bare_newline(std::string_view s);
 // decoded), NOTIFY=NEVER or a list of SUCCESS/FAILURE/DELAY, ORCPT=
 // addr-type;xtext. The error says what is wrong.
 Result<bool> check_dsn_param(const Param& p);
-
-// ASCII case-insensitive equality (SMTP keywords).
-bool iequals(std::string_view a, std::string_view b);
 
 // RFC 3461 §4 xtext: '+' and bytes outside '!'..'~' and '=' become +XX.
 std::string xtext_encode(std::string_view s);

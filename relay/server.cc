@@ -5,7 +5,7 @@
 // Everything here runs on the io_context's thread except the work posted to
 // the pool, which touches only its own arguments.
 //
-// May call: relay/session.h, relay/upstream.h, relay/net.h, conf/, Boost.Asio.
+// May call: relay/session.h, relay/upstream.h, net/address.h, conf/, Boost.Asio.
 #include "relay/server.h"
 
 #include <unistd.h>

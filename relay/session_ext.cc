@@ -10,6 +10,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "base/encoding.h"
 #include "relay/session.h"
 
 namespace trackrelay::relay {

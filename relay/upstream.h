@@ -7,7 +7,7 @@
 // escapes as an exception: it becomes the reply the client should get
 // (protocol.h reply_for: 451 4.4.x) and marks the upstream broken.
 //
-// May call: relay/channel.h, relay/protocol.h, relay/net.h, Boost.Asio,
+// May call: relay/channel.h, relay/protocol.h, net/address.h, Boost.Asio,
 // OpenSSL, POSIX file I/O (maildir).
 #pragma once
 

@@ -2,8 +2,7 @@
 // greeting, EHLO with HELO fallback, STARTTLS (opportunistic or required),
 // AUTH PLAIN, XFORWARD, MAIL/RCPT/DATA/RSET with per-step timeouts.
 //
-// May call: relay/channel.h, relay/protocol.h, relay/net.h, Boost.Asio, OpenSSL.
-#include <openssl/evp.h>
+// May call: relay/channel.h, relay/protocol.h, net/address.h, Boost.Asio, OpenSSL.
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/connect.hpp>
@@ -11,6 +10,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <sstream>
 
+#include "base/encoding.h"
 #include "relay/upstream.h"
 
 namespace trackrelay::relay {
@@ -21,15 +21,6 @@ constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
 std::string upper(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::string base64(std::string_view s) {
-  std::string out(4 * ((s.size() + 2) / 3) + 1, '\0');
-  const int n =
-      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                      reinterpret_cast<const unsigned char*>(s.data()), static_cast<int>(s.size()));
-  out.resize(static_cast<std::size_t>(n));
   return out;
 }
 
@@ -89,7 +80,8 @@ class SmtpUpstream final : public Upstream {
     if (!options_.auth_user.empty()) {
       const std::string plain =
           std::string(1, '\0') + options_.auth_user + std::string(1, '\0') + options_.auth_password;
-      Reply r = co_await command("AUTH PLAIN " + base64(plain) + "\r\n", options_.timeouts.reply);
+      Reply r =
+          co_await command("AUTH PLAIN " + base64_encode(plain) + "\r\n", options_.timeouts.reply);
       if (broken_) co_return failure_;
       if (r.code != 235) {
         broken_ = true;

@@ -1,12 +1,11 @@
 // rewrite/engine.cc — see engine.h.
 #include "rewrite/engine.h"
 
-#include <openssl/rand.h>
-
 #include <algorithm>
 #include <optional>
 #include <tuple>
 
+#include "base/crypto.h"
 #include "base/strings.h"
 #include "mime/codec.h"
 #include "mime/splice.h"
@@ -16,18 +15,6 @@
 
 namespace trackrelay::rewrite {
 namespace {
-
-std::string random_hex(std::size_t bytes) {
-  std::string raw(bytes, '\0');
-  RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(raw.size()));
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : raw) {
-    out.push_back(kHex[c >> 4]);
-    out.push_back(kHex[c & 15]);
-  }
-  return out;
-}
 
 // The id of a Message-ID field value: the first <...>, else the first word
 // (comments and anything after the id are not part of it). Empty when none.

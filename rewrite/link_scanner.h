@@ -2,8 +2,8 @@
 //
 // The engine asks a LinkScanner where the links, <body> and </body> are, in
 // byte offsets of the (decoded) part body, and then decides itself what to
-// rewrite. Two implementations: the gumbo-based scanner (html_scanner.cc),
-// which builds the whole tree, and the fast scanner (lexer_scanner.cc), one
+// rewrite. Two implementations: the gumbo-based scanner (gumbo_scanner.cc),
+// which builds the whole tree, and the fast scanner (fast_scanner.cc), one
 // linear tokenizer pass that gives gumbo's answer exactly and hands a part to
 // an internal gumbo scanner whenever the tree builder could see it
 // differently. make_scanner() picks one by `rewrite.html_scanner`.

@@ -3,7 +3,6 @@
 #include "store/domain_store.h"
 
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 #include <openssl/sha.h>
 
 #include <chrono>
@@ -11,6 +10,7 @@
 #include <utility>
 #include <variant>
 
+#include "base/crypto.h"
 #include "store/schema.h"
 
 namespace trackrelay::store {
@@ -28,17 +28,6 @@ std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-std::string to_hex(const unsigned char* p, std::size_t n) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(n * 2);
-  for (std::size_t i = 0; i < n; ++i) {
-    out.push_back(kHex[p[i] >> 4]);
-    out.push_back(kHex[p[i] & 15]);
-  }
-  return out;
 }
 
 std::string sha256(std::string_view s) {
@@ -370,9 +359,8 @@ Result<std::vector<SendingDomainRow>> DomainStore::sending_domains() {
 Result<Change> DomainStore::add_sending_domain(const SendingDomainRow& given) {
   SendingDomainRow row = given;
   if (row.txt_token.empty()) {
-    unsigned char raw[16];
-    if (RAND_bytes(raw, sizeof raw) != 1) return Error{"no random bytes for a verification token"};
-    row.txt_token = to_hex(raw, sizeof raw);
+    row.txt_token = random_hex(16);
+    if (row.txt_token.empty()) return Error{"no random bytes for a verification token"};
   }
   std::lock_guard lock(impl_->mu);
   sqlite3* d = impl_->db.get();
@@ -462,10 +450,9 @@ Result<Change> DomainStore::update_subaccount(const SubaccountRow& row) {
 
 Result<DomainStore::NewKey> DomainStore::create_api_key(std::string label,
                                                         std::int64_t subaccount_id) {
-  unsigned char raw[kKeyBytes];
-  if (RAND_bytes(raw, sizeof raw) != 1) return Error{"no random bytes for a new API key"};
   NewKey out;
-  out.key = to_hex(raw, sizeof raw);
+  out.key = random_hex(kKeyBytes);
+  if (out.key.empty()) return Error{"no random bytes for a new API key"};
   out.row.prefix = out.key.substr(0, kPrefixChars);
   out.row.label = std::move(label);
   out.row.subaccount_id = subaccount_id;

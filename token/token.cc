@@ -125,45 +125,6 @@ std::string_view kind_name(Kind k) {
   return "unknown";
 }
 
-std::string base64url_encode(std::string_view data) {
-  std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(data.data()),
-                          static_cast<int>(data.size()));
-  out.resize(static_cast<std::size_t>(n));
-  while (!out.empty() && out.back() == '=') out.pop_back();
-  for (char& c : out) {
-    if (c == '+') c = '-';
-    if (c == '/') c = '_';
-  }
-  return out;
-}
-
-Result<std::string> base64url_decode(std::string_view text) {
-  if (text.size() % 4 == 1) return Error{"bad base64url length"};
-  std::string std64(text);
-  for (char& c : std64) {
-    if (c == '-') {
-      c = '+';
-    } else if (c == '_') {
-      c = '/';
-    } else if (!std::isalnum(static_cast<unsigned char>(c))) {
-      return Error{"character outside the base64url alphabet"};
-    }
-  }
-  std::size_t pad = (4 - std64.size() % 4) % 4;
-  std64.append(pad, '=');
-  std::string out(std64.size() / 4 * 3, '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(std64.data()),
-                          static_cast<int>(std64.size()));
-  if (n < 0) return Error{"invalid base64url"};
-  out.resize(static_cast<std::size_t>(n) - pad);
-  // Canonical form only: stray low bits in the last character re-encode differently.
-  if (base64url_encode(out) != text) return Error{"non-canonical base64url"};
-  return out;
-}
-
 std::string encode(const Claims& c, const Key& key) {
   std::string body;
   body.push_back(static_cast<char>(c.kind));

@@ -32,6 +32,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/encoding.h"
 #include "base/result.h"
 
 namespace trackrelay::token {
@@ -69,9 +70,9 @@ std::string encode(const Claims& claims, const Key& key);
 // ignored). The error text says why, for logs; never show it to the public.
 Result<Claims> verify(std::string_view token, std::span<const Key> keys, std::string_view host);
 
-// URL-safe base64 without padding (RFC 4648 §5), via OpenSSL. decode rejects
-// non-canonical input (padding, stray bits, foreign characters).
-std::string base64url_encode(std::string_view data);
-Result<std::string> base64url_decode(std::string_view text);
+// URL-safe base64 without padding (RFC 4648 §5): base/encoding.h. decode
+// rejects non-canonical input (padding, stray bits, foreign characters).
+using trackrelay::base64url_decode;
+using trackrelay::base64url_encode;
 
 }  // namespace trackrelay::token

@@ -1,5 +1,5 @@
 // track/handler.cc — routing, verification and events for one request.
-// May call: token/, conf/, store/event_store.h, track/net.h.
+// May call: token/, conf/, store/event_store.h, track/client_address.h.
 #include "track/handler.h"
 
 #include <algorithm>
@@ -23,16 +23,6 @@ Reply not_found(std::string why) {
   r.body = kNotFound;
   r.why = std::move(why);
   return r;
-}
-
-bool iequals_prefix(std::string_view s, std::string_view prefix) {
-  if (s.size() < prefix.size()) return false;
-  for (std::size_t i = 0; i < prefix.size(); ++i) {
-    char c = s[i];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    if (c != prefix[i]) return false;
-  }
-  return true;
 }
 
 // The HTTP challenge of a domain being verified (api/, dns/verify.h): the
@@ -69,9 +59,9 @@ Result<std::shared_ptr<const Prepared>> prepare(std::shared_ptr<const conf::Conf
 
 bool is_redirectable(std::string_view url) {
   std::size_t rest;
-  if (iequals_prefix(url, "https://")) {
+  if (istarts_with(url, "https://")) {
     rest = 8;
-  } else if (iequals_prefix(url, "http://")) {
+  } else if (istarts_with(url, "http://")) {
     rest = 7;
   } else {
     return false;

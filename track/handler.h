@@ -5,7 +5,8 @@
 // it was issued for (HTTP challenge), everything else → 404), the host check, token verification
 // and expiry, the "never redirect to a non-http(s) or control-character target" rule, and the event
 // a served click or open produces. The server (server.cc) does the I/O and records the event before
-// it sends the reply. May call: token/, conf/, store/event_store.h (the Event type), track/net.h.
+// it sends the reply. May call: token/, conf/, store/event_store.h (the Event type),
+// track/client_address.h.
 #pragma once
 
 #include <boost/asio/ip/address.hpp>
@@ -20,7 +21,7 @@
 #include "conf/config.h"
 #include "store/event_store.h"
 #include "token/token.h"
-#include "track/net.h"
+#include "track/client_address.h"
 
 namespace trackrelay::track {
 

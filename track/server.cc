@@ -1,11 +1,11 @@
 // track/server.cc — the tracking endpoint's listeners and connections.
 //
-// Connections are track/http_server's (shared with the management API): one
+// Connections are net/http_server's (shared with the management API): one
 // coroutine per connection on the caller's io_context, which runs on one
 // thread (app/serve.cc), timeouts, limits, keep-alive. A request that produces an event waits for
 // the store's group commit before its response is written; a store that fails does not block the
 // response (the event is lost, the store says so loudly and /healthz answers 503). May call:
-// track/handler, track/http_server, track/tls, store/, conf/, base/, Boost.Beast, OpenSSL.
+// track/handler, net/http_server, track/tls, store/, conf/, base/, Boost.Beast, OpenSSL.
 #include "track/server.h"
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -17,9 +17,9 @@
 #include <optional>
 
 #include "base/log.h"
+#include "net/http_server.h"
 #include "store/event_store.h"
 #include "track/handler.h"
-#include "track/http_server.h"
 #include "track/tls.h"
 
 namespace trackrelay::track {
@@ -27,6 +27,10 @@ namespace {
 
 namespace asio = boost::asio;
 namespace http = boost::beast::http;
+using net::HttpLimits;
+using net::HttpRequest;
+using net::HttpResponse;
+using net::HttpServer;
 using tcp = asio::ip::tcp;
 
 constexpr HttpLimits kLimits{

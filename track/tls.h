@@ -5,7 +5,7 @@
 // client asks for (exact name, or "*.example.com" for one label; a client that
 // names no known domain gets the first certificate). A set is immutable; a
 // reload builds a new one, and each connection keeps the set it started with
-// alive. May call: conf/, base/, Boost.Asio SSL, OpenSSL.
+// alive. May call: conf/, net/ (TlsContexts), base/, Boost.Asio SSL, OpenSSL.
 #pragma once
 
 #include <boost/asio/ssl/context.hpp>
@@ -16,10 +16,11 @@
 
 #include "base/result.h"
 #include "conf/config.h"
+#include "net/http_server.h"
 
 namespace trackrelay::track {
 
-class CertificateSet {
+class CertificateSet final : public net::TlsContexts {
  public:
   // Fails, naming the entry and the file, when any certificate or key is
   // missing, unreadable, not PEM, or the key does not match the certificate;
@@ -29,7 +30,7 @@ class CertificateSet {
 
   // The context handshakes start with; its SNI callback switches to the
   // chosen certificate's context. Valid while this set is alive.
-  boost::asio::ssl::context& context() { return entries_.front().ctx; }
+  boost::asio::ssl::context& context() override { return entries_.front().ctx; }
   // The index into the configured certificates serving `server_name`.
   std::size_t choose(std::string_view server_name) const;
   SSL_CTX* native(std::size_t i) { return entries_[i].ctx.native_handle(); }

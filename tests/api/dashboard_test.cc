@@ -1,17 +1,16 @@
 // tests/api/dashboard_test.cc — the dashboard's sign-in and sessions
-// (api/session.h, api/dashboard.h) through a Router wired as `serve` wires
+// (api/dashboard_sessions.h, api/dashboard.h) through a Router wired as `serve` wires
 // it, and GET /events/summary (api/engagement.cc, store/event_summary.h).
 // The page itself is tested in real Chromium by tests/dashboard/.
 #include "api/dashboard.h"
 
-#include <openssl/evp.h>
-
 #include <chrono>
 #include <vector>
 
-#include "api/session.h"
+#include "api/dashboard_sessions.h"
 #include "api_test_util.h"
-#include "relay/auth.h"
+#include "base/crypto.h"
+#include "base/encoding.h"
 
 namespace trackrelay::api::testing {
 namespace {
@@ -21,8 +20,8 @@ using std::chrono::steady_clock;
 
 std::string hash_of(std::string_view password) {
   const std::string salt = "0123456789abcdef";
-  return "pbkdf2-sha256$1000$" + relay::base64_encode(salt) + "$" +
-         relay::base64_encode(relay::make_password_hash(password, salt, 1000));
+  return "pbkdf2-sha256$1000$" + base64_encode(salt) + "$" +
+         base64_encode(make_password_hash(password, salt, 1000));
 }
 
 std::string header(const ApiResponse& r, std::string_view name) {

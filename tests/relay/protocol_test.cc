@@ -7,6 +7,7 @@
 
 #include <boost/asio/ip/address.hpp>
 
+#include "base/crypto.h"
 #include "relay/auth.h"
 #include "relay/upstream.h"
 #include "relay/upstream_target.h"

@@ -1,4 +1,4 @@
-// rewrite/html_scanner.cc — the gumbo-based LinkScanner: finds <a>/<area>
+// rewrite/gumbo_scanner.cc — the gumbo-based LinkScanner: finds <a>/<area>
 // hrefs (and VML hrefs inside MSO conditional comments), <body> and </body>,
 // as byte offsets of the input, and enforces the HTML parse limits.
 //

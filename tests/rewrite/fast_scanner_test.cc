@@ -1,4 +1,4 @@
-// tests/rewrite/lexer_scanner_test.cc — the fast (tokenizer-only) LinkScanner
+// tests/rewrite/fast_scanner_test.cc — the fast (tokenizer-only) LinkScanner
 // against the gumbo scanner: differential over the corpus and the gumbo
 // scanner's own cases, random mutations of corpus HTML, every tokenizer state,
 // delegation, limits, and the rewrite.html_scanner factory.
@@ -110,7 +110,7 @@ std::vector<std::string> corpus_html_parts() {
 
 // --- differential ---
 
-TEST(LexerScanner, CorpusEqualsGumboOrDelegates) {
+TEST(FastScanner, CorpusEqualsGumboOrDelegates) {
   fs::path dir(TRACKRELAY_CORPUS_DIR);
   Tally html_files, mime_parts;
   for (const auto& e : fs::directory_iterator(dir / "html")) {
@@ -137,8 +137,8 @@ TEST(LexerScanner, CorpusEqualsGumboOrDelegates) {
   EXPECT_GT(html_files.fast, html_files.delegated * 3);
 }
 
-// The inputs of tests/rewrite/html_scanner_test.cc.
-TEST(LexerScanner, GumboScannerCasesEqualGumbo) {
+// The inputs of tests/rewrite/gumbo_scanner_test.cc.
+TEST(FastScanner, GumboScannerCasesEqualGumbo) {
   const std::vector<std::string> cases = {
       R"(<p>Hi <a class="x" href="https://example.com/a">link</a></p>)",
       "<a href='http://example.com/s'>x</a>",
@@ -191,7 +191,7 @@ TEST(LexerScanner, GumboScannerCasesEqualGumbo) {
 
 // --- random mutations ---
 
-TEST(LexerScanner, MutatedCorpusNeverDisagrees) {
+TEST(FastScanner, MutatedCorpusNeverDisagrees) {
   std::vector<std::string> parts = corpus_html_parts();
   ASSERT_FALSE(parts.empty());
   const std::vector<std::string> pieces = {"<",
@@ -323,7 +323,7 @@ TEST(LexerScanner, MutatedCorpusNeverDisagrees) {
 
 // --- tokenizer states, one by one (each also checked against gumbo) ---
 
-TEST(LexerScanner, TagAttributeStates) {
+TEST(FastScanner, TagAttributeStates) {
   std::string html =
       "<a  href = \"https://d.example/\" ><a href='https://s.example/'>"
       "<a href=https://u.example/x?y=1>"
@@ -340,7 +340,7 @@ TEST(LexerScanner, TagAttributeStates) {
   EXPECT_EQ(scan.links[10].value, "`x'<=y");
 }
 
-TEST(LexerScanner, FirstDuplicateAttributeWins) {
+TEST(FastScanner, FirstDuplicateAttributeWins) {
   HtmlScan scan = fast_ok(
       "<a href=\"https://first.example/\" HREF=\"https://second.example/\" "
       "data-msys-clicktrack=\"0\" data-msys-clicktrack=\"1\" data-msys-linkname=a "
@@ -351,11 +351,11 @@ TEST(LexerScanner, FirstDuplicateAttributeWins) {
   EXPECT_EQ(scan.links[0].link_name, "a");
 }
 
-TEST(LexerScanner, HrefWithoutValueIsNotALink) {
+TEST(FastScanner, HrefWithoutValueIsNotALink) {
   EXPECT_TRUE(fast_ok("<a href><a href=><a href = ><a hrefx=1>").links.empty());
 }
 
-TEST(LexerScanner, EndTagsAndBogusComments) {
+TEST(FastScanner, EndTagsAndBogusComments) {
   HtmlScan scan = fast_ok(
       "</a href=\"https://end.example/\"></><? <a href=https://pi.example/> ?>"
       "<!x <a href=https://bang.example/>></ 3 <a href=https://slash.example/>>"
@@ -364,7 +364,7 @@ TEST(LexerScanner, EndTagsAndBogusComments) {
   EXPECT_EQ(scan.links[0].value, "https://ok.example/");
 }
 
-TEST(LexerScanner, CommentStates) {
+TEST(FastScanner, CommentStates) {
   HtmlScan scan = fast_ok(
       "<!--><a href=h1><!---><a href=h2><!-- <a href=x> --><a href=h3>"
       "<!-- a -- b --!><a href=h4><!-- x --- ><a href=y> ---><a href=h5>"
@@ -373,14 +373,14 @@ TEST(LexerScanner, CommentStates) {
   EXPECT_EQ(scan.links[6].value, "h7");
 }
 
-TEST(LexerScanner, DoctypeAndCdataInHtml) {
+TEST(FastScanner, DoctypeAndCdataInHtml) {
   HtmlScan scan = fast_ok(
       "<!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.0 Transitional//EN\" \"x>\">"
       "<a href=h1><![CDATA[<a href=x>]]><a href=h2>");
   ASSERT_EQ(scan.links.size(), 2u);  // the CDATA is a bogus comment up to the first '>'
 }
 
-TEST(LexerScanner, RawtextRcdataAndPlaintext) {
+TEST(FastScanner, RawtextRcdataAndPlaintext) {
   HtmlScan scan = fast_ok(
       "<style><a href=s></STYLE ><xmp><a href=x></xmp><iframe><a href=i></iframe>"
       "<noembed><a href=e></noembed><noframes><a href=f></noframes>"
@@ -391,7 +391,7 @@ TEST(LexerScanner, RawtextRcdataAndPlaintext) {
   EXPECT_TRUE(fast_ok("<plaintext><a href=p></plaintext><a href=q>").links.empty());
 }
 
-TEST(LexerScanner, ScriptDataEscapes) {
+TEST(FastScanner, ScriptDataEscapes) {
   HtmlScan scan = fast_ok(
       "<script>if (a<b) x='</scrip'</script><a href=h1>"
       "<script><!-- <script> </script> <a href=x> --></script><a href=h2>"
@@ -402,7 +402,7 @@ TEST(LexerScanner, ScriptDataEscapes) {
   EXPECT_EQ(scan.links[4].value, "h5");
 }
 
-TEST(LexerScanner, NoscriptIsMarkupAsInGumbo) {
+TEST(FastScanner, NoscriptIsMarkupAsInGumbo) {
   HtmlScan scan = fast_ok(
       "<head><noscript><a href=h1></noscript></head><noscript>"
       "<a href=h2></noscript></body>");
@@ -411,7 +411,7 @@ TEST(LexerScanner, NoscriptIsMarkupAsInGumbo) {
   EXPECT_FALSE(fast_scan("x<noscript>y<body>z", {}).result.has_value());
 }
 
-TEST(LexerScanner, CharacterReferencesInValues) {
+TEST(FastScanner, CharacterReferencesInValues) {
   HtmlScan scan = fast_ok(
       "<a href=\"?a=1&amp;b=2&lt&gt;&quot;&apos;&nbsp;&#65;&#x42;&#x43&#68\">"
       "<a href=\"&ampx&amp=&copy=&lt1&utm=1&#z&#xq&& \">"
@@ -427,7 +427,7 @@ TEST(LexerScanner, CharacterReferencesInValues) {
   EXPECT_EQ(scan.links[3].value, "caf\xC3\xA9 \xE2\x82\xAC\nx\ny");
 }
 
-TEST(LexerScanner, BodyPositions) {
+TEST(FastScanner, BodyPositions) {
   for (const std::string& html : std::vector<std::string>{
            "<body>x</body>y</body>z</body></html>", "<body>x</html>", "<body>x</html></body>",
            "<p>x</p></body>", "</body><body>", "<div><body>x</body>", "text<body>x</body>",
@@ -441,7 +441,7 @@ TEST(LexerScanner, BodyPositions) {
 
 // --- delegation ---
 
-TEST(LexerScanner, TreeDependentInputIsDelegated) {
+TEST(FastScanner, TreeDependentInputIsDelegated) {
   for (const std::string& html : std::vector<std::string>{
            "<svg><a href=x></a></svg>", "<math><a href=x>", "<select><a href=x></select>",
            "<template><a href=x></template>", "<frameset><a href=x>", "<object></body>",
@@ -458,7 +458,7 @@ TEST(LexerScanner, TreeDependentInputIsDelegated) {
   }
 }
 
-TEST(LexerScanner, LimitsGiveGumboScannersErrors) {
+TEST(FastScanner, LimitsGiveGumboScannersErrors) {
   conf::RewriteLimits limits;
   limits.max_html_part_bytes = 16;
   auto fast = make_fast_scanner(limits)->scan("<p>seventeen bytes</p>");
@@ -485,7 +485,7 @@ TEST(LexerScanner, LimitsGiveGumboScannersErrors) {
             describe(make_gumbo_scanner(shallow)->scan(nested)));
 }
 
-TEST(LexerScanner, FactoryHonoursConfigKey) {
+TEST(FastScanner, FactoryHonoursConfigKey) {
   conf::RewriteLimits limits;
   EXPECT_EQ(limits.html_scanner, "fast");
   auto fast = make_scanner(limits);

@@ -1,41 +1,28 @@
-// api/session.cc — see session.h. May call: base/, net/ (addresses), OpenSSL.
-#include "api/session.h"
+// api/dashboard_sessions.cc — see dashboard_sessions.h. May call: base/, net/ (addresses), OpenSSL.
+#include "api/dashboard_sessions.h"
 
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 #include <openssl/sha.h>
 
 #include <algorithm>
 
+#include "base/crypto.h"
+#include "base/encoding.h"
 #include "base/strings.h"
 #include "net/address.h"
 
 namespace trackrelay::api {
 namespace {
 
-constexpr char kHex[] = "0123456789abcdef";
-
-std::string hex(const unsigned char* p, std::size_t n) {
-  std::string out;
-  out.reserve(n * 2);
-  for (std::size_t i = 0; i < n; ++i) {
-    out.push_back(kHex[p[i] >> 4]);
-    out.push_back(kHex[p[i] & 15]);
-  }
-  return out;
-}
-
 // 256 random bits in hex; "" when there is no randomness (no session then).
-std::string random_hex() {
-  unsigned char raw[32];
-  if (RAND_bytes(raw, sizeof raw) != 1) return {};
-  return hex(raw, sizeof raw);
+std::string random_id() {
+  return random_hex(32);
 }
 
 std::string digest(std::string_view id) {
   unsigned char md[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(id.data()), id.size(), md);
-  return hex(md, sizeof md);
+  return hex_encode(md, sizeof md);
 }
 
 }  // namespace
@@ -66,7 +53,7 @@ void Sessions::evict_oldest_of(const std::string& account) {
 }
 
 std::optional<Sessions::Opened> Sessions::open(Identity who) {
-  Opened out{random_hex(), random_hex()};
+  Opened out{random_id(), random_id()};
   if (out.id.empty() || out.csrf.empty()) return std::nullopt;
   std::lock_guard lock(mu_);
   const std::string account = account_of(who);

@@ -1,4 +1,4 @@
-// api/session.h — the dashboard's sign-in sessions.
+// api/dashboard_sessions.h — the dashboard's sign-in sessions.
 //
 // Owns: session ids (256 random bits, sent only in the HttpOnly cookie and
 // kept here only as their SHA-256), each session's CSRF token (256 random

@@ -1,5 +1,5 @@
-// track/net.cc — the client address behind trusted proxies (see net.h).
-#include "track/net.h"
+// track/client_address.cc — the client address behind trusted proxies (see client_address.h).
+#include "track/client_address.h"
 
 #include <optional>
 

@@ -1,17 +1,18 @@
-// track/http_server.h — the HTTP/1.1 connection handling the tracking
-// endpoint and the management API share.
+// net/http_server.h — the HTTP/1.1 connection handling the tracking
+// endpoint (track/) and the management API (api/) share.
 //
-// Owns: listeners (plain and TLS with a CertificateSet), one coroutine per
+// Owns: listeners (plain and TLS with the owner's TlsContexts), one coroutine per
 // connection, keep-alive and pipelining, a timeout on every read and write,
 // header and body limits (answered with 431/413 through the owner's error
 // formatter), the Date header, and graceful stop. What a request gets is the
-// owner's Handler. May call: track/net, track/tls, base/, Boost.Beast,
+// owner's Handler. May call: net/address.h, base/, Boost.Beast,
 // OpenSSL. Runs on the caller's io_context (one thread).
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <chrono>
@@ -20,12 +21,19 @@
 #include <string>
 
 #include "base/result.h"
-#include "track/tls.h"
 
-namespace trackrelay::track {
+namespace trackrelay::net {
 
 using HttpRequest = boost::beast::http::request<boost::beast::http::string_body>;
 using HttpResponse = boost::beast::http::response<boost::beast::http::string_body>;
+
+// The TLS contexts of HTTPS listeners (track/tls.h's CertificateSet): the
+// context a handshake starts with; the owner picks certificates (SNI) in it.
+class TlsContexts {
+ public:
+  virtual ~TlsContexts() = default;
+  virtual boost::asio::ssl::context& context() = 0;
+};
 
 struct HttpLimits {
   std::size_t header_bytes = 8 * 1024;    // request line + headers (431 beyond)
@@ -56,7 +64,7 @@ class HttpServer {
   // errors ("track.listen"). Logs "<name>: listening on http(s)://ip:port".
   Result<bool> listen(const std::string& address, const char* key, bool tls);
   // The certificates new TLS connections use (connections keep theirs).
-  void set_certificates(std::shared_ptr<CertificateSet> certs);
+  void set_certificates(std::shared_ptr<TlsContexts> certs);
   // Stops accepting; requests in flight are answered within `grace`.
   void stop(std::chrono::seconds grace);
 
@@ -65,4 +73,4 @@ class HttpServer {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace trackrelay::track
+}  // namespace trackrelay::net

@@ -1,4 +1,4 @@
-// track/net.h — which address a request comes from: the peer, or the client
+// track/client_address.h — which address a request comes from: the peer, or the client
 // named by X-Forwarded-For when the peer is a trusted proxy.
 // May call: base/, net/, Boost.Asio (ip addresses only).
 #pragma once

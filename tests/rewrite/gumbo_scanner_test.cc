@@ -1,4 +1,4 @@
-// tests/rewrite/html_scanner_test.cc — the gumbo LinkScanner: href spans as
+// tests/rewrite/gumbo_scanner_test.cc — the gumbo LinkScanner: href spans as
 // source byte offsets, per-link controls, MSO conditional comments, <body>
 // positions, parse limits, and every corpus HTML file.
 #include <gtest/gtest.h>
@@ -31,7 +31,7 @@ std::string read_file(const std::filesystem::path& path) {
   return out.str();
 }
 
-TEST(HtmlScanner, DoubleQuotedHrefExactOffsets) {
+TEST(GumboScanner, DoubleQuotedHrefExactOffsets) {
   std::string html = R"(<p>Hi <a class="x" href="https://example.com/a">link</a></p>)";
   HtmlScan scan = scan_ok(html);
   ASSERT_EQ(scan.links.size(), 1u);
@@ -47,7 +47,7 @@ TEST(HtmlScanner, DoubleQuotedHrefExactOffsets) {
   EXPECT_FALSE(link.in_conditional_comment);
 }
 
-TEST(HtmlScanner, SingleQuotedHref) {
+TEST(GumboScanner, SingleQuotedHref) {
   std::string html = "<a href='http://example.com/s'>x</a>";
   HtmlScan scan = scan_ok(html);
   ASSERT_EQ(scan.links.size(), 1u);
@@ -57,7 +57,7 @@ TEST(HtmlScanner, SingleQuotedHref) {
   EXPECT_EQ(span(html, scan.links[0]), "http://example.com/s");
 }
 
-TEST(HtmlScanner, UnquotedHref) {
+TEST(GumboScanner, UnquotedHref) {
   std::string html = "<a href=http://example.com/u?a=1 title=t>x</a>";
   HtmlScan scan = scan_ok(html);
   ASSERT_EQ(scan.links.size(), 1u);
@@ -67,7 +67,7 @@ TEST(HtmlScanner, UnquotedHref) {
   EXPECT_EQ(span(html, scan.links[0]), "http://example.com/u?a=1");
 }
 
-TEST(HtmlScanner, EntitiesDecodedInValueButSpanIsRaw) {
+TEST(GumboScanner, EntitiesDecodedInValueButSpanIsRaw) {
   std::string html = R"(<a href="https://example.com/?a=1&amp;b=2&#38;c=3">x</a>)";
   HtmlScan scan = scan_ok(html);
   ASSERT_EQ(scan.links.size(), 1u);
@@ -75,7 +75,7 @@ TEST(HtmlScanner, EntitiesDecodedInValueButSpanIsRaw) {
   EXPECT_EQ(span(html, scan.links[0]), "https://example.com/?a=1&amp;b=2&#38;c=3");
 }
 
-TEST(HtmlScanner, MultiLineTagWithCrlf) {
+TEST(GumboScanner, MultiLineTagWithCrlf) {
   std::string html =
       "<div>\r\n<a\r\n   style=\"color:red\"\r\n   href=\"https://example.com/m\"\r\n>x</a>";
   HtmlScan scan = scan_ok(html);
@@ -85,7 +85,7 @@ TEST(HtmlScanner, MultiLineTagWithCrlf) {
   EXPECT_EQ(span(html, scan.links[0]), "https://example.com/m");
 }
 
-TEST(HtmlScanner, UppercaseTagAndAttribute) {
+TEST(GumboScanner, UppercaseTagAndAttribute) {
   std::string html = R"(<A HREF="https://example.com/U">x</A>)";
   HtmlScan scan = scan_ok(html);
   ASSERT_EQ(scan.links.size(), 1u);
@@ -94,7 +94,7 @@ TEST(HtmlScanner, UppercaseTagAndAttribute) {
   EXPECT_EQ(scan.links[0].value_offset, 9u);
 }
 
-TEST(HtmlScanner, AreaElement) {
+TEST(GumboScanner, AreaElement) {
   std::string html =
       R"(<map name="m"><area shape="rect" coords="0,0,1,1" href="https://example.com/area"></map>)";
   HtmlScan scan = scan_ok(html);
@@ -103,7 +103,7 @@ TEST(HtmlScanner, AreaElement) {
   EXPECT_EQ(span(html, scan.links[0]), "https://example.com/area");
 }
 
-TEST(HtmlScanner, ClicktrackOffOnlyForZero) {
+TEST(GumboScanner, ClicktrackOffOnlyForZero) {
   std::string html = R"(<a href="https://a.example/" data-msys-clicktrack="0">a</a>)"
                      R"(<a href="https://b.example/" data-msys-clicktrack="1">b</a>)"
                      R"(<a data-msys-clicktrack='0' href="https://c.example/">c</a>)"
@@ -116,7 +116,7 @@ TEST(HtmlScanner, ClicktrackOffOnlyForZero) {
   EXPECT_FALSE(scan.links[3].clicktrack_off);
 }
 
-TEST(HtmlScanner, LinkNameIsDecoded) {
+TEST(GumboScanner, LinkNameIsDecoded) {
   std::string html =
       R"(<a data-msys-linkname="Tom &amp; Jerry&#x21;" href="https://x.example/">x</a>)";
   HtmlScan scan = scan_ok(html);
@@ -124,7 +124,7 @@ TEST(HtmlScanner, LinkNameIsDecoded) {
   EXPECT_EQ(scan.links[0].link_name, "Tom & Jerry!");
 }
 
-TEST(HtmlScanner, NonHttpHrefsAreStillReported) {
+TEST(GumboScanner, NonHttpHrefsAreStillReported) {
   std::string html =
       R"(<a href="mailto:a@example.com">m</a><a href="tel:+100">t</a><a href="#top">t</a>)"
       R"(<a href="{{url}}">u</a><a href="">e</a>)";
@@ -139,12 +139,12 @@ TEST(HtmlScanner, NonHttpHrefsAreStillReported) {
   EXPECT_EQ(scan.links[4].value_offset, html.rfind("\"\"") + 1);
 }
 
-TEST(HtmlScanner, AnchorWithoutHrefValueIsIgnored) {
+TEST(GumboScanner, AnchorWithoutHrefValueIsIgnored) {
   HtmlScan scan = scan_ok(R"(<a name="x">n</a><a href>h</a><a id="y">i</a>)");
   EXPECT_TRUE(scan.links.empty());
 }
 
-TEST(HtmlScanner, MsoConditionalCommentVmlButton) {
+TEST(GumboScanner, MsoConditionalCommentVmlButton) {
   std::string html =
       "<body>\n<div><!--[if mso]>\n"
       "  <v:roundrect xmlns:v=\"urn:schemas-microsoft-com:vml\" href=\"https://vml.example/go\" "
@@ -172,7 +172,7 @@ TEST(HtmlScanner, MsoConditionalCommentVmlButton) {
   EXPECT_FALSE(scan.links[2].in_conditional_comment);
 }
 
-TEST(HtmlScanner, ConditionalCommentVariants) {
+TEST(GumboScanner, ConditionalCommentVariants) {
   std::string html =
       "<!--  [IF (gte mso 9)|(IE)]><v:rect href=\"https://r.example/\"></v:rect><![ENDIF]-->"
       "<!--[if mso]><p>no links here</p><![endif]-->";
@@ -183,12 +183,12 @@ TEST(HtmlScanner, ConditionalCommentVariants) {
   EXPECT_TRUE(scan.links[0].in_conditional_comment);
 }
 
-TEST(HtmlScanner, VmlOutsideConditionalCommentIsNotALink) {
+TEST(GumboScanner, VmlOutsideConditionalCommentIsNotALink) {
   HtmlScan scan = scan_ok(R"(<v:roundrect href="https://x.example/"></v:roundrect>)");
   EXPECT_TRUE(scan.links.empty());
 }
 
-TEST(HtmlScanner, DownlevelRevealedCommentIsOrdinaryHtml) {
+TEST(GumboScanner, DownlevelRevealedCommentIsOrdinaryHtml) {
   std::string html =
       "<!--[if !mso]><!--><a href=\"https://not-mso.example/\">x</a><!--<![endif]-->";
   HtmlScan scan = scan_ok(html);
@@ -197,7 +197,7 @@ TEST(HtmlScanner, DownlevelRevealedCommentIsOrdinaryHtml) {
   EXPECT_EQ(scan.links[0].value_offset, html.find("https://"));
 }
 
-TEST(HtmlScanner, ScriptStyleTextareaAndPlainCommentsAreNotLinks) {
+TEST(GumboScanner, ScriptStyleTextareaAndPlainCommentsAreNotLinks) {
   std::string html =
       "<head><style>a[href=\"https://style.example/\"]{}</style>"
       "<script>document.write('<a href=\"https://script.example/\">');</script></head>"
@@ -209,7 +209,7 @@ TEST(HtmlScanner, ScriptStyleTextareaAndPlainCommentsAreNotLinks) {
   EXPECT_EQ(scan.links[0].value, "https://real.example/");
 }
 
-TEST(HtmlScanner, BodyPositions) {
+TEST(GumboScanner, BodyPositions) {
   std::string html = "<html><head></head><body class=\"b\">\n<p>x</p>\n</body>\n</html>";
   HtmlScan scan = scan_ok(html);
   ASSERT_TRUE(scan.body_start_end.has_value());
@@ -218,28 +218,28 @@ TEST(HtmlScanner, BodyPositions) {
   EXPECT_EQ(*scan.body_end_start, html.find("</body>"));
 }
 
-TEST(HtmlScanner, UppercaseBodyTags) {
+TEST(GumboScanner, UppercaseBodyTags) {
   std::string html = "<HTML><BODY>x</BODY></HTML>";
   HtmlScan scan = scan_ok(html);
   EXPECT_EQ(scan.body_start_end, std::optional<std::size_t>(12));
   EXPECT_EQ(scan.body_end_start, std::optional<std::size_t>(13));
 }
 
-TEST(HtmlScanner, ImpliedBodyHasNoPositions) {
+TEST(GumboScanner, ImpliedBodyHasNoPositions) {
   HtmlScan scan = scan_ok("<p>Hello <a href=\"https://x.example/\">x</a></p>");
   EXPECT_FALSE(scan.body_start_end.has_value());
   EXPECT_FALSE(scan.body_end_start.has_value());
   EXPECT_EQ(scan.links.size(), 1u);
 }
 
-TEST(HtmlScanner, BodyWithoutEndTag) {
+TEST(GumboScanner, BodyWithoutEndTag) {
   std::string html = "<html><body>x";
   HtmlScan scan = scan_ok(html);
   EXPECT_EQ(scan.body_start_end, std::optional<std::size_t>(12));
   EXPECT_FALSE(scan.body_end_start.has_value());
 }
 
-TEST(HtmlScanner, LateBodyTagAfterImpliedBody) {
+TEST(GumboScanner, LateBodyTagAfterImpliedBody) {
   // An <img> in <head> makes the parser imply <body>; the real tag still counts.
   std::string html =
       "<html><head><title>t</title><img src=\"https://p.example/i.gif\"></head>\n"
@@ -250,7 +250,7 @@ TEST(HtmlScanner, LateBodyTagAfterImpliedBody) {
   EXPECT_EQ(scan.body_end_start, std::optional<std::size_t>(html.find("</body>")));
 }
 
-TEST(HtmlScanner, BodyInCommentScriptOrAttributeIsNotTheBodyTag) {
+TEST(GumboScanner, BodyInCommentScriptOrAttributeIsNotTheBodyTag) {
   HtmlScan scan = scan_ok(
       "<p>x</p><!-- <body> --><script>var s = '<body>';</script>"
       "<textarea><body></textarea><a title=\"<body>\" href=\"https://x.example/\">x</a>"
@@ -259,7 +259,7 @@ TEST(HtmlScanner, BodyInCommentScriptOrAttributeIsNotTheBodyTag) {
   EXPECT_FALSE(scan.body_end_start.has_value());
 }
 
-TEST(HtmlScanner, MisnestedAnchorReportedOnce) {
+TEST(GumboScanner, MisnestedAnchorReportedOnce) {
   // The adoption agency clones <a> into the <p>: one source attribute.
   std::string html =
       "<a href=\"https://x.example/\"><p>one</a>two<b><a href=\"https://y.example/\">"
@@ -270,7 +270,7 @@ TEST(HtmlScanner, MisnestedAnchorReportedOnce) {
   EXPECT_EQ(scan.links[1].value_offset, html.find("https://y"));
 }
 
-TEST(HtmlScanner, LinksAreInSourceOrder) {
+TEST(GumboScanner, LinksAreInSourceOrder) {
   std::string html =
       "<table><a href=\"https://foster.example/\">f</a><tr><td>"
       "<a href=\"https://cell.example/\">c</a></td></tr></table>";
@@ -280,7 +280,7 @@ TEST(HtmlScanner, LinksAreInSourceOrder) {
   EXPECT_EQ(scan.links[0].value, "https://foster.example/");
 }
 
-TEST(HtmlScanner, TooLargeIsAnError) {
+TEST(GumboScanner, TooLargeIsAnError) {
   conf::RewriteLimits limits;
   limits.max_html_part_bytes = 16;
   auto result = make_gumbo_scanner(limits)->scan("<p>seventeen bytes</p>");
@@ -288,7 +288,7 @@ TEST(HtmlScanner, TooLargeIsAnError) {
   EXPECT_NE(result.error().find("bytes"), std::string::npos) << result.error();
 }
 
-TEST(HtmlScanner, TooDeepIsAnError) {
+TEST(GumboScanner, TooDeepIsAnError) {
   conf::RewriteLimits limits;
   limits.max_html_depth = 10;
   std::string html;
@@ -301,7 +301,7 @@ TEST(HtmlScanner, TooDeepIsAnError) {
   EXPECT_TRUE(make_gumbo_scanner(limits)->scan(shallow).ok());
 }
 
-TEST(HtmlScanner, TooManyParseErrorsIsAnError) {
+TEST(GumboScanner, TooManyParseErrorsIsAnError) {
   conf::RewriteLimits limits;
   limits.max_html_parse_errors = 5;
   std::string html;
@@ -311,7 +311,7 @@ TEST(HtmlScanner, TooManyParseErrorsIsAnError) {
   EXPECT_EQ(result.error(), "too many HTML parse errors (limit 5)");
 }
 
-TEST(HtmlScanner, SloppyButShallowMarkupPasses) {
+TEST(GumboScanner, SloppyButShallowMarkupPasses) {
   // Unclosed <p>, <li>, <td>, <tr>, <option>: implied end tags keep it shallow.
   std::string html = "<table>";
   for (int i = 0; i < 2000; ++i) html += "<tr><td>x<td><p>y<p>z<ul><li>a<li>b</ul>";
@@ -321,7 +321,7 @@ TEST(HtmlScanner, SloppyButShallowMarkupPasses) {
 }
 
 // gumbo is quadratic on these; the pre-check must refuse them quickly.
-TEST(HtmlScanner, AdversarialMarkupFailsFast) {
+TEST(GumboScanner, AdversarialMarkupFailsFast) {
   std::string deep;
   for (int i = 0; i < 50000; ++i) deep += "<div>";
   std::string attrs = "<a ";
@@ -342,7 +342,7 @@ TEST(HtmlScanner, AdversarialMarkupFailsFast) {
   }
 }
 
-TEST(HtmlScanner, AdversarialConditionalCommentFailsFast) {
+TEST(GumboScanner, AdversarialConditionalCommentFailsFast) {
   std::string html = "<p>x</p><!--[if mso]>";
   for (int i = 0; i < 50000; ++i) html += "<div>";
   html += "<![endif]-->";
@@ -354,7 +354,7 @@ TEST(HtmlScanner, AdversarialConditionalCommentFailsFast) {
   EXPECT_LT(seconds, 2.0);
 }
 
-TEST(HtmlScanner, ScannerCanBeReused) {
+TEST(GumboScanner, ScannerCanBeReused) {
   auto scanner = make_gumbo_scanner({});
   for (int i = 0; i < 3; ++i) {
     auto result = scanner->scan("<body><a href=\"https://x.example/\">x</a></body>");
@@ -363,7 +363,7 @@ TEST(HtmlScanner, ScannerCanBeReused) {
   }
 }
 
-TEST(HtmlScanner, PathologicalCorpusMessageCompletesInBounds) {
+TEST(GumboScanner, PathologicalCorpusMessageCompletesInBounds) {
   std::string eml = read_file(std::filesystem::path(TRACKRELAY_CORPUS_DIR) / "mime" /
                               "mailparser-html-large-pathological.eml");
   std::size_t body = eml.find("\n\n");
@@ -379,7 +379,7 @@ TEST(HtmlScanner, PathologicalCorpusMessageCompletesInBounds) {
   }
 }
 
-TEST(HtmlScanner, WhatwgSpecHrefsInsideScriptAreNotReported) {
+TEST(GumboScanner, WhatwgSpecHrefsInsideScriptAreNotReported) {
   std::string html = read_file(std::filesystem::path(TRACKRELAY_CORPUS_DIR) / "html" /
                                "mimekit-whatwg-spec-large-win1252.html");
   ASSERT_FALSE(html.empty());
@@ -433,7 +433,7 @@ void expect_spans_are_attributes(const std::string& name, std::string_view html,
   }
 }
 
-TEST(HtmlScanner, EveryCorpusHtmlFileScansWithExactSpans) {
+TEST(GumboScanner, EveryCorpusHtmlFileScansWithExactSpans) {
   std::filesystem::path dir = std::filesystem::path(TRACKRELAY_CORPUS_DIR) / "html";
   int files = 0;
   std::size_t links = 0, conditional = 0, bodies = 0;

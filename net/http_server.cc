@@ -1,7 +1,7 @@
-// track/http_server.cc — see http_server.h. Factored out of the tracking
+// net/http_server.cc — see http_server.h. Factored out of the tracking
 // endpoint's server so the management API reuses the same connection code.
-// May call: track/net, track/tls, base/, Boost.Beast, OpenSSL.
-#include "track/http_server.h"
+// May call: net/address.h, base/, Boost.Beast, OpenSSL.
+#include "net/http_server.h"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -18,7 +18,7 @@
 #include "base/log.h"
 #include "net/address.h"
 
-namespace trackrelay::track {
+namespace trackrelay::net {
 namespace {
 
 namespace asio = boost::asio;
@@ -64,7 +64,7 @@ struct HttpServer::Impl {
   HttpLimits limits;
   Handler handler;
   ErrorReply error_reply;
-  std::shared_ptr<CertificateSet> certs;
+  std::shared_ptr<TlsContexts> certs;
   std::deque<tcp::acceptor> acceptors;  // deque: accept loops hold references
   std::list<Conn> conns;
   bool stopping = false;
@@ -76,7 +76,7 @@ struct HttpServer::Impl {
 
   asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, bool tls);
   asio::awaitable<void> run_plain(tcp::socket socket);
-  asio::awaitable<void> run_tls(tcp::socket socket, std::shared_ptr<CertificateSet> set);
+  asio::awaitable<void> run_tls(tcp::socket socket, std::shared_ptr<TlsContexts> set);
   template <class Stream>
   asio::awaitable<void> serve(Stream& stream, const tcp::endpoint& peer, Conn& conn);
   void forget(std::list<Conn>::iterator it);
@@ -141,7 +141,7 @@ asio::awaitable<void> HttpServer::Impl::run_plain(tcp::socket socket) {
 }
 
 asio::awaitable<void> HttpServer::Impl::run_tls(tcp::socket socket,
-                                                std::shared_ptr<CertificateSet> set) {
+                                                std::shared_ptr<TlsContexts> set) {
   boost::system::error_code ec;
   const tcp::endpoint peer = socket.remote_endpoint(ec);
   if (ec || set == nullptr) co_return;
@@ -211,7 +211,7 @@ HttpServer::HttpServer(asio::io_context& ioc, std::string name, HttpLimits limit
 
 HttpServer::~HttpServer() = default;
 
-void HttpServer::set_certificates(std::shared_ptr<CertificateSet> certs) {
+void HttpServer::set_certificates(std::shared_ptr<TlsContexts> certs) {
   impl_->certs = std::move(certs);
 }
 
@@ -234,4 +234,4 @@ void HttpServer::stop(std::chrono::seconds grace) {
   });
 }
 
-}  // namespace trackrelay::track
+}  // namespace trackrelay::net

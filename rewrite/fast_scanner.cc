@@ -1,4 +1,4 @@
-// rewrite/lexer_scanner.cc — the fast LinkScanner: one linear tokenizer pass
+// rewrite/fast_scanner.cc — the fast LinkScanner: one linear tokenizer pass
 // (html_tokenizer.h) that reports exactly what the gumbo scanner reports —
 // links, their spans and decoded values, per-link controls, conditional
 // comments, <body> and </body> — without building a tree.
