@@ -98,7 +98,23 @@ Content-Type: text/html; charset=utf-8
 """
 
 
+def declare_sending_domain():
+    """What an operator does after installing: declare a tracking domain and
+    the sending domain whose mail it tracks (tracking.senders: declared, the
+    default, tracks only declared senders' mail; everything else, such as
+    inbound mail, passes through untouched)."""
+    with open(CONFIG) as f:
+        text = f.read()
+    text = text.replace("tracking:\n", "tracking:\n"
+                        "  tracking_domains: [{domain: click.example.com}]\n"
+                        "  sending_domains: [{domain: example.com,"
+                        " tracking_domain: click.example.com}]\n", 1)
+    with open(CONFIG, "w") as f:
+        f.write(text)
+
+
 def relay_one_message():
+    declare_sending_domain()
     os.makedirs("/tmp/sink", mode=0o777)
     os.chmod("/tmp/sink", 0o777)
     sink = subprocess.Popen(["smtp-sink", "-u", "nobody", "-d", "/tmp/sink/%H%M%S.",
@@ -127,11 +143,11 @@ def relay_one_message():
         # The tracked link's redirect: the endpoint verifies the token with the
         # generated secret and records the click in /var/lib/trackrelay.
         import re
-        m = re.search(r'http://track\.example\.net(/f/[A-Za-z0-9_=.-]+)', REPORT["sink_message"])
+        m = re.search(r'http://click\.example\.com(/f/[A-Za-z0-9_=.-]+)', REPORT["sink_message"])
         REPORT["tracked_path"] = m.group(1) if m else None
         if m and REPORT["track_up"]:
             c = http.client.HTTPConnection("127.0.0.1", 8080, timeout=10)
-            c.request("GET", m.group(1), headers={"Host": "track.example.net"})
+            c.request("GET", m.group(1), headers={"Host": "click.example.com"})
             r = c.getresponse()
             REPORT["click_status"] = r.status
             REPORT["click_location"] = r.getheader("Location")
