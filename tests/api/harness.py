@@ -30,6 +30,15 @@ def free_port():
     return port
 
 
+def tcp_port():
+    """A TCP port that was free a moment ago (a listener the test starts)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
 class Serve:
     """One `trackrelay serve`; its listening ports parsed from its log."""
 

@@ -49,21 +49,13 @@ MOVED = [r for r in RECORDS if not r.startswith("cname=")] + [
     "cname=click.example.com,other.example.net"]
 
 
-def tcp_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
 class ApiEndToEnd(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.env = harness.Env(TRACKRELAY)
         try:
             cls.dns = cls.env.dnsmasq(RECORDS)
-            cls.track_port = tcp_port()
+            cls.track_port = harness.tcp_port()
             cls.outbox = os.path.join(cls.env.dir, "outbox")
             # The challenge reaches 127.0.0.1 only because these processes
             # allow it; test_5 proves the default never connects there.

@@ -35,22 +35,13 @@ MAIL = (b"From: news@%s\r\nTo: b@example.net\r\nContent-Type: text/html\r\n\r\n"
         b"<a href=\"https://shop.example/x\">x</a>\r\n")
 
 
-def tcp_port():
-    import socket
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
 class Tenancy(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.env = harness.Env(TRACKRELAY)
         try:
             cls.dns = cls.env.dnsmasq(RECORDS)
-            cls.track_port = tcp_port()
+            cls.track_port = harness.tcp_port()
             cls.config = cls.env.config("t.yaml", (
                 "  tracking_domains: [{domain: click.operator.example.com}]\n"
                 "  sending_domains: [{domain: operator.example.com,"

@@ -19,6 +19,7 @@
 
 #include "mime/codec.h"
 #include "mime/structure.h"
+#include "mime/transfer_encoding.h"
 
 namespace trackrelay::mime {
 namespace {
@@ -55,22 +56,6 @@ std::string read_file(const fs::path& p) {
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
-const char* encoding_name(TransferEncoding e) {
-  switch (e) {
-    case TransferEncoding::kSevenBit:
-      return "7bit";
-    case TransferEncoding::kEightBit:
-      return "8bit";
-    case TransferEncoding::kBinary:
-      return "binary";
-    case TransferEncoding::kQuotedPrintable:
-      return "qp";
-    case TransferEncoding::kBase64:
-      return "base64";
-  }
-  return "?";
-}
-
 TEST(MimeCorpus, AnalyseAndRoundTripEveryMessage) {
   const std::vector<fs::path> files = corpus_files();
   if (files.empty()) GTEST_SKIP() << "no corpus at " << TRACKRELAY_CORPUS_DIR;
@@ -99,8 +84,9 @@ TEST(MimeCorpus, AnalyseAndRoundTripEveryMessage) {
     detail << "  " << file.filename().string() << ":";
     for (const TextLeaf& leaf : s.leaves) {
       ++leaves;
-      detail << " [" << leaf.path << " " << leaf.media_type << " " << encoding_name(leaf.encoding)
-             << " " << (leaf.charset.empty() ? "-" : leaf.charset) << "]";
+      detail << " [" << leaf.path << " " << leaf.media_type << " "
+             << transfer_encoding_name(leaf.encoding) << " "
+             << (leaf.charset.empty() ? "-" : leaf.charset) << "]";
       ASSERT_LE(leaf.body_offset, msg.size());
       ASSERT_LE(leaf.body_length, msg.size() - leaf.body_offset);
       EXPECT_GE(leaf.body_offset, prev_end) << leaf.path << " overlaps the previous range";
