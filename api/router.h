@@ -2,9 +2,11 @@
 //
 // Owns: the routes under /api/v1 (tracking domains, sending domains,
 // subaccounts, API keys, message events, the OpenAPI document), API-key
-// authentication (Authorization: <key>, or Basic with the key as user name),
-// subaccount scoping (X-MSYS-SUBACCOUNT; a subaccount key sees only its own
-// resources), the hosted service's JSON shapes and error bodies
+// authentication (Authorization: <key>, or Basic with the key as user name;
+// checked by store::DomainStore::authenticate, which refuses keys of
+// subaccounts that are not active: 403), subaccount scoping
+// (X-MSYS-SUBACCOUNT; a subaccount key sees only its own resources and the
+// events whose subaccount_id is its own), the hosted service's JSON shapes and error bodies
 // {"errors":[{"message","description","code"}]}, and the rules of docs/api.md.
 // May call: store/ (domains, events), dns/ (verification), conf/, base/,
 // Boost.JSON, Boost.URL.

@@ -35,6 +35,12 @@ class TableResolver final : public dns::Resolver {
   dns::Answer addresses(std::string_view) override {
     return dns::Answer{dns::Answer::Kind::kFailed, {}, "no addresses in tests"};
   }
+  // TXT answers are in the same table under "TXT " + name.
+  dns::Answer txt(std::string_view name) override {
+    auto it = answers_.find("TXT " + std::string(name));
+    if (it != answers_.end()) return it->second;
+    return dns::Answer{dns::Answer::Kind::kNone, {}, "NXDOMAIN (the name does not exist)"};
+  }
 
  private:
   std::map<std::string, dns::Answer> answers_;

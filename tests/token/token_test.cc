@@ -2,6 +2,8 @@
 #include "token/token.h"
 
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include <random>
 #include <vector>
@@ -67,6 +69,43 @@ TEST(Token, SubaccountIdRoundTripsAndOldTokensDecodeAsPrimary) {
   }
   c.subaccount_id = -5;  // not an account: encoded as the primary's
   EXPECT_EQ(encode(c, kK1), old_format);
+}
+
+// A token signed by hand (the format of token.h, body not deflated), so the
+// verifier's handling of the optional subaccount id can be probed.
+std::string forge(std::string_view after_strings) {
+  std::string body;
+  body.push_back(1);     // click
+  body.push_back(0x05);  // issued_at 5
+  for (std::string_view s : {"https://x.example/", "", "click.example.com", "m", "", "", ""}) {
+    body.push_back(static_cast<char>(s.size()));
+    body.append(s);
+  }
+  body.append(after_strings);
+  std::string raw = std::string("\x10\x02k1", 4) + body;
+  const std::string input = std::string("trackrelay/token/1\0", 19) + raw;
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), kK1.secret.data(), static_cast<int>(kK1.secret.size()),
+       reinterpret_cast<const unsigned char*>(input.data()), input.size(), md, &len);
+  raw.append(reinterpret_cast<const char*>(md), 16);
+  return base64url_encode(raw);
+}
+
+TEST(Token, SubaccountIdMustBeCanonical) {
+  std::vector<Key> keys{kK1};
+  auto plain = verify(forge(""), keys, "click.example.com");
+  ASSERT_TRUE(plain.ok()) << plain.error() << " (the forged format must match token.h)";
+  EXPECT_EQ(plain->subaccount_id, 0);
+  auto five = verify(forge("\x05"), keys, "click.example.com");
+  ASSERT_TRUE(five.ok()) << five.error();
+  EXPECT_EQ(five->subaccount_id, 5);
+  for (std::string_view bad : {std::string_view("\x00", 1), std::string_view("\x85\x00", 2),
+                               std::string_view("\x80"), std::string_view("\x05\x00", 2),
+                               std::string_view("\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01")}) {
+    EXPECT_FALSE(verify(forge(bad), keys, "click.example.com").ok())
+        << "zero, padded, truncated, trailing or over INT64_MAX: " << bad.size() << " bytes";
+  }
 }
 
 TEST(Token, IsUrlSafe) {

@@ -1,10 +1,11 @@
 // dashboard/www/js/sending.js — Account → Sending Domains: the table with
 // each domain's linked tracking domain, New Domain (Domain Name, Linked
 // Tracking Domain: the verified tracking domains of the same (sub)account),
-// Update Tracking Domain, Delete. The API decides; errors are shown as it
-// words them.
+// Update Tracking Domain, Verify (the TXT proof: an unverified domain shows
+// the record to publish and is not used for mail), Delete. The API decides;
+// errors are shown as it words them.
 
-import {enc} from './api.js';
+import {enc, describe} from './api.js';
 import {h, clear, errorBox, showError, toast, formDialog, confirmDialog, field, select, table,
         accountName, badge, pageHead} from './ui.js';
 import {statusOf} from './tracking.js';
@@ -60,13 +61,24 @@ export async function render(main, ctx) {
                 ? h('div', {class: 'sub', text: 'Not verified: mail uses the default until it is.'})
                 : null)
         : h('span', {class: 'sub', text: 'None — the default tracking domain'});
+    const proven = fromFile || (d.status && d.status.ownership_verified);
+    const record = d.verification && d.verification.txt_record;
     const cells = [
       h('div', {}, h('div', {class: 'domain', text: d.domain}),
-        fromFile ? h('div', {class: 'sub', text: 'From the configuration file'}) : null),
+        fromFile ? h('div', {class: 'sub', text: 'From the configuration file'})
+                 : badge(proven ? 'verified' : 'pending', proven ? 'verified' : 'not verified'),
+        !proven && record
+            ? h('div', {class: 'sub',
+                        text: 'Not used for mail until verified. Publish ' + record.hostname +
+                                  ' TXT "' + record.value + '", then Verify.'})
+            : null),
       link,
     ];
     if (withSub) cells.push(h('span', {text: accountName(d.subaccount_id, ctx.subaccounts)}));
     cells.push(h('div', {class: 'actions'},
+        h('button', {type: 'button', class: 'small', disabled: fromFile,
+                     'aria-label': 'Verify the TXT record of ' + d.domain,
+                     onclick: () => verify(ctx, d)}, 'Verify'),
         h('button', {type: 'button', class: 'small', disabled: fromFile,
                      'aria-label': 'Update the tracking domain of ' + d.domain,
                      onclick: () => updateLink(ctx, d, tracking)}, 'Update Tracking Domain'),
@@ -116,6 +128,17 @@ async function updateLink(ctx, d, tracking) {
                                 });
   if (!done) return;
   toast(d.domain + (link.value ? ' now uses ' + link.value : ' now uses the default'));
+  await ctx.refresh();
+}
+
+// POST /sending-domains/{domain}/verify: the TXT proof of ownership.
+async function verify(ctx, d) {
+  try {
+    const r = await ctx.api.post('/sending-domains/' + enc(d.domain) + '/verify', {});
+    toast(r.ownership_verified ? d.domain + ' is verified' : r.message);
+  } catch (e) {
+    toast(describe(e));
+  }
   await ctx.refresh();
 }
 
