@@ -238,7 +238,7 @@ std::string_view builtin_example_yaml();
 
 // Lower-cases and converts a domain name to its A-label (punycode) form with
 // IDNA2008 (libidn2). Errors say what is wrong ("empty label", "invalid
-// character", ...). A trailing dot is removed.
+// character", ...), all with code Errc::kInvalid. A trailing dot is removed.
 Result<std::string> to_alabel(std::string_view domain);
 
 enum class TrackingDomainCheck { kOk, kPublicSuffix, kRegistrableRoot, kInvalid };

@@ -32,10 +32,10 @@ std::string ascii_lower(std::string_view s) {
   return out;
 }
 
-// Empty when `name` (lower-case ASCII) is a valid LDH host name; else what is wrong.
-std::string ldh_problem(std::string_view name) {
+// Whether `name` (lower-case ASCII) is a valid LDH host name; the error says what is wrong.
+Result<void> check_ldh(std::string_view name) {
   if (name.size() > kMaxName) {
-    return "longer than " + std::to_string(kMaxName) + " characters";
+    return Error{"longer than " + std::to_string(kMaxName) + " characters", Errc::kInvalid};
   }
   std::size_t start = 0;
   std::string_view last;
@@ -43,26 +43,29 @@ std::string ldh_problem(std::string_view name) {
     const std::size_t dot = name.find('.', start);
     const std::string_view label =
         name.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
-    if (label.empty()) return "empty label";
+    if (label.empty()) return Error{"empty label", Errc::kInvalid};
     if (label.size() > kMaxLabel) {
-      return "label " + internal::in_quotes(label) + " is longer than " +
-             std::to_string(kMaxLabel) + " characters";
+      return Error{"label " + internal::in_quotes(label) + " is longer than " +
+                       std::to_string(kMaxLabel) + " characters",
+                   Errc::kInvalid};
     }
     for (char c : label) {
       const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
       if (!ok)
-        return "invalid character " + internal::in_quotes(std::string(1, c)) + " in label " +
-               internal::in_quotes(label);
+        return Error{"invalid character " + internal::in_quotes(std::string(1, c)) + " in label " +
+                         internal::in_quotes(label),
+                     Errc::kInvalid};
     }
     if (label.front() == '-' || label.back() == '-') {
-      return "label " + internal::in_quotes(label) + " starts or ends with a hyphen";
+      return Error{"label " + internal::in_quotes(label) + " starts or ends with a hyphen",
+                   Errc::kInvalid};
     }
     last = label;
     if (dot == std::string_view::npos) break;
     start = dot + 1;
   }
   if (last.find_first_not_of("0123456789") == std::string_view::npos) {
-    return "the last label is numeric (IP addresses are not domain names)";
+    return Error{"the last label is numeric (IP addresses are not domain names)", Errc::kInvalid};
   }
   return {};
 }
@@ -94,9 +97,9 @@ std::string lookup_form(std::string_view host) {
 Result<std::string> to_alabel(std::string_view domain) {
   const std::string shown = internal::in_quotes(domain);
   if (!domain.empty() && domain.back() == '.') domain.remove_suffix(1);
-  if (domain.empty()) return Error{"empty domain name"};
+  if (domain.empty()) return Error{"empty domain name", Errc::kInvalid};
   if (domain.find('\0') != std::string_view::npos) {
-    return Error{shown + " is not a valid domain name: it contains a NUL byte"};
+    return Error{shown + " is not a valid domain name: it contains a NUL byte", Errc::kInvalid};
   }
   const std::string input(domain);
   uint8_t* raw = nullptr;
@@ -104,18 +107,18 @@ Result<std::string> to_alabel(std::string_view domain) {
                                 IDN2_NONTRANSITIONAL | IDN2_NFC_INPUT);
   const std::unique_ptr<uint8_t, decltype(&idn2_free)> owned(raw, &idn2_free);
   if (rc != IDN2_OK) {
-    return Error{shown + " is not a valid domain name: " + idn2_strerror(rc)};
+    return Error{shown + " is not a valid domain name: " + idn2_strerror(rc), Errc::kInvalid};
   }
   std::string out = ascii_lower(reinterpret_cast<const char*>(raw));
-  if (std::string problem = ldh_problem(out); !problem.empty()) {
-    return Error{shown + " is not a valid domain name: " + problem};
+  if (auto ldh = check_ldh(out); !ldh) {
+    return Error{shown + " is not a valid domain name: " + ldh.error(), ldh.code()};
   }
   return out;
 }
 
 TrackingDomainCheck check_tracking_domain(std::string_view alabel) {
   const std::string name(alabel);
-  if (name.empty() || !is_ascii(name) || name != ascii_lower(name) || !ldh_problem(name).empty()) {
+  if (name.empty() || !is_ascii(name) || name != ascii_lower(name) || !check_ldh(name).ok()) {
     return TrackingDomainCheck::kInvalid;
   }
   // Listed suffixes (com, co.uk, github.io), without the implicit "*" rule...

@@ -56,6 +56,23 @@ std::string without_trailing_dot(std::string s) {
 }
 
 // TXT RDATA: one or more <length><bytes> character-strings, concatenated.
+// The addresses (at most 16) of an A or AAAA reply, as text, onto *out;
+// nothing when the reply does not parse.
+template <class Ttl, class Addr, class Parse>
+void append_addresses(const std::vector<unsigned char>& reply, Parse parse, Addr Ttl::*field,
+                      int family, std::vector<std::string>* out) {
+  Ttl ttls[16];
+  int n = 16;
+  if (parse(reply.data(), static_cast<int>(reply.size()), nullptr, ttls, &n) != ARES_SUCCESS) {
+    return;
+  }
+  for (int i = 0; i < n; ++i) {
+    char buf[INET6_ADDRSTRLEN];
+    inet_ntop(family, &(ttls[i].*field), buf, sizeof buf);
+    out->emplace_back(buf);
+  }
+}
+
 std::string txt_strings(const unsigned char* p, std::size_t n) {
   std::string out;
   std::size_t i = 0;
@@ -133,27 +150,10 @@ class CaresResolver final : public Resolver {
         continue;
       }
       if (type == ns_t_a) {
-        ares_addrttl ttls[16];
-        int n = 16;
-        if (ares_parse_a_reply(o.reply.data(), static_cast<int>(o.reply.size()), nullptr, ttls,
-                               &n) == ARES_SUCCESS) {
-          for (int i = 0; i < n; ++i) {
-            char buf[INET_ADDRSTRLEN];
-            inet_ntop(AF_INET, &ttls[i].ipaddr, buf, sizeof buf);
-            out.values.emplace_back(buf);
-          }
-        }
+        append_addresses(o.reply, ares_parse_a_reply, &ares_addrttl::ipaddr, AF_INET, &out.values);
       } else {
-        ares_addr6ttl ttls[16];
-        int n = 16;
-        if (ares_parse_aaaa_reply(o.reply.data(), static_cast<int>(o.reply.size()), nullptr, ttls,
-                                  &n) == ARES_SUCCESS) {
-          for (int i = 0; i < n; ++i) {
-            char buf[INET6_ADDRSTRLEN];
-            inet_ntop(AF_INET6, &ttls[i].ip6addr, buf, sizeof buf);
-            out.values.emplace_back(buf);
-          }
-        }
+        append_addresses(o.reply, ares_parse_aaaa_reply, &ares_addr6ttl::ip6addr, AF_INET6,
+                         &out.values);
       }
     }
     if (!out.values.empty()) out.kind = Answer::Kind::kFound;
@@ -235,7 +235,7 @@ Answer Resolver::txt(std::string_view) {
   return a;
 }
 
-Result<bool> check_servers(const std::vector<std::string>& servers) {
+Result<void> check_servers(const std::vector<std::string>& servers) {
   for (const std::string& s : servers) {
     if (s.empty() || s.find(',') != std::string::npos) {
       return Error{"dns.resolvers: '" + s + "' is not an address (ip, ip:port, [v6]:port)"};
@@ -264,12 +264,12 @@ Result<bool> check_servers(const std::vector<std::string>& servers) {
       return Error{"dns.resolvers: '" + s + "': '" + host + "' is not an IP address"};
     }
   }
-  return true;
+  return {};
 }
 
 Result<std::unique_ptr<Resolver>> make_resolver(const std::vector<std::string>& servers,
                                                 int timeout_ms) {
-  if (auto r = check_servers(servers); !r) return Error{r.error()};
+  if (auto r = check_servers(servers); !r) return r.failure();
   if (int rc = ares_library_init(ARES_LIB_INIT_ALL); rc != ARES_SUCCESS) {
     return Error{std::string("c-ares: ") + ares_strerror(rc)};
   }

@@ -51,6 +51,6 @@ Result<std::unique_ptr<Resolver>> make_resolver(const std::vector<std::string>& 
                                                 int timeout_ms);
 
 // Checks `servers` the way make_resolver() does, without a channel.
-Result<bool> check_servers(const std::vector<std::string>& servers);
+Result<void> check_servers(const std::vector<std::string>& servers);
 
 }  // namespace trackrelay::dns

@@ -48,6 +48,9 @@ TEST(ToAlabel, ErrorsSayWhatIsWrong) {
   for (int i = 0; i < 51; ++i) long_name += "abcd.";
   long_name += "com";
   EXPECT_TRUE(contains(alabel_or_error(long_name), "longer than"));
+  for (std::string_view bad : {"", "foo..com", "-foo.com", "xn--zz.com", "127.0.0.1"}) {
+    EXPECT_EQ(to_alabel(bad).code(), Errc::kInvalid) << bad;  // rejected input, every way
+  }
 }
 
 TEST(CheckTrackingDomain, PublicSuffixList) {
