@@ -105,6 +105,11 @@ EntityType skipped(EntityType t, std::string reason) {
   return t;
 }
 
+EntityType skipped_attachment(EntityType t) {
+  t.attachment = true;
+  return skipped(std::move(t), "attachment");
+}
+
 EntityType failed(EntityType t, std::string error) {
   t.kind = EntityKind::kError;
   t.error = std::move(error);
@@ -146,7 +151,7 @@ EntityType classify_unsafe(const EntityFields& f, bool in_digest) {
       return skipped(t, "multipart with transfer encoding " + enc.name);
     }
     if (!enc.known) return skipped(t, "unknown transfer encoding " + enc.name);
-    if (attachment) return skipped(t, "attachment");
+    if (attachment) return skipped_attachment(t);
     if (t.boundary.empty()) return failed(t, t.media_type + " without boundary");
     if (!valid_boundary(t.boundary, *f.content_type)) {
       return failed(t, t.media_type + " with unusable boundary \"" + t.boundary + "\"");
@@ -162,7 +167,7 @@ EntityType classify_unsafe(const EntityFields& f, bool in_digest) {
     return skipped(t, t.media_type + " (S/MIME, rewriting would break it)");
   }
   if (t.media_type != "text/plain" && t.media_type != "text/html") return t;  // kOther
-  if (attachment) return skipped(t, "attachment");
+  if (attachment) return skipped_attachment(t);
   if (!enc.known) return skipped(t, "unknown transfer encoding " + enc.name);
   if (!ascii_compatible_charset(t.charset)) {
     return skipped(t, "charset " + t.charset + " is not ASCII-compatible");

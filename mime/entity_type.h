@@ -48,6 +48,7 @@ struct EntityType {
   std::string charset;     // lower-case, comments and quotes removed; "" if absent
   TransferEncoding encoding = TransferEncoding::kSevenBit;
   std::string skip_reason;  // kSkipped
+  bool attachment = false;  // kSkipped because it is an attachment
   std::string error;        // kError
 };
 

@@ -167,41 +167,42 @@ class Walker {
   // Edits that turn the message into what mimetic is shown (see hide_body).
   std::vector<Patch>& mimetic_view() { return mimetic_view_; }
 
-  // The entity [begin, limit) whose header block is `hb`. Returns an error
-  // text, or "" when the entity was handled (recorded, skipped or ignored).
-  std::string entity(const HeaderBlock& hb, std::size_t limit, const std::string& path,
-                     bool in_digest, int depth, const std::string& parent_eol) {
+  // The entity [begin, limit) whose header block is `hb`: handled (recorded,
+  // skipped or ignored), or an error.
+  Result<void> entity(const HeaderBlock& hb, std::size_t limit, const std::string& path,
+                      bool in_digest, int depth, const std::string& parent_eol) {
     const std::string shown = path.empty() ? std::string(kMessagePath) : path;
     Result<EntityFields> fields = entity_fields(hb.fields);
-    if (!fields.ok()) return "part " + shown + ": " + fields.error();
+    if (!fields.ok()) return Error{"part " + shown + ": " + fields.error()};
     const EntityType t = internal::classify(*fields, in_digest);
     shape_.push_back(path + " " + t.media_type);
     const std::string eol = hb.eol.empty() ? parent_eol : hb.eol;
     switch (t.kind) {
       case EntityKind::kError:
-        return "part " + shown + ": " + t.error;
+        return Error{"part " + shown + ": " + t.error};
       case EntityKind::kSkipped:
         out_.skipped.push_back(skipped_part(shown, t, t.skip_reason, hb, limit));
         hide_body(t, hb.body_begin, limit);
-        return "";
+        return {};
       case EntityKind::kOther:
-        return "";
+        return {};
       case EntityKind::kText:
         if (hb.malformed) {
           out_.skipped.push_back(skipped_part(shown, t, "malformed header block", hb, limit));
-          return "";
+          return {};
         }
         out_.leaves.push_back({t.media_type, t.charset, t.encoding, hb.body_begin,
                                limit - hb.body_begin, body_eol(hb.body_begin, limit, eol), shown});
-        return "";
+        return {};
       case EntityKind::kMultipart:
-        if (hb.malformed) return "part " + shown + ": malformed header block in a multipart";
+        if (hb.malformed) return Error{"part " + shown + ": malformed header block in a multipart"};
         if (depth >= kMaxDepth) {
-          return "part " + shown + ": multipart nesting deeper than " + std::to_string(kMaxDepth);
+          return Error{"part " + shown + ": multipart nesting deeper than " +
+                       std::to_string(kMaxDepth)};
         }
         return multipart(t, hb.body_begin, limit, path, shown, depth, eol);
     }
-    return "";
+    return {};
   }
 
  private:
@@ -211,6 +212,7 @@ class Walker {
     p.path = shown;
     p.media_type = t.media_type;
     p.reason = std::move(why);
+    p.attachment = t.attachment;
     p.charset = t.charset;
     p.boundary = t.boundary;
     p.encoding = t.encoding;
@@ -260,9 +262,9 @@ class Walker {
     bool eof = false;  // stand-in for a missing close delimiter
   };
 
-  std::string multipart(const EntityType& t, std::size_t body_begin, std::size_t limit,
-                        const std::string& path, const std::string& shown, int depth,
-                        const std::string& eol) {
+  Result<void> multipart(const EntityType& t, std::size_t body_begin, std::size_t limit,
+                         const std::string& path, const std::string& shown, int depth,
+                         const std::string& eol) {
     const std::string dash_boundary = "--" + t.boundary;
     std::vector<Delimiter> delims;
     for (std::size_t pos = body_begin; pos < limit;) {
@@ -275,8 +277,8 @@ class Walker {
       pos = l.next;
     }
     if (delims.empty()) {
-      return "part " + shown + ": " + t.media_type + " has no delimiter line for boundary \"" +
-             t.boundary + "\"";
+      return Error{"part " + shown + ": " + t.media_type +
+                   " has no delimiter line for boundary \"" + t.boundary + "\""};
     }
     if (!delims.back().close) {
       // A missing close delimiter is common in real mail (truncating MUAs and
@@ -286,8 +288,8 @@ class Walker {
       // part would end at an enclosing delimiter that its own multipart never
       // announced, which readers handle differently: refused.
       if (limit != m_.size()) {
-        return "part " + shown + ": " + t.media_type +
-               " is not closed before its enclosing part ends";
+        return Error{"part " + shown + ": " + t.media_type +
+                     " is not closed before its enclosing part ends"};
       }
       delims.push_back({limit, limit, true, true});
     }
@@ -301,11 +303,11 @@ class Walker {
         if (end > begin && m_[end - 1] == '\r') --end;
       }
       const HeaderBlock hb = parse_header_block(m_, begin, end);
-      std::string err = entity(hb, end, internal::child_path(path, i + 1), digest, depth + 1, eol);
-      if (!err.empty()) return err;
+      auto r = entity(hb, end, internal::child_path(path, i + 1), digest, depth + 1, eol);
+      if (!r) return r;
     }
     enclosing_.pop_back();
-    return "";
+    return {};
   }
 
   std::string_view m_;
@@ -351,9 +353,7 @@ Result<Structure> analyse(std::string_view message, CrossCheck cross_check) {
 
   std::vector<std::string> shape;
   Walker walker(message, s, shape);
-  if (std::string err = walker.entity(hb, message.size(), "", false, 0, s.eol); !err.empty()) {
-    return Error{std::move(err)};
-  }
+  if (auto r = walker.entity(hb, message.size(), "", false, 0, s.eol); !r) return r.failure();
 
   // Cross-check: an independent parser must see the same entities, in the same
   // order, with the same media types, down to where we stop descending.

@@ -51,8 +51,9 @@ struct TextLeaf {
 struct SkippedPart {
   std::string path;  // as TextLeaf::path
   std::string media_type;
-  std::string reason;  // "attachment", "charset utf-16 is not ASCII-compatible",
-                       // "multipart/signed", "unknown transfer encoding x-uue", ...
+  std::string reason;       // "attachment", "charset utf-16 is not ASCII-compatible",
+                            // "multipart/signed", "unknown transfer encoding x-uue", ...
+  bool attachment = false;  // left alone because it is an attachment (reason "attachment")
   // Where it is, for callers that look inside without rewriting (the
   // rewrite engine counts the links it leaves there). `encoding` is 7bit
   // when the field was unknown (the body is then read as it is).

@@ -94,7 +94,7 @@ void census_skipped_into(std::string_view message, const mime::Structure& s,
     const std::string path = path_prefix.empty() ? p.path : inner_path(path_prefix, p.path);
     const std::string reason = "part left alone: " + p.reason;
     const std::string_view body = message.substr(p.body_offset, p.body_length);
-    if (p.reason == "attachment") continue;  // not a candidate (coverage.h)
+    if (p.attachment) continue;  // not a candidate (coverage.h)
     if (p.media_type == "text/html" || p.media_type == "text/plain") {
       auto found = census_body(decoded_or_raw(body, p.encoding), p.media_type == "text/html", path,
                                reason, scanner, config);

@@ -223,7 +223,10 @@ TEST(Structure, AttachmentsAreSkipped) {
   EXPECT_EQ(body_of(msg, s.leaves[0]), "keep");
   EXPECT_EQ(body_of(msg, s.leaves[1]), "keep too");
   ASSERT_EQ(s.skipped.size(), 4u);
-  for (const SkippedPart& p : s.skipped) EXPECT_EQ(p.reason, "attachment");
+  for (const SkippedPart& p : s.skipped) {
+    EXPECT_EQ(p.reason, "attachment");
+    EXPECT_TRUE(p.attachment);
+  }
   EXPECT_EQ(s.skipped[0].path, "2");
 }
 
@@ -266,6 +269,7 @@ TEST(Structure, SignedAndEncryptedAreLeftAlone) {
   ASSERT_EQ(s.skipped.size(), 1u);
   EXPECT_EQ(s.skipped[0].path, "0");
   EXPECT_EQ(s.skipped[0].media_type, "multipart/signed");
+  EXPECT_FALSE(s.skipped[0].attachment);
 
   const Structure p = analyse_ok(
       "Content-Type: application/pkcs7-mime; "
