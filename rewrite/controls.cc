@@ -13,7 +13,7 @@ namespace {
 namespace json = boost::json;
 
 Error msys_error(std::string what) {
-  return Error{"X-MSYS-API: " + std::move(what)};
+  return Error{"X-MSYS-API: " + std::move(what), Errc::kInvalid};
 }
 
 Result<bool> read_bool(const json::object& options, std::string_view key,

@@ -124,8 +124,10 @@ Result<bool> read_controls(const mime::Structure& structure, Outcome& out,
   int msys_count = 0;
   for (const auto& h : structure.headers) {
     if (iequals(h.name, "X-MSYS-API")) {
-      if (++msys_count > 1) return Error{"X-MSYS-API: the header appears more than once"};
-      if (auto r = apply_msys_api(h.value, out.controls); !r) return Error{r.error()};
+      if (++msys_count > 1) {
+        return Error{"X-MSYS-API: the header appears more than once", Errc::kInvalid};
+      }
+      if (auto r = apply_msys_api(h.value, out.controls); !r) return r.failure();
     }
   }
   for (const auto& h : structure.headers) {
@@ -301,7 +303,7 @@ Result<Outcome> rewrite_message(std::string_view message, const Envelope& envelo
   }
   std::vector<mime::Patch> patches;
   const mime::HeaderField* msgid_field = nullptr;
-  if (auto r = read_controls(*structure, out, patches, &msgid_field); !r) return Error{r.error()};
+  if (auto r = read_controls(*structure, out, patches, &msgid_field); !r) return r.failure();
   std::string eol = structure->eol.empty() ? "\r\n" : structure->eol;
   set_message_id(out, msgid_field, config, now_unix);
 

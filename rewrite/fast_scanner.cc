@@ -440,7 +440,7 @@ class Walk {
     std::string_view inner = text.substr(open + 2);
     inner = inner.substr(0, std::min(inner.size(), ifind(inner, "<![endif]")));
     if (inner.find('<') == npos) return nullptr;
-    if (check_html_complexity(inner, guard_limits(shared_.limits), &shared_.guard)) {
+    if (!check_html_complexity(inner, guard_limits(shared_.limits), &shared_.guard).ok()) {
       return "a conditional comment over a complexity limit";
     }
     Walk nested(shared_, static_cast<std::size_t>(inner.data() - shared_.html.data()), inner.size(),
@@ -489,8 +489,8 @@ FastScanOutcome fast_scan(std::string_view html, const conf::RewriteLimits& limi
     return outcome;
   }
   HtmlGuardFindings findings;
-  if (auto reason = check_html_complexity(html, guard_limits(limits), &findings)) {
-    outcome.result.emplace(Error{*reason});
+  if (auto checked = check_html_complexity(html, guard_limits(limits), &findings); !checked) {
+    outcome.result.emplace(checked.failure());
     return outcome;
   }
   if (html.find('\0') != npos) {

@@ -69,7 +69,9 @@ class GumboScanner final : public LinkScanner {
                    std::to_string(limits_.max_html_part_bytes)};
     }
     HtmlGuardFindings findings;
-    if (auto reason = check_html_complexity(html, guard(), &findings)) return Error{*reason};
+    if (auto checked = check_html_complexity(html, guard(), &findings); !checked) {
+      return checked.failure();
+    }
 
     HtmlScan scan;
     std::size_t errors = 0;
@@ -323,8 +325,8 @@ class GumboScanner final : public LinkScanner {
     inner = inner.substr(0, std::min(inner.size(), ifind(inner, "<![endif]")));
     if (inner.find('<') == std::string_view::npos) return std::nullopt;
     // The pre-scan skipped comments: check their content before gumbo sees it.
-    if (auto reason = check_html_complexity(inner, guard(), &pass.guard)) {
-      return *reason + " (in a conditional comment)";
+    if (auto checked = check_html_complexity(inner, guard(), &pass.guard); !checked) {
+      return checked.error() + " (in a conditional comment)";
     }
     Pass nested{pass.html,   static_cast<std::size_t>(inner.data() - pass.html.data()),
                 pass.out,    pass.errors,

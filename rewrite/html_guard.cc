@@ -112,8 +112,8 @@ class Model {
  public:
   explicit Model(const HtmlGuardLimits& limits) : limits_(limits) {}
 
-  std::optional<std::string> start(std::uint64_t key, bool self_closing) {
-    if (in(key, kVoid) || (foreign_ > 0 && self_closing)) return std::nullopt;
+  Result<void> start(std::uint64_t key, bool self_closing) {
+    if (in(key, kVoid) || (foreign_ > 0 && self_closing)) return {};
     unsigned kind = kind_of(key);
     if (in(key, kClosesP)) close_nearest(kP_, 0);
     if (kind & kLi_) close_nearest(kLi_, kList_);
@@ -131,10 +131,11 @@ class Model {
     stack_.push_back({key, kind});
     if (kind & kForeign_) ++foreign_;
     if (stack_.size() > static_cast<std::size_t>(limits_.max_depth)) {
-      return "HTML elements nested deeper than " + std::to_string(limits_.max_depth) +
-             " levels (checked before parsing)";
+      return Error{"HTML elements nested deeper than " + std::to_string(limits_.max_depth) +
+                       " levels (checked before parsing)",
+                   Errc::kLimit};
     }
-    return std::nullopt;
+    return {};
   }
 
   std::size_t depth() const { return stack_.size(); }
@@ -261,9 +262,8 @@ TagAttributes scan_attributes(std::string_view html, std::size_t& i) {
 
 }  // namespace
 
-std::optional<std::string> check_html_complexity(std::string_view html,
-                                                 const HtmlGuardLimits& limits,
-                                                 HtmlGuardFindings* findings) {
+Result<void> check_html_complexity(std::string_view html, const HtmlGuardLimits& limits,
+                                   HtmlGuardFindings* findings) {
   constexpr std::size_t npos = std::string_view::npos;
   const std::size_t n = html.size();
   Model model(limits);
@@ -294,16 +294,18 @@ std::optional<std::string> check_html_complexity(std::string_view html,
     const bool self_closing = tag.self_closing;
     const bool closed = tag.closed;
     if (attrs > limits.max_attributes_per_tag) {
-      return "an HTML tag has " + std::to_string(attrs) + " attributes (limit " +
-             std::to_string(limits.max_attributes_per_tag) + ")";
+      return Error{"an HTML tag has " + std::to_string(attrs) + " attributes (limit " +
+                       std::to_string(limits.max_attributes_per_tag) + ")",
+                   Errc::kLimit};
     }
     pairs += attrs * (attrs - (attrs > 0 ? 1 : 0)) / 2;
     if (pairs > limits.max_attribute_pairs) {
-      return "HTML tags carry too many attributes to parse in reasonable time";
+      return Error{"HTML tags carry too many attributes to parse in reasonable time", Errc::kLimit};
     }
     work += model.depth() + 1;
     if (work > limits.max_depth_work) {
-      return "HTML markup too deeply nested for its size to parse in reasonable time";
+      return Error{"HTML markup too deeply nested for its size to parse in reasonable time",
+                   Errc::kLimit};
     }
     std::uint64_t key = key_of(name);
     if (is_end) {
@@ -323,13 +325,13 @@ std::optional<std::string> check_html_complexity(std::string_view html,
       findings->body_tag_start = lt;
       findings->body_tag_end = i;
     }
-    if (auto error = model.start(key, self_closing)) return error;
+    if (auto started = model.start(key, self_closing); !started) return started;
   }
   if (findings != nullptr) {
     findings->attribute_pairs = pairs;
     findings->depth_work = work;
   }
-  return std::nullopt;
+  return {};
 }
 
 }  // namespace trackrelay::rewrite

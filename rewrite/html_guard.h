@@ -18,6 +18,8 @@
 #include <string>
 #include <string_view>
 
+#include "base/result.h"
+
 namespace trackrelay::rewrite {
 
 struct HtmlGuardLimits {
@@ -42,9 +44,9 @@ struct HtmlGuardFindings {
   std::size_t depth_work = 0;
 };
 
-// Returns a human-readable reason when the part should not be parsed.
-std::optional<std::string> check_html_complexity(std::string_view html,
-                                                 const HtmlGuardLimits& limits,
-                                                 HtmlGuardFindings* findings = nullptr);
+// An error (code Errc::kLimit, the message a human-readable reason) when the
+// part should not be parsed.
+Result<void> check_html_complexity(std::string_view html, const HtmlGuardLimits& limits,
+                                   HtmlGuardFindings* findings = nullptr);
 
 }  // namespace trackrelay::rewrite

@@ -179,6 +179,7 @@ TEST(Engine, MalformedMsysApiIsAnInputError) {
     auto r = run(html_message(body, "X-MSYS-API: " + bad + "\r\n"));
     ASSERT_FALSE(r.ok()) << bad;
     EXPECT_TRUE(r.error().starts_with("X-MSYS-API: ")) << r.error();
+    EXPECT_EQ(r.code(), Errc::kInvalid) << r.error();  // what fuzz_rewrite checks
   }
 }
 

@@ -296,6 +296,7 @@ TEST(GumboScanner, TooDeepIsAnError) {
   auto result = make_gumbo_scanner(limits)->scan(html);
   ASSERT_FALSE(result.ok());
   EXPECT_NE(result.error().find("nested deeper than 10"), std::string::npos) << result.error();
+  EXPECT_EQ(result.code(), Errc::kLimit);  // the guard's error, code and text kept
   std::string shallow;
   for (int i = 0; i < 5; ++i) shallow += "<div>";
   EXPECT_TRUE(make_gumbo_scanner(limits)->scan(shallow).ok());
