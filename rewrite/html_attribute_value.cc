@@ -115,6 +115,62 @@ std::size_t utf8_length(std::string_view raw, std::size_t i) {
   return ordinary(cp) ? len : 0;
 }
 
+// What became of one character reference.
+enum class Ref { kDecoded, kAsWritten, kRefused };
+
+// "&#..." at raw[amp]: decoded onto *out with *next just after it; as written
+// ("&#" without digits); or refused (a code point gumbo would replace).
+Ref numeric_reference(std::string_view raw, std::size_t amp, std::string* out, std::size_t* next) {
+  const std::size_t n = raw.size();
+  std::size_t k = amp + 2;
+  bool hex = k < n && (raw[k] == 'x' || raw[k] == 'X');
+  if (hex) ++k;
+  std::size_t digits = k;
+  while (k < n && (hex ? is_hex(raw[k]) : is_digit(raw[k]))) ++k;
+  if (k == digits) return Ref::kAsWritten;
+  if (k - digits > 6) return Ref::kRefused;
+  std::uint32_t cp = 0;
+  for (std::size_t d = digits; d < k; ++d) {
+    char h = raw[d];
+    std::uint32_t v = is_digit(h) ? h - '0' : (ascii_lower(h) - 'a' + 10);
+    cp = cp * (hex ? 16 : 10) + v;
+  }
+  if (!ordinary(cp)) return Ref::kRefused;
+  if (k < n && raw[k] == ';') ++k;
+  append_utf8(cp, out);
+  *next = k;
+  return Ref::kDecoded;
+}
+
+// "&name;" or a legacy "&name" at raw[amp] (an alphanumeric follows the '&'):
+// decoded onto *out with *next just after it; as written (no legacy name, or
+// one followed by an alphanumeric or '='); or refused (a name this file does
+// not know, maybe one of the ~2,200 others).
+Ref named_reference(std::string_view raw, std::size_t amp, std::string* out, std::size_t* next) {
+  const std::size_t n = raw.size();
+  const std::size_t j = amp + 1;
+  std::size_t r = j;
+  while (r < n && is_alnum(raw[r])) ++r;
+  std::string_view run = raw.substr(j, r - j);
+  if (r < n && raw[r] == ';') {
+    const Known* k = known(run);
+    if (k == nullptr) return Ref::kRefused;
+    out->append(k->text);
+    *next = r + 1;
+    return Ref::kDecoded;
+  }
+  std::size_t longest = 0;
+  for (std::string_view name : kLegacy) {
+    if (name.size() > longest && run.starts_with(name)) longest = name.size();
+  }
+  if (longest == 0 || longest < run.size() || (r < n && raw[r] == '=')) return Ref::kAsWritten;
+  const Known* k = known(run);
+  if (k == nullptr || !k->legacy) return Ref::kRefused;
+  out->append(k->text);
+  *next = r;
+  return Ref::kDecoded;
+}
+
 }  // namespace
 
 bool decode_attribute_value(std::string_view raw, std::string* out, std::size_t* first_ref_end) {
@@ -138,66 +194,21 @@ bool decode_attribute_value(std::string_view raw, std::string* out, std::size_t*
       continue;
     }
     if ((u < 0x20 && c != '\t' && c != '\n' && c != '\f') || u == 0x7F) return false;
-    if (c != '&') {
-      out->push_back(c);
+    Ref ref = Ref::kAsWritten;
+    std::size_t next = i + 1;
+    if (c == '&' && i + 1 < n && raw[i + 1] == '#') {
+      ref = numeric_reference(raw, i, out, &next);
+    } else if (c == '&' && i + 1 < n && is_alnum(raw[i + 1])) {
+      ref = named_reference(raw, i, out, &next);
+    }
+    if (ref == Ref::kRefused) return false;
+    if (ref == Ref::kAsWritten) {
+      out->push_back(c);  // an ordinary byte, or a '&' that starts no reference
       ++i;
       continue;
     }
-    std::size_t start = i;
-    std::size_t j = i + 1;
-    if (j < n && raw[j] == '#') {
-      std::size_t k = j + 1;
-      bool hex = k < n && (raw[k] == 'x' || raw[k] == 'X');
-      if (hex) ++k;
-      std::size_t digits = k;
-      while (k < n && (hex ? is_hex(raw[k]) : is_digit(raw[k]))) ++k;
-      if (k == digits) {  // "&#" without digits stays as written
-        out->push_back('&');
-        ++i;
-        continue;
-      }
-      if (k - digits > 6) return false;
-      std::uint32_t cp = 0;
-      for (std::size_t d = digits; d < k; ++d) {
-        char h = raw[d];
-        std::uint32_t v = is_digit(h) ? h - '0' : (ascii_lower(h) - 'a' + 10);
-        cp = cp * (hex ? 16 : 10) + v;
-      }
-      if (!ordinary(cp)) return false;
-      if (k < n && raw[k] == ';') ++k;
-      append_utf8(cp, out);
-      i = k;
-    } else if (j < n && is_alnum(raw[j])) {
-      std::size_t r = j;
-      while (r < n && is_alnum(raw[r])) ++r;
-      std::string_view run = raw.substr(j, r - j);
-      if (r < n && raw[r] == ';') {
-        const Known* k = known(run);
-        if (k == nullptr) return false;  // maybe one of the ~2,200 other names
-        out->append(k->text);
-        i = r + 1;
-      } else {
-        std::size_t longest = 0;
-        for (std::string_view name : kLegacy) {
-          if (name.size() > longest && run.starts_with(name)) longest = name.size();
-        }
-        // No legacy name, or one followed by an alphanumeric or '=': as written.
-        if (longest == 0 || longest < run.size() || (r < n && raw[r] == '=')) {
-          out->push_back('&');
-          ++i;
-          continue;
-        }
-        const Known* k = known(run);
-        if (k == nullptr || !k->legacy) return false;
-        out->append(k->text);
-        i = r;
-      }
-    } else {
-      out->push_back('&');
-      ++i;
-      continue;
-    }
-    if (start == 0 && first_ref_end != nullptr) *first_ref_end = i;
+    if (i == 0 && first_ref_end != nullptr) *first_ref_end = next;
+    i = next;
   }
   return true;
 }

@@ -92,6 +92,86 @@ ValueEnd attribute_value(std::string_view html, std::size_t& i, HtmlAttribute& a
   return ValueEnd::kUnquoted;
 }
 
+// A token with no name or attributes, [begin, end).
+void set_token(HtmlToken* token, HtmlTokenKind kind, std::size_t begin, std::size_t end) {
+  token->kind = kind;
+  token->begin = begin;
+  token->end = end;
+  token->name.clear();
+  token->attributes.clear();
+  token->self_closing = false;
+}
+
+// The comment states after "<!--" (kComment skips to the next '-' in the caller).
+enum class CommentState { kStart, kStartDash, kComment, kEndDash, kEnd, kEndBang };
+
+// The state after byte `c` in state `s` (not kComment); `*done` when `c` is
+// the '>' that closes the comment; parse errors counted into *errors.
+CommentState comment_step(CommentState s, char c, bool* done, std::size_t* errors) {
+  using S = CommentState;
+  switch (s) {
+    case S::kStart:
+    case S::kStartDash:
+      if (c == '-') return s == S::kStart ? S::kStartDash : S::kEnd;
+      if (c != '>') return S::kComment;
+      ++*errors;  // <!--> or <!--->
+      *done = true;
+      return s;
+    case S::kEndDash:
+      return c == '-' ? S::kEnd : S::kComment;
+    case S::kEnd:
+      if (c == '>') {
+        *done = true;
+        return s;
+      }
+      ++*errors;
+      if (c == '!') return S::kEndBang;
+      return c == '-' ? S::kEnd : S::kComment;
+    case S::kEndBang:
+      if (c == '-') return S::kEndDash;
+      if (c != '>') return S::kComment;
+      *done = true;
+      return s;
+    case S::kComment:
+      break;
+  }
+  return s;
+}
+
+// The script data states script_end() walks (the spec's "script data
+// escaped" and "double escaped" families).
+enum class ScriptState {
+  kData,
+  kEscaped,
+  kEscapedDash,
+  kEscapedDashDash,
+  kDouble,
+  kDoubleDash,
+  kDoubleDashDash
+};
+
+// The state after byte `c` (not '<') in an escaped or double-escaped state.
+ScriptState script_step(ScriptState s, char c) {
+  using S = ScriptState;
+  switch (s) {
+    case S::kEscaped:
+      return c == '-' ? S::kEscapedDash : s;
+    case S::kEscapedDash:
+      return c == '-' ? S::kEscapedDashDash : S::kEscaped;
+    case S::kEscapedDashDash:
+      return c == '>' ? S::kData : c == '-' ? s : S::kEscaped;
+    case S::kDouble:
+      return c == '-' ? S::kDoubleDash : s;
+    case S::kDoubleDash:
+      return c == '-' ? S::kDoubleDashDash : S::kDouble;
+    case S::kDoubleDashDash:
+      return c == '>' ? S::kData : c == '-' ? s : S::kDouble;
+    case S::kData:
+      break;
+  }
+  return s;
+}
+
 }  // namespace
 
 bool HtmlTokenizer::next(HtmlToken* token) {
@@ -179,82 +259,25 @@ void HtmlTokenizer::set_text_mode(HtmlTextMode mode, std::string_view name) {
 void HtmlTokenizer::until_gt(std::size_t lt, std::size_t from, HtmlTokenKind kind,
                              HtmlToken* token) {
   std::size_t gt = find_char(html_, from, '>');
-  token->kind = kind;
-  token->begin = lt;
-  token->end = gt == npos ? html_.size() : gt + 1;
-  token->name.clear();
-  token->attributes.clear();
-  token->self_closing = false;
+  set_token(token, kind, lt, gt == npos ? html_.size() : gt + 1);
   pos_ = token->end;
 }
 
 bool HtmlTokenizer::comment(std::size_t lt, HtmlToken* token) {
-  enum class S { kStart, kStartDash, kComment, kEndDash, kEnd, kEndBang };
   const std::size_t n = html_.size();
-  S s = S::kStart;
-  std::size_t i = lt + 4;
+  CommentState s = CommentState::kStart;
   std::size_t end = n;
   bool closed = false;
-  for (; i < n; ++i) {
-    char c = html_[i];
-    bool done = false;
-    switch (s) {
-      case S::kStart:
-        if (c == '-') {
-          s = S::kStartDash;
-        } else if (c == '>') {
-          ++errors_;  // <!-->
-          done = true;
-        } else {
-          s = S::kComment;
-        }
-        break;
-      case S::kStartDash:
-        if (c == '-') {
-          s = S::kEnd;
-        } else if (c == '>') {
-          ++errors_;  // <!--->
-          done = true;
-        } else {
-          s = S::kComment;
-        }
-        break;
-      case S::kComment: {
-        std::size_t dash = find_char(html_, i, '-');
-        if (dash == npos) {
-          i = n - 1;
-          break;
-        }
-        i = dash;
-        s = S::kEndDash;
-        break;
-      }
-      case S::kEndDash:
-        s = c == '-' ? S::kEnd : S::kComment;
-        break;
-      case S::kEnd:
-        if (c == '>') {
-          done = true;
-        } else if (c == '!') {
-          ++errors_;
-          s = S::kEndBang;
-        } else if (c == '-') {
-          ++errors_;
-        } else {
-          ++errors_;
-          s = S::kComment;
-        }
-        break;
-      case S::kEndBang:
-        if (c == '-') {
-          s = S::kEndDash;
-        } else if (c == '>') {
-          done = true;
-        } else {
-          s = S::kComment;
-        }
-        break;
+  for (std::size_t i = lt + 4; i < n; ++i) {
+    if (s == CommentState::kComment) {  // skip to the next '-'
+      std::size_t dash = find_char(html_, i, '-');
+      if (dash == npos) break;
+      i = dash;
+      s = CommentState::kEndDash;
+      continue;
     }
+    bool done = false;
+    s = comment_step(s, html_[i], &done, &errors_);
     if (done) {
       end = i + 1;
       closed = true;
@@ -262,12 +285,7 @@ bool HtmlTokenizer::comment(std::size_t lt, HtmlToken* token) {
     }
   }
   if (!closed) ++errors_;  // the end of the input
-  token->kind = HtmlTokenKind::kComment;
-  token->begin = lt;
-  token->end = end;
-  token->name.clear();
-  token->attributes.clear();
-  token->self_closing = false;
+  set_token(token, HtmlTokenKind::kComment, lt, end);
   pos_ = end;
   return true;
 }
@@ -384,17 +402,8 @@ std::size_t HtmlTokenizer::raw_end(std::size_t from) const {
 
 // Script data with its escaped and double-escaped states (`<!-- <script>`).
 std::size_t HtmlTokenizer::script_end(std::size_t from) {
-  enum class S {
-    kData,
-    kEscaped,
-    kEscapedDash,
-    kEscapedDashDash,
-    kDouble,
-    kDoubleDash,
-    kDoubleDashDash
-  };
   const std::size_t n = html_.size();
-  S s = S::kData;
+  ScriptState s = ScriptState::kData;
   // Letters after i, and whether they spell "script" followed by a tag-name end.
   auto script_word = [&](std::size_t at, std::size_t* end) {
     std::size_t j = at;
@@ -404,12 +413,12 @@ std::size_t HtmlTokenizer::script_end(std::size_t from) {
   };
   std::size_t i = from;
   while (i < n) {
-    if (s == S::kData) {
+    if (s == ScriptState::kData) {
       std::size_t lt = find_char(html_, i, '<');
       if (lt == npos) return npos;
       if (is_end_tag_here(lt)) return lt;
       if (html_.substr(lt, 4) == "<!--") {
-        s = S::kEscapedDashDash;
+        s = ScriptState::kEscapedDashDash;
         i = lt + 4;
       } else {
         i = lt + 1;
@@ -417,58 +426,32 @@ std::size_t HtmlTokenizer::script_end(std::size_t from) {
       continue;
     }
     char c = html_[i];
-    bool escaped = s == S::kEscaped || s == S::kEscapedDash || s == S::kEscapedDashDash;
+    bool escaped = s == ScriptState::kEscaped || s == ScriptState::kEscapedDash ||
+                   s == ScriptState::kEscapedDashDash;
     if (c == '<') {
       if (escaped) {
         if (is_end_tag_here(i)) return i;
         std::size_t end = 0;
         if (i + 1 < n && is_alpha(html_[i + 1]) && script_word(i + 1, &end)) {
-          s = S::kDouble;
+          s = ScriptState::kDouble;
           i = end + 1;
         } else {
-          s = S::kEscaped;
+          s = ScriptState::kEscaped;
           i = i + 1;
         }
       } else {
         std::size_t end = 0;
         if (i + 1 < n && html_[i + 1] == '/' && script_word(i + 2, &end)) {
-          s = S::kEscaped;
+          s = ScriptState::kEscaped;
           i = end + 1;
         } else {
-          s = S::kDouble;
+          s = ScriptState::kDouble;
           i = i + 1;
         }
       }
       continue;
     }
-    switch (s) {
-      case S::kEscaped:
-        if (c == '-') s = S::kEscapedDash;
-        break;
-      case S::kEscapedDash:
-        s = c == '-' ? S::kEscapedDashDash : S::kEscaped;
-        break;
-      case S::kEscapedDashDash:
-        if (c == '>')
-          s = S::kData;
-        else if (c != '-')
-          s = S::kEscaped;
-        break;
-      case S::kDouble:
-        if (c == '-') s = S::kDoubleDash;
-        break;
-      case S::kDoubleDash:
-        s = c == '-' ? S::kDoubleDashDash : S::kDouble;
-        break;
-      case S::kDoubleDashDash:
-        if (c == '>')
-          s = S::kData;
-        else if (c != '-')
-          s = S::kDouble;
-        break;
-      case S::kData:
-        break;
-    }
+    s = script_step(s, c);
     ++i;
   }
   return npos;
