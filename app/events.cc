@@ -115,7 +115,7 @@ int cmd_events(const conf::Config& config, const std::vector<std::string>& args)
   auto opened = store::EventStore::open(std::move(options));
   if (!opened) {
     std::cerr << "trackrelay: events: " << opened.error() << "\n";
-    return opened.error().starts_with("no event store") ? EX_NOINPUT : EX_IOERR;
+    return opened.code() == Errc::kNotFound ? EX_NOINPUT : EX_IOERR;
   }
   auto page = (*opened)->query(q);
   if (!page) {

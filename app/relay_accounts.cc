@@ -33,7 +33,7 @@ class StoreAccounts final : public relay::Accounts {
 
 Result<std::shared_ptr<relay::Accounts>> open_relay_accounts(const std::string& path) {
   auto s = store::DomainStore::open(path, false);
-  if (!s) return Error{s.error()};
+  if (!s) return s.failure();
   return std::shared_ptr<relay::Accounts>(std::make_shared<StoreAccounts>(std::move(*s)));
 }
 

@@ -191,7 +191,7 @@ DomainStore::~DomainStore() = default;
 
 Result<std::unique_ptr<DomainStore>> DomainStore::open(const std::string& path, bool create) {
   auto db = internal::open_db(path, create);
-  if (!db) return Error{db.error()};
+  if (!db) return db.failure();
   if (auto r = internal::ensure_schema(db->get(), path); !r) return Error{r.error()};
   if (auto r = exec(db->get(), "PRAGMA synchronous=FULL"); !r)
     return Error{path + ": " + r.error()};

@@ -98,7 +98,7 @@ enum class Change { kDone, kExists, kNotFound, kInUse };
 class DomainStore {
  public:
   // Opens (creating or migrating it when `create`) the store file. Without
-  // `create`, a missing file is an error starting with "no event store".
+  // `create`, a missing file is an Error with code Errc::kNotFound.
   static Result<std::unique_ptr<DomainStore>> open(const std::string& path, bool create = true);
   ~DomainStore();
   DomainStore(const DomainStore&) = delete;

@@ -214,7 +214,7 @@ Result<std::unique_ptr<EventStore>> EventStore::open(Options options) {
   impl->options = std::move(options);
   const std::string& path = impl->options.path;
   auto db = open_db(path, impl->options.create);
-  if (!db) return Error{db.error()};
+  if (!db) return db.failure();
   impl->writer_db = std::move(db).value();
   sqlite3* raw = impl->writer_db.get();
   if (auto r = internal::ensure_schema(raw, path); !r) return Error{r.error()};

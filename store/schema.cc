@@ -147,7 +147,8 @@ Result<Db> open_db(const std::string& path, bool create) {
   int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
   Db db(raw);
   if (rc != SQLITE_OK) {
-    if (!create && !std::filesystem::exists(path)) return Error{"no event store at " + path};
+    if (!create && !std::filesystem::exists(path))
+      return Error{"no event store at " + path, Errc::kNotFound};
     return Error{"cannot open event store " + path + ": " + errmsg(raw)};
   }
   sqlite3_extended_result_codes(raw, 1);

@@ -64,6 +64,29 @@ TEST(Cli, CheckReportsFileLineColumnAndFails) {
   EXPECT_NE(r.out.find(path + ":5:"), std::string::npos) << r.out;
 }
 
+// A store that does not exist is "no input" (EX_NOINPUT), any other store
+// failure an I/O error (EX_IOERR): app/events.cc tells them apart by the
+// error's code (Errc::kNotFound), not by its text.
+TEST(Cli, EventsTellsAMissingStoreFromABrokenOne) {
+  const auto dir = std::filesystem::temp_directory_path() / "trackrelay-cli-events";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string tracking =
+      "tracking:\n  system_domain: track.example.net\n  keys:\n"
+      "    - {id: k1, secret: \"0123456789abcdef0123456789abcdef\"}\n";
+  const std::string absent =
+      temp_file("events-absent.yaml", tracking + "store: " + (dir / "absent.db").string() + "\n");
+  auto missing = run(bin() + " --config " + absent + " events 2>&1");
+  EXPECT_EQ(missing.status, 66) << missing.out;
+  EXPECT_NE(missing.out.find("no event store"), std::string::npos) << missing.out;
+  std::ofstream(dir / "garbage.db", std::ios::binary) << std::string(4096, 'x');
+  const std::string garbage =
+      temp_file("events-garbage.yaml", tracking + "store: " + (dir / "garbage.db").string() + "\n");
+  auto broken = run(bin() + " --config " + garbage + " events 2>&1");
+  EXPECT_EQ(broken.status, 74) << broken.out;
+  std::filesystem::remove_all(dir);
+}
+
 TEST(Cli, UsageErrors) {
   EXPECT_EQ(run(bin() + " 2>/dev/null").status, 64);
   EXPECT_EQ(run(bin() + " frobnicate 2>/dev/null").status, 64);

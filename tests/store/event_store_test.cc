@@ -83,6 +83,7 @@ TEST(EventStore, MissingFileIsAnErrorWhenNotCreating) {
   o.create = false;
   auto s = EventStore::open(o);
   ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), Errc::kNotFound) << s.error();  // app/events.cc: EX_NOINPUT
   EXPECT_NE(s.error().find("no event store"), std::string::npos) << s.error();
   EXPECT_FALSE(fs::exists(o.path));
 }
