@@ -155,12 +155,18 @@ def functions(text):
     return found
 
 
+def skipped_dir(folder, name):
+    """Tests, build trees (build*/, obj-*/, any folder with a CMakeCache.txt), hidden folders."""
+    return (name in SOURCE_DIRS_SKIPPED or name.startswith((".", "build", "obj-")) or
+            os.path.exists(os.path.join(folder, name, "CMakeCache.txt")))
+
+
 def sources(root):
     for top in sorted(os.listdir(root)):
-        if top in SOURCE_DIRS_SKIPPED or not os.path.isdir(os.path.join(root, top)):
+        if skipped_dir(root, top) or not os.path.isdir(os.path.join(root, top)):
             continue
         for folder, dirs, files in os.walk(os.path.join(root, top)):
-            dirs[:] = sorted(d for d in dirs if d not in SOURCE_DIRS_SKIPPED)
+            dirs[:] = sorted(d for d in dirs if not skipped_dir(folder, d))
             for f in sorted(files):
                 if f.endswith(EXTENSIONS):
                     path = os.path.join(folder, f)

@@ -68,11 +68,14 @@ class FunctionLengths(unittest.TestCase):
 
     def test_long_files_are_found_and_tests_are_not_read(self):
         long_file = "// lib/c.h\n" + "int v;\n" * 600
-        r = run(self.tree({"lib/c.h": long_file, "tests/t.cc": "int f() {\n" + body(200) + "}\n",
-                           "lib/d.cc": "int g() { return 1; }\n"}))
+        long_fn = "int f() {\n" + body(200) + "}\n"
+        r = run(self.tree({"lib/c.h": long_file, "tests/t.cc": long_fn,
+                           "build-fuzz/gen.cc": long_fn, "out/CMakeCache.txt": "",
+                           "out/gen.cc": long_fn, "lib/d.cc": "int g() { return 1; }\n"}))
         self.assertEqual(r.returncode, 1, r.stdout)
         self.assertIn("lib/c.h: 601 lines (file over 600)", r.stdout)
-        self.assertNotIn("tests/t.cc", r.stdout)
+        for not_read in ("tests/t.cc", "build-fuzz/gen.cc", "out/gen.cc"):
+            self.assertNotIn(not_read, r.stdout)
 
     def test_the_tree_passes(self):
         r = run(SOURCE_DIR)
