@@ -158,7 +158,8 @@ void Service::Impl::reverify_due() {
       log::error("verify", resolver.error());
       return;
     }
-    const bool by_http = before.found.starts_with("HTTP challenge") && !before.http_token.empty();
+    const bool by_http =
+        dns::method_of(before.found) == dns::Method::kHttp && !before.http_token.empty();
     const dns::Check check =
         by_http ? dns::check_http(**resolver, before.domain,
                                   cfg->dns.http_challenge_port.value_or(80), before.http_token,

@@ -109,6 +109,11 @@ boost::system::error_code fetch(
 
 }  // namespace
 
+Method method_of(std::string_view found) {
+  return found == kFoundHttpAnswered || found == kFoundHttpNotAnswered ? Method::kHttp
+                                                                       : Method::kCname;
+}
+
 Check check_http(Resolver& resolver, std::string_view domain, std::uint16_t port,
                  std::string_view token, int timeout_ms, bool allow_private) {
   namespace asio = boost::asio;
@@ -117,6 +122,7 @@ Check check_http(Resolver& resolver, std::string_view domain, std::uint16_t port
       "http://" + d + (port == 80 ? "" : ":" + std::to_string(port)) + challenge_path(token);
   const std::string cannot = "HTTP challenge: could not fetch the challenge at " + url;
   Check c;
+  c.method = Method::kHttp;
   const Answer a = resolver.addresses(domain);
   if (a.kind != Answer::Kind::kFound) {
     c.cname_status = a.kind == Answer::Kind::kFailed ? "pending" : "invalid";
@@ -152,12 +158,12 @@ Check check_http(Resolver& resolver, std::string_view domain, std::uint16_t port
   }
   if (res.result_int() == 200 && trim(res.body()) == token) {
     c.cname_status = "valid";
-    c.found = "HTTP challenge answered";
+    c.found = kFoundHttpAnswered;
     c.message = d + " answered the HTTP challenge at " + url;
     return c;
   }
   c.cname_status = "invalid";
-  c.found = "HTTP challenge not answered";
+  c.found = kFoundHttpNotAnswered;
   c.message = cannot + "; " + d + " does not reach this tracker";
   c.detail = url + " answered " + std::to_string(res.result_int()) + " without the token";
   return c;

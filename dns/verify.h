@@ -17,6 +17,9 @@
 
 namespace trackrelay::dns {
 
+// How a domain was checked: its CNAME, or the HTTP challenge.
+enum class Method { kCname, kHttp };
+
 struct Check {
   std::string cname_status;  // "valid", "invalid" (definite), "pending" (no definite answer)
   std::string found;         // the CNAME found ("" when none)
@@ -25,6 +28,7 @@ struct Check {
   // For the operator's log only, never for the tenant: the HTTP challenge's
   // addresses, status and connection error ("" when there is nothing more).
   std::string detail;
+  Method method = Method::kCname;  // last: Check{status, found, message, detail} stays valid
 };
 
 // Looks up `domain`'s CNAME and compares it with `expected` (the system
@@ -46,6 +50,15 @@ Check check_cname(Resolver& resolver, std::string_view domain, std::string_view 
 // error); `detail` has those for the log.
 Check check_http(Resolver& resolver, std::string_view domain, std::uint16_t port,
                  std::string_view token, int timeout_ms, bool allow_private);
+
+// What check_http puts in Check::found: the stored row keeps it, and
+// method_of() reads the method of the last check back from it.
+inline constexpr std::string_view kFoundHttpAnswered = "HTTP challenge answered";
+inline constexpr std::string_view kFoundHttpNotAnswered = "HTTP challenge not answered";
+
+// The method of the check that wrote `found` (a stored Check::found): kHttp
+// for exactly check_http's two values above, kCname for anything else.
+Method method_of(std::string_view found);
 
 // The path the tracker answers the challenge on.
 std::string challenge_path(std::string_view token);

@@ -160,6 +160,7 @@ TEST_F(DnsmasqTest, HttpChallengeNeverConnectsToAPrivateAddress) {
   EXPECT_NE(c.message.find("could not fetch the challenge"), std::string::npos) << c.message;
   EXPECT_EQ(c.message.find("127.0.0.1"), std::string::npos) << c.message;
   EXPECT_NE(c.detail.find("127.0.0.1 refused: loopback"), std::string::npos) << c.detail;
+  EXPECT_EQ(c.method, Method::kHttp);
 }
 
 TEST_F(DnsmasqTest, HttpChallengeReachesPrivateAddressesOnlyWhenAllowed) {
@@ -222,6 +223,17 @@ TEST(Resolver, RejectsBadServerAddresses) {
 
 Check result(const char* status) {
   return Check{status, "", "", ""};
+}
+
+// api/service.cc re-verifies a domain the way it was last verified, read
+// back from the stored `found` with method_of(), never by searching its text.
+TEST(VerifyMethod, StoredFoundTellsTheMethodOfTheLastCheck) {
+  EXPECT_EQ(method_of(kFoundHttpAnswered), Method::kHttp);
+  EXPECT_EQ(method_of(kFoundHttpNotAnswered), Method::kHttp);
+  EXPECT_EQ(method_of("track.example.net"), Method::kCname);
+  EXPECT_EQ(method_of(""), Method::kCname);
+  EXPECT_EQ(method_of("HTTP challenge answered; and more"), Method::kCname);
+  EXPECT_EQ(Check{}.method, Method::kCname);
 }
 
 TEST(VerifyState, ManualDefiniteResultsApplyAtOnce) {
