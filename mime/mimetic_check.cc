@@ -4,6 +4,7 @@
 #include <mimetic/mimeentity.h>
 #include <mimetic/parser/itparser.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <exception>
 #include <iterator>
@@ -31,11 +32,17 @@ std::size_t count_content_type_lines(std::string_view m) {
     }
     return true;
   };
-  std::size_t n = 0;
-  // mimetic also takes a bare CR as a line end. (A byte loop, not
-  // find_first_of: that calls memchr on the needle for every byte.)
-  for (std::size_t pos = 0; pos < m.size(); ++pos) {
-    if (pos == 0 || m[pos - 1] == '\r' || m[pos - 1] == '\n') n += starts_with_name(pos);
+  // mimetic also takes a bare CR as a line end: a line starts at 0 and after
+  // every CR and every LF. Two memchr cursors, one per byte value (not
+  // find_first_of, which calls memchr on the needle for every byte).
+  std::size_t n = starts_with_name(0);
+  std::size_t cr = m.find('\r');
+  std::size_t lf = m.find('\n');
+  while (cr != std::string_view::npos || lf != std::string_view::npos) {
+    const std::size_t end = std::min(cr, lf);
+    n += starts_with_name(end + 1);
+    if (end == cr) cr = m.find('\r', end + 1);
+    if (end == lf) lf = m.find('\n', end + 1);
   }
   return n;
 }
