@@ -34,6 +34,13 @@ bool is_blank(char c) {
   return c == ' ' || c == '\t';
 }
 
+// The bytes the decoder must look at; any other byte is copied as it is.
+constexpr std::array<bool, 256> kQpDecision = [] {
+  std::array<bool, 256> t{};
+  t['='] = t['\r'] = t[' '] = t['\t'] = true;
+  return t;
+}();
+
 // Decodes as much of `in` as can be decided; with `at_end` all of it. Returns
 // the number of bytes consumed (the rest needs more input to be decided).
 std::size_t qp_decode_some(std::string_view in, bool at_end, std::string& out) {
@@ -97,7 +104,7 @@ std::size_t qp_decode_some(std::string_view in, bool at_end, std::string& out) {
     } else {
       // Plain run: copy up to the next byte that needs a decision.
       std::size_t j = i + 1;
-      while (j < n && in[j] != '=' && in[j] != '\r' && !is_blank(in[j])) ++j;
+      while (j < n && !kQpDecision[static_cast<unsigned char>(in[j])]) ++j;
       out.append(in.substr(i, j - i));
       i = j;
     }
