@@ -178,6 +178,7 @@ struct LeafWalk {
   std::string eol;
   PartContext ctx;
   bool pixel_done = false;
+  TokenMemo memo;  // ctx.memo points here
 };
 
 // Rewrites one text leaf; a patch for it when it changed.
@@ -316,7 +317,9 @@ Result<Outcome> rewrite_message(std::string_view message, const Envelope& envelo
   add_links(out, census_skipped(message, *structure, scanner, config));
   LeafWalk walk{message, config,
                 scanner, switches_of(out.controls, config.defaults),
-                eol,     message_context(out, envelope, config, now_unix)};
+                eol,     message_context(out, envelope, config, now_unix),
+                false,   {}};
+  walk.ctx.memo = &walk.memo;
   for (const mime::TextLeaf& leaf : structure->leaves) rewrite_leaf(leaf, walk, out, patches);
 
   if (patches.empty()) {

@@ -48,11 +48,23 @@ std::string_view utf8_prefix(std::string_view s, std::size_t max) {
 
 std::string tracked_url(const PartContext& ctx, token::Kind kind, std::string_view target,
                         std::string_view link_name) {
+  link_name = utf8_prefix(link_name, 63);
+  std::string key;
+  if (ctx.memo) {
+    key.reserve(target.size() + link_name.size() + 2);
+    key.push_back(static_cast<char>(kind));
+    key.append(target).push_back('\0');
+    key.append(link_name);
+    if (auto it = ctx.memo->urls.find(key); it != ctx.memo->urls.end()) return it->second;
+  }
   token::Claims c = ctx.claims;
   c.kind = kind;
   c.target = std::string(target);
-  c.link_name = std::string(utf8_prefix(link_name, 63));
-  return ctx.origin + (kind == token::Kind::kClick ? "/f/" : "/q/") + token::encode(c, ctx.key);
+  c.link_name = std::string(link_name);
+  std::string url =
+      ctx.origin + (kind == token::Kind::kClick ? "/f/" : "/q/") + token::encode(c, ctx.key);
+  if (ctx.memo) ctx.memo->urls.emplace(std::move(key), url);
+  return url;
 }
 
 // A token longer than verify() accepts: the link would break. (Possible with a
