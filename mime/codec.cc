@@ -104,7 +104,18 @@ std::size_t qp_decode_some(std::string_view in, bool at_end, std::string& out) {
     } else {
       // Plain run: copy up to the next byte that needs a decision.
       std::size_t j = i + 1;
-      while (j < n && !kQpDecision[static_cast<unsigned char>(in[j])]) ++j;
+      // A single blank followed by a byte that is neither a blank nor a line
+      // break is data too (what the blank branch would append).
+      while (j < n) {
+        if (!kQpDecision[static_cast<unsigned char>(in[j])]) {
+          ++j;
+        } else if (is_blank(in[j]) && j + 1 < n && !is_blank(in[j + 1]) && in[j + 1] != '\r' &&
+                   in[j + 1] != '\n') {
+          ++j;
+        } else {
+          break;
+        }
+      }
       out.append(in.substr(i, j - i));
       i = j;
     }
