@@ -41,6 +41,25 @@ constexpr std::array<bool, 256> kQpDecision = [] {
   return t;
 }();
 
+// Where a run of bytes that decode as themselves, starting at `j`, ends: at
+// the next byte that needs a decision, except that a single blank followed
+// by a byte that is neither a blank nor a line break is data too (what the
+// blank branch of qp_decode_some would append).
+std::size_t plain_run_end(std::string_view in, std::size_t j) {
+  const std::size_t n = in.size();
+  while (j < n) {
+    if (!kQpDecision[static_cast<unsigned char>(in[j])]) {
+      ++j;
+    } else if (is_blank(in[j]) && j + 1 < n && !is_blank(in[j + 1]) && in[j + 1] != '\r' &&
+               in[j + 1] != '\n') {
+      ++j;
+    } else {
+      break;
+    }
+  }
+  return j;
+}
+
 // Decodes as much of `in` as can be decided; with `at_end` all of it. Returns
 // the number of bytes consumed (the rest needs more input to be decided).
 std::size_t qp_decode_some(std::string_view in, bool at_end, std::string& out) {
@@ -103,19 +122,7 @@ std::size_t qp_decode_some(std::string_view in, bool at_end, std::string& out) {
       }
     } else {
       // Plain run: copy up to the next byte that needs a decision.
-      std::size_t j = i + 1;
-      // A single blank followed by a byte that is neither a blank nor a line
-      // break is data too (what the blank branch would append).
-      while (j < n) {
-        if (!kQpDecision[static_cast<unsigned char>(in[j])]) {
-          ++j;
-        } else if (is_blank(in[j]) && j + 1 < n && !is_blank(in[j + 1]) && in[j + 1] != '\r' &&
-                   in[j + 1] != '\n') {
-          ++j;
-        } else {
-          break;
-        }
-      }
+      const std::size_t j = plain_run_end(in, i + 1);
       out.append(in.substr(i, j - i));
       i = j;
     }
