@@ -14,6 +14,7 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <array>
 
 namespace trackrelay::mime {
@@ -31,6 +32,32 @@ int hex_value(char c) {
 
 bool is_blank(char c) {
   return c == ' ' || c == '\t';
+}
+
+// The bytes the decoder must look at; any other byte is copied as it is.
+constexpr std::array<bool, 256> kQpDecision = [] {
+  std::array<bool, 256> t{};
+  t['='] = t['\r'] = t[' '] = t['\t'] = true;
+  return t;
+}();
+
+// Where a run of bytes that decode as themselves, starting at `j`, ends: at
+// the next byte that needs a decision, except that a single blank followed
+// by a byte that is neither a blank nor a line break is data too (what the
+// blank branch of qp_decode_some would append).
+std::size_t plain_run_end(std::string_view in, std::size_t j) {
+  const std::size_t n = in.size();
+  while (j < n) {
+    if (!kQpDecision[static_cast<unsigned char>(in[j])]) {
+      ++j;
+    } else if (is_blank(in[j]) && j + 1 < n && !is_blank(in[j + 1]) && in[j + 1] != '\r' &&
+               in[j + 1] != '\n') {
+      ++j;
+    } else {
+      break;
+    }
+  }
+  return j;
 }
 
 // Decodes as much of `in` as can be decided; with `at_end` all of it. Returns
@@ -95,8 +122,7 @@ std::size_t qp_decode_some(std::string_view in, bool at_end, std::string& out) {
       }
     } else {
       // Plain run: copy up to the next byte that needs a decision.
-      std::size_t j = i + 1;
-      while (j < n && in[j] != '=' && in[j] != '\r' && !is_blank(in[j])) ++j;
+      const std::size_t j = plain_run_end(in, i + 1);
       out.append(in.substr(i, j - i));
       i = j;
     }
@@ -107,10 +133,30 @@ std::size_t qp_decode_some(std::string_view in, bool at_end, std::string& out) {
 constexpr std::array<char, 16> kHex = {'0', '1', '2', '3', '4', '5', '6', '7',
                                        '8', '9', 'A', 'B', 'C', 'D', 'E', 'F'};
 
+// Bytes written as themselves anywhere but at the start or the end of a line.
+constexpr std::array<bool, 256> kMidLineLiteral = [] {
+  std::array<bool, 256> t{};
+  for (int b = 33; b <= 126; ++b) t[static_cast<std::size_t>(b)] = b != '=';
+  t[' '] = true;
+  t['\t'] = true;
+  return t;
+}();
+
 // Encodes one line (no hard break in it) into `out`.
 void qp_encode_line(std::string_view line, std::string_view eol, std::string& out) {
   std::size_t col = 0;
   for (std::size_t k = 0; k < line.size(); ++k) {
+    // Fast path: a run of mid-line literals, neither the first nor the last
+    // byte of an output line, copied at once (what the byte loop would write).
+    if (col > 0 && col < kQpMaxLine - 1) {
+      const std::size_t limit = std::min(line.size() - 1, k + (kQpMaxLine - 1 - col));
+      std::size_t j = k;
+      while (j < limit && kMidLineLiteral[static_cast<unsigned char>(line[j])]) ++j;
+      out.append(line.substr(k, j - k));
+      col += j - k;
+      k = j;
+      if (k == line.size()) break;
+    }
     const auto b = static_cast<unsigned char>(line[k]);
     const bool last = k + 1 == line.size();
     const auto literal = [&](bool at_line_start) {

@@ -2,9 +2,12 @@
 #include "mime/mimetic_check.h"
 
 #include <mimetic/mimeentity.h>
+#include <mimetic/parser/itparser.h>
 
+#include <algorithm>
+#include <cstddef>
 #include <exception>
-#include <sstream>
+#include <iterator>
 
 #include "mime/entity_type.h"
 
@@ -21,17 +24,58 @@ constexpr int kMaxDepth = 60;  // only for our walk of mimetic's tree
 
 std::size_t count_content_type_lines(std::string_view m) {
   constexpr std::string_view kName = "content-type";
-  std::size_t n = 0;
-  std::size_t pos = 0;
-  while (pos < m.size()) {
-    if (m.size() - pos >= kName.size() && to_lower(m.substr(pos, kName.size())) == kName) ++n;
-    // mimetic also takes a bare CR as a line end.
-    const std::size_t next = m.find_first_of("\r\n", pos);
-    if (next == std::string_view::npos) break;
-    pos = next + 1;
+  const auto starts_with_name = [&](std::size_t pos) {
+    if (m.size() - pos < kName.size()) return false;
+    for (std::size_t i = 0; i < kName.size(); ++i) {
+      const char c = m[pos + i];
+      if ((c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c) != kName[i]) return false;
+    }
+    return true;
+  };
+  // mimetic also takes a bare CR as a line end: a line starts at 0 and after
+  // every CR and every LF. Two memchr cursors, one per byte value (not
+  // find_first_of, which calls memchr on the needle for every byte).
+  std::size_t n = starts_with_name(0);
+  std::size_t cr = m.find('\r');
+  std::size_t lf = m.find('\n');
+  while (cr != std::string_view::npos || lf != std::string_view::npos) {
+    const std::size_t end = std::min(cr, lf);
+    n += starts_with_name(end + 1);
+    if (end == cr) cr = m.find('\r', end + 1);
+    if (end == lf) lf = m.find('\n', end + 1);
   }
   return n;
 }
+
+// mimetic's input-iterator parser over the message bytes in place: the same
+// IteratorParser<It, input_iterator_tag> that MimeEntity(std::istream&) runs
+// over an istreambuf_iterator (line-start boundaries only), without copying
+// the message into a string stream.
+class ByteIterator {
+ public:
+  using iterator_category = std::input_iterator_tag;
+  using value_type = char;
+  using difference_type = std::ptrdiff_t;
+  using pointer = const char*;
+  using reference = const char&;
+
+  ByteIterator() = default;
+  explicit ByteIterator(const char* p) : p_(p) {}
+  reference operator*() const { return *p_; }
+  ByteIterator& operator++() {
+    ++p_;
+    return *this;
+  }
+  ByteIterator operator++(int) {
+    ByteIterator old = *this;
+    ++p_;
+    return old;
+  }
+  friend bool operator==(ByteIterator a, ByteIterator b) { return a.p_ == b.p_; }
+
+ private:
+  const char* p_ = nullptr;
+};
 
 void walk(const mimetic::MimeEntity& e, const std::string& path, bool in_digest, int depth,
           std::vector<std::string>& out) {
@@ -71,8 +115,12 @@ Result<std::vector<std::string>> mimetic_shape(std::string_view message) {
                  " Content-Type fields: too many entities to cross-check"};
   }
   try {
-    std::istringstream in{std::string(message)};
-    const mimetic::MimeEntity root(in);
+    // Bodies, preambles and epilogues are not kept (imBody, imPreamble,
+    // imEpilogue): mimetic still reads every line of them to find the
+    // boundaries, with the same code, but copies nothing into the tree.
+    const mimetic::MimeEntity root(ByteIterator(message.data()),
+                                   ByteIterator(message.data() + message.size()),
+                                   mimetic::imBody | mimetic::imPreamble | mimetic::imEpilogue);
     std::vector<std::string> out;
     walk(root, "", false, 0, out);
     return out;

@@ -1,9 +1,11 @@
 // mime/mimetic_check.h — internal to mime/: the independent parse that
 // analyse() cross-checks its own tree against.
 //
-// Owns running mimetic's istream parser (MimeEntity from a std::istringstream,
-// which only recognises boundaries at the start of a line — unlike the
-// MimeEntity(begin,end) iterator parser, which searches for them anywhere) and
+// Owns running mimetic's istream parser (the input-iterator IteratorParser
+// that MimeEntity(std::istream&) uses, run here over the bytes in place; it
+// only recognises boundaries at the start of a line — unlike the
+// random-access MimeEntity(begin,end) parser, which searches for them
+// anywhere) and
 // flattening its tree into the same "path media/type" list that structure.cc
 // builds, using the same classify() rules and stopping where we stop.
 //

@@ -358,10 +358,13 @@ Result<Structure> analyse(std::string_view message, CrossCheck cross_check) {
   // Cross-check: an independent parser must see the same entities, in the same
   // order, with the same media types, down to where we stop descending.
   if (cross_check == CrossCheck::kSkip) return s;
-  Result<std::string> view = splice(message, std::move(walker.mimetic_view()));
+  // Without hidden bodies mimetic reads the message itself (no copy).
+  const bool hidden = !walker.mimetic_view().empty();
+  Result<std::string> view = std::string();
+  if (hidden) view = splice(message, std::move(walker.mimetic_view()));
   if (!view.ok()) return Error{"cross-check: " + view.error()};
-  Result<std::vector<std::string>> theirs =
-      internal::mimetic_shape(std::string_view(*view).substr(start));
+  const std::string_view shown = hidden ? std::string_view(*view) : message;
+  Result<std::vector<std::string>> theirs = internal::mimetic_shape(shown.substr(start));
   if (!theirs.ok()) return Error{"cross-check: " + theirs.error()};
   if (std::string diff = first_difference(shape, *theirs); !diff.empty()) {
     return Error{"cross-check: mimetic disagrees at " + diff};

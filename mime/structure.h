@@ -9,9 +9,10 @@
 //
 // mimetic (Debian 0.9.8) is used for what it does right: parsing header fields
 // and their parameters (Content-Type, Content-Transfer-Encoding,
-// Content-Disposition) and, through its istream parser, an independent parse
-// of the tree that is cross-checked against ours. It cannot be used to write
-// the message back: its writer re-folds headers and re-quotes parameters, its
+// Content-Disposition) and, through its istream parser (run over the bytes in
+// place, see mimetic_check.h), an independent parse of the tree that is
+// cross-checked against ours. It cannot be used to write the message back:
+// its writer re-folds headers and re-quotes parameters, its random-access
 // MimeEntity(begin,end) parser finds boundaries in the middle of lines, and it
 // reports no byte offsets. Hence the line-oriented boundary scanner here.
 //

@@ -180,6 +180,7 @@ struct LeafWalk {
   std::string eol;
   PartContext ctx;
   bool pixel_done = false;
+  TokenMemo memo;  // ctx.memo points here
 };
 
 // Rewrites one text leaf; a patch for it when it changed.
@@ -200,40 +201,45 @@ void rewrite_leaf(const mime::TextLeaf& leaf, LeafWalk& w, Outcome& out,
     left_alone("larger than the configured limit", whole ? std::string_view(*whole) : raw);
     return;
   }
-  auto decoded = mime::decode_body(raw, leaf.encoding);
-  if (!decoded) {
-    left_alone(decoded.error(), raw);
+  // 7bit/8bit/binary bodies are read in place (decode_body would copy them).
+  const bool identity = leaf.encoding != mime::TransferEncoding::kQuotedPrintable &&
+                        leaf.encoding != mime::TransferEncoding::kBase64;
+  auto owned =
+      identity ? Result<std::string>(std::string()) : mime::decode_body(raw, leaf.encoding);
+  if (!owned) {
+    left_alone(owned.error(), raw);
     return;
   }
-  if (auto why = unsafe_text(*decoded)) {
-    left_alone(*why, *decoded);
+  const std::string_view decoded = identity ? raw : std::string_view(*owned);
+  if (auto why = unsafe_text(decoded)) {
+    left_alone(*why, decoded);
     return;
   }
   PartContext& ctx = w.ctx;
   ctx.eol = leaf.eol.empty() ? w.eol : leaf.eol;
   ctx.utf8 = leaf.charset == "utf-8" || leaf.charset == "utf8";
-  ctx.identity_encoding = leaf.encoding != mime::TransferEncoding::kQuotedPrintable &&
-                          leaf.encoding != mime::TransferEncoding::kBase64;
+  ctx.identity_encoding = identity;
   PartResult pr;
   if (html) {
     ctx.track_links = w.switches.click;
     // One pixel pair per message: in the first HTML part, unless already there.
-    bool pixels = !w.pixel_done && !has_tracking_pixel(*decoded, config);
+    bool pixels = !w.pixel_done && !has_tracking_pixel(decoded, config);
     ctx.open_pixel = w.switches.open && pixels;
     ctx.initial_open_pixel = w.switches.initial && pixels;
     w.pixel_done = true;
-    pr = rewrite_html_part(*decoded, ctx, w.scanner);
+    pr = rewrite_html_part(decoded, ctx, w.scanner);
   } else {
     ctx.track_links = w.switches.text;
-    pr = rewrite_text_part(*decoded, ctx);
+    pr = rewrite_text_part(decoded, ctx);
   }
   for (auto& line : pr.log) out.log.push_back("part " + leaf.path + ": " + line);
   add_links(out, std::move(pr.untracked), leaf.path);
   if (!pr.changed) return;
   out.links_tracked += pr.tracked;
   out.pixels_added += pr.pixels;
-  patches.push_back(mime::Patch{leaf.body_offset, leaf.body_length,
-                                mime::encode_body(pr.body, leaf.encoding, ctx.eol, raw)});
+  patches.push_back(mime::Patch{
+      leaf.body_offset, leaf.body_length,
+      identity ? std::move(pr.body) : mime::encode_body(pr.body, leaf.encoding, ctx.eol, raw)});
 }
 
 // The fields added at the end of the header block (X-Trackrelay-Rewritten,
@@ -313,7 +319,9 @@ Result<Outcome> rewrite_message(std::string_view message, const Envelope& envelo
   add_links(out, census_skipped(message, *structure, scanner, config));
   LeafWalk walk{message, config,
                 scanner, switches_of(out.controls, config.defaults),
-                eol,     message_context(out, envelope, config, now_unix)};
+                eol,     message_context(out, envelope, config, now_unix),
+                false,   {}};
+  walk.ctx.memo = &walk.memo;
   for (const mime::TextLeaf& leaf : structure->leaves) rewrite_leaf(leaf, walk, out, patches);
 
   if (patches.empty()) {

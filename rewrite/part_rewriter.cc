@@ -48,11 +48,23 @@ std::string_view utf8_prefix(std::string_view s, std::size_t max) {
 
 std::string tracked_url(const PartContext& ctx, token::Kind kind, std::string_view target,
                         std::string_view link_name) {
+  link_name = utf8_prefix(link_name, 63);
+  std::string key;
+  if (ctx.memo) {
+    key.reserve(target.size() + link_name.size() + 2);
+    key.push_back(static_cast<char>(kind));
+    key.append(target).push_back('\0');
+    key.append(link_name);
+    if (auto it = ctx.memo->urls.find(key); it != ctx.memo->urls.end()) return it->second;
+  }
   token::Claims c = ctx.claims;
   c.kind = kind;
   c.target = std::string(target);
-  c.link_name = std::string(utf8_prefix(link_name, 63));
-  return ctx.origin + (kind == token::Kind::kClick ? "/f/" : "/q/") + token::encode(c, ctx.key);
+  c.link_name = std::string(link_name);
+  std::string url =
+      ctx.origin + (kind == token::Kind::kClick ? "/f/" : "/q/") + token::encode(c, ctx.key);
+  if (ctx.memo) ctx.memo->urls.emplace(std::move(key), url);
+  return url;
 }
 
 // A token longer than verify() accepts: the link would break. (Possible with a
@@ -97,6 +109,9 @@ std::vector<std::pair<std::size_t, std::size_t>> long_lines(std::string_view s) 
 std::string splice(std::string_view src, const std::vector<Candidate>& cands,
                    std::vector<std::pair<std::size_t, std::size_t>>& landed) {
   std::string out;
+  std::size_t size = src.size();
+  for (const Candidate& c : cands) size += c.patch.replacement.size();
+  out.reserve(size);
   landed.assign(cands.size(), {0, 0});
   std::size_t pos = 0;
   for (std::size_t i = 0; i < cands.size(); ++i) {
@@ -209,19 +224,33 @@ bool ends_in_text(std::string_view html, const HtmlScan& scan, LinkScanner& scan
   return last.value_offset == value_at && last.value == kProbeUrl;
 }
 
+// Does `before` end with a non-empty `host`?
+bool is_host_end(std::string_view before, std::string_view host) {
+  return !host.empty() && before.ends_with(host);
+}
+
 }  // namespace
 
 bool has_tracking_pixel(std::string_view body, const conf::Config& config) {
-  auto has = [&](std::string_view host) {
-    return !host.empty() && body.find(std::string(host) + "/q/") != std::string_view::npos;
+  // Does some "HOST/q/" occur, for a configured HOST (or HOST:PORT)? One
+  // pass over the body for "/q/" (rare), then the hosts at each hit.
+  const auto ends_with_host = [&](std::string_view before) {
+    if (is_host_end(before, config.system_domain)) return true;
+    for (const auto& t : config.tracking_domains) {
+      if (is_host_end(before, t.domain)) return true;
+      const std::string port = t.port ? ":" + std::to_string(*t.port) : std::string();
+      if (t.port && before.ends_with(port) &&
+          is_host_end(before.substr(0, before.size() - port.size()), t.domain)) {
+        return true;
+      }
+    }
+    return false;
   };
-  if (has(config.system_domain)) return true;
-  return std::any_of(config.tracking_domains.begin(), config.tracking_domains.end(),
-                     [&](const auto& t) { return has(t.domain); }) ||
-         std::any_of(config.tracking_domains.begin(), config.tracking_domains.end(),
-                     [&](const auto& t) {
-                       return t.port && has(t.domain + ":" + std::to_string(*t.port));
-                     });
+  for (std::size_t at = body.find("/q/"); at != std::string_view::npos;
+       at = body.find("/q/", at + 1)) {
+    if (ends_with_host(body.substr(0, at))) return true;
+  }
+  return false;
 }
 
 PartResult rewrite_html_part(std::string_view html, const PartContext& ctx, LinkScanner& scanner) {

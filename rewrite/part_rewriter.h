@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "conf/config.h"
@@ -21,6 +22,13 @@
 #include "token/token.h"
 
 namespace trackrelay::rewrite {
+
+// The tracked URLs already made for one message, by kind, target and link
+// name: a token is a function of its claims, and the message-level claims
+// are the same for every part, so a repeated link reuses its URL.
+struct TokenMemo {
+  std::unordered_map<std::string, std::string> urls;
+};
 
 struct PartContext {
   const conf::Config* config = nullptr;
@@ -33,6 +41,7 @@ struct PartContext {
   bool track_links = true;
   bool open_pixel = false;
   bool initial_open_pixel = false;
+  TokenMemo* memo = nullptr;  // the message's, when set (never shared between messages)
 };
 
 struct PartResult {

@@ -4,6 +4,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/params.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -56,12 +57,60 @@ bool get_string(std::string_view& in, std::string& s) {
   return true;
 }
 
+// HMAC-SHA256 keyed with one secret and fed kMacContext, once per thread and
+// secret; each MAC continues a copy of it (EVP_MAC_CTX_dup): the same bytes
+// HMAC() computes over kMacContext || signed bytes, without fetching the
+// algorithm and hashing the key pads for every token.
+class KeyedMac {
+ public:
+  bool ready_for(std::string_view secret) const { return ctx_ && secret == secret_; }
+
+  void key(std::string_view secret) {
+    ctx_.reset();
+    secret_.assign(secret);
+    std::unique_ptr<EVP_MAC, decltype(&EVP_MAC_free)> mac(EVP_MAC_fetch(nullptr, "HMAC", nullptr),
+                                                          &EVP_MAC_free);
+    if (!mac) return;
+    Ctx ctx(EVP_MAC_CTX_new(mac.get()), &EVP_MAC_CTX_free);
+    char digest[] = "SHA256";
+    const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", digest, 0),
+                                 OSSL_PARAM_construct_end()};
+    if (!ctx ||
+        EVP_MAC_init(ctx.get(), reinterpret_cast<const unsigned char*>(secret.data()),
+                     secret.size(), params) != 1 ||
+        EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(kMacContext.data()),
+                       kMacContext.size()) != 1) {
+      return;
+    }
+    ctx_ = std::move(ctx);
+  }
+
+  // False when OpenSSL failed (the caller then uses HMAC()).
+  bool mac(std::string_view bytes, std::array<unsigned char, EVP_MAX_MD_SIZE>& md) const {
+    Ctx c(EVP_MAC_CTX_dup(ctx_.get()), &EVP_MAC_CTX_free);
+    std::size_t len = 0;
+    return c &&
+           EVP_MAC_update(c.get(), reinterpret_cast<const unsigned char*>(bytes.data()),
+                          bytes.size()) == 1 &&
+           EVP_MAC_final(c.get(), md.data(), &len, md.size()) == 1 && len == 32;
+  }
+
+ private:
+  using Ctx = std::unique_ptr<EVP_MAC_CTX, decltype(&EVP_MAC_CTX_free)>;
+  Ctx ctx_{nullptr, &EVP_MAC_CTX_free};
+  std::string secret_;
+};
+
 std::array<unsigned char, EVP_MAX_MD_SIZE> mac_of(std::string_view secret,
                                                   std::string_view signed_bytes) {
+  std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
+  thread_local KeyedMac keyed;
+  if (!keyed.ready_for(secret)) keyed.key(secret);
+  if (keyed.ready_for(secret) && keyed.mac(signed_bytes, md)) return md;
+  md.fill(0);
   std::string input;
   input.reserve(kMacContext.size() + signed_bytes.size());
   input.append(kMacContext).append(signed_bytes);
-  std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
   unsigned int md_len = 0;
   HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
        reinterpret_cast<const unsigned char*>(input.data()), input.size(), md.data(), &md_len);
@@ -72,20 +121,39 @@ std::array<unsigned char, EVP_MAX_MD_SIZE> mac_of(std::string_view secret,
 // hundred bytes, so a 1 KiB window and a small hash table lose nothing and
 // avoid zlib's ~256 KiB per-stream set-up (measured: it dominated token cost).
 // inflate_raw's 32 KiB window reads streams made with any smaller window.
-std::string deflate_raw(std::string_view in) {
-  z_stream zs{};
-  if (deflateInit2(&zs, Z_BEST_COMPRESSION, Z_DEFLATED, -10, 2, Z_DEFAULT_STRATEGY) != Z_OK) {
-    return {};
+// One stream per thread, reset per token: deflateReset keeps the parameters,
+// so every token's bytes are what a fresh stream makes.
+class Deflater {
+ public:
+  Deflater()
+      : ok_(deflateInit2(&zs_, Z_BEST_COMPRESSION, Z_DEFLATED, -10, 2, Z_DEFAULT_STRATEGY) ==
+            Z_OK) {}
+  ~Deflater() {
+    if (ok_) deflateEnd(&zs_);
   }
-  std::string out(deflateBound(&zs, in.size()), '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  zs.avail_in = static_cast<uInt>(in.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  int rc = deflate(&zs, Z_FINISH);
-  out.resize(zs.total_out);
-  deflateEnd(&zs);
-  return rc == Z_STREAM_END ? out : std::string{};
+  Deflater(const Deflater&) = delete;
+  Deflater& operator=(const Deflater&) = delete;
+
+  std::string run(std::string_view in) {
+    if (!ok_ || deflateReset(&zs_) != Z_OK) return {};
+    std::string out(deflateBound(&zs_, in.size()), '\0');
+    zs_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+    zs_.avail_in = static_cast<uInt>(in.size());
+    zs_.next_out = reinterpret_cast<Bytef*>(out.data());
+    zs_.avail_out = static_cast<uInt>(out.size());
+    const int rc = deflate(&zs_, Z_FINISH);
+    out.resize(zs_.total_out);
+    return rc == Z_STREAM_END ? out : std::string{};
+  }
+
+ private:
+  z_stream zs_{};
+  bool ok_ = false;
+};
+
+std::string deflate_raw(std::string_view in) {
+  thread_local Deflater deflater;
+  return deflater.run(in);
 }
 
 // Raw inflate bounded to kMaxInflated bytes of output.
