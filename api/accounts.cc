@@ -92,7 +92,8 @@ std::optional<std::string> new_key_grants(const Ctx& c, const json::value* given
     while (!rest.empty()) {
       const auto space = rest.find(' ');
       const std::string_view g = rest.substr(0, space);
-      if (!subaccount || !g.starts_with("subaccounts/")) out += (out.empty() ? "" : " ") + std::string(g);
+      if (!subaccount || !g.starts_with("subaccounts/"))
+        out += (out.empty() ? "" : " ") + std::string(g);
       rest = space == std::string_view::npos ? std::string_view() : rest.substr(space + 1);
     }
     return out;
@@ -159,8 +160,7 @@ ApiResponse subaccount_create(Ctx& c) {
   res["status"] = row->status;
   if (with_key) {
     auto key = c.o.domains->create_api_key(
-        key_label.value_or("API key for subaccount " + std::to_string(row->id)), row->id,
-        *grants);
+        key_label.value_or("API key for subaccount " + std::to_string(row->id)), row->id, *grants);
     if (!key) return store_failed(key.error());
     res["key"] = key->key;
     res["label"] = key->row.label;

@@ -8,10 +8,12 @@ namespace {
 
 // SparkPost's names. subaccounts/* are primary-account grants only.
 const std::vector<std::string_view> kGrants = {
-    "smtp/inject",       "sending_domains/manage", "tracking_domains/view",
-    "tracking_domains/manage", "message_events/view", "metrics/view",
-    "api_keys/manage",   "webhooks/view",          "webhooks/modify",
-    "subaccounts/view",  "subaccounts/manage",
+    "smtp/inject",           "sending_domains/manage",
+    "tracking_domains/view", "tracking_domains/manage",
+    "message_events/view",   "metrics/view",
+    "api_keys/manage",       "webhooks/view",
+    "webhooks/modify",       "subaccounts/view",
+    "subaccounts/manage",
 };
 
 bool primary_only(std::string_view g) {
@@ -40,7 +42,8 @@ std::string_view required_grant(std::string_view method, const std::vector<std::
   if (segs.empty()) return "*";
   const std::string& first = segs.front();
   const bool read = method == "GET" || method == "HEAD";
-  if (first == "tracking-domains") return read ? "tracking_domains/view" : "tracking_domains/manage";
+  if (first == "tracking-domains")
+    return read ? "tracking_domains/view" : "tracking_domains/manage";
   if (first == "sending-domains") return "sending_domains/manage";
   if (first == "events") return "message_events/view";
   if (first == "metrics") return "metrics/view";

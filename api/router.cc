@@ -262,14 +262,13 @@ ApiResponse Router::handle(const ApiRequest& req) const {
   for (auto p : url->params()) c.query[std::string(p.key)] = std::string(p.value);
   if (!found->needs_key) return found->handler(c);
   if (auto refused = authenticate(o_, req, c)) return std::move(*refused);
-  if (const std::string_view grant = required_grant(req.method, segs);
-      !key_allows(c.key, grant)) {
-    return error_response(403, "Forbidden.",
-                          (grant == "*" ? std::string("this resource needs a key with every grant")
-                                        : "this API key does not have the grant " +
-                                              std::string(grant)) +
-                              " (its grants: " + c.key.grants + ")",
-                          "1101");
+  if (const std::string_view grant = required_grant(req.method, segs); !key_allows(c.key, grant)) {
+    return error_response(
+        403, "Forbidden.",
+        (grant == "*" ? std::string("this resource needs a key with every grant")
+                      : "this API key does not have the grant " + std::string(grant)) +
+            " (its grants: " + c.key.grants + ")",
+        "1101");
   }
   if (auto refused = set_scope(o_, req, c)) return std::move(*refused);
   return found->handler(c);
