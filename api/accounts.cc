@@ -80,11 +80,13 @@ std::string url_encode(std::string_view s) {
 
 namespace {
 
-// The grants of a new key: `given` (key_grants / grants) checked against
-// what the creating key has, else the creator's own (a key never makes a
-// stronger one); nullopt with `err` (400) when `given` is not acceptable.
-std::optional<std::string> new_key_grants(const Ctx& c, const json::value* given, bool subaccount,
+// The grants of a new key: body[field] (key_grants / grants) checked
+// against what the creating key has, else the creator's own (a key never
+// makes a stronger one); nullopt with `err` (400) when it is not acceptable.
+std::optional<std::string> new_key_grants(const Ctx& c, const json::object& body,
+                                          std::string_view field, bool subaccount,
                                           ApiResponse& err) {
+  const json::value* given = body.if_contains(field);
   if (given == nullptr || given->is_null()) {
     if (c.key.grants.empty()) return std::string();
     std::string out;
@@ -99,8 +101,8 @@ std::optional<std::string> new_key_grants(const Ctx& c, const json::value* given
     return out;
   }
   std::string why;
-  auto grants = parse_grants(*given, subaccount, c.key, why);
-  if (!grants) err = error_response(400, "invalid key_grants", why, "1300");
+  auto grants = parse_grants(*given, field, subaccount, c.key, why);
+  if (!grants) err = error_response(400, "invalid " + std::string(field), why, "1300");
   return grants;
 }
 
@@ -149,7 +151,8 @@ ApiResponse subaccount_create(Ctx& c) {
     return error_response(422, "invalid key_label", "'key_label' is longer than 1024 characters",
                           "1200");
   }
-  std::optional<std::string> grants = with_key ? new_key_grants(c, given, true, err) : "";
+  std::optional<std::string> grants =
+      with_key ? new_key_grants(c, *body, "key_grants", true, err) : "";
   if (!grants) return err;
   auto row = c.o.domains->add_subaccount(*name, st);
   if (!row) return store_failed(row.error());
@@ -275,7 +278,7 @@ ApiResponse key_create(Ctx& c) {
     return error_response(422, "invalid label", "'label' is longer than 1024 characters", "1200");
   }
   ApiResponse grants_err;
-  auto grants = new_key_grants(c, body->if_contains("grants"), account != 0, grants_err);
+  auto grants = new_key_grants(c, *body, "grants", account != 0, grants_err);
   if (!grants) return grants_err;
   auto key = c.o.domains->create_api_key(label.value_or(""), account, *grants);
   if (!key) return store_failed(key.error());

@@ -63,16 +63,18 @@ bool key_allows(const store::ApiKeyRow& key, std::string_view grant) {
   return false;
 }
 
-std::optional<std::string> parse_grants(const boost::json::value& list, bool subaccount,
-                                        const store::ApiKeyRow& creator, std::string& error) {
+std::optional<std::string> parse_grants(const boost::json::value& list, std::string_view field,
+                                        bool subaccount, const store::ApiKeyRow& creator,
+                                        std::string& error) {
+  const std::string not_list = "'" + std::string(field) + "' must be an array of strings";
   if (!list.is_array()) {
-    error = "'key_grants' must be an array of strings";
+    error = not_list;
     return std::nullopt;
   }
   std::vector<std::string> out;
   for (const boost::json::value& v : list.as_array()) {
     if (!v.is_string()) {
-      error = "'key_grants' must be an array of strings";
+      error = not_list;
       return std::nullopt;
     }
     const std::string g(v.as_string());
@@ -93,7 +95,7 @@ std::optional<std::string> parse_grants(const boost::json::value& list, bool sub
     if (std::find(out.begin(), out.end(), g) == out.end()) out.push_back(g);
   }
   if (out.empty()) {
-    error = "'key_grants' must name at least one grant";
+    error = "'" + std::string(field) + "' must name at least one grant";
     return std::nullopt;
   }
   std::string joined;

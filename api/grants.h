@@ -39,8 +39,9 @@ bool key_allows(const store::ApiKeyRow& key, std::string_view grant);
 // key cannot have subaccounts/manage", "'key_grants' must be an array of
 // strings") otherwise. `subaccount`: the key is a subaccount's. `creator`:
 // the key making it — a key never gets a grant its creator lacks.
-std::optional<std::string> parse_grants(const boost::json::value& list, bool subaccount,
-                                        const store::ApiKeyRow& creator, std::string& error);
+std::optional<std::string> parse_grants(const boost::json::value& list, std::string_view field,
+                                        bool subaccount, const store::ApiKeyRow& creator,
+                                        std::string& error);
 
 // The grants of a key as a JSON array (every known grant for "").
 boost::json::array grants_json(const store::ApiKeyRow& key, bool subaccount);
