@@ -98,6 +98,15 @@ std::optional<std::string> new_key_grants(const Ctx& c, const json::object& body
         out += (out.empty() ? "" : " ") + std::string(g);
       rest = space == std::string_view::npos ? std::string_view() : rest.substr(space + 1);
     }
+    // "" would mean every grant: a key with none of its creator's is refused.
+    if (out.empty()) {
+      err = error_response(400, "invalid " + std::string(field),
+                           "this API key has no grant a subaccount key can have; name the new "
+                           "key's grants in '" +
+                               std::string(field) + "'",
+                           "1300");
+      return std::nullopt;
+    }
     return out;
   }
   std::string why;

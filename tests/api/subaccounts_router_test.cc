@@ -87,6 +87,16 @@ TEST_F(Api, GrantsAreEnforcedAndNeverGrow) {
   ASSERT_EQ(r.status, 200) << error_text(r);
   EXPECT_EQ(call("GET", "/subaccounts", "", s(r.body.at("results").at("key"))).status, 403);
   EXPECT_EQ(call("GET", "/events/message", "", s(r.body.at("results").at("key"))).status, 200);
+  // A key that only manages subaccounts gives their keys nothing, never everything.
+  r = call("POST", "/api-keys", R"({"grants": ["subaccounts/manage"]})");
+  ASSERT_EQ(r.status, 200) << error_text(r);
+  const std::string admin = s(r.body.at("results").at("key"));
+  r = call("POST", "/subaccounts", R"({"name": "x"})", admin);
+  EXPECT_EQ(r.status, 400) << error_text(r);
+  r = call("POST", "/subaccounts", R"({"name": "x", "key_grants": ["smtp/inject"]})", admin);
+  EXPECT_EQ(r.status, 400) << "a grant it does not have: " << error_text(r);
+  r = call("POST", "/subaccounts", R"({"name": "x", "setup_api_key": false})", admin);
+  EXPECT_EQ(r.status, 200) << error_text(r);
 }
 
 TEST_F(Api, SubaccountSummaryAndGet) {
