@@ -6,8 +6,10 @@
 // subaccounts. A subaccount's status decides whether its keys authenticate
 // (store::DomainStore::authenticate) and its domains apply to mail
 // (api/effective.cc). May call: store/, conf/, base/, Boost.JSON.
+#include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <initializer_list>
 
 #include "api/grants.h"
 #include "api/internal.h"
@@ -115,6 +117,23 @@ std::optional<std::string> new_key_grants(const Ctx& c, const json::object& body
   return grants;
 }
 
+// 400 for a body field not in `known`: SparkPost fields trackrelay has no
+// use for (ip_pool, key_valid_ips, options, ...) are refused, never ignored.
+bool only_fields(const json::object& body, std::initializer_list<std::string_view> known,
+                 ApiResponse& err) {
+  for (const auto& kv : body) {
+    if (std::find(known.begin(), known.end(), kv.key()) != known.end()) continue;
+    std::string list;
+    for (std::string_view k : known) list += (list.empty() ? "" : ", ") + std::string(k);
+    err = error_response(400, "unsupported field",
+                         "'" + std::string(kv.key()).substr(0, 64) +
+                             "' is not supported here (fields: " + list + ")",
+                         "1300");
+    return false;
+  }
+  return true;
+}
+
 // 422 unless `name` is 1-1024 characters (not only spaces).
 bool valid_name(const std::optional<std::string>& name, ApiResponse& err) {
   if (!name || trim(*name).empty()) {
@@ -139,7 +158,8 @@ ApiResponse subaccount_create(Ctx& c) {
   if (!body) return err;
   std::optional<std::string> name, status, key_label;
   std::optional<bool> setup_key;
-  if (!field_string(*body, "name", name, err) || !field_string(*body, "status", status, err) ||
+  if (!only_fields(*body, {"name", "status", "setup_api_key", "key_label", "key_grants"}, err) ||
+      !field_string(*body, "name", name, err) || !field_string(*body, "status", status, err) ||
       !field_string(*body, "key_label", key_label, err) ||
       !field_bool(*body, "setup_api_key", setup_key, err)) {
     return err;
@@ -227,7 +247,8 @@ ApiResponse subaccount_update(Ctx& c) {
   auto body = body_object(c, err);
   if (!body) return err;
   std::optional<std::string> name, status;
-  if (!field_string(*body, "name", name, err) || !field_string(*body, "status", status, err)) {
+  if (!only_fields(*body, {"name", "status"}, err) || !field_string(*body, "name", name, err) ||
+      !field_string(*body, "status", status, err)) {
     return err;
   }
   if (name && (trim(*name).empty() || name->size() > kMaxName)) {

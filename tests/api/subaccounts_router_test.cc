@@ -51,6 +51,10 @@ TEST_F(Api, CreateSubaccountMakesAKeyByDefault) {
   r = call("POST", "/subaccounts", R"({"name": "x", "setup_api_key": false, "key_label": "a"})");
   EXPECT_EQ(r.status, 400) << error_text(r);
   EXPECT_EQ(call("POST", "/subaccounts", R"({"setup_api_key": false})").status, 422);
+  r = call("POST", "/subaccounts", R"({"name": "x", "ip_pool": "shared"})");
+  EXPECT_EQ(r.status, 400) << "never silently ignored";
+  EXPECT_NE(error_text(r).find("'ip_pool' is not supported"), std::string::npos) << error_text(r);
+  EXPECT_EQ(call("PUT", "/subaccounts/1", R"({"compliance_status": "x"})").status, 400);
   auto list = call("GET", "/subaccounts");
   EXPECT_EQ(list.body.at("results").as_array().size(), 3u) << "refused requests made nothing";
 }
