@@ -13,8 +13,9 @@ declared). Proves: each account's unlinked mail, injected with SMTP AUTH
 SMTP_Injection and its key, is tracked under that account's own default
 (never the primary's); the click through the tracker is recorded with the
 subaccount's id, visible to its key and not to another subaccount's; the
-primary's unlinked mail still uses the primary's default; a key without the
-smtp/inject grant cannot inject.
+primary's unlinked mail still uses the primary's default; a primary session
+naming the subaccount with X-MSYS-SUBACCOUNT gets the subaccount's domain; a
+key without the smtp/inject grant cannot inject.
 
 usage: subaccount_routing_test.py TRACKRELAY
 """
@@ -205,6 +206,18 @@ class SubaccountRouting(unittest.TestCase):
         self.assertIsNotNone(self.wait_click(target, None))
         self.assertNotIn(target, self.clicks(self.subs["alpha"][1]))
         self.assertNotIn(target, self.clicks(self.subs["beta"][1]))
+
+    def test_5_primary_session_names_the_subaccount_with_the_header(self):
+        alpha_id = self.subs["alpha"][0]
+        sender = "news@alpha.example.com"
+        msg = message(sender, "https://shop.example/header").replace(
+            b"Subject: t\r\n", b"Subject: t\r\nX-MSYS-SUBACCOUNT: %d\r\n" % alpha_id)
+        out = self.send(sender, msg)  # relay.clients (loopback): a primary session
+        self.assertNotIn(b"X-MSYS-SUBACCOUNT", out)
+        self.assertIn(b'href="http://click.alpha.example.com/f/', out)
+        plain = message(sender, "https://shop.example/header")
+        self.assertNotIn(b"/f/", self.send(sender, plain),
+                         "without the header alpha's domain is not the primary's to track")
 
     def test_4_summary_and_a_key_without_smtp_inject(self):
         status, body = self.call("GET", "/subaccounts/summary")
