@@ -6,9 +6,12 @@
 // subaccounts. A subaccount's status decides whether its keys authenticate
 // (store::DomainStore::authenticate) and its domains apply to mail
 // (api/effective.cc). May call: store/, conf/, base/, Boost.JSON.
+#include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <initializer_list>
 
+#include "api/grants.h"
 #include "api/internal.h"
 #include "base/strings.h"
 #include "store/event_json.h"
@@ -47,6 +50,7 @@ json::object key_json(const store::ApiKeyRow& k) {
   o["short_key"] = k.prefix.substr(0, 4);
   o["prefix"] = k.prefix;
   o["subaccount_id"] = k.subaccount_id;
+  o["grants"] = grants_json(k, k.subaccount_id != 0);
   o["created"] = iso(k.created_ms);
   return o;
 }
@@ -76,6 +80,77 @@ std::string url_encode(std::string_view s) {
 
 }  // namespace
 
+namespace {
+
+// The grants of a new key: body[field] (key_grants / grants) checked
+// against what the creating key has, else the creator's own (a key never
+// makes a stronger one); nullopt with `err` (400) when it is not acceptable.
+std::optional<std::string> new_key_grants(const Ctx& c, const json::object& body,
+                                          std::string_view field, bool subaccount,
+                                          ApiResponse& err) {
+  const json::value* given = body.if_contains(field);
+  if (given == nullptr || given->is_null()) {
+    if (c.key.grants.empty()) return std::string();
+    std::string out;
+    std::string_view rest = c.key.grants;
+    while (!rest.empty()) {
+      const auto space = rest.find(' ');
+      const std::string_view g = rest.substr(0, space);
+      if (!subaccount || !g.starts_with("subaccounts/"))
+        out += (out.empty() ? "" : " ") + std::string(g);
+      rest = space == std::string_view::npos ? std::string_view() : rest.substr(space + 1);
+    }
+    // "" would mean every grant: a key with none of its creator's is refused.
+    if (out.empty()) {
+      err = error_response(400, "invalid " + std::string(field),
+                           "this API key has no grant a subaccount key can have; name the new "
+                           "key's grants in '" +
+                               std::string(field) + "'",
+                           "1300");
+      return std::nullopt;
+    }
+    return out;
+  }
+  std::string why;
+  auto grants = parse_grants(*given, field, subaccount, c.key, why);
+  if (!grants) err = error_response(400, "invalid " + std::string(field), why, "1300");
+  return grants;
+}
+
+// 400 for a body field not in `known`: SparkPost fields trackrelay has no
+// use for (ip_pool, key_valid_ips, options, ...) are refused, never ignored.
+bool only_fields(const json::object& body, std::initializer_list<std::string_view> known,
+                 ApiResponse& err) {
+  for (const auto& kv : body) {
+    if (std::find(known.begin(), known.end(), kv.key()) != known.end()) continue;
+    std::string list;
+    for (std::string_view k : known) list += (list.empty() ? "" : ", ") + std::string(k);
+    err = error_response(400, "unsupported field",
+                         "'" + std::string(kv.key()).substr(0, 64) +
+                             "' is not supported here (fields: " + list + ")",
+                         "1300");
+    return false;
+  }
+  return true;
+}
+
+// 422 unless `name` is 1-1024 characters (not only spaces).
+bool valid_name(const std::optional<std::string>& name, ApiResponse& err) {
+  if (!name || trim(*name).empty()) {
+    err = error_response(422, "required field is missing", "'name' is required", "1400");
+    return false;
+  }
+  if (name->size() > kMaxName) {
+    err = error_response(422, "invalid name", "'name' is longer than 1024 characters", "1200");
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+// SparkPost's POST /subaccounts: setup_api_key defaults to true; the key is
+// in the answer once (results.key, label, short_key).
 ApiResponse subaccount_create(Ctx& c) {
   if (!c.primary_key()) return primary_only();
   ApiResponse err;
@@ -83,36 +158,65 @@ ApiResponse subaccount_create(Ctx& c) {
   if (!body) return err;
   std::optional<std::string> name, status, key_label;
   std::optional<bool> setup_key;
-  if (!field_string(*body, "name", name, err) || !field_string(*body, "status", status, err) ||
+  if (!only_fields(*body, {"name", "status", "setup_api_key", "key_label", "key_grants"}, err) ||
+      !field_string(*body, "name", name, err) || !field_string(*body, "status", status, err) ||
       !field_string(*body, "key_label", key_label, err) ||
       !field_bool(*body, "setup_api_key", setup_key, err)) {
     return err;
   }
-  if (!name || trim(*name).empty()) {
-    return error_response(422, "required field is missing", "'name' is required", "1400");
-  }
-  if (name->size() > kMaxName) {
-    return error_response(422, "invalid name", "'name' is longer than 1024 characters", "1200");
-  }
+  if (!valid_name(name, err)) return err;
   const std::string st = status.value_or("active");
   if (st != "active" && st != "suspended" && st != "terminated") {
     return error_response(422, "invalid status", "'status' must be active, suspended or terminated",
                           "1200");
   }
+  const bool with_key = setup_key.value_or(true);
+  const json::value* given = body->if_contains("key_grants");
+  if (!with_key && ((given != nullptr && !given->is_null()) || key_label)) {
+    return error_response(400, "invalid request",
+                          "'key_label' and 'key_grants' need 'setup_api_key': true", "1300");
+  }
+  if (key_label && key_label->size() > kMaxName) {
+    return error_response(422, "invalid key_label", "'key_label' is longer than 1024 characters",
+                          "1200");
+  }
+  std::optional<std::string> grants =
+      with_key ? new_key_grants(c, *body, "key_grants", true, err) : "";
+  if (!grants) return err;
   auto row = c.o.domains->add_subaccount(*name, st);
   if (!row) return store_failed(row.error());
+  if (c.o.changed) c.o.changed();
   json::object res;
   res["subaccount_id"] = row->id;
   res["name"] = row->name;
   res["status"] = row->status;
-  if (setup_key.value_or(false)) {
+  if (with_key) {
     auto key = c.o.domains->create_api_key(
-        key_label.value_or("API key for subaccount " + std::to_string(row->id)), row->id);
+        key_label.value_or("API key for subaccount " + std::to_string(row->id)), row->id, *grants);
     if (!key) return store_failed(key.error());
     res["key"] = key->key;
     res["label"] = key->row.label;
     res["short_key"] = key->row.prefix.substr(0, 4);
+    res["key_grants"] = grants_json(key->row, true);
   }
+  return ok(std::move(res));
+}
+
+ApiResponse subaccount_summary(Ctx& c) {
+  if (!c.primary_key()) return primary_only();
+  auto rows = c.o.domains->subaccounts();
+  if (!rows) return store_failed(rows.error());
+  std::int64_t active = 0, suspended = 0, terminated = 0;
+  for (const auto& s : *rows) {
+    if (s.status == "active") ++active;
+    if (s.status == "suspended") ++suspended;
+    if (s.status == "terminated") ++terminated;
+  }
+  json::object res;
+  res["total"] = static_cast<std::int64_t>(rows->size());
+  res["active"] = active;
+  res["suspended"] = suspended;
+  res["terminated"] = terminated;
   return ok(std::move(res));
 }
 
@@ -143,7 +247,8 @@ ApiResponse subaccount_update(Ctx& c) {
   auto body = body_object(c, err);
   if (!body) return err;
   std::optional<std::string> name, status;
-  if (!field_string(*body, "name", name, err) || !field_string(*body, "status", status, err)) {
+  if (!only_fields(*body, {"name", "status"}, err) || !field_string(*body, "name", name, err) ||
+      !field_string(*body, "status", status, err)) {
     return err;
   }
   if (name && (trim(*name).empty() || name->size() > kMaxName)) {
@@ -202,7 +307,10 @@ ApiResponse key_create(Ctx& c) {
   if (label && label->size() > kMaxName) {
     return error_response(422, "invalid label", "'label' is longer than 1024 characters", "1200");
   }
-  auto key = c.o.domains->create_api_key(label.value_or(""), account);
+  ApiResponse grants_err;
+  auto grants = new_key_grants(c, *body, "grants", account != 0, grants_err);
+  if (!grants) return grants_err;
+  auto key = c.o.domains->create_api_key(label.value_or(""), account, *grants);
   if (!key) return store_failed(key.error());
   return ok(new_key_json(*key));
 }

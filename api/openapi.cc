@@ -92,10 +92,13 @@ constexpr std::string_view kDocument = R"json({
         "responses": {"200": {"$ref": "#/components/responses/Results"}, "404": {"$ref": "#/components/responses/Error"}}}
     },
     "/subaccounts": {
-      "post": {"summary": "Create a subaccount (primary key only)",
-        "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}, "status": {"type": "string"}, "setup_api_key": {"type": "boolean"}, "key_label": {"type": "string"}}}}}},
-        "responses": {"200": {"$ref": "#/components/responses/Results"}, "403": {"$ref": "#/components/responses/Error"}, "422": {"$ref": "#/components/responses/Error"}}},
+      "post": {"summary": "Create a subaccount (primary key only); with setup_api_key (default true) the answer has its new key once: results.key, label, short_key",
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}, "status": {"type": "string"}, "setup_api_key": {"type": "boolean", "default": true}, "key_label": {"type": "string"}, "key_grants": {"type": "array", "items": {"type": "string", "enum": ["smtp/inject", "sending_domains/manage", "tracking_domains/view", "tracking_domains/manage", "message_events/view", "metrics/view", "api_keys/manage", "webhooks/view", "webhooks/modify"]}}}}}}},
+        "responses": {"200": {"$ref": "#/components/responses/Results"}, "400": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}, "422": {"$ref": "#/components/responses/Error"}}},
       "get": {"summary": "List subaccounts (primary key only)", "responses": {"200": {"$ref": "#/components/responses/Results"}, "403": {"$ref": "#/components/responses/Error"}}}
+    },
+    "/subaccounts/summary": {
+      "get": {"summary": "Count subaccounts (primary key only): total, and active, suspended, terminated", "responses": {"200": {"$ref": "#/components/responses/Results"}, "403": {"$ref": "#/components/responses/Error"}}}
     },
     "/subaccounts/{id}": {
       "parameters": [{"$ref": "#/components/parameters/id"}],
@@ -106,7 +109,7 @@ constexpr std::string_view kDocument = R"json({
     },
     "/api-keys": {
       "post": {"summary": "Create an API key (the key is in this response only)", "parameters": [{"$ref": "#/components/parameters/subaccount"}],
-        "requestBody": {"content": {"application/json": {"schema": {"type": "object", "properties": {"label": {"type": "string"}, "subaccount_id": {"type": "integer"}}}}}},
+        "requestBody": {"content": {"application/json": {"schema": {"type": "object", "properties": {"label": {"type": "string"}, "subaccount_id": {"type": "integer"}, "grants": {"type": "array", "items": {"type": "string"}, "description": "default: the creating key's grants; never more than it has"}}}}}},
         "responses": {"200": {"$ref": "#/components/responses/Results"}, "403": {"$ref": "#/components/responses/Error"}}},
       "get": {"summary": "List API keys (never the keys themselves)", "parameters": [{"$ref": "#/components/parameters/subaccount"}], "responses": {"200": {"$ref": "#/components/responses/Results"}}}
     },

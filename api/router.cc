@@ -10,6 +10,7 @@
 #include <variant>
 #include <vector>
 
+#include "api/grants.h"
 #include "api/internal.h"
 #include "base/encoding.h"
 #include "base/strings.h"
@@ -50,6 +51,7 @@ const std::vector<Entry>& table() {
       {{"POST", "/sending-domains/{domain}/verify"}, internal::sending_verify},
       {{"POST", "/subaccounts"}, internal::subaccount_create},
       {{"GET", "/subaccounts"}, internal::subaccount_list},
+      {{"GET", "/subaccounts/summary"}, internal::subaccount_summary},
       {{"GET", "/subaccounts/{id}"}, internal::subaccount_get},
       {{"PUT", "/subaccounts/{id}"}, internal::subaccount_update},
       {{"POST", "/api-keys"}, internal::key_create},
@@ -184,7 +186,7 @@ std::optional<ApiResponse> authenticate(const RouterOptions& o, const ApiRequest
   if (auto refused = session_key(o, req, key, admin)) return refused;
   if (admin) {
     // The admin password acts as a primary account key.
-    c.key = store::ApiKeyRow{0, "", "admin password (dashboard)", 0, 0};
+    c.key = store::ApiKeyRow{0, "", "admin password (dashboard)", 0, 0, ""};
     return std::nullopt;
   }
   if (key.empty()) {
@@ -260,6 +262,14 @@ ApiResponse Router::handle(const ApiRequest& req) const {
   for (auto p : url->params()) c.query[std::string(p.key)] = std::string(p.value);
   if (!found->needs_key) return found->handler(c);
   if (auto refused = authenticate(o_, req, c)) return std::move(*refused);
+  if (const std::string_view grant = required_grant(req.method, segs); !key_allows(c.key, grant)) {
+    return error_response(
+        403, "Forbidden.",
+        (grant == "*" ? std::string("this resource needs a key with every grant")
+                      : "this API key does not have the grant " + std::string(grant)) +
+            " (its grants: " + c.key.grants + ")",
+        "1101");
+  }
   if (auto refused = set_scope(o_, req, c)) return std::move(*refused);
   return found->handler(c);
 }

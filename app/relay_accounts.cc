@@ -1,6 +1,7 @@
 // app/relay_accounts.cc — see relay_accounts.h.
 #include "app/relay_accounts.h"
 
+#include "api/grants.h"
 #include "store/domain_store.h"
 
 namespace trackrelay::app {
@@ -11,10 +12,13 @@ class StoreAccounts final : public relay::Accounts {
   explicit StoreAccounts(std::unique_ptr<store::DomainStore> s) : store_(std::move(s)) {}
 
   Result<std::optional<std::int64_t>> key_account(std::string_view key) override {
-    // The store refuses revoked keys and keys of inactive subaccounts.
+    // The store refuses revoked keys and keys of inactive subaccounts; a key
+    // with grants needs smtp/inject (api/grants.h).
     auto row = store_->authenticate(key);
     if (!row) return Error{row.error()};
-    if (!*row) return std::optional<std::int64_t>();
+    if (!*row || !api::key_allows(**row, api::kGrantSmtpInject)) {
+      return std::optional<std::int64_t>();
+    }
     return std::optional<std::int64_t>((*row)->subaccount_id);
   }
 

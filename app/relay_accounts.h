@@ -1,6 +1,7 @@
 // app/relay_accounts.h — relay::Accounts over the store's API keys and
 // subaccounts, for `serve` (the relay's AUTH SMTP_Injection and
-// X-MSYS-SUBACCOUNT). May call: relay/accounts.h, store/domain_store.h.
+// X-MSYS-SUBACCOUNT; a key with grants needs smtp/inject). May call:
+// relay/accounts.h, store/domain_store.h, api/grants.h.
 #pragma once
 
 #include <memory>

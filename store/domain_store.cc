@@ -138,8 +138,9 @@ SubaccountRow subaccount_row(const Query& q) {
 
 constexpr const char* kSubaccountSelect = "SELECT id, name, status, created_ms FROM subaccounts";
 
-ApiKeyRow key_row(const Query& q) {
-  return ApiKeyRow{q.i64(0), q.text(1), q.text(2), q.i64(3), q.i64(4)};
+// Columns 0-4: id, prefix, label, subaccount_id, created_ms; `grants_col`: grants.
+ApiKeyRow key_row(const Query& q, int grants_col) {
+  return ApiKeyRow{q.i64(0), q.text(1), q.text(2), q.i64(3), q.i64(4), q.text(grants_col)};
 }
 
 template <class T, class F>
@@ -448,8 +449,20 @@ Result<Change> DomainStore::update_subaccount(const SubaccountRow& row) {
   });
 }
 
+bool ApiKeyRow::has_grant(std::string_view grant) const {
+  if (grants.empty()) return true;
+  std::string_view rest = grants;
+  while (!rest.empty()) {
+    const auto space = rest.find(' ');
+    if (rest.substr(0, space) == grant) return true;
+    rest = space == std::string_view::npos ? std::string_view() : rest.substr(space + 1);
+  }
+  return false;
+}
+
 Result<DomainStore::NewKey> DomainStore::create_api_key(std::string label,
-                                                        std::int64_t subaccount_id) {
+                                                        std::int64_t subaccount_id,
+                                                        std::string grants) {
   NewKey out;
   out.key = random_hex(kKeyBytes);
   if (out.key.empty()) return Error{"no random bytes for a new API key"};
@@ -457,14 +470,16 @@ Result<DomainStore::NewKey> DomainStore::create_api_key(std::string label,
   out.row.label = std::move(label);
   out.row.subaccount_id = subaccount_id;
   out.row.created_ms = now_ms();
+  out.row.grants = std::move(grants);
   const std::string hash = sha256(out.key);
   std::lock_guard lock(impl_->mu);
   sqlite3* d = impl_->db.get();
   return impl_->write(false, [&]() -> Result<NewKey> {
     Query q(d,
-            "INSERT INTO api_keys (prefix, hash, label, subaccount_id, created_ms) "
-            "VALUES (?, ?, ?, ?, ?)");
-    q.bind({out.row.prefix, hash, out.row.label, out.row.subaccount_id, out.row.created_ms});
+            "INSERT INTO api_keys (prefix, hash, label, subaccount_id, created_ms, grants) "
+            "VALUES (?, ?, ?, ?, ?, ?)");
+    q.bind({out.row.prefix, hash, out.row.label, out.row.subaccount_id, out.row.created_ms,
+            out.row.grants});
     q.step();
     if (q.failed()) return Error{q.error()};
     out.row.id = sqlite3_last_insert_rowid(d);
@@ -483,7 +498,7 @@ Result<std::optional<ApiKeyRow>> DomainStore::authenticate(std::string_view key,
   // moment its subaccount is suspended (no cache to go stale).
   Query q(impl_->db.get(),
           "SELECT k.id, k.prefix, k.label, k.subaccount_id, k.created_ms, k.hash, "
-          "coalesce(s.status, 'deleted') FROM api_keys k "
+          "coalesce(s.status, 'deleted'), k.grants FROM api_keys k "
           "LEFT JOIN subaccounts s ON s.id = k.subaccount_id WHERE k.prefix = ?");
   q.bind({key.substr(0, kPrefixChars)});
   std::optional<ApiKeyRow> found;
@@ -492,7 +507,7 @@ Result<std::optional<ApiKeyRow>> DomainStore::authenticate(std::string_view key,
     const std::string stored = q.text(5);
     if (stored.size() == hash.size() &&
         CRYPTO_memcmp(stored.data(), hash.data(), hash.size()) == 0) {
-      found = key_row(q);
+      found = key_row(q, 7);
       status = q.text(6);
     }
   }
@@ -511,8 +526,8 @@ Result<std::optional<ApiKeyRow>> DomainStore::authenticate(std::string_view key,
 Result<std::vector<ApiKeyRow>> DomainStore::api_keys() {
   std::lock_guard lock(impl_->mu);
   Query q(impl_->db.get(),
-          "SELECT id, prefix, label, subaccount_id, created_ms FROM api_keys ORDER BY id");
-  return all<ApiKeyRow>(q, key_row);
+          "SELECT id, prefix, label, subaccount_id, created_ms, grants FROM api_keys ORDER BY id");
+  return all<ApiKeyRow>(q, [](const Query& row) { return key_row(row, 5); });
 }
 
 Result<Change> DomainStore::revoke_api_key(std::int64_t id) {

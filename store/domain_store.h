@@ -83,6 +83,13 @@ struct ApiKeyRow {
   std::string label;
   std::int64_t subaccount_id = 0;
   std::int64_t created_ms = 0;
+  // What the key may do (SparkPost's key grants, api/grants.h), separated by
+  // spaces; "" = everything (keys made before grants existed, by `trackrelay
+  // keys create`, or without key_grants). The store keeps them; the API and
+  // the relay's AUTH enforce them.
+  std::string grants;
+
+  bool has_grant(std::string_view grant) const;
 };
 
 // Everything the effective configuration is built from.
@@ -136,7 +143,9 @@ class DomainStore {
     std::string key;  // shown once; only its SHA-256 is stored
     ApiKeyRow row;
   };
-  Result<NewKey> create_api_key(std::string label, std::int64_t subaccount_id);
+  // `grants`: ApiKeyRow::grants ("" = everything).
+  Result<NewKey> create_api_key(std::string label, std::int64_t subaccount_id,
+                                std::string grants = {});
   // THE key check of every entry point (API, dashboard sessions, SMTP AUTH
   // SMTP_Injection): the key's row when `key` is a stored, unrevoked key
   // (hash compared in constant time) of the primary account or of an

@@ -87,7 +87,13 @@ constexpr const char* kSchemaV3 =
     "CREATE INDEX events_subaccount ON events(subaccount_id, ts_ms);"
     "PRAGMA user_version = 3;";
 
-static_assert(kSchemaVersion == 3, "add the migration for the new version here");
+// Subaccounts (issue 11, subaccounts part): an API key's grants (SparkPost's
+// key_grants; "" = everything, so every existing key keeps what it could do).
+constexpr const char* kSchemaV4 =
+    "ALTER TABLE api_keys ADD COLUMN grants TEXT NOT NULL DEFAULT '';"
+    "PRAGMA user_version = 4;";
+
+static_assert(kSchemaVersion == 4, "add the migration for the new version here");
 
 Result<std::int64_t> user_version(sqlite3* db);
 
@@ -174,7 +180,7 @@ Result<bool> ensure_schema(sqlite3* db, const std::string& path) {
                    " has an events table but no schema version; it is not a trackrelay store"};
     }
   }
-  const char* steps[] = {kSchemaV1, kSchemaV2, kSchemaV3};
+  const char* steps[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4};
   for (int to = static_cast<int>(*version) + 1; to <= kSchemaVersion; ++to) {
     if (auto r = migrate(db, path, steps[to - 1], to); !r) return r;
   }

@@ -228,11 +228,55 @@ async function main() {
     r = await env.request('GET', '/api/v1/tracking-domains', {Authorization: newKey});
     assert.equal(r.status, 401, 'the revoked key is refused');
 
+    log('subaccounts: create (its key shown once), act for it with the switcher, suspend, terminate');
+    await page.getByRole('link', {name: 'Subaccounts'}).click();
+    await main.getByRole('heading', {name: 'Subaccounts'}).waitFor();
+    await main.getByText('No subaccounts yet.').waitFor();
+    await main.getByRole('button', {name: 'New Subaccount'}).click();
+    await dialog.getByLabel('Name').fill('Acme');
+    await dialog.getByLabel('Key Label').fill('acme app');
+    await dialog.getByRole('button', {name: 'Create', exact: true}).click();
+    await page.locator('dialog[open]', {hasText: 'it will not be shown again'}).waitFor();
+    const subKey = (await dialog.locator('code').textContent()).trim();
+    assert.match(subKey, /^[0-9a-f]{40}$/);
+    await dialog.getByRole('button', {name: 'I have copied it'}).click();
+    await row('Acme').getByText('active').waitFor();
+    await shot('subaccounts-1280');
+    const acme = JSON.parse((await env.request('GET', '/api/v1/subaccounts', {Authorization: env.key})).body)
+        .results.find((s) => s.name === 'Acme');
+    await page.locator('#account').selectOption(String(acme.id));
+    await page.getByRole('link', {name: 'Tracking Domains'}).click();
+    await main.getByText('No tracking domains yet.').waitFor();
+    await main.getByRole('button', {name: 'New Domain'}).click();
+    await dialog.getByLabel('Domain Name').fill('click.acme.example.com');
+    await dialog.getByRole('button', {name: 'Add Domain'}).click();
+    await page.locator('dialog[open]', {hasText: 'Create the DNS record'}).waitFor();
+    await dialog.getByRole('button', {name: 'Done'}).click();
+    await row('click.acme.example.com').waitFor();
+    assert.equal(await row(DOMAIN).count(), 0, 'the primary\'s domains are not Acme\'s');
+    r = await env.request('GET', '/api/v1/tracking-domains', {Authorization: subKey});
+    assert.deepEqual(JSON.parse(r.body).results.map((d) => d.domain), ['click.acme.example.com'],
+                     'made in Acme by the switcher (X-MSYS-SUBACCOUNT)');
+    await page.locator('#account').selectOption('');
+    await row(DOMAIN).waitFor();
+    await page.getByRole('link', {name: 'Subaccounts'}).click();
+    await main.getByRole('button', {name: 'Suspend Acme'}).click();
+    await dialog.getByRole('button', {name: 'Suspend'}).click();
+    await row('Acme').getByText('suspended').waitFor();
+    r = await env.request('GET', '/api/v1/tracking-domains', {Authorization: subKey});
+    assert.equal(r.status, 403, 'a suspended subaccount\'s key is refused');
+    await main.getByRole('button', {name: 'Terminate Acme'}).click();
+    await dialog.getByRole('button', {name: 'Terminate'}).click();
+    await row('Acme').getByText('terminated').waitFor();
+    assert.equal(await main.getByRole('button', {name: 'Reactivate Acme'}).count(), 0, 'terminated is final');
+    await page.getByRole('link', {name: 'API Keys'}).click();
+    await main.getByRole('heading', {name: 'API Keys'}).waitFor();
+
     log('every page at 360 px');
     const narrow = await context.newPage();
     await narrow.setViewportSize({width: 360, height: 740});
     narrow.on('pageerror', (e) => problems.push(e.message));
-    for (const p of ['tracking-domains', 'sending-domains', 'engagement', 'api-keys']) {
+    for (const p of ['tracking-domains', 'sending-domains', 'engagement', 'api-keys', 'subaccounts']) {
       await narrow.goto(env.origin + '/#/' + p);
       await narrow.locator('main h1').waitFor();
       await narrow.locator('main table, main .empty').first().waitFor();

@@ -187,6 +187,31 @@ TEST(DomainChoicePerAccount, AnyUsesTheAccountsDefaultNeverThePrimarys) {
   EXPECT_EQ(choose_tracking_domain(*c, "gmail.com", 0).domain, "click.example.com");
 }
 
+TEST(DomainChoicePerAccount, DeclaredUnlinkedSendingDomainUsesTheAccountsOwnDefault) {
+  auto base = with_subaccounts(kDeclared);
+  auto c = std::make_shared<conf::Config>(*base);
+  // Verified sending domains without a link: subaccount 7's, 12's (no
+  // tracking domain of its own) and the primary's.
+  for (auto [domain, sub] : {std::pair<const char*, std::int64_t>{"plain.seven.example", 7},
+                             {"plain.twelve.example", 12},
+                             {"plain.example.com", 0}}) {
+    conf::SendingDomain sd;
+    sd.domain = domain;
+    sd.from_store = true;
+    sd.subaccount_id = sub;
+    c->sending_domains.push_back(sd);
+  }
+  auto seven = choose_tracking_domain(*c, "plain.seven.example", 7);
+  EXPECT_EQ(seven.domain, "d7.seven.example");
+  EXPECT_EQ(seven.reason, TrackingChoice::Reason::kDefault);
+  auto twelve = choose_tracking_domain(*c, "plain.twelve.example", 12);
+  EXPECT_EQ(twelve.domain, "track.example.net") << "never the primary's click.example.com";
+  EXPECT_EQ(twelve.reason, TrackingChoice::Reason::kSystem);
+  auto primary = choose_tracking_domain(*c, "plain.example.com", 0);
+  EXPECT_EQ(primary.domain, "click.example.com");
+  EXPECT_EQ(primary.reason, TrackingChoice::Reason::kDefault);
+}
+
 TEST(DomainChoicePerAccount, SubaccountDomainsNeverCountForThePrimaryDefault) {
   // No file tracking domain: the primary has no default although subaccount
   // 7 has a designated one and 9 has exactly one.

@@ -10,12 +10,14 @@ import * as tracking from './tracking.js';
 import * as sending from './sending.js';
 import * as engagement from './engagement.js';
 import * as keys from './keys.js';
+import * as subaccounts from './subaccounts.js';
 
 const PAGES = {
   'tracking-domains': tracking,
   'sending-domains': sending,
   'engagement': engagement,
   'api-keys': keys,
+  'subaccounts': subaccounts,
 };
 const SCOPE_KEY = 'trackrelay.scope';
 
@@ -120,6 +122,7 @@ class App {
         : 'Key ' + (me.key_prefix || '') + '…' + (me.label ? ' (' + me.label + ')' : '');
     $('signin').hidden = true;
     $('shell').hidden = false;
+    $('nav-subaccounts').hidden = me.subaccount_id !== 0;
     await this.loadAccounts();
     if (!location.hash || !PAGES[location.hash.replace(/^#\//, '')]) {
       location.hash = '#/tracking-domains';  // renders through hashchange
@@ -184,6 +187,7 @@ class App {
       scope: () => this.api.scope,
       current: () => ticket === this.rendering,
       refresh: () => this.render(),
+      reloadAccounts: () => this.loadAccounts(),
     };
     try {
       await page.render(main, ctx);

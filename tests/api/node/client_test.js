@@ -1,7 +1,9 @@
 // tests/api/node/client_test.js — the official SparkPost Node client (npm
 // `sparkpost`), unchanged, against a running trackrelay: sendingDomains
-// create/get/list/update/delete, and tracking domains through the client's
-// generic request(). Errors come back as the client's SparkPostError with
+// create/get/list/update/delete, subaccounts list/get/create/update (the
+// key made by create, X-MSYS-SUBACCOUNT through the client's `headers`
+// option), and tracking domains and /subaccounts/summary through the
+// client's generic request(). Errors come back as the client's SparkPostError with
 // the API's status code and errors[]. Run by sparkpost_client_test.py with
 // TRACKRELAY_API_PORT and TRACKRELAY_API_KEY set.
 'use strict';
@@ -48,6 +50,52 @@ test('sendingDomains create/get/list/update/delete', async () => {
   await client.sendingDomains.delete('node.example.com');
   await assert.rejects(client.sendingDomains.get('node.example.com'), (err) => err.statusCode === 404);
   await client.delete({ uri: 'tracking-domains/click.node.example.com' });
+});
+
+test('subaccounts list/get/create/update', async () => {
+  const origin = `http://127.0.0.1:${process.env.TRACKRELAY_API_PORT}`;
+  const created = await client.subaccounts.create({
+    name: 'Node Sub', key_label: 'node app', key_grants: ['smtp/inject', 'tracking_domains/manage'],
+  });
+  const id = created.results.subaccount_id;
+  assert.equal(typeof id, 'number');
+  assert.equal(created.results.label, 'node app');
+  assert.equal(created.results.short_key, created.results.key.slice(0, 4));
+  const list = await client.subaccounts.list();
+  assert.ok(list.results.some((s) => s.id === id && s.name === 'Node Sub' && s.status === 'active'));
+  assert.equal((await client.subaccounts.get(String(id))).results.name, 'Node Sub');
+  const updated = await client.subaccounts.update(String(id), { name: 'Renamed', status: 'suspended' });
+  assert.equal(updated.results.status, 'suspended');
+  const got = await client.subaccounts.get(String(id));
+  assert.equal(got.results.name, 'Renamed');
+  assert.equal(got.results.status, 'suspended');
+
+  // Its key (from create) is refused while suspended, works once active.
+  const sub = new SparkPost(created.results.key, { origin });
+  await assert.rejects(sub.get({ uri: 'tracking-domains' }), (err) => err.statusCode === 403);
+  await client.subaccounts.update(String(id), { status: 'active' });
+  // The primary acting for it (X-MSYS-SUBACCOUNT) creates its tracking domain.
+  const acting = new SparkPost(process.env.TRACKRELAY_API_KEY, {
+    origin, headers: { 'X-MSYS-SUBACCOUNT': String(id) },
+  });
+  await acting.request({ method: 'POST', uri: 'tracking-domains', json: { domain: 'click.sub.node.example.com' } });
+  const mine = await sub.get({ uri: 'tracking-domains' });
+  assert.deepEqual(mine.results.map((d) => d.domain), ['click.sub.node.example.com']);
+  assert.deepEqual((await acting.get({ uri: 'tracking-domains' })).results.map((d) => d.domain),
+    ['click.sub.node.example.com']);
+  // Its key has no sending_domains/manage grant; naming another account is a 403.
+  await assert.rejects(sub.sendingDomains.list(), (err) => err.statusCode === 403);
+  const other = new SparkPost(created.results.key, { origin, headers: { 'X-MSYS-SUBACCOUNT': '0' } });
+  await assert.rejects(other.get({ uri: 'tracking-domains' }),
+    (err) => err.statusCode === 403 && err.errors[0].code === '1101');
+
+  await assert.rejects(client.subaccounts.create({ name: 'x', key_grants: ['transmissions/modify'] }),
+    (err) => err.statusCode === 400 && /unknown grant/.test(err.errors[0].description));
+  const summary = await client.get({ uri: 'subaccounts/summary' });
+  assert.equal(summary.results.total, list.results.length);
+  await client.subaccounts.update(String(id), { status: 'terminated' });
+  await assert.rejects(client.subaccounts.update(String(id), { status: 'active' }),
+    (err) => err.statusCode === 409);
 });
 
 test('a wrong key is a 401 SparkPostError', async () => {
