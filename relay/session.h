@@ -26,6 +26,7 @@
 #include "base/log.h"
 #include "conf/config.h"
 #include "relay/accounts.h"
+#include "relay/injections.h"
 #include "relay/auth.h"
 #include "relay/channel.h"
 #include "relay/protocol.h"
@@ -54,6 +55,8 @@ struct Runtime {
   BareNewline bare_newline = BareNewline::kNormalize;
   // API keys (AUTH SMTP_Injection) and subaccounts (X-MSYS-SUBACCOUNT); null: none.
   std::shared_ptr<Accounts> accounts;
+  // Records injection events when the upstream accepts mail; null: none.
+  std::shared_ptr<Injections> injections;
 };
 
 class Session;
