@@ -232,6 +232,7 @@ std::optional<ApiResponse> event_selection(const Ctx& c, std::span<const std::st
                                            std::int64_t default_span_ms, bool from_required,
                                            store::Selection& out) {
   for (const auto& [name, value] : c.query) {
+    if (name.empty()) continue;  // "?a=1&": nothing asked
     const bool known = std::find(own.begin(), own.end(), name) != own.end() ||
                        std::find(filters.begin(), filters.end(), name) != filters.end() ||
                        name == "from" || name == "to" || name == "timezone";
@@ -324,7 +325,7 @@ ApiResponse events_message(Ctx& c) {
     std::string next = "/api/v1/events/message?cursor=" + page->next_cursor +
                        "&per_page=" + std::to_string(q.limit);
     for (const auto& [k, v] : c.query) {
-      if (k != "cursor" && k != "per_page") next += "&" + k + "=" + url_encode(v);
+      if (!k.empty() && k != "cursor" && k != "per_page") next += "&" + k + "=" + url_encode(v);
     }
     links["next"] = next;
   }
