@@ -51,7 +51,7 @@ struct Envelope {
   // The id trackrelay gives the relayed message (decimal digits, set once per
   // transaction by the relay; copies per recipient share it); goes into every
   // token and the Outcome. "": none (`trackrelay rewrite`).
-  std::string transmission_id;
+  std::string transmission_id{};
 };
 
 struct Outcome {
