@@ -46,11 +46,13 @@ std::optional<ApiResponse> chosen_metrics(const Ctx& c, std::vector<const Metric
   const std::string* v = param(c, "metrics");
   const std::vector<std::string> names = v ? split_list(*v) : std::vector<std::string>{};
   for (const std::string& n : names) {
-    if (std::none_of(kMetrics.begin(), kMetrics.end(), [&](const Metric& m) { return m.name == n; })) {
+    if (std::none_of(kMetrics.begin(), kMetrics.end(),
+                     [&](const Metric& m) { return m.name == n; })) {
       return error_response(400, "invalid parameter",
-                            "unsupported metric '" + n + "' (count_injected, count_clicked, "
-                            "count_unique_clicked, count_rendered, count_unique_rendered, "
-                            "count_initial_rendered)",
+                            "unsupported metric '" + n +
+                                "' (count_injected, count_clicked, "
+                                "count_unique_clicked, count_rendered, count_unique_rendered, "
+                                "count_initial_rendered)",
                             "1300");
     }
   }
@@ -89,10 +91,12 @@ ApiResponse metrics(Ctx& c, const std::string& group, std::string_view field) {
     if (order == nullptr) return invalid("'order_by' must be one of the metrics asked for");
   }
   auto rows = store::deliverability(c.o.events->path(), sel, group);
-  if (!rows) return error_response(500, "internal error", "the store failed: " + rows.error(), "1500");
+  if (!rows)
+    return error_response(500, "internal error", "the store failed: " + rows.error(), "1500");
   if (order != nullptr) {
-    std::stable_sort(rows->begin(), rows->end(),
-                     [&](const auto& a, const auto& b) { return a.*(order->count) > b.*(order->count); });
+    std::stable_sort(rows->begin(), rows->end(), [&](const auto& a, const auto& b) {
+      return a.*(order->count) > b.*(order->count);
+    });
   }
   if (rows->size() > limit) rows->resize(limit);
   json::array results;

@@ -16,9 +16,9 @@
 #include <optional>
 
 #include "api/internal.h"
+#include "base/strings.h"
 #include "store/event_json.h"
 #include "store/event_summary.h"
-#include "base/strings.h"
 
 namespace trackrelay::api::internal {
 namespace {
@@ -161,7 +161,6 @@ std::string url_encode(std::string_view s) {
   return out;
 }
 
-
 // SparkPost's filter parameters: name → events column (store/event_filter.h).
 enum class Kind { kText, kLower, kType, kInteger };
 struct FilterParam {
@@ -245,7 +244,9 @@ std::optional<ApiResponse> event_selection(const Ctx& c, std::span<const std::st
   std::int64_t offset = 0;
   if (const std::string* v = param("timezone")) {
     auto o = timezone_offset_ms(*v);
-    if (!o) return bad("'timezone' must be UTC or an offset such as +02:00 (zone names are not supported)");
+    if (!o)
+      return bad(
+          "'timezone' must be UTC or an offset such as +02:00 (zone names are not supported)");
     offset = *o;
   }
   auto time = [&](const char* name) -> std::optional<std::optional<std::int64_t>> {
@@ -314,7 +315,8 @@ ApiResponse events_message(Ctx& c) {
   auto page = c.o.events->query(q);
   if (!page) return bad(page.error());
   auto total = c.o.events->count(q);
-  if (!total) return error_response(500, "internal error", "the store failed: " + total.error(), "1500");
+  if (!total)
+    return error_response(500, "internal error", "the store failed: " + total.error(), "1500");
   json::array results;
   for (const store::Event& e : page->events) results.push_back(store::to_json(e));
   json::object body;

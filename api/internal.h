@@ -6,8 +6,8 @@
 #include <map>
 #include <optional>
 #include <span>
-#include <string_view>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "api/router.h"

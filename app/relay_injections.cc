@@ -1,10 +1,17 @@
 // app/relay_injections.cc — see relay_injections.h.
 #include "app/relay_injections.h"
 
+#include <chrono>
+
 #include "store/event_store.h"
 
 namespace trackrelay::app {
 namespace {
+
+// A stalled disk must not hold the client's 250 until it gives up and sends
+// the message again (a duplicate): after this the injection is logged as not
+// recorded (it may still commit) and the reply goes out.
+constexpr std::chrono::milliseconds kMaxWait{5000};
 
 store::Event event_of(relay::Injection&& i) {
   store::Event e;
@@ -36,7 +43,7 @@ class StoreInjections final : public relay::Injections {
     for (relay::Injection& i : injections) events.push_back(event_of(std::move(i)));
     // One queue entry per message: the store's writer commits it with
     // whatever else is queued (group commit), so concurrent sessions share fsyncs.
-    return store_->append_all_and_wait(std::move(events));
+    return store_->append_all_and_wait(std::move(events), kMaxWait);
   }
 
  private:

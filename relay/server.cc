@@ -330,7 +330,8 @@ struct Server::Impl final : SessionHost {
   asio::io_context& ioc_;
   const conf::Snapshot& snapshot_;
   std::shared_ptr<Accounts> accounts_;  // null: no API-key AUTH, no X-MSYS-SUBACCOUNT lookups
-  std::shared_ptr<Injections> injections_;  // null: injection events are not recorded
+  // Records injection events (relay/injections.h); null: none.
+  std::shared_ptr<Injections> injections_;
   std::shared_ptr<const Runtime> runtime_;
   UpstreamOptions upstream_options_;
   UpstreamTarget target_;

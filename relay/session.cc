@@ -540,9 +540,9 @@ asio::awaitable<void> Session::deliver(std::string message) {
   const std::size_t size_out = forwarded.size();
   Reply r = co_await up_->data(std::move(forwarded));
   if (r.positive()) {  // accepted: one durable store write before the client hears it
-    co_await record_injections(host_.blocking(), txn_->runtime->injections,
-                               injections_of(envelope, *outcome, envelope.rcpt_to, size_out,
-                                             unix_now_ms()));
+    co_await record_injections(
+        host_.blocking(), txn_->runtime->injections,
+        injections_of(envelope, *outcome, envelope.rcpt_to, size_out, unix_now_ms()));
   }
   send(r);
   fields.insert(fields.begin(), {"status", r.positive() ? "sent" : "refused"});

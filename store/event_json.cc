@@ -28,8 +28,9 @@ bool digits(std::string_view s, std::size_t& pos, std::size_t n, int& out) {
 // A stored JSON text (metadata, tags) as a value of `kind`; the empty
 // value for "" or anything that does not parse as one.
 boost::json::value stored_json(const std::string& text, boost::json::kind kind) {
-  boost::json::value empty = kind == boost::json::kind::object ? boost::json::value(boost::json::object())
-                                                               : boost::json::value(boost::json::array());
+  boost::json::value empty = kind == boost::json::kind::object
+                                 ? boost::json::value(boost::json::object())
+                                 : boost::json::value(boost::json::array());
   if (text.empty()) return empty;
   boost::system::error_code ec;
   boost::json::value v = boost::json::parse(text, ec);

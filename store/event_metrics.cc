@@ -11,7 +11,7 @@ namespace trackrelay::store {
 namespace {
 
 constexpr std::array<const char*, 4> kGroups = {"campaign_id", "sending_domain", "tracking_domain",
-                                                 "subaccount_id"};
+                                                "subaccount_id"};
 
 constexpr const char* kCounts =
     "count(CASE WHEN type = 'injection' THEN 1 END), "

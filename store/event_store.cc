@@ -165,7 +165,7 @@ struct EventStore::Impl {
   Options options;
   Db writer_db;
   Stmt insert;
-  Stmt message_of;  // kMessageOf
+  Stmt message_of;                              // kMessageOf
   std::mt19937_64 ids{std::random_device{}()};  // writer thread only
 
   std::mutex mu;  // guards queue, stopping, health
@@ -325,7 +325,8 @@ Result<bool> EventStore::append_and_wait(Event e) {
   return future.get();
 }
 
-Result<bool> EventStore::append_all_and_wait(std::vector<Event> events) {
+Result<bool> EventStore::append_all_and_wait(std::vector<Event> events,
+                                             std::chrono::milliseconds max_wait) {
   if (events.empty()) return true;
   struct Shared {
     std::mutex mu;
@@ -352,6 +353,10 @@ Result<bool> EventStore::append_all_and_wait(std::vector<Event> events) {
       for (Event& e : events) impl_->queue.push_back(Impl::Pending{std::move(e), done});
       lock.unlock();
       impl_->wake.notify_one();
+      if (future.wait_for(max_wait) != std::future_status::ready) {
+        return Error{"not committed within " + std::to_string(max_wait.count()) +
+                     " ms (the store is stalled)"};
+      }
       return future.get();
     }
   }

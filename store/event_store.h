@@ -139,9 +139,12 @@ class EventStore {
   // append() and wait: for tools and tests.
   Result<bool> append_and_wait(Event e);
   // Appends every event (queued together, so usually one transaction) and
-  // waits until all have committed; the error when any failed. For the
-  // relay's injections: one durable write per accepted message.
-  Result<bool> append_all_and_wait(std::vector<Event> events);
+  // waits until all have committed, at most `max_wait` (a hung disk must not
+  // hold the caller: the events may still commit later); the error when any
+  // failed or the wait ran out. For the relay's injections: one durable
+  // write per accepted message.
+  Result<bool> append_all_and_wait(std::vector<Event> events,
+                                   std::chrono::milliseconds max_wait = std::chrono::hours(1));
 
   // Reads a page through its own connection (safe from any thread, and
   // concurrent with appends: WAL readers never block the writer).

@@ -13,6 +13,8 @@
 //    µs per write and the ratio to the baseline.
 //
 // usage: bench_events [CORPUS_DIR] [WRITES]
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -27,8 +29,6 @@
 #include <thread>
 #include <vector>
 
-#include <unistd.h>
-
 #include "store/event_store.h"
 #include "token/token.h"
 
@@ -38,7 +38,8 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-constexpr const char* kMetadata = R"({"customer_id":"c-1234567","list":"weekly-digest","locale":"en-GB"})";
+constexpr const char* kMetadata =
+    R"({"customer_id":"c-1234567","list":"weekly-digest","locale":"en-GB"})";
 constexpr const char* kTags = R"(["newsletter","weekly","segment-a"])";
 
 std::vector<std::string> corpus_urls(const fs::path& dir) {
@@ -90,12 +91,15 @@ void token_lengths(const fs::path& corpus) {
     inlined.push_back(tr::token::encode(c, key).size());
   }
   const Stats a = stats(joined), b = stats(inlined);
-  std::printf("token length over %zu corpus URLs (characters; metadata %zu bytes, tags %zu bytes)\n",
-              urls.size(), std::strlen(kMetadata), std::strlen(kTags));
-  std::printf("  joined at write (as built):  median %zu  p95 %zu  max %zu\n", a.median, a.p95, a.max);
-  std::printf("  metadata+tags in the token:  median %zu  p95 %zu  max %zu\n", b.median, b.p95, b.max);
-  std::printf("  ratio inlined/joined: median %.2f  p95 %.2f\n", double(b.median) / double(a.median),
-              double(b.p95) / double(a.p95));
+  std::printf(
+      "token length over %zu corpus URLs (characters; metadata %zu bytes, tags %zu bytes)\n",
+      urls.size(), std::strlen(kMetadata), std::strlen(kTags));
+  std::printf("  joined at write (as built):  median %zu  p95 %zu  max %zu\n", a.median, a.p95,
+              a.max);
+  std::printf("  metadata+tags in the token:  median %zu  p95 %zu  max %zu\n", b.median, b.p95,
+              b.max);
+  std::printf("  ratio inlined/joined: median %.2f  p95 %.2f\n",
+              double(b.median) / double(a.median), double(b.p95) / double(a.p95));
 }
 
 tr::store::Event event(const std::string& type, const std::string& tx, const std::string& rcpt) {
@@ -160,7 +164,8 @@ void store_writes(std::size_t n) {
   const double inj5 = per_write(n, [&](int, std::size_t i) {
     std::vector<tr::store::Event> es;
     for (int r = 0; r < 5; ++r) {
-      es.push_back(event("injection", std::to_string(n + i + 1), "r" + std::to_string(r) + "@x.org"));
+      es.push_back(
+          event("injection", std::to_string(n + i + 1), "r" + std::to_string(r) + "@x.org"));
     }
     must(s.append_all_and_wait(std::move(es)));
   });
@@ -168,11 +173,14 @@ void store_writes(std::size_t n) {
     must(s.append_and_wait(event("click", std::to_string(i + 1), "r@x.org")));
   });
   const double click = (click_before + per_write(n, clicks)) / 2;  // before and after the others
-  std::printf("store writes (%zu each, 8 writers, group commit, synchronous=FULL; µs per write)\n", n);
-  std::printf("  click, nothing to join (baseline; mean of a run before and after): %8.1f\n", click);
+  std::printf("store writes (%zu each, 8 writers, group commit, synchronous=FULL; µs per write)\n",
+              n);
+  std::printf("  click, nothing to join (baseline; mean of a run before and after): %8.1f\n",
+              click);
   std::printf("  injections of a 1-recipient message:   %8.1f  ratio %.2f\n", inj1, inj1 / click);
   std::printf("  injections of a 5-recipient message:   %8.1f  ratio %.2f\n", inj5, inj5 / click);
-  std::printf("  click joined with its injection:       %8.1f  ratio %.2f\n", joined, joined / click);
+  std::printf("  click joined with its injection:       %8.1f  ratio %.2f\n", joined,
+              joined / click);
   opened->reset();
   fs::remove_all(dir);
 }

@@ -100,7 +100,8 @@ TEST_F(Engagement, EachFilterSelectsExactlyItsEvents) {
     std::int64_t total = -1;
     auto got = search(c.query, &total);
     EXPECT_EQ(got.size(), c.n) << c.query;
-    EXPECT_EQ(total, static_cast<std::int64_t>(c.n)) << c.query << ": total_count counts every page";
+    EXPECT_EQ(total, static_cast<std::int64_t>(c.n))
+        << c.query << ": total_count counts every page";
     for (const auto& e : got) EXPECT_TRUE(c.values.count(s(e.at(c.field)))) << c.query;
   }
   auto subs = search("subaccounts=" + std::to_string(sub_id_));
@@ -199,8 +200,12 @@ TEST_F(Engagement, DeliverabilityParameters) {
   EXPECT_EQ(call("GET", "/metrics/deliverability?" + from + "&domains=gmail.com").status, 400);
   EXPECT_EQ(call("GET", "/metrics/deliverability?" + from + "&recipients=a@b").status, 400);
   EXPECT_EQ(call("GET", "/metrics/deliverability?" + from + "&limit=0").status, 422);
-  EXPECT_EQ(call("GET", "/metrics/deliverability?" + from + "&order_by=count_clicked&metrics=count_injected").status, 422);
-  EXPECT_EQ(call("GET", "/metrics/deliverability?from=2030-01-01T00:00&to=2029-01-01T00:00").status, 422);
+  EXPECT_EQ(call("GET", "/metrics/deliverability?" + from +
+                            "&order_by=count_clicked&metrics=count_injected")
+                .status,
+            422);
+  EXPECT_EQ(call("GET", "/metrics/deliverability?from=2030-01-01T00:00&to=2029-01-01T00:00").status,
+            422);
   auto r = call("GET", "/metrics/deliverability?from=2020-01-01T00:00&to=2020-01-02T00:00");
   ASSERT_EQ(r.status, 200);
   EXPECT_EQ(r.body.at("results").at(0).at("count_injected").as_int64(), 0) << "one row, zeros";

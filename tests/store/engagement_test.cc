@@ -112,9 +112,10 @@ TEST(Engagement, InjectionsAreWrittenTogetherInOneCommit) {
   auto s = open_at(dir.file("e.db"));
   ASSERT_TRUE(s);
   const auto before = s->stats().commits;
-  ASSERT_TRUE(s->append_all_and_wait({injection("1", "a@x.org", "c"), injection("1", "b@x.org", "c"),
-                                      injection("1", "c@x.org", "c")})
-                  .ok());
+  ASSERT_TRUE(
+      s->append_all_and_wait({injection("1", "a@x.org", "c"), injection("1", "b@x.org", "c"),
+                              injection("1", "c@x.org", "c")})
+          .ok());
   EXPECT_EQ(s->stats().commits, before + 1) << "one durable write per message";
   EXPECT_EQ(sqlite(dir.file("e.db"), "SELECT count(*) FROM events WHERE type='injection'"), "3");
   EXPECT_TRUE(s->append_all_and_wait({}).ok());
@@ -180,16 +181,22 @@ TEST(Engagement, EachFilterSelectsExactlyItsEventsAndCountsAllPages) {
   m2.sending_domain = "other.example";
   m2.tracking_domain = "t.other.example";
   ASSERT_TRUE(s->append_all_and_wait({m1, m2}).ok());
-  for (int i = 0; i < 5; ++i) ASSERT_TRUE(s->append_and_wait(engagement("click", m1, "alice@x.org", i)).ok());
+  for (int i = 0; i < 5; ++i)
+    ASSERT_TRUE(s->append_and_wait(engagement("click", m1, "alice@x.org", i)).ok());
   ASSERT_TRUE(s->append_and_wait(engagement("initial_open", m2, "bob@x.org")).ok());
   ASSERT_TRUE(s->append_and_wait(engagement("open", m2, "bob@x.org")).ok());
   // column → (value, how many events have it)
   const std::vector<std::tuple<std::string, std::string, std::size_t>> cases = {
-      {"type", "click", 5},           {"type", "injection", 2},
-      {"campaign_id", "autumn", 3},   {"rcpt_to", "alice@x.org", 6},
-      {"message_id", m2.message_id, 3}, {"transmission_id", "100", 6},
-      {"sending_domain", "other.example", 3}, {"tracking_domain", "click.example.com", 6},
-      {"subaccount_id", "3", 3},      {"subaccount_id", "0", 6}};
+      {"type", "click", 5},
+      {"type", "injection", 2},
+      {"campaign_id", "autumn", 3},
+      {"rcpt_to", "alice@x.org", 6},
+      {"message_id", m2.message_id, 3},
+      {"transmission_id", "100", 6},
+      {"sending_domain", "other.example", 3},
+      {"tracking_domain", "click.example.com", 6},
+      {"subaccount_id", "3", 3},
+      {"subaccount_id", "0", 6}};
   for (const auto& [column, value, n] : cases) {
     Query q;
     q.filters = {{column, {value}}};
@@ -272,7 +279,8 @@ TEST(Engagement, DeliverabilityAgreesWithCountingByHand) {
     d.count_unique_rendered = static_cast<std::int64_t>(rendered.size());
     return d;
   };
-  auto expect_same = [](const Deliverability& got, const Deliverability& want, const std::string& what) {
+  auto expect_same = [](const Deliverability& got, const Deliverability& want,
+                        const std::string& what) {
     EXPECT_EQ(got.count_injected, want.count_injected) << what;
     EXPECT_EQ(got.count_clicked, want.count_clicked) << what;
     EXPECT_EQ(got.count_unique_clicked, want.count_unique_clicked) << what;

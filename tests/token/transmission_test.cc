@@ -86,12 +86,14 @@ TEST(TokenTransmission, LayoutIsCanonical) {
   ASSERT_TRUE(sub.ok()) << sub.error();
   EXPECT_EQ(sub->subaccount_id, 5);
   const std::string bad[] = {
-      std::string("\x00\x00", 2),                    // flag set, transmission id empty
-      std::string("\x80\x00", 2) + id,               // subaccount not in its shortest form
-      std::string("\x00\x03" "12a", 5),              // not digits
-      std::string("\x00", 1) + id + "x",             // trailing bytes
-      std::string("\x00", 1),                        // truncated
-      "",                                            // flag set, fields missing
+      std::string("\x00\x00", 2),       // flag set, transmission id empty
+      std::string("\x80\x00", 2) + id,  // subaccount not in its shortest form
+      std::string("\x00\x03"
+                  "12a",
+                  5),                     // not digits
+      std::string("\x00", 1) + id + "x",  // trailing bytes
+      std::string("\x00", 1),             // truncated
+      "",                                 // flag set, fields missing
   };
   for (const std::string& b : bad) {
     EXPECT_FALSE(verify(forge('\x12', b), keys, "click.example.com").ok()) << b.size() << " bytes";
