@@ -70,10 +70,8 @@ ApiResponse metrics(Ctx& c, const std::string& group, std::string_view field) {
     return error_response(503, "metrics are not available", "the event store is not open", "1500");
   }
   static constexpr std::string_view kOwn[] = {"metrics", "limit", "order_by"};
-  static constexpr std::string_view kFilters[] = {"campaigns", "sending_domains", "subaccounts",
-                                                  "tracking_domains"};
   store::Selection sel;
-  if (auto wrong = event_selection(c, kOwn, kFilters, kDay, true, sel)) return std::move(*wrong);
+  if (auto wrong = event_selection(c, kOwn, true, kDay, sel)) return std::move(*wrong);
   std::vector<const Metric*> chosen;
   if (auto wrong = chosen_metrics(c, chosen)) return std::move(*wrong);
   std::size_t limit = kMaxGroups;

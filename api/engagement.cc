@@ -161,24 +161,33 @@ std::string url_encode(std::string_view s) {
   return out;
 }
 
-// SparkPost's filter parameters: name → events column (store/event_filter.h).
+// SparkPost's filter parameters: name → events column (store/event_filter.h),
+// and whether /metrics/deliverability takes it too. A new filter is one row.
 enum class Kind { kText, kLower, kType, kInteger };
 struct FilterParam {
   std::string_view name;
   std::string_view column;
   Kind kind;
+  bool metrics;
 };
 constexpr FilterParam kFilters[] = {
-    {"events", "type", Kind::kType},
-    {"campaigns", "campaign_id", Kind::kText},
-    {"campaign_ids", "campaign_id", Kind::kText},  // trackrelay's earlier name, kept
-    {"recipients", "rcpt_to", Kind::kLower},
-    {"message_ids", "message_id", Kind::kText},
-    {"transmission_ids", "transmission_id", Kind::kText},
-    {"subaccounts", "subaccount_id", Kind::kInteger},
-    {"sending_domains", "sending_domain", Kind::kLower},
-    {"tracking_domains", "tracking_domain", Kind::kLower},
+    {"events", "type", Kind::kType, false},
+    {"campaigns", "campaign_id", Kind::kText, true},
+    {"campaign_ids", "campaign_id", Kind::kText, false},  // trackrelay's earlier name, kept
+    {"recipients", "rcpt_to", Kind::kLower, false},
+    {"message_ids", "message_id", Kind::kText, false},
+    {"transmission_ids", "transmission_id", Kind::kText, false},
+    {"subaccounts", "subaccount_id", Kind::kInteger, true},
+    {"sending_domains", "sending_domain", Kind::kLower, true},
+    {"tracking_domains", "tracking_domain", Kind::kLower, true},
 };
+
+const FilterParam* filter_named(std::string_view name, bool metrics) {
+  for (const FilterParam& f : kFilters) {
+    if (f.name == name && (f.metrics || !metrics)) return &f;
+  }
+  return nullptr;
+}
 
 ApiResponse unknown_param(std::string_view name) {
   return error_response(400, "invalid parameter",
@@ -227,14 +236,13 @@ bool names_zone(std::string_view t) {
 }  // namespace
 
 std::optional<ApiResponse> event_selection(const Ctx& c, std::span<const std::string_view> own,
-                                           std::span<const std::string_view> filters,
-                                           std::int64_t default_span_ms, bool from_required,
+                                           bool metrics, std::int64_t default_span_ms,
                                            store::Selection& out) {
   for (const auto& [name, value] : c.query) {
     if (name.empty()) continue;  // "?a=1&": nothing asked
     const bool known = std::find(own.begin(), own.end(), name) != own.end() ||
-                       std::find(filters.begin(), filters.end(), name) != filters.end() ||
-                       name == "from" || name == "to" || name == "timezone";
+                       filter_named(name, metrics) != nullptr || name == "from" || name == "to" ||
+                       name == "timezone";
     if (!known) return unknown_param(name);
   }
   const Param param = [&](const char* k) -> const std::string* {
@@ -260,7 +268,7 @@ std::optional<ApiResponse> event_selection(const Ctx& c, std::span<const std::st
   if (!from) return bad("'from' must be an ISO 8601 time such as 2024-05-01T12:00");
   auto to = time("to");
   if (!to) return bad("'to' must be an ISO 8601 time such as 2024-05-01T12:00");
-  if (from_required && !*from) {
+  if (metrics && !*from) {  // SparkPost requires it for metrics
     return error_response(400, "invalid parameter",
                           "'from' is required (an ISO 8601 time such as 2024-05-01T12:00)", "1300");
   }
@@ -271,7 +279,7 @@ std::optional<ApiResponse> event_selection(const Ctx& c, std::span<const std::st
   out.from_ms = from->value_or(*out.to_ms - default_span_ms);
   if (*out.to_ms <= *out.from_ms) return bad("'to' must be later than 'from'");
   for (const FilterParam& f : kFilters) {
-    if (std::find(filters.begin(), filters.end(), f.name) == filters.end()) continue;
+    if (metrics && !f.metrics) continue;
     auto it = c.query.find(std::string(f.name));
     if (it == c.query.end() || it->second.empty()) continue;
     store::ColumnFilter cf;
@@ -287,11 +295,8 @@ ApiResponse events_message(Ctx& c) {
     return error_response(503, "events are not available", "the event store is not open", "1500");
   }
   static constexpr std::string_view kOwn[] = {"per_page", "cursor"};
-  static constexpr std::string_view kFilterNames[] = {
-      "events",           "campaigns",   "campaign_ids",    "recipients",      "message_ids",
-      "transmission_ids", "subaccounts", "sending_domains", "tracking_domains"};
   store::Selection sel;
-  if (auto wrong = event_selection(c, kOwn, kFilterNames, kDay, false, sel)) {
+  if (auto wrong = event_selection(c, kOwn, false, kDay, sel)) {
     return std::move(*wrong);
   }
   store::Query q;

@@ -102,14 +102,14 @@ ApiResponse deliverability_by_subaccount(Ctx& c);
 ApiResponse deliverability_by_tracking_domain(Ctx& c);
 
 // The events a request selects (engagement.cc): from/to (ISO 8601; without a
-// zone they are in `timezone`), the filter parameters named in `filters`
-// (SparkPost's comma-separated lists: events, campaigns, recipients, ...),
-// and the caller's scope (event_scope). Any query parameter that is neither
-// one of those nor in `own` is the 400; a bad value the 422. Without `from`:
-// `default_span_ms` before `to` (or the 400 when `from_required`).
+// zone they are in `timezone`), the filter parameters of the table kFilters
+// (SparkPost's comma-separated lists: events, campaigns, recipients, ...;
+// for `metrics` only the rows metrics take), and the caller's scope
+// (event_scope). Any query parameter that is neither one of those nor in
+// `own` is the 400; a bad value the 422. Without `from`: `default_span_ms`
+// before `to` for events, the 400 for metrics (SparkPost requires it).
 std::optional<ApiResponse> event_selection(const Ctx& c, std::span<const std::string_view> own,
-                                           std::span<const std::string_view> filters,
-                                           std::int64_t default_span_ms, bool from_required,
+                                           bool metrics, std::int64_t default_span_ms,
                                            store::Selection& out);
 
 // The events a caller may see: nullopt (every account's) for a primary key
