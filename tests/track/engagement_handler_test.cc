@@ -32,8 +32,9 @@ TEST(EngagementHandler, ClickCarriesTransmissionIdAndBothRecipientForms) {
   c.transmission_id = "123456789012345678";
   c.issued_at = kIssued;
   const std::string tok = token::encode(c, token::Key{"k1", std::string(kSecret)});
-  Request r{"GET", "/f/" + tok, "click.example.com",
-            "UA",  "",          boost::asio::ip::make_address("192.0.2.1")};
+  const std::string target = "/f/" + tok;  // Request holds views
+  Request r{"GET", target, "click.example.com",
+            "UA",  "",     boost::asio::ip::make_address("192.0.2.1")};
   const Reply reply =
       handle(**p, r, std::chrono::system_clock::time_point(std::chrono::seconds(kIssued + 60)),
              store::Health{});
