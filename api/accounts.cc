@@ -1,8 +1,8 @@
 // api/accounts.cc — /subaccounts (minimal: name, status; PUT changes them,
 // terminated is final), /api-keys (create: the key is shown once; list;
-// revoke) and /events/message (cursor-paginated clicks and opens). A
-// subaccount key sees only its own keys and the events whose subaccount_id
-// is its own (whatever their tracking domain), and cannot manage
+// revoke) and the events scope (event_scope; the events API itself is
+// engagement.cc's). A subaccount key sees only its own keys and the events
+// whose subaccount_id is its own (whatever their tracking domain), and cannot manage
 // subaccounts. A subaccount's status decides whether its keys authenticate
 // (store::DomainStore::authenticate) and its domains apply to mail
 // (api/effective.cc). May call: store/, conf/, base/, Boost.JSON.
@@ -59,23 +59,6 @@ json::object new_key_json(const store::DomainStore::NewKey& k) {
   json::object o = key_json(k.row);
   o["key"] = k.key;
   return o;
-}
-
-std::string url_encode(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-        c == '.' || c == '_' || c == '~' || c == ',' || c == ':') {
-      out.push_back(ch);
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
-  return out;
 }
 
 }  // namespace
@@ -353,79 +336,6 @@ std::vector<std::string> split_list(std::string_view s) {
 std::optional<std::int64_t> event_scope(const Ctx& c) {
   if (c.all) return std::nullopt;
   return c.scope;
-}
-
-ApiResponse events_message(Ctx& c) {
-  if (c.o.events == nullptr) {
-    return error_response(503, "events are not available", "the event store is not open", "1500");
-  }
-  store::Query q;
-  q.newest_first = true;
-  auto param = [&](const char* k) -> const std::string* {
-    auto it = c.query.find(k);
-    return it == c.query.end() || it->second.empty() ? nullptr : &it->second;
-  };
-  const auto list = split_list;
-  const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
-  q.from_ms = now - 24 * 3600 * 1000;  // the hosted default: the last 24 hours
-  if (const std::string* v = param("from")) {
-    auto ms = store::parse_iso8601_ms(*v);
-    if (!ms)
-      return error_response(422, "invalid parameter",
-                            "'from' must be an ISO 8601 time such as 2024-05-01T12:00:00Z", "1300");
-    q.from_ms = *ms;
-  }
-  if (const std::string* v = param("to")) {
-    auto ms = store::parse_iso8601_ms(*v);
-    if (!ms)
-      return error_response(422, "invalid parameter",
-                            "'to' must be an ISO 8601 time such as 2024-05-01T12:00:00Z", "1300");
-    q.to_ms = *ms;
-  }
-  if (const std::string* v = param("events")) {
-    q.types = list(*v);
-    for (const std::string& t : q.types) {
-      if (!store::is_event_type(t)) {
-        return error_response(422, "invalid parameter",
-                              "unknown event type '" + t + "' (click, open, initial_open)", "1300");
-      }
-    }
-  }
-  if (const std::string* v = param("campaign_ids")) q.campaign_ids = list(*v);
-  if (const std::string* v = param("tracking_domains")) q.tracking_domains = list(*v);
-  q.limit = 1000;
-  if (const std::string* v = param("per_page")) {
-    std::size_t n = 0;
-    auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
-    if (ec != std::errc() || end != v->data() + v->size() || n < 1 || n > store::kMaxLimit) {
-      return error_response(422, "invalid parameter",
-                            "'per_page' must be 1-" + std::to_string(store::kMaxLimit), "1300");
-    }
-    q.limit = n;
-  }
-  if (const std::string* v = param("cursor"); v != nullptr && *v != "initial") q.cursor = *v;
-  q.subaccount_id = event_scope(c);
-  auto page = c.o.events->query(q);
-  if (!page) return error_response(422, "invalid parameter", page.error(), "1300");
-  json::array results;
-  for (const store::Event& e : page->events) results.push_back(store::to_json(e));
-  json::object body;
-  const std::size_t n = results.size();
-  body["results"] = std::move(results);
-  body["total_count"] = n;
-  json::object links;
-  if (!page->next_cursor.empty()) {
-    std::string next = "/api/v1/events/message?cursor=" + page->next_cursor +
-                       "&per_page=" + std::to_string(q.limit);
-    for (const char* k : {"events", "campaign_ids", "tracking_domains", "from", "to"}) {
-      if (const std::string* v = param(k)) next += std::string("&") + k + "=" + url_encode(*v);
-    }
-    links["next"] = next;
-  }
-  body["links"] = std::move(links);
-  return ApiResponse{200, json::serialize(body)};
 }
 
 }  // namespace trackrelay::api::internal

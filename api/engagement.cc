@@ -1,15 +1,22 @@
-// api/engagement.cc — GET /events/summary: the counts behind the dashboard's
-// Engagement page (clicks and opens per time bucket, top links by clicks
-// with their names, counts per tracking domain and per campaign), computed
-// by the store over the whole range rather than from one page of events.
-// Filters and account scope are those of /events/message.
-// May call: store/ (event_summary), conf/, base/, Boost.JSON.
+// api/engagement.cc — the events API: GET /events/message (SparkPost's
+// message events search: its filters, cursor paging, total_count) and
+// GET /events/summary (the counts behind the dashboard's Engagement page:
+// clicks and opens per time bucket, top links, counts per tracking domain
+// and campaign, computed by the store over the whole range). The filter
+// parameters are one table (kFilters), shared with the deliverability
+// metrics (deliverability.cc): a new filter is one row there and one column
+// in store/event_filter.cc. A parameter that is not in the table or the
+// endpoint's own list is a 400, never ignored.
+// May call: store/ (event_store, event_summary, event_json), conf/, base/,
+// Boost.JSON.
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <functional>
 #include <optional>
 
 #include "api/internal.h"
+#include "base/strings.h"
 #include "store/event_json.h"
 #include "store/event_summary.h"
 
@@ -137,7 +144,201 @@ json::object summary_json(const store::SummaryQuery& q, const std::string& bucke
   return res;
 }
 
+std::string url_encode(std::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+        c == '.' || c == '_' || c == '~' || c == ',' || c == ':') {
+      out.push_back(ch);
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  return out;
+}
+
+// SparkPost's filter parameters: name → events column (store/event_filter.h),
+// and whether /metrics/deliverability takes it too. A new filter is one row.
+enum class Kind { kText, kLower, kType, kInteger };
+struct FilterParam {
+  std::string_view name;
+  std::string_view column;
+  Kind kind;
+  bool metrics;
+};
+constexpr FilterParam kFilters[] = {
+    {"events", "type", Kind::kType, false},
+    {"campaigns", "campaign_id", Kind::kText, true},
+    {"campaign_ids", "campaign_id", Kind::kText, false},  // trackrelay's earlier name, kept
+    {"recipients", "rcpt_to", Kind::kLower, false},
+    {"message_ids", "message_id", Kind::kText, false},
+    {"transmission_ids", "transmission_id", Kind::kText, false},
+    {"subaccounts", "subaccount_id", Kind::kInteger, true},
+    {"sending_domains", "sending_domain", Kind::kLower, true},
+    {"tracking_domains", "tracking_domain", Kind::kLower, true},
+};
+
+const FilterParam* filter_named(std::string_view name, bool metrics) {
+  for (const FilterParam& f : kFilters) {
+    if (f.name == name && (f.metrics || !metrics)) return &f;
+  }
+  return nullptr;
+}
+
+ApiResponse unknown_param(std::string_view name) {
+  return error_response(400, "invalid parameter",
+                        "unsupported parameter '" + std::string(name) + "'", "1300");
+}
+
+// One filter's values, checked; an error response when one is wrong.
+std::optional<ApiResponse> filter_values(const FilterParam& f, const std::string& given,
+                                         store::ColumnFilter& out) {
+  out.column = std::string(f.column);
+  out.values = split_list(given);
+  for (std::string& v : out.values) {
+    if (f.kind == Kind::kLower) v = to_lower(v);
+    if (f.kind == Kind::kType && !store::is_event_type(v)) {
+      return bad("unknown event type '" + v + "' (injection, click, open, initial_open)");
+    }
+    if (f.kind == Kind::kInteger &&
+        (v.empty() || v.find_first_not_of("0123456789") != std::string::npos || v.size() > 18)) {
+      return bad("'" + std::string(f.name) + "' takes subaccount ids (0: the primary account)");
+    }
+  }
+  return std::nullopt;
+}
+
+// SparkPost's timezone: UTC (or GMT, Etc/UTC, Z) or a fixed offset ±hh:mm;
+// the offset in milliseconds. IANA zone names are not supported (a 400).
+std::optional<std::int64_t> timezone_offset_ms(std::string_view tz) {
+  if (tz == "UTC" || tz == "GMT" || tz == "Etc/UTC" || tz == "Etc/GMT" || tz == "Z") return 0;
+  if (tz.size() != 6 || (tz[0] != '+' && tz[0] != '-') || tz[3] != ':') return std::nullopt;
+  auto two = [&](std::size_t i) -> int {
+    const char a = tz[i], b = tz[i + 1];
+    return a >= '0' && a <= '9' && b >= '0' && b <= '9' ? (a - '0') * 10 + (b - '0') : -1;
+  };
+  const int h = two(1), m = two(4);
+  if (h < 0 || h > 23 || m < 0 || m > 59) return std::nullopt;
+  return (tz[0] == '-' ? -1 : 1) * (h * 60 + m) * kMinute;
+}
+
+// True when an ISO 8601 time names its zone (Z or an offset after the time).
+bool names_zone(std::string_view t) {
+  const auto time = t.find_first_of("Tt ");
+  if (time == std::string_view::npos) return t.find('-') == std::string_view::npos;  // unix secs
+  return t.find_first_of("Zz+-", time) != std::string_view::npos;
+}
+
 }  // namespace
+
+std::optional<ApiResponse> event_selection(const Ctx& c, std::span<const std::string_view> own,
+                                           bool metrics, std::int64_t default_span_ms,
+                                           store::Selection& out) {
+  for (const auto& [name, value] : c.query) {
+    if (name.empty()) continue;  // "?a=1&": nothing asked
+    const bool known = std::find(own.begin(), own.end(), name) != own.end() ||
+                       filter_named(name, metrics) != nullptr || name == "from" || name == "to" ||
+                       name == "timezone";
+    if (!known) return unknown_param(name);
+  }
+  const Param param = [&](const char* k) -> const std::string* {
+    auto it = c.query.find(k);
+    return it == c.query.end() || it->second.empty() ? nullptr : &it->second;
+  };
+  std::int64_t offset = 0;
+  if (const std::string* v = param("timezone")) {
+    auto o = timezone_offset_ms(*v);
+    if (!o)
+      return bad(
+          "'timezone' must be UTC or an offset such as +02:00 (zone names are not supported)");
+    offset = *o;
+  }
+  auto time = [&](const char* name) -> std::optional<std::optional<std::int64_t>> {
+    const std::string* v = param(name);
+    if (v == nullptr) return std::optional<std::int64_t>();
+    auto ms = store::parse_iso8601_ms(*v);
+    if (!ms) return std::nullopt;
+    return std::optional<std::int64_t>(names_zone(*v) ? *ms : *ms - offset);
+  };
+  auto from = time("from");
+  if (!from) return bad("'from' must be an ISO 8601 time such as 2024-05-01T12:00");
+  auto to = time("to");
+  if (!to) return bad("'to' must be an ISO 8601 time such as 2024-05-01T12:00");
+  if (metrics && !*from) {  // SparkPost requires it for metrics
+    return error_response(400, "invalid parameter",
+                          "'from' is required (an ISO 8601 time such as 2024-05-01T12:00)", "1300");
+  }
+  const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+  out.to_ms = to->value_or(now);
+  out.from_ms = from->value_or(*out.to_ms - default_span_ms);
+  if (*out.to_ms <= *out.from_ms) return bad("'to' must be later than 'from'");
+  for (const FilterParam& f : kFilters) {
+    if (metrics && !f.metrics) continue;
+    auto it = c.query.find(std::string(f.name));
+    if (it == c.query.end() || it->second.empty()) continue;
+    store::ColumnFilter cf;
+    if (auto wrong = filter_values(f, it->second, cf)) return wrong;
+    out.filters.push_back(std::move(cf));
+  }
+  out.subaccount_id = event_scope(c);
+  return std::nullopt;
+}
+
+ApiResponse events_message(Ctx& c) {
+  if (c.o.events == nullptr) {
+    return error_response(503, "events are not available", "the event store is not open", "1500");
+  }
+  static constexpr std::string_view kOwn[] = {"per_page", "cursor"};
+  store::Selection sel;
+  if (auto wrong = event_selection(c, kOwn, false, kDay, sel)) {
+    return std::move(*wrong);
+  }
+  store::Query q;
+  q.newest_first = true;
+  q.from_ms = sel.from_ms;
+  q.to_ms = sel.to_ms;
+  q.subaccount_id = sel.subaccount_id;
+  q.filters = std::move(sel.filters);
+  if (auto it = c.query.find("per_page"); it != c.query.end() && !it->second.empty()) {
+    const std::string& v = it->second;
+    std::size_t n = 0;
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (ec != std::errc() || end != v.data() + v.size() || n < 1 || n > store::kMaxLimit) {
+      return bad("'per_page' must be 1-" + std::to_string(store::kMaxLimit));
+    }
+    q.limit = n;
+  }
+  if (auto it = c.query.find("cursor"); it != c.query.end() && it->second != "initial") {
+    q.cursor = it->second;
+  }
+  auto page = c.o.events->query(q);
+  if (!page) return bad(page.error());
+  auto total = c.o.events->count(q);
+  if (!total)
+    return error_response(500, "internal error", "the store failed: " + total.error(), "1500");
+  json::array results;
+  for (const store::Event& e : page->events) results.push_back(store::to_json(e));
+  json::object body;
+  body["results"] = std::move(results);
+  body["total_count"] = *total;
+  json::object links;
+  if (!page->next_cursor.empty()) {
+    std::string next = "/api/v1/events/message?cursor=" + page->next_cursor +
+                       "&per_page=" + std::to_string(q.limit);
+    for (const auto& [k, v] : c.query) {
+      if (!k.empty() && k != "cursor" && k != "per_page") next += "&" + k + "=" + url_encode(v);
+    }
+    links["next"] = next;
+  }
+  body["links"] = std::move(links);
+  return ApiResponse{200, json::serialize(body)};
+}
 
 ApiResponse events_summary(Ctx& c) {
   if (c.o.events == nullptr) {

@@ -5,10 +5,13 @@
 #include <boost/json.hpp>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "api/router.h"
+#include "store/event_filter.h"
 
 namespace trackrelay::api::internal {
 
@@ -90,8 +93,25 @@ ApiResponse subaccount_update(Ctx& c);  // name, status (active | suspended | te
 ApiResponse key_create(Ctx& c);
 ApiResponse key_list(Ctx& c);
 ApiResponse key_delete(Ctx& c);
-ApiResponse events_message(Ctx& c);
+ApiResponse events_message(Ctx& c);  // engagement.cc
 ApiResponse events_summary(Ctx& c);  // engagement.cc
+// /metrics/deliverability[/campaign|/sending-domain|/subaccount|/tracking-domain]
+ApiResponse deliverability(Ctx& c);  // deliverability.cc
+ApiResponse deliverability_by_campaign(Ctx& c);
+ApiResponse deliverability_by_sending_domain(Ctx& c);
+ApiResponse deliverability_by_subaccount(Ctx& c);
+ApiResponse deliverability_by_tracking_domain(Ctx& c);
+
+// The events a request selects (engagement.cc): from/to (ISO 8601; without a
+// zone they are in `timezone`), the filter parameters of the table kFilters
+// (SparkPost's comma-separated lists: events, campaigns, recipients, ...;
+// for `metrics` only the rows metrics take), and the caller's scope
+// (event_scope). Any query parameter that is neither one of those nor in
+// `own` is the 400; a bad value the 422. Without `from`: `default_span_ms`
+// before `to` for events, the 400 for metrics (SparkPost requires it).
+std::optional<ApiResponse> event_selection(const Ctx& c, std::span<const std::string_view> own,
+                                           bool metrics, std::int64_t default_span_ms,
+                                           store::Selection& out);
 
 // The events a caller may see: nullopt (every account's) for a primary key
 // without X-MSYS-SUBACCOUNT, else only those of its scope. Decided by the

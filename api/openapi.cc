@@ -36,7 +36,8 @@ constexpr std::string_view kDocument = R"json({
         "verification": {"type": "object", "properties": {"record": {"type": "object"}, "expected": {"type": "string"}, "found": {"type": "string"}, "message": {"type": "string"}, "checked_at": {"type": "string"}, "http_challenge": {"type": "object", "properties": {"url": {"type": "string"}, "token": {"type": "string"}}}}}}},
       "SendingDomain": {"type": "object", "properties": {"domain": {"type": "string"}, "tracking_domain": {"type": "string"}, "status": {"type": "object"}, "subaccount_id": {"type": "integer"}, "managed_by": {"type": "string", "enum": ["api", "config"]}}},
       "Counts": {"type": "object", "properties": {"click": {"type": "integer"}, "open": {"type": "integer"}, "initial_open": {"type": "integer"}}},
-      "Event": {"type": "object", "properties": {"type": {"type": "string"}, "event_id": {"type": "string"}, "timestamp": {"type": "string"}, "tracking_domain": {"type": "string"}, "target_link_url": {"type": "string"}, "target_link_name": {"type": "string"}, "message_id": {"type": "string"}, "rcpt_to": {"type": "string"}, "campaign_id": {"type": "string"}, "sending_domain": {"type": "string"}, "user_agent": {"type": "string"}, "ip_address": {"type": "string"}}}
+      "Event": {"type": "object", "properties": {"type": {"type": "string", "enum": ["injection", "click", "open", "initial_open"]}, "event_id": {"type": "string"}, "timestamp": {"type": "string"}, "message_id": {"type": "string"}, "transmission_id": {"type": "string"}, "campaign_id": {"type": "string"}, "subaccount_id": {"type": "integer"}, "rcpt_to": {"type": "string"}, "raw_rcpt_to": {"type": "string"}, "rcpt_meta": {"type": "object"}, "rcpt_tags": {"type": "array", "items": {"type": "string"}}, "friendly_from": {"type": "string"}, "sending_domain": {"type": "string"}, "tracking_domain": {"type": "string"}, "msg_from": {"type": "string"}, "msg_size": {"type": "string", "description": "injections"}, "target_link_url": {"type": "string", "description": "clicks"}, "target_link_name": {"type": "string", "description": "clicks"}, "user_agent": {"type": "string"}, "ip_address": {"type": "string"}, "method": {"type": "string"}}},
+      "Deliverability": {"type": "object", "properties": {"count_injected": {"type": "integer"}, "count_clicked": {"type": "integer"}, "count_unique_clicked": {"type": "integer"}, "count_rendered": {"type": "integer"}, "count_unique_rendered": {"type": "integer"}, "count_initial_rendered": {"type": "integer"}}}
     },
     "responses": {
       "Error": {"description": "An error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Errors"}}}},
@@ -118,15 +119,22 @@ constexpr std::string_view kDocument = R"json({
       "delete": {"summary": "Revoke an API key", "responses": {"204": {"$ref": "#/components/responses/NoContent"}, "404": {"$ref": "#/components/responses/Error"}}}
     },
     "/events/message": {
-      "get": {"summary": "Clicks and opens, newest first, cursor-paginated", "parameters": [{"$ref": "#/components/parameters/subaccount"},
-          {"name": "events", "in": "query", "schema": {"type": "string"}, "description": "comma-separated: click, open, initial_open"},
-          {"name": "from", "in": "query", "schema": {"type": "string"}, "description": "ISO 8601; default 24 hours ago"},
-          {"name": "to", "in": "query", "schema": {"type": "string"}, "description": "ISO 8601 (exclusive)"},
-          {"name": "campaign_ids", "in": "query", "schema": {"type": "string"}},
+      "get": {"summary": "Message events (SparkPost's search): injections, clicks and opens, newest first, cursor-paginated; any other parameter is a 400", "parameters": [{"$ref": "#/components/parameters/subaccount"},
+          {"name": "events", "in": "query", "schema": {"type": "string"}, "description": "comma-separated: injection, click, open, initial_open"},
+          {"name": "from", "in": "query", "schema": {"type": "string"}, "description": "ISO 8601; default 24 hours before 'to'"},
+          {"name": "to", "in": "query", "schema": {"type": "string"}, "description": "ISO 8601 (exclusive); default now"},
+          {"name": "timezone", "in": "query", "schema": {"type": "string"}, "description": "of from/to without a zone: UTC or an offset such as +02:00"},
+          {"name": "campaigns", "in": "query", "schema": {"type": "string"}, "description": "comma-separated campaign ids"},
+          {"name": "campaign_ids", "in": "query", "schema": {"type": "string"}, "description": "the same as campaigns (trackrelay's earlier name)"},
+          {"name": "recipients", "in": "query", "schema": {"type": "string"}, "description": "comma-separated rcpt_to addresses (case-insensitive)"},
+          {"name": "message_ids", "in": "query", "schema": {"type": "string"}},
+          {"name": "transmission_ids", "in": "query", "schema": {"type": "string"}},
+          {"name": "subaccounts", "in": "query", "schema": {"type": "string"}, "description": "comma-separated subaccount ids (0: the primary account)"},
+          {"name": "sending_domains", "in": "query", "schema": {"type": "string"}},
           {"name": "tracking_domains", "in": "query", "schema": {"type": "string"}},
           {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 10000, "default": 1000}},
           {"name": "cursor", "in": "query", "schema": {"type": "string"}, "description": "from links.next; 'initial' or absent for the first page"}],
-        "responses": {"200": {"description": "A page", "content": {"application/json": {"schema": {"type": "object", "properties": {"results": {"type": "array", "items": {"$ref": "#/components/schemas/Event"}}, "total_count": {"type": "integer"}, "links": {"type": "object", "properties": {"next": {"type": "string"}}}}}}}}, "422": {"$ref": "#/components/responses/Error"}}}
+        "responses": {"200": {"description": "A page", "content": {"application/json": {"schema": {"type": "object", "properties": {"results": {"type": "array", "items": {"$ref": "#/components/schemas/Event"}}, "total_count": {"type": "integer", "description": "events matching, on all pages"}, "links": {"type": "object", "properties": {"next": {"type": "string"}}}}}}}}, "400": {"$ref": "#/components/responses/Error"}, "422": {"$ref": "#/components/responses/Error"}}}
     },
     "/events/summary": {
       "get": {"summary": "Counts over a time range (trackrelay extension): clicks and opens per bucket, top links by clicks, per tracking domain and per campaign", "parameters": [{"$ref": "#/components/parameters/subaccount"},
@@ -145,6 +153,76 @@ constexpr std::string_view kDocument = R"json({
           "tracking_domains": {"type": "array", "items": {"allOf": [{"$ref": "#/components/schemas/Counts"}, {"type": "object", "properties": {"tracking_domain": {"type": "string"}}}]}},
           "campaigns": {"type": "array", "items": {"allOf": [{"$ref": "#/components/schemas/Counts"}, {"type": "object", "properties": {"campaign_id": {"type": "string"}}}]}}}}}}}}},
           "401": {"$ref": "#/components/responses/Error"}, "422": {"$ref": "#/components/responses/Error"}}}
+    },
+    "/metrics/deliverability": {
+      "get": {"summary": "Deliverability metrics (SparkPost's engagement subset) over the range", "parameters": [{"$ref": "#/components/parameters/subaccount"},
+          {"name": "from", "in": "query", "required": true, "schema": {"type": "string"}, "description": "ISO 8601"},
+          {"name": "to", "in": "query", "schema": {"type": "string"}, "description": "ISO 8601 (exclusive); default now"},
+          {"name": "timezone", "in": "query", "schema": {"type": "string"}, "description": "UTC or an offset such as +02:00"},
+          {"name": "metrics", "in": "query", "schema": {"type": "string"}, "description": "comma-separated; default all six"},
+          {"name": "campaigns", "in": "query", "schema": {"type": "string"}},
+          {"name": "sending_domains", "in": "query", "schema": {"type": "string"}},
+          {"name": "subaccounts", "in": "query", "schema": {"type": "string"}},
+          {"name": "tracking_domains", "in": "query", "schema": {"type": "string"}},
+          {"name": "order_by", "in": "query", "schema": {"type": "string"}, "description": "a metric, descending"},
+          {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 10000}}],
+        "responses": {"200": {"description": "The metrics", "content": {"application/json": {"schema": {"type": "object", "properties": {"results": {"type": "array", "items": {"$ref": "#/components/schemas/Deliverability"}}}}}}}, "400": {"$ref": "#/components/responses/Error"}, "422": {"$ref": "#/components/responses/Error"}}}
+    },
+    "/metrics/deliverability/campaign": {
+      "get": {"summary": "Deliverability metrics per campaign_id", "parameters": [{"$ref": "#/components/parameters/subaccount"},
+          {"name": "from", "in": "query", "required": true, "schema": {"type": "string"}, "description": "ISO 8601"},
+          {"name": "to", "in": "query", "schema": {"type": "string"}, "description": "ISO 8601 (exclusive); default now"},
+          {"name": "timezone", "in": "query", "schema": {"type": "string"}, "description": "UTC or an offset such as +02:00"},
+          {"name": "metrics", "in": "query", "schema": {"type": "string"}, "description": "comma-separated; default all six"},
+          {"name": "campaigns", "in": "query", "schema": {"type": "string"}},
+          {"name": "sending_domains", "in": "query", "schema": {"type": "string"}},
+          {"name": "subaccounts", "in": "query", "schema": {"type": "string"}},
+          {"name": "tracking_domains", "in": "query", "schema": {"type": "string"}},
+          {"name": "order_by", "in": "query", "schema": {"type": "string"}, "description": "a metric, descending"},
+          {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 10000}}],
+        "responses": {"200": {"description": "The metrics", "content": {"application/json": {"schema": {"type": "object", "properties": {"results": {"type": "array", "items": {"$ref": "#/components/schemas/Deliverability"}}}}}}}, "400": {"$ref": "#/components/responses/Error"}, "422": {"$ref": "#/components/responses/Error"}}}
+    },
+    "/metrics/deliverability/sending-domain": {
+      "get": {"summary": "Deliverability metrics per sending_domain", "parameters": [{"$ref": "#/components/parameters/subaccount"},
+          {"name": "from", "in": "query", "required": true, "schema": {"type": "string"}, "description": "ISO 8601"},
+          {"name": "to", "in": "query", "schema": {"type": "string"}, "description": "ISO 8601 (exclusive); default now"},
+          {"name": "timezone", "in": "query", "schema": {"type": "string"}, "description": "UTC or an offset such as +02:00"},
+          {"name": "metrics", "in": "query", "schema": {"type": "string"}, "description": "comma-separated; default all six"},
+          {"name": "campaigns", "in": "query", "schema": {"type": "string"}},
+          {"name": "sending_domains", "in": "query", "schema": {"type": "string"}},
+          {"name": "subaccounts", "in": "query", "schema": {"type": "string"}},
+          {"name": "tracking_domains", "in": "query", "schema": {"type": "string"}},
+          {"name": "order_by", "in": "query", "schema": {"type": "string"}, "description": "a metric, descending"},
+          {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 10000}}],
+        "responses": {"200": {"description": "The metrics", "content": {"application/json": {"schema": {"type": "object", "properties": {"results": {"type": "array", "items": {"$ref": "#/components/schemas/Deliverability"}}}}}}}, "400": {"$ref": "#/components/responses/Error"}, "422": {"$ref": "#/components/responses/Error"}}}
+    },
+    "/metrics/deliverability/subaccount": {
+      "get": {"summary": "Deliverability metrics per subaccount_id", "parameters": [{"$ref": "#/components/parameters/subaccount"},
+          {"name": "from", "in": "query", "required": true, "schema": {"type": "string"}, "description": "ISO 8601"},
+          {"name": "to", "in": "query", "schema": {"type": "string"}, "description": "ISO 8601 (exclusive); default now"},
+          {"name": "timezone", "in": "query", "schema": {"type": "string"}, "description": "UTC or an offset such as +02:00"},
+          {"name": "metrics", "in": "query", "schema": {"type": "string"}, "description": "comma-separated; default all six"},
+          {"name": "campaigns", "in": "query", "schema": {"type": "string"}},
+          {"name": "sending_domains", "in": "query", "schema": {"type": "string"}},
+          {"name": "subaccounts", "in": "query", "schema": {"type": "string"}},
+          {"name": "tracking_domains", "in": "query", "schema": {"type": "string"}},
+          {"name": "order_by", "in": "query", "schema": {"type": "string"}, "description": "a metric, descending"},
+          {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 10000}}],
+        "responses": {"200": {"description": "The metrics", "content": {"application/json": {"schema": {"type": "object", "properties": {"results": {"type": "array", "items": {"$ref": "#/components/schemas/Deliverability"}}}}}}}, "400": {"$ref": "#/components/responses/Error"}, "422": {"$ref": "#/components/responses/Error"}}}
+    },
+    "/metrics/deliverability/tracking-domain": {
+      "get": {"summary": "Deliverability metrics per tracking_domain (trackrelay extension)", "parameters": [{"$ref": "#/components/parameters/subaccount"},
+          {"name": "from", "in": "query", "required": true, "schema": {"type": "string"}, "description": "ISO 8601"},
+          {"name": "to", "in": "query", "schema": {"type": "string"}, "description": "ISO 8601 (exclusive); default now"},
+          {"name": "timezone", "in": "query", "schema": {"type": "string"}, "description": "UTC or an offset such as +02:00"},
+          {"name": "metrics", "in": "query", "schema": {"type": "string"}, "description": "comma-separated; default all six"},
+          {"name": "campaigns", "in": "query", "schema": {"type": "string"}},
+          {"name": "sending_domains", "in": "query", "schema": {"type": "string"}},
+          {"name": "subaccounts", "in": "query", "schema": {"type": "string"}},
+          {"name": "tracking_domains", "in": "query", "schema": {"type": "string"}},
+          {"name": "order_by", "in": "query", "schema": {"type": "string"}, "description": "a metric, descending"},
+          {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 10000}}],
+        "responses": {"200": {"description": "The metrics", "content": {"application/json": {"schema": {"type": "object", "properties": {"results": {"type": "array", "items": {"$ref": "#/components/schemas/Deliverability"}}}}}}}, "400": {"$ref": "#/components/responses/Error"}, "422": {"$ref": "#/components/responses/Error"}}}
     }
   }
 })json";

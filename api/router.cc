@@ -59,6 +59,13 @@ const std::vector<Entry>& table() {
       {{"DELETE", "/api-keys/{id}"}, internal::key_delete},
       {{"GET", "/events/message"}, internal::events_message},
       {{"GET", "/events/summary"}, internal::events_summary},
+      {{"GET", "/metrics/deliverability"}, internal::deliverability},
+      {{"GET", "/metrics/deliverability/campaign"}, internal::deliverability_by_campaign},
+      {{"GET", "/metrics/deliverability/sending-domain"},
+       internal::deliverability_by_sending_domain},
+      {{"GET", "/metrics/deliverability/subaccount"}, internal::deliverability_by_subaccount},
+      {{"GET", "/metrics/deliverability/tracking-domain"},
+       internal::deliverability_by_tracking_domain},
   };
   return kTable;
 }

@@ -21,6 +21,7 @@
 #include "api/service.h"
 #include "app/commands.h"
 #include "app/relay_accounts.h"
+#include "app/relay_injections.h"
 #include "base/log.h"
 #include "conf/snapshot.h"
 #include "relay/server.h"
@@ -70,7 +71,14 @@ Result<bool> start_relay(boost::asio::io_context& ioc, conf::Snapshot& snapshot,
   } else {
     accounts = std::move(*opened);
   }
-  servers.relay.emplace(ioc, snapshot, std::move(accounts));
+  // Injection events (issue 11): a store that cannot be opened only loses them.
+  std::shared_ptr<relay::Injections> injections;
+  if (auto recorder = open_relay_injections(snapshot.current()->store); recorder) {
+    injections = std::move(*recorder);
+  } else {
+    log::error("relay", "store: " + recorder.error() + "; injection events are not recorded");
+  }
+  servers.relay.emplace(ioc, snapshot, std::move(accounts), std::move(injections));
   if (auto r = servers.relay->start(); !r) return Error{r.error()};
   return true;
 }

@@ -14,6 +14,7 @@
 #include "base/result.h"
 #include "conf/snapshot.h"
 #include "relay/accounts.h"
+#include "relay/injections.h"
 
 namespace trackrelay::relay {
 
@@ -21,9 +22,11 @@ class Server {
  public:
   // `config` must outlive the server; each transaction takes its own snapshot.
   // `accounts` (null: none) authenticates AUTH SMTP_Injection with API keys
-  // and answers X-MSYS-SUBACCOUNT (relay/accounts.h).
+  // and answers X-MSYS-SUBACCOUNT (relay/accounts.h). `injections` (null:
+  // none) records the injection events of accepted mail (relay/injections.h).
   Server(boost::asio::io_context& ioc, const conf::Snapshot& config,
-         std::shared_ptr<Accounts> accounts = nullptr);
+         std::shared_ptr<Accounts> accounts = nullptr,
+         std::shared_ptr<Injections> injections = nullptr);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;

@@ -2,7 +2,7 @@
 // function per verb; every error reply goes through reply_for() (protocol.h).
 //
 // May call: relay/channel.h, relay/protocol.h, relay/upstream.h,
-// relay/auth.h, rewrite/engine.h, conf/, Boost.Asio.
+// relay/auth.h, relay/injections.h, rewrite/engine.h, conf/, Boost.Asio.
 #include "relay/session.h"
 
 #include <algorithm>
@@ -487,7 +487,7 @@ asio::awaitable<void> Session::deliver(std::string message) {
   const std::size_t size_in = message.size();
   std::shared_ptr<const conf::Config> config = txn_->runtime->config;
   std::shared_ptr<Accounts> accounts = txn_->runtime->accounts;
-  rewrite::Envelope envelope{txn_->from, txn_->rcpts, account_};
+  rewrite::Envelope envelope{txn_->from, txn_->rcpts, account_, new_transmission_id()};
   const auto now = std::chrono::duration_cast<std::chrono::seconds>(
                        std::chrono::system_clock::now().time_since_epoch())
                        .count();
@@ -537,7 +537,13 @@ asio::awaitable<void> Session::deliver(std::string message) {
     fields.push_back({"unchanged", printable(why, 300), log::Style::kQuoted});
   }
   std::string forwarded = std::move(outcome->message);
+  const std::size_t size_out = forwarded.size();
   Reply r = co_await up_->data(std::move(forwarded));
+  if (r.positive()) {  // accepted: one durable store write before the client hears it
+    co_await record_injections(
+        host_.blocking(), txn_->runtime->injections,
+        injections_of(envelope, *outcome, envelope.rcpt_to, size_out, unix_now_ms()));
+  }
   send(r);
   fields.insert(fields.begin(), {"status", r.positive() ? "sent" : "refused"});
   log_transaction(std::move(fields), r);

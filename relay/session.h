@@ -28,6 +28,7 @@
 #include "relay/accounts.h"
 #include "relay/auth.h"
 #include "relay/channel.h"
+#include "relay/injections.h"
 #include "relay/protocol.h"
 #include "relay/upstream.h"
 #include "relay/upstream_target.h"
@@ -54,6 +55,8 @@ struct Runtime {
   BareNewline bare_newline = BareNewline::kNormalize;
   // API keys (AUTH SMTP_Injection) and subaccounts (X-MSYS-SUBACCOUNT); null: none.
   std::shared_ptr<Accounts> accounts;
+  // Records injection events when the upstream accepts mail; null: none.
+  std::shared_ptr<Injections> injections;
 };
 
 class Session;

@@ -167,6 +167,7 @@ PartContext message_context(const Outcome& out, const Envelope& envelope,
   ctx.claims.sending_domain = out.sending_domain;
   ctx.claims.issued_at = now_unix;
   ctx.claims.subaccount_id = envelope.subaccount_id;
+  ctx.claims.transmission_id = envelope.transmission_id;
   ctx.origin = tracking_origin(out.tracking);
   return ctx;
 }
@@ -274,6 +275,7 @@ Result<Outcome> rewrite_message(std::string_view message, const Envelope& envelo
                                 const conf::Config& config, LinkScanner& scanner,
                                 std::int64_t now_unix) {
   Outcome out;
+  out.transmission_id = envelope.transmission_id;
   if (message.size() > config.rewrite.max_message_bytes) {
     return pass_through(message, std::move(out),
                         "larger than rewrite.max_message_bytes (" +
@@ -297,7 +299,10 @@ Result<Outcome> rewrite_message(std::string_view message, const Envelope& envelo
     if (iequals(h.name, "From") && !from_field) from_field = &h;
   }
   // Sending domain: From: header address, else the envelope sender.
-  if (from_field) out.sending_domain = address_domain(from_address(from_field->value));
+  if (from_field) {
+    out.friendly_from = from_address(from_field->value);
+    out.sending_domain = address_domain(out.friendly_from);
+  }
   if (out.sending_domain.empty()) {
     out.sending_domain = address_domain(envelope.mail_from);
     if (!out.sending_domain.empty()) out.log.push_back("sending domain from the envelope sender");

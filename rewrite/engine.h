@@ -48,6 +48,10 @@ struct Envelope {
   // The account the message is sent for (0: the primary account): only its
   // domains apply, and its id goes into every token (rewrite/domain_choice.h).
   std::int64_t subaccount_id = 0;
+  // The id trackrelay gives the relayed message (decimal digits, set once per
+  // transaction by the relay; copies per recipient share it); goes into every
+  // token and the Outcome. "": none (`trackrelay rewrite`).
+  std::string transmission_id{};
 };
 
 struct Outcome {
@@ -57,6 +61,8 @@ struct Outcome {
   TrackingChoice tracking;
   std::string message_id;  // without angle brackets
   bool message_id_added = false;
+  std::string transmission_id;  // the envelope's
+  std::string friendly_from;    // the From: header's address ("" when none)
   // Link coverage (coverage.h): links_candidates == links_tracked +
   // links_untracked. Opted-out links are not candidates; they are counted
   // apart and listed in untracked_links with opted_out set.

@@ -2,6 +2,7 @@
 // May call: store/event_store.h, Boost.JSON.
 #include "store/event_json.h"
 
+#include <boost/json/parse.hpp>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
@@ -24,6 +25,19 @@ bool digits(std::string_view s, std::size_t& pos, std::size_t n, int& out) {
   return true;
 }
 
+// A stored JSON text (metadata, tags) as a value of `kind`; the empty
+// value for "" or anything that does not parse as one.
+boost::json::value stored_json(const std::string& text, boost::json::kind kind) {
+  boost::json::value empty = kind == boost::json::kind::object
+                                 ? boost::json::value(boost::json::object())
+                                 : boost::json::value(boost::json::array());
+  if (text.empty()) return empty;
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(text, ec);
+  if (ec || v.kind() != kind) return empty;
+  return v;
+}
+
 }  // namespace
 
 // Text that came from outside (user agents, header values in tokens) may not
@@ -33,19 +47,29 @@ boost::json::object to_json(const Event& e) {
   o["type"] = e.type;
   o["event_id"] = e.event_id;
   o["timestamp"] = format_iso8601(e.timestamp_ms);
+  o["message_id"] = to_valid_utf8(e.message_id);
+  o["transmission_id"] = e.transmission_id;
+  o["campaign_id"] = to_valid_utf8(e.campaign_id);
+  o["subaccount_id"] = e.subaccount_id;
+  o["rcpt_to"] = to_valid_utf8(e.rcpt_to);
+  o["raw_rcpt_to"] = to_valid_utf8(e.raw_rcpt_to);
+  o["rcpt_meta"] = stored_json(e.rcpt_meta, boost::json::kind::object);
+  o["rcpt_tags"] = stored_json(e.rcpt_tags, boost::json::kind::array);
+  o["friendly_from"] = to_valid_utf8(e.friendly_from);
+  o["sending_domain"] = to_valid_utf8(e.sending_domain);
   o["tracking_domain"] = to_valid_utf8(e.tracking_domain);
+  if (!e.msg_from.empty() || e.type == "injection") o["msg_from"] = to_valid_utf8(e.msg_from);
+  if (e.type == "injection") {
+    o["msg_size"] = std::to_string(e.msg_size);  // a string, as the hosted service sends it
+    return o;
+  }
   if (e.type == "click") {
     o["target_link_url"] = to_valid_utf8(e.target_link_url);
     o["target_link_name"] = to_valid_utf8(e.target_link_name);
   }
-  o["message_id"] = to_valid_utf8(e.message_id);
-  o["rcpt_to"] = to_valid_utf8(e.rcpt_to);
-  o["campaign_id"] = to_valid_utf8(e.campaign_id);
-  o["sending_domain"] = to_valid_utf8(e.sending_domain);
   o["user_agent"] = to_valid_utf8(e.user_agent);
   o["ip_address"] = e.ip_address;
   o["method"] = e.method;
-  if (e.subaccount_id != 0) o["subaccount_id"] = e.subaccount_id;  // the hosted service's field
   return o;
 }
 

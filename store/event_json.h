@@ -13,9 +13,14 @@
 
 namespace trackrelay::store {
 
-// {"type", "event_id", "timestamp" (ISO 8601 UTC, milliseconds), "tracking_domain",
-//  "target_link_url", "target_link_name" (clicks), "message_id", "rcpt_to",
-//  "campaign_id", "sending_domain", "user_agent", "ip_address", "method"}
+// The one place an event row becomes SparkPost's event JSON (the events API,
+// `trackrelay events --json`, webhooks): {"type", "event_id", "timestamp"
+// (ISO 8601 UTC, milliseconds), "message_id", "transmission_id",
+// "campaign_id", "subaccount_id" (0: the primary account), "rcpt_to",
+// "raw_rcpt_to", "rcpt_meta" (object), "rcpt_tags" (array),
+// "friendly_from", "sending_domain", "tracking_domain", "msg_from" (when
+// known)}; clicks add "target_link_url", "target_link_name"; clicks and
+// opens add "user_agent", "ip_address", "method"; injections add "msg_size".
 boost::json::object to_json(const Event& e);
 
 // "2024-05-01T12:00:00.000Z"

@@ -10,7 +10,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <future>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <thread>
 #include <utility>
@@ -30,12 +32,22 @@ using internal::Stmt;
 
 constexpr const char* kColumns =
     "seq, event_id, type, ts_ms, tracking_domain, target_link_url, target_link_name, message_id, "
-    "rcpt_to, campaign_id, sending_domain, user_agent, ip_address, method, subaccount_id";
+    "rcpt_to, campaign_id, sending_domain, user_agent, ip_address, method, subaccount_id, "
+    "transmission_id, raw_rcpt_to, rcpt_meta, rcpt_tags, friendly_from, msg_from, msg_size";
 
 constexpr const char* kInsert =
     "INSERT INTO events (event_id, type, ts_ms, tracking_domain, target_link_url, "
     "target_link_name, message_id, rcpt_to, campaign_id, sending_domain, user_agent, ip_address, "
-    "method, subaccount_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
+    "method, subaccount_id, transmission_id, raw_rcpt_to, rcpt_meta, rcpt_tags, friendly_from, "
+    "msg_from, msg_size) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
+    "?16, ?17, ?18, ?19, ?20, ?21)";
+
+// The message an engagement event belongs to: its injection (the recipient's
+// when the token names one). Index events_transmission.
+constexpr const char* kMessageOf =
+    "SELECT raw_rcpt_to, rcpt_meta, rcpt_tags, friendly_from, msg_from, campaign_id FROM events "
+    "WHERE transmission_id = ?1 AND type = 'injection' AND (?2 = '' OR rcpt_to = ?2) "
+    "ORDER BY seq LIMIT 1";
 
 void bind_text(sqlite3_stmt* s, int i, const std::string& v) {
   sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
@@ -69,13 +81,79 @@ Event event_from_row(sqlite3_stmt* raw) {
   e.ip_address = column_text(raw, 12);
   e.method = column_text(raw, 13);
   e.subaccount_id = sqlite3_column_int64(raw, 14);
+  e.transmission_id = column_text(raw, 15);
+  e.raw_rcpt_to = column_text(raw, 16);
+  e.rcpt_meta = column_text(raw, 17);
+  e.rcpt_tags = column_text(raw, 18);
+  e.friendly_from = column_text(raw, 19);
+  e.msg_from = column_text(raw, 20);
+  e.msg_size = sqlite3_column_int64(raw, 21);
   return e;
+}
+
+// Fills what an engagement event's token does not carry from its message's
+// injection, when the store has it (written before the message was sent).
+void join_message(sqlite3_stmt* s, Event& e) {
+  if (e.type == "injection" || e.transmission_id.empty()) return;
+  bind_text(s, 1, e.transmission_id);
+  bind_text(s, 2, e.rcpt_to);
+  if (sqlite3_step(s) == SQLITE_ROW) {
+    auto fill = [&](std::string& field, int column) {
+      if (field.empty()) field = column_text(s, column);
+    };
+    if (!e.rcpt_to.empty()) fill(e.raw_rcpt_to, 0);
+    fill(e.rcpt_meta, 1);
+    fill(e.rcpt_tags, 2);
+    fill(e.friendly_from, 3);
+    fill(e.msg_from, 4);
+    fill(e.campaign_id, 5);
+  }
+  sqlite3_reset(s);
+  sqlite3_clear_bindings(s);
+}
+
+void bind_event(sqlite3_stmt* s, const Event& e) {
+  bind_text(s, 1, e.event_id);
+  bind_text(s, 2, e.type);
+  sqlite3_bind_int64(s, 3, e.timestamp_ms);
+  bind_text(s, 4, e.tracking_domain);
+  bind_text(s, 5, e.target_link_url);
+  bind_text(s, 6, e.target_link_name);
+  bind_text(s, 7, e.message_id);
+  bind_text(s, 8, e.rcpt_to);
+  bind_text(s, 9, e.campaign_id);
+  bind_text(s, 10, e.sending_domain);
+  bind_text(s, 11, e.user_agent);
+  bind_text(s, 12, e.ip_address);
+  bind_text(s, 13, e.method);
+  sqlite3_bind_int64(s, 14, e.subaccount_id);
+  bind_text(s, 15, e.transmission_id);
+  bind_text(s, 16, e.raw_rcpt_to);
+  bind_text(s, 17, e.rcpt_meta);
+  bind_text(s, 18, e.rcpt_tags);
+  bind_text(s, 19, e.friendly_from);
+  bind_text(s, 20, e.msg_from);
+  sqlite3_bind_int64(s, 21, e.msg_size);
 }
 
 }  // namespace
 
 bool is_event_type(std::string_view type) {
-  return type == "click" || type == "open" || type == "initial_open";
+  return type == "click" || type == "open" || type == "initial_open" || type == "injection";
+}
+
+Selection selection_of(const Query& q) {
+  Selection s;
+  s.from_ms = q.from_ms;
+  s.to_ms = q.to_ms;
+  s.subaccount_id = q.subaccount_id;
+  if (!q.types.empty()) s.filters.push_back({"type", q.types});
+  if (!q.campaign_ids.empty()) s.filters.push_back({"campaign_id", q.campaign_ids});
+  if (!q.tracking_domains.empty() || q.only_listed_domains) {
+    s.filters.push_back({"tracking_domain", q.tracking_domains});
+  }
+  for (const ColumnFilter& f : q.filters) s.filters.push_back(f);
+  return s;
 }
 
 struct EventStore::Impl {
@@ -87,6 +165,7 @@ struct EventStore::Impl {
   Options options;
   Db writer_db;
   Stmt insert;
+  Stmt message_of;                              // kMessageOf
   std::mt19937_64 ids{std::random_device{}()};  // writer thread only
 
   std::mutex mu;  // guards queue, stopping, health
@@ -106,6 +185,7 @@ struct EventStore::Impl {
 
   void run();
   Result<bool> write_batch(std::vector<Pending>& batch);
+  Result<sqlite3*> reader() const;  // read_db, opened on first use; hold read_mu
   void set_health(const Result<bool>& r);
 };
 
@@ -142,20 +222,8 @@ Result<bool> EventStore::Impl::write_batch(std::vector<Pending>& batch) {
   for (Pending& p : batch) {
     Event& e = p.event;
     if (e.event_id.empty()) e.event_id = std::to_string(ids() >> 1);
-    bind_text(s, 1, e.event_id);
-    bind_text(s, 2, e.type);
-    sqlite3_bind_int64(s, 3, e.timestamp_ms);
-    bind_text(s, 4, e.tracking_domain);
-    bind_text(s, 5, e.target_link_url);
-    bind_text(s, 6, e.target_link_name);
-    bind_text(s, 7, e.message_id);
-    bind_text(s, 8, e.rcpt_to);
-    bind_text(s, 9, e.campaign_id);
-    bind_text(s, 10, e.sending_domain);
-    bind_text(s, 11, e.user_agent);
-    bind_text(s, 12, e.ip_address);
-    bind_text(s, 13, e.method);
-    sqlite3_bind_int64(s, 14, e.subaccount_id);
+    join_message(message_of.get(), e);
+    bind_event(s, e);
     int rc = sqlite3_step(s);
     sqlite3_reset(s);
     if (rc != SQLITE_DONE) {
@@ -226,6 +294,9 @@ Result<std::unique_ptr<EventStore>> EventStore::open(Options options) {
   auto insert = prepare(raw, kInsert);
   if (!insert) return Error{path + ": " + insert.error()};
   impl->insert = std::move(insert).value();
+  auto message_of = prepare(raw, kMessageOf);
+  if (!message_of) return Error{path + ": " + message_of.error()};
+  impl->message_of = std::move(message_of).value();
   Impl* p = impl.get();
   impl->writer = std::thread([p] { p->run(); });
   return std::make_unique<EventStore>(std::move(impl));
@@ -254,6 +325,73 @@ Result<bool> EventStore::append_and_wait(Event e) {
   return future.get();
 }
 
+Result<bool> EventStore::append_all_and_wait(std::vector<Event> events,
+                                             std::chrono::milliseconds max_wait) {
+  if (events.empty()) return true;
+  struct Shared {
+    std::mutex mu;
+    std::size_t left = 0;
+    std::optional<std::string> error;
+    std::promise<Result<bool>> promise;
+  };
+  auto shared = std::make_shared<Shared>();
+  shared->left = events.size();
+  auto done = [shared](const Result<bool>& r) {
+    std::lock_guard lock(shared->mu);
+    if (!r && !shared->error) shared->error = r.error();
+    if (--shared->left > 0) return;
+    if (shared->error) {
+      shared->promise.set_value(Error{*shared->error});
+    } else {
+      shared->promise.set_value(true);
+    }
+  };
+  auto future = shared->promise.get_future();
+  {
+    std::unique_lock lock(impl_->mu);
+    if (!impl_->stopping && impl_->queue.size() + events.size() <= impl_->options.max_queue) {
+      for (Event& e : events) impl_->queue.push_back(Impl::Pending{std::move(e), done});
+      lock.unlock();
+      impl_->wake.notify_one();
+      if (future.wait_for(max_wait) != std::future_status::ready) {
+        return Error{"not committed within " + std::to_string(max_wait.count()) +
+                     " ms (the store is stalled)"};
+      }
+      return future.get();
+    }
+  }
+  impl_->failed += events.size();
+  return Error{impl_->stopping ? "the event store is closing"
+                               : "the event store queue is full (writes stalled)"};
+}
+
+Result<sqlite3*> EventStore::Impl::reader() const {
+  if (!read_db) {
+    auto db = open_db(options.path, false);
+    if (!db) return Error{db.error()};
+    read_db = std::move(db).value();
+  }
+  return read_db.get();
+}
+
+Result<std::int64_t> EventStore::count(const Query& q) const {
+  auto where = internal::Where::of(selection_of(q));
+  if (!where) return Error{where.error()};
+  if (where->matches_nothing()) return std::int64_t{0};
+  const std::string sql = "SELECT count(*) FROM events" + where->sql();
+  std::lock_guard lock(impl_->read_mu);
+  auto db = impl_->reader();
+  if (!db) return Error{db.error()};
+  sqlite3_stmt* raw = nullptr;
+  if (sqlite3_prepare_v2(*db, sql.c_str(), -1, &raw, nullptr) != SQLITE_OK) {
+    return Error{"query failed: " + errmsg(*db)};
+  }
+  Stmt st(raw);
+  where->bind(raw, 1);
+  if (sqlite3_step(raw) != SQLITE_ROW) return Error{"query failed: " + errmsg(*db)};
+  return static_cast<std::int64_t>(sqlite3_column_int64(raw, 0));
+}
+
 Result<Page> EventStore::query(const Query& q) const {
   if (q.limit == 0 || q.limit > kMaxLimit) {
     return Error{"limit must be between 1 and " + std::to_string(kMaxLimit)};
@@ -269,44 +407,25 @@ Result<Page> EventStore::query(const Query& q) const {
     }
     after = std::stoll(q.cursor);
   }
-  std::string sql = std::string("SELECT ") + kColumns + " FROM events WHERE 1";
-  if (q.only_listed_domains && q.tracking_domains.empty()) return Page{};
-  if (q.from_ms) sql += " AND ts_ms >= ?";
-  if (q.to_ms) sql += " AND ts_ms < ?";
+  auto where = internal::Where::of(selection_of(q));
+  if (!where) return Error{where.error()};
+  if (where->matches_nothing()) return Page{};
+  std::string sql = std::string("SELECT ") + kColumns + " FROM events" + where->sql();
   if (after) sql += q.newest_first ? " AND seq < ?" : " AND seq > ?";
-  if (q.subaccount_id) sql += " AND subaccount_id = ?";
-  auto in_list = [&sql](const char* column, std::size_t n) {
-    if (n == 0) return;
-    sql += std::string(" AND ") + column + " IN (";
-    for (std::size_t i = 0; i < n; ++i) sql += i == 0 ? "?" : ",?";
-    sql += ")";
-  };
-  in_list("type", q.types.size());
-  in_list("campaign_id", q.campaign_ids.size());
-  in_list("tracking_domain", q.tracking_domains.size());
   sql += q.newest_first ? " ORDER BY seq DESC" : " ORDER BY seq ASC";
   sql += " LIMIT ?";
 
   std::lock_guard lock(impl_->read_mu);
-  if (!impl_->read_db) {
-    auto db = open_db(impl_->options.path, false);
-    if (!db) return Error{db.error()};
-    impl_->read_db = std::move(db).value();
-  }
-  sqlite3* db = impl_->read_db.get();
+  auto opened = impl_->reader();
+  if (!opened) return Error{opened.error()};
+  sqlite3* db = *opened;
   sqlite3_stmt* raw = nullptr;
   if (sqlite3_prepare_v2(db, sql.c_str(), -1, &raw, nullptr) != SQLITE_OK) {
     return Error{"query failed: " + errmsg(db)};
   }
   Stmt st(raw);
-  int i = 1;
-  if (q.from_ms) sqlite3_bind_int64(raw, i++, *q.from_ms);
-  if (q.to_ms) sqlite3_bind_int64(raw, i++, *q.to_ms);
+  int i = where->bind(raw, 1);
   if (after) sqlite3_bind_int64(raw, i++, *after);
-  if (q.subaccount_id) sqlite3_bind_int64(raw, i++, *q.subaccount_id);
-  for (const std::string& t : q.types) bind_text(raw, i++, t);
-  for (const std::string& c : q.campaign_ids) bind_text(raw, i++, c);
-  for (const std::string& d : q.tracking_domains) bind_text(raw, i++, d);
   sqlite3_bind_int64(raw, i++, static_cast<std::int64_t>(q.limit) + 1);
   Page page;
   int rc;
@@ -323,12 +442,9 @@ Result<Page> EventStore::query(const Query& q) const {
 
 Result<std::int64_t> EventStore::count() const {
   std::lock_guard lock(impl_->read_mu);
-  if (!impl_->read_db) {
-    auto db = open_db(impl_->options.path, false);
-    if (!db) return Error{db.error()};
-    impl_->read_db = std::move(db).value();
-  }
-  return query_int(impl_->read_db.get(), "SELECT count(*) FROM events");
+  auto db = impl_->reader();
+  if (!db) return Error{db.error()};
+  return query_int(*db, "SELECT count(*) FROM events");
 }
 
 Health EventStore::health() const {

@@ -29,20 +29,22 @@
 #include <vector>
 
 #include "base/result.h"
+#include "store/event_filter.h"
 
 namespace trackrelay::store {
 
-// One served click or open, as the events API shows it.
+// One served click or open, or one recipient of a message the upstream
+// accepted (an injection), as the events API shows it.
 struct Event {
   std::int64_t seq = 0;           // assigned by the store: insertion order, the cursor
   std::string event_id;           // assigned by append() when empty: 64-bit random, decimal
-  std::string type;               // "click", "open", "initial_open"
+  std::string type;               // "click", "open", "initial_open", "injection"
   std::int64_t timestamp_ms = 0;  // unix milliseconds, set by the caller
   std::string tracking_domain;
   std::string target_link_url;   // clicks only
   std::string target_link_name;  // clicks only
   std::string message_id;
-  std::string rcpt_to;
+  std::string rcpt_to;  // lower case; "" when the link was for several recipients
   std::string campaign_id;
   std::string sending_domain;
   std::string user_agent;
@@ -51,6 +53,18 @@ struct Event {
   // The (sub)account whose mail carried the link (token claim); 0: primary.
   // Who may see the event is decided by this, never by tracking_domain.
   std::int64_t subaccount_id = 0;
+  // The message (issue 11). Injections carry all of these; a click or open
+  // carries transmission_id and raw_rcpt_to from its token, and append()
+  // fills the rest from the message's injection with the same
+  // transmission_id (and rcpt_to, when known) as the batch is written: the
+  // "join at write" — tokens stay short, redirects never read the store.
+  std::string transmission_id;  // decimal digits; "" for tokens issued before it existed
+  std::string raw_rcpt_to;      // the recipient as given in RCPT TO
+  std::string rcpt_meta;        // X-MSYS-API metadata: a JSON object's text, "" for none
+  std::string rcpt_tags;        // X-MSYS-API tags: a JSON array's text, "" for none
+  std::string friendly_from;    // the From: header's address
+  std::string msg_from;         // the envelope sender
+  std::int64_t msg_size = 0;    // injections: the bytes forwarded upstream
 };
 
 // What a page of events is selected by. All filters are ANDed.
@@ -65,6 +79,8 @@ struct Query {
   bool only_listed_domains = false;
   // Only the events of this (sub)account (a subaccount's view); nullopt: all.
   std::optional<std::int64_t> subaccount_id;
+  // Further list filters (store/event_filter.h), ANDed with the above.
+  std::vector<ColumnFilter> filters;
   std::size_t limit = 1000;  // 1..kMaxLimit
   bool newest_first = true;
   std::string cursor;  // from a previous Page::next_cursor; empty: the first page
@@ -101,7 +117,7 @@ struct Options {
 };
 
 // The current schema version; a file with a newer one is refused.
-inline constexpr int kSchemaVersion = 4;  // store/schema.cc: the tables and migrations
+inline constexpr int kSchemaVersion = 5;  // store/schema.cc: the tables and migrations
 
 class EventStore {
  public:
@@ -122,11 +138,20 @@ class EventStore {
   void append(Event e, Done done);
   // append() and wait: for tools and tests.
   Result<bool> append_and_wait(Event e);
+  // Appends every event (queued together, so usually one transaction) and
+  // waits until all have committed, at most `max_wait` (a hung disk must not
+  // hold the caller: the events may still commit later); the error when any
+  // failed or the wait ran out. For the relay's injections: one durable
+  // write per accepted message.
+  Result<bool> append_all_and_wait(std::vector<Event> events,
+                                   std::chrono::milliseconds max_wait = std::chrono::hours(1));
 
   // Reads a page through its own connection (safe from any thread, and
   // concurrent with appends: WAL readers never block the writer).
   Result<Page> query(const Query& q) const;
   Result<std::int64_t> count() const;
+  // The number of events `q` selects on all its pages (limit and cursor ignored).
+  Result<std::int64_t> count(const Query& q) const;
 
   Health health() const;
   Stats stats() const;
@@ -139,7 +164,10 @@ class EventStore {
   std::unique_ptr<Impl> impl_;
 };
 
-// "click", "open", "initial_open"; false for anything else.
+// "click", "open", "initial_open", "injection"; false for anything else.
 bool is_event_type(std::string_view type);
+
+// The Selection (event_filter.h) that `q` describes, without paging.
+Selection selection_of(const Query& q);
 
 }  // namespace trackrelay::store

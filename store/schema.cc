@@ -93,7 +93,24 @@ constexpr const char* kSchemaV4 =
     "ALTER TABLE api_keys ADD COLUMN grants TEXT NOT NULL DEFAULT '';"
     "PRAGMA user_version = 4;";
 
-static_assert(kSchemaVersion == 4, "add the migration for the new version here");
+// --- Migration 5 (issue 11, engagement events; the events branch): the
+// message fields of SparkPost's events, injection events, and indexes for
+// the events API's common filters and the click/open → injection join. ---
+constexpr const char* kSchemaV5 =
+    "ALTER TABLE events ADD COLUMN transmission_id TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE events ADD COLUMN raw_rcpt_to TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE events ADD COLUMN rcpt_meta TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE events ADD COLUMN rcpt_tags TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE events ADD COLUMN friendly_from TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE events ADD COLUMN msg_from TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE events ADD COLUMN msg_size INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX events_transmission ON events(transmission_id, type);"
+    "CREATE INDEX events_campaign ON events(campaign_id, ts_ms);"
+    "CREATE INDEX events_rcpt ON events(rcpt_to, ts_ms);"
+    "CREATE INDEX events_type ON events(type, ts_ms);"
+    "PRAGMA user_version = 5;";
+
+static_assert(kSchemaVersion == 5, "add the migration for the new version here");
 
 Result<std::int64_t> user_version(sqlite3* db);
 
@@ -180,7 +197,7 @@ Result<bool> ensure_schema(sqlite3* db, const std::string& path) {
                    " has an events table but no schema version; it is not a trackrelay store"};
     }
   }
-  const char* steps[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4};
+  const char* steps[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4, kSchemaV5};
   for (int to = static_cast<int>(*version) + 1; to <= kSchemaVersion; ++to) {
     if (auto r = migrate(db, path, steps[to - 1], to); !r) return r;
   }

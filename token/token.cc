@@ -11,6 +11,7 @@
 #include <array>
 #include <cctype>
 #include <memory>
+#include <optional>
 
 #include "base/strings.h"
 
@@ -19,6 +20,8 @@ namespace {
 
 constexpr std::uint8_t kVersion = 1;
 constexpr std::uint8_t kFlagDeflated = 0x01;
+constexpr std::uint8_t kFlagMessage = 0x02;  // body ends with subaccount + transmission id
+constexpr std::size_t kMaxTransmissionId = 32;
 constexpr std::size_t kMacLength = 16;
 constexpr std::size_t kMaxKeyId = 16;
 constexpr std::size_t kMaxInflated = 16 * 1024;
@@ -173,6 +176,31 @@ Result<std::string> inflate_raw(std::string_view in) {
   return out;
 }
 
+// A varint in its shortest encoding, <= INT64_MAX; nullopt otherwise.
+std::optional<std::int64_t> get_canonical_varint(std::string_view& body) {
+  const std::string_view at = body;
+  std::uint64_t v = 0;
+  if (!get_varint(body, v) || v > static_cast<std::uint64_t>(INT64_MAX)) return std::nullopt;
+  std::string canonical;
+  put_varint(canonical, v);
+  if (at.substr(0, at.size() - body.size()) != canonical) return std::nullopt;
+  return static_cast<std::int64_t>(v);
+}
+
+// The fields of flag bit 1: subaccount id (0 allowed), transmission id.
+Result<bool> get_message_fields(std::string_view& body, Claims& c) {
+  auto sub = get_canonical_varint(body);
+  if (!sub) return Error{"bad subaccount id"};
+  c.subaccount_id = *sub;
+  if (!get_string(body, c.transmission_id)) return Error{"truncated body"};
+  const std::string& t = c.transmission_id;
+  if (t.empty() || t.size() > kMaxTransmissionId ||
+      !std::all_of(t.begin(), t.end(), [](char ch) { return ch >= '0' && ch <= '9'; })) {
+    return Error{"bad transmission id"};
+  }
+  return true;
+}
+
 std::string_view strip_port(std::string_view host) {
   if (!host.empty() && host.front() == '[') return host;  // IPv6 literal: not a tracking host
   auto colon = host.rfind(':');
@@ -201,8 +229,14 @@ std::string encode(const Claims& c, const Key& key) {
                                &c.rcpt_to, &c.campaign_id, &c.sending_domain}) {
     put_string(body, *s);
   }
-  if (c.subaccount_id > 0) put_varint(body, static_cast<std::uint64_t>(c.subaccount_id));
   std::uint8_t flags = 0;
+  if (!c.transmission_id.empty()) {
+    flags |= kFlagMessage;
+    put_varint(body, static_cast<std::uint64_t>(std::max<std::int64_t>(c.subaccount_id, 0)));
+    put_string(body, c.transmission_id);
+  } else if (c.subaccount_id > 0) {
+    put_varint(body, static_cast<std::uint64_t>(c.subaccount_id));
+  }
   // verify() inflates at most kMaxInflated bytes, so a longer body is never
   // deflated: every token encode() makes verifies, or is refused by its length.
   std::string packed = body.size() <= kMaxInflated ? deflate_raw(body) : std::string{};
@@ -229,7 +263,7 @@ Result<Claims> verify(std::string_view token, std::span<const Key> keys, std::st
   if (raw.size() < 2 + kMacLength + 2) return Error{"token too short"};
   auto head = static_cast<std::uint8_t>(raw[0]);
   if ((head >> 4) != kVersion) return Error{"unknown token version"};
-  if ((head & 0x0f & ~kFlagDeflated) != 0) return Error{"unknown token flags"};
+  if ((head & 0x0f & ~(kFlagDeflated | kFlagMessage)) != 0) return Error{"unknown token flags"};
   std::size_t id_len = static_cast<std::uint8_t>(raw[1]);
   if (id_len == 0 || id_len > kMaxKeyId || raw.size() < 2 + id_len + kMacLength + 1) {
     return Error{"bad key id"};
@@ -266,17 +300,13 @@ Result<Claims> verify(std::string_view token, std::span<const Key> keys, std::st
                          &c.campaign_id, &c.sending_domain}) {
     if (!get_string(body, *s)) return Error{"truncated body"};
   }
-  if (!body.empty()) {
+  if (head & kFlagMessage) {
+    if (auto r = get_message_fields(body, c); !r) return Error{r.error()};
+  } else if (!body.empty()) {
     // Canonical only: present when > 0, in its shortest encoding.
-    const std::string_view at = body;
-    std::uint64_t sub = 0;
-    if (!get_varint(body, sub) || sub == 0 || sub > static_cast<std::uint64_t>(INT64_MAX)) {
-      return Error{"bad subaccount id"};
-    }
-    std::string canonical;
-    put_varint(canonical, sub);
-    if (at.substr(0, at.size() - body.size()) != canonical) return Error{"bad subaccount id"};
-    c.subaccount_id = static_cast<std::int64_t>(sub);
+    auto sub = get_canonical_varint(body);
+    if (!sub || *sub == 0) return Error{"bad subaccount id"};
+    c.subaccount_id = *sub;
   }
   if (!body.empty()) return Error{"trailing bytes in body"};
   if (c.tracking_domain != to_lower(strip_port(host))) {

@@ -7,7 +7,8 @@
 // how tracking domains end up on phishing block lists).
 //
 // Format (before URL-safe base64 without padding):
-//   byte 0      version (high nibble, = 1) | flags (bit 0: body is raw-deflated)
+//   byte 0      version (high nibble, = 1) | flags (bit 0: body is raw-deflated,
+//               bit 1: the body ends with the message fields, see below)
 //   byte 1      key id length L (1..16), then L bytes of key id
 //   body        (deflated when that is shorter)
 //                 kind (1 byte), issued_at (LEB128 varint, unix seconds),
@@ -17,6 +18,10 @@
 //                 subaccount id (varint, > 0). Tokens issued before it
 //                 existed end after sending_domain and decode as 0, and a
 //                 primary-account token is byte for byte what it always was.
+//                 With flag bit 1 (set exactly when transmission_id is not
+//                 empty) the body ends instead with the subaccount id
+//                 (varint, 0 allowed, shortest form) and the transmission
+//                 id (length-prefixed, 1..32 decimal digits).
 //   mac         16 bytes: HMAC-SHA256(secret, "trackrelay/token/1\0" || all
 //               bytes above), truncated to 128 bits
 // The tracking domain is inside the signed bytes: a token presented on any
@@ -53,6 +58,10 @@ struct Claims {
   // The (sub)account whose mail carried the link; 0: the primary account.
   // The tracker records it on the event; event visibility follows it.
   std::int64_t subaccount_id = 0;
+  // The relayed message (rewrite::Envelope::transmission_id): decimal digits,
+  // "" in tokens issued before it existed. The tracker joins the message's
+  // metadata, tags and sender by it (store/event_store.h); never needed to redirect.
+  std::string transmission_id;
   std::string key_id;  // filled in by verify(); ignored by encode()
 };
 

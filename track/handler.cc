@@ -146,7 +146,12 @@ Reply handle(const Prepared& p, const Request& r, std::chrono::system_clock::tim
     e.target_link_name = std::move(claims->link_name);
   }
   e.message_id = std::move(claims->message_id);
-  e.rcpt_to = std::move(claims->rcpt_to);
+  // SparkPost's pair: rcpt_to in lower case, raw_rcpt_to as given in RCPT TO.
+  // The rest of the message (metadata, tags, sender) is joined by the store
+  // from the message's injection (store/event_store.h), never from here.
+  e.rcpt_to = to_lower(claims->rcpt_to);
+  e.raw_rcpt_to = std::move(claims->rcpt_to);
+  e.transmission_id = std::move(claims->transmission_id);
   e.campaign_id = std::move(claims->campaign_id);
   e.sending_domain = std::move(claims->sending_domain);
   e.subaccount_id = claims->subaccount_id;  // the owner: event visibility follows it

@@ -13,7 +13,7 @@
 // reason; a message sent through the relay (smtplib) carries links through
 // the domain; following one on the tracker (right Host) redirects; the click
 // (with its link name, campaign and tracking domain) is in Engagement, also
-// filtered; an API key is created (shown once) and revoked; a change without
+// filtered, with the unique click rate against the injected recipients; an API key is created (shown once) and revoked; a change without
 // the CSRF token is refused; the page sends a CSP and runs with no console
 // error; sign-out ends the session; the admin password signs in. Screenshots
 // of every page at 1280 px and 360 px go to SCREENSHOT_DIR.
@@ -194,6 +194,9 @@ async function main() {
     await page.getByRole('link', {name: 'Engagement'}).click();
     await main.getByRole('heading', {name: 'Engagement'}).waitFor();
     await main.locator('.total.click .n', {hasText: '1'}).waitFor();
+    log('rates against what was sent: one recipient, who clicked');
+    await main.locator('.rate.injected .n', {hasText: '1'}).waitFor();
+    assert.equal((await main.locator('.rate.clicked .n').textContent()).trim(), '100%');
     const recent = main.locator('section', {has: page.getByRole('heading', {name: 'Recent events'})});
     await recent.locator('tr', {hasText: 'spring-sale'}).filter({hasText: DOMAIN}).waitFor();
     assert.match(await recent.textContent(), /spring/);

@@ -18,6 +18,15 @@ namespace {
 using testing::sqlite;
 using Dir = testing::TempDir;
 
+// Undoes migration 4 (the events' message fields, issue 11).
+constexpr const char* kWindBackVersion4 =
+    "DROP INDEX events_transmission; DROP INDEX events_campaign; DROP INDEX events_rcpt; "
+    "DROP INDEX events_type; ALTER TABLE events DROP COLUMN transmission_id; "
+    "ALTER TABLE events DROP COLUMN raw_rcpt_to; ALTER TABLE events DROP COLUMN rcpt_meta; "
+    "ALTER TABLE events DROP COLUMN rcpt_tags; ALTER TABLE events DROP COLUMN friendly_from; "
+    "ALTER TABLE events DROP COLUMN msg_from; ALTER TABLE events DROP COLUMN msg_size; "
+    "PRAGMA user_version = 3;";
+
 std::unique_ptr<DomainStore> open_store(const std::string& path) {
   auto s = DomainStore::open(path);
   EXPECT_TRUE(s.ok()) << (s ? "" : s.error());
@@ -31,7 +40,9 @@ TEST(Tenancy, MigratesVersion2SendingDomainsToUnverifiedWithATokenAndEventsToPri
     auto s = open_store(db);
     ASSERT_TRUE(s);
   }
-  // Wind the fresh file back to what version 2 had: no proof columns, no owner.
+  // Wind the fresh file back to what version 2 had: no proof columns, no owner
+  // (and none of version 4's message fields).
+  sqlite(db, kWindBackVersion4);
   sqlite(db,
          "DROP TABLE sending_domains; CREATE TABLE sending_domains (domain TEXT PRIMARY KEY, "
          "subaccount_id INTEGER NOT NULL DEFAULT 0, tracking_domain TEXT NOT NULL DEFAULT '', "

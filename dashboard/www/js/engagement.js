@@ -1,9 +1,11 @@
-// dashboard/www/js/engagement.js — Reports → Engagement: totals, clicks and
-// opens over time (SVG, js/chart.js), top links by clicks with their names,
-// counts per tracking domain, and the recent events (newest first, "Load
-// more" follows the API's cursor) with filters: type, campaign, tracking
-// domain, time range. Counts come from GET /api/v1/events/summary, the
-// events from GET /api/v1/events/message, with the same filters.
+// dashboard/www/js/engagement.js — Reports → Engagement: rates against what
+// was sent (injected recipients, unique click and open rates, click-to-open;
+// GET /api/v1/metrics/deliverability), totals, clicks and opens over time
+// (SVG, js/chart.js), top links by clicks with their names, counts per
+// tracking domain, and the recent events (newest first, "Load more" follows
+// the API's cursor) with filters: type, campaign, tracking domain, time
+// range. Counts come from GET /api/v1/events/summary, the events from GET
+// /api/v1/events/message, with the same filters.
 
 import {h, clear, errorBox, showError, field, select, table, fmtTime, badge, pageHead} from './ui.js';
 import {drawChart} from './chart.js';
@@ -12,7 +14,8 @@ const RANGES = [['1h', 'Last hour'], ['24h', 'Last 24 hours'], ['7d', 'Last 7 da
                 ['30d', 'Last 30 days'], ['custom', 'Custom range']];
 const SPAN = {'1h': 3600e3, '24h': 86400e3, '7d': 7 * 86400e3, '30d': 30 * 86400e3};
 const BUCKET = {'1h': 60e3, '24h': 3600e3, '7d': 3600e3, '30d': 86400e3};
-const TYPE_NAMES = {click: 'Click', open: 'Open', initial_open: 'Initial open'};
+const TYPE_NAMES = {click: 'Click', open: 'Open', initial_open: 'Initial open',
+                    injection: 'Injection'};
 
 // The filters survive re-renders (switching pages keeps them).
 const filters = {range: '24h', type: '', campaign: '', domain: '', from: '', to: ''};
@@ -43,6 +46,18 @@ function query() {
   return p;
 }
 
+// The deliverability query: the same range and campaign/domain filters (the
+// metrics take no event type: rates are always against injections).
+function metricsQuery(q) {
+  const m = new URLSearchParams();
+  for (const [k, v] of [['from', q.get('from')], ['to', q.get('to')],
+                        ['campaigns', q.get('campaign_ids')],
+                        ['tracking_domains', q.get('tracking_domains')]]) {
+    if (v) m.set(k, v);
+  }
+  return m;
+}
+
 export async function render(main, ctx) {
   const err = errorBox(null);
   main.append(...pageHead('Engagement',
@@ -59,13 +74,15 @@ export async function render(main, ctx) {
   let summary;
   let domains;
   let events;
+  let metrics;
   try {
     const sq = new URLSearchParams(q);
     sq.set('top', '20');
-    [summary, domains, events] = await Promise.all([
+    [summary, domains, events, metrics] = await Promise.all([
       ctx.api.get('/events/summary?' + sq),
       ctx.api.get('/tracking-domains').catch(() => []),
       ctx.api.request('GET', '/api/v1/events/message?' + q + '&per_page=25'),
+      ctx.api.get('/metrics/deliverability?' + metricsQuery(q)),
     ]);
   } catch (e) {
     showError(err, e);
@@ -74,6 +91,7 @@ export async function render(main, ctx) {
   if (!ctx.current()) return;
   fillSelects(form, summary, domains);
 
+  body.append(rates(metrics[0]));
   const t = summary.totals;
   body.append(h('div', {class: 'totals'},
                 total('click', 'Clicks', t.click), total('open', 'Opens', t.open),
@@ -102,6 +120,26 @@ export async function render(main, ctx) {
   body.append(recent(ctx, events));
 }
 
+// "12.5%" of part in whole; "—" when nothing was sent.
+function percent(part, whole) {
+  return whole > 0 ? (Math.round((1000 * part) / whole) / 10) + '%' : '—';
+}
+
+function rates(m) {
+  const rate = (kind, name, value, detail) =>
+    h('div', {class: 'card total rate ' + kind},
+      h('div', {class: 'label muted', text: name}), h('div', {class: 'n', text: value}),
+      h('div', {class: 'sub muted', text: detail}));
+  return h('section', {class: 'totals', 'aria-label': 'Rates'},
+           rate('injected', 'Recipients sent to', String(m.count_injected), 'injection events'),
+           rate('clicked', 'Unique click rate', percent(m.count_unique_clicked, m.count_injected),
+                m.count_unique_clicked + ' recipients clicked'),
+           rate('rendered', 'Unique open rate', percent(m.count_unique_rendered, m.count_injected),
+                m.count_unique_rendered + ' recipients opened'),
+           rate('cto', 'Click-to-open rate',
+                percent(m.count_unique_clicked, m.count_unique_rendered), 'of those who opened'));
+}
+
 function total(kind, name, n) {
   return h('div', {class: 'card total ' + kind},
            h('div', {class: 'label muted', text: name}), h('div', {class: 'n', text: String(n)}));
@@ -110,7 +148,8 @@ function total(kind, name, n) {
 function filterForm(ctx) {
   const range = select('range', RANGES, filters.range);
   const type = select('type', [['', 'All types'], ['click', 'Clicks'], ['open', 'Opens'],
-                               ['initial_open', 'Initial opens']], filters.type);
+                               ['initial_open', 'Initial opens'], ['injection', 'Injections']],
+                      filters.type);
   // The chosen values are options from the start, so they survive until the lists arrive.
   const keep = (v) => (v ? [[v, v]] : []);
   const campaign = select('campaign', [['', 'All campaigns'], ...keep(filters.campaign)],

@@ -2,8 +2,10 @@
 // `sparkpost`), unchanged, against a running trackrelay: sendingDomains
 // create/get/list/update/delete, subaccounts list/get/create/update (the
 // key made by create, X-MSYS-SUBACCOUNT through the client's `headers`
-// option), and tracking domains and /subaccounts/summary through the
-// client's generic request(). Errors come back as the client's SparkPostError with
+// option), tracking domains and /subaccounts/summary through the client's
+// generic request(), events.searchMessage with SparkPost's filters (arrays
+// joined by the client, cursor paging, total_count). Errors come back as the
+// client's SparkPostError with
 // the API's status code and errors[]. Run by sparkpost_client_test.py with
 // TRACKRELAY_API_PORT and TRACKRELAY_API_KEY set.
 'use strict';
@@ -103,4 +105,29 @@ test('a wrong key is a 401 SparkPostError', async () => {
     origin: `http://127.0.0.1:${process.env.TRACKRELAY_API_PORT}`,
   });
   await assert.rejects(bad.sendingDomains.list(), (err) => err.statusCode === 401 && err.errors.length === 1);
+});
+
+test('events.searchMessage with SparkPost filters', async () => {
+  const mine = await client.events.searchMessage({ campaigns: ['node-campaign'] });
+  assert.deepEqual(mine.results.map((e) => e.type).sort(), ['click', 'injection']);
+  assert.equal(mine.total_count, 2);
+  for (const e of mine.results) {
+    assert.equal(e.rcpt_to, 'node@example.net');
+    assert.deepEqual(e.rcpt_meta, { user: 'n1' });
+    assert.deepEqual(e.rcpt_tags, ['node']);
+    assert.match(e.transmission_id, /^[1-9][0-9]{17}$/);
+  }
+  const tx = mine.results[0].transmission_id;
+  const clicks = await client.events.searchMessage({
+    events: ['click', 'open'], recipients: ['node@example.net', 'nobody@example.net'],
+    transmission_ids: [tx],
+  });
+  assert.equal(clicks.total_count, 1);
+  assert.equal(clicks.results[0].target_link_url, 'https://shop.example/p');
+  const page = await client.events.searchMessage({ per_page: 1, events: 'injection' });
+  assert.equal(page.results.length, 1);
+  assert.equal(page.total_count, 2);
+  assert.match(page.links.next, /cursor=/);
+  await assert.rejects(client.events.searchMessage({ bounce_classes: [10] }),
+    (err) => err.statusCode === 400 && /bounce_classes/.test(err.errors[0].description));
 });

@@ -1,0 +1,18 @@
+// app/relay_injections.h — relay::Injections over the event store, for
+// `serve` (injection events when the upstream accepts a message).
+// May call: relay/injections.h, store/event_store.h.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "base/result.h"
+#include "relay/injections.h"
+
+namespace trackrelay::app {
+
+// Opens its own EventStore (writer thread, group commit) on the store file
+// `path`. The error names the file.
+Result<std::shared_ptr<relay::Injections>> open_relay_injections(const std::string& path);
+
+}  // namespace trackrelay::app
