@@ -180,6 +180,9 @@ struct Server::Impl final : SessionHost {
                    "'"};
     }
     rt->accounts = accounts_;
+    rt->lmtp = rc.protocol == "lmtp";  // the loader allows smtp | lmtp only
+    rt->per_recipient = rt->lmtp || rc.per_recipient;
+    rt->injections = injections_;
     rt->require_tls = rc.require_tls;
     if (!rc.tls_cert.empty() || !rc.tls_key.empty()) {
       auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
@@ -257,7 +260,7 @@ struct Server::Impl final : SessionHost {
       const auto bound = acc.local_endpoint(ec);
       log::info("relay", "listening on " +
                              net::HostPort{bound.address().to_string(), bound.port()}.str() +
-                             ", upstream " + rc.upstream);
+                             (runtime_->lmtp ? " (LMTP)" : "") + ", upstream " + rc.upstream);
       acceptors_.push_back(std::make_unique<tcp::acceptor>(std::move(acc)));
     }
     for (auto& acc : acceptors_) {
@@ -324,6 +327,7 @@ struct Server::Impl final : SessionHost {
   asio::io_context& ioc_;
   const conf::Snapshot& snapshot_;
   std::shared_ptr<Accounts> accounts_;  // null: no API-key AUTH, no X-MSYS-SUBACCOUNT lookups
+  Injections injections_;               // null: nobody is told of accepted recipients
   std::shared_ptr<const Runtime> runtime_;
   UpstreamOptions upstream_options_;
   UpstreamTarget target_;
@@ -345,6 +349,10 @@ Server::Server(asio::io_context& ioc, const conf::Snapshot& config,
 
 Server::~Server() {
   if (impl_->workers_) impl_->workers_->join();
+}
+
+void Server::set_injections(Injections sink) {
+  impl_->injections_ = std::move(sink);
 }
 
 Result<bool> Server::start() {

@@ -14,6 +14,7 @@
 #include "base/result.h"
 #include "conf/snapshot.h"
 #include "relay/accounts.h"
+#include "relay/injections.h"
 
 namespace trackrelay::relay {
 
@@ -28,6 +29,9 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
+  // Who is told of every recipient the upstream accepted a message for
+  // (relay/injections.h); call before start().
+  void set_injections(Injections sink);
   // Binds every relay.listen address. The error names the address and why.
   Result<bool> start();
   // Stops accepting; sessions finish the transaction in flight, and are
