@@ -180,9 +180,8 @@ asio::awaitable<void> Session::handle(const Command& cmd) {
       send(make_reply(502, "5.5.1 EXPN not available"));
       co_return;
     case Verb::kHelp:
-      send(make_reply(214,
-                      "2.0.0 Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY "
-                      "HELP STARTTLS AUTH"));
+      send(make_reply(214, std::string("2.0.0 Commands: ") + (rt_->lmtp ? "LHLO" : "EHLO HELO") +
+                               " MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS AUTH"));
       co_return;
     case Verb::kStarttls:
       co_await on_starttls(cmd.args);
