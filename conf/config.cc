@@ -179,6 +179,12 @@ constexpr KeySpec kKeys[] = {
   {"relay.bare_newline", Kind::kEnum, kOptional, "normalize", 0, 0,
    "a bare LF or CR from a client: normalize (a line end, never the end of data) or reject (521)",
    [](Config& c) -> FieldRef { return &c.relay.bare_newline; }},
+  {"relay.protocol", Kind::kEnum, kOptional, "smtp", 0, 0,
+   "what the listener speaks: smtp, or lmtp (RFC 2033: LHLO, one reply per recipient after DATA)",
+   [](Config& c) -> FieldRef { return &c.relay.protocol; }},
+  {"relay.per_recipient", Kind::kBool, kOptional, "false", 0, 0,
+   "SMTP: rewrite one copy per recipient, each in its own upstream transaction (always on with lmtp)",
+   [](Config& c) -> FieldRef { return &c.relay.per_recipient; }},
   {"track", Kind::kMap, kOptional, "", 0, 0,
    "the tracking endpoint serving /f/ click redirects and /q/ pixels", nullptr},
   {"track.listen", Kind::kListen, kOptional, "", 0, 0,
@@ -321,11 +327,13 @@ std::span<const std::string_view> enum_choices(std::string_view path) {
   static constexpr std::string_view kScanner[] = {"fast", "gumbo"};
   static constexpr std::string_view kUpstreamTls[] = {"none", "opportunistic", "required"};
   static constexpr std::string_view kBareNewline[] = {"normalize", "reject"};
+  static constexpr std::string_view kRelayProtocol[] = {"smtp", "lmtp"};
   static constexpr std::string_view kSenders[] = {"declared", "any"};
   static constexpr std::string_view kLogFormat[] = {"text", "json"};
   if (path == "rewrite.html_scanner") return kScanner;
   if (path == "relay.upstream_tls") return kUpstreamTls;
   if (path == "relay.bare_newline") return kBareNewline;
+  if (path == "relay.protocol") return kRelayProtocol;
   if (path == "tracking.senders") return kSenders;
   if (path == "log.format") return kLogFormat;
   return {};

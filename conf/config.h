@@ -106,6 +106,8 @@ struct RelayConfig {
   std::string upstream_user;                   // AUTH PLAIN towards the upstream when set
   std::string upstream_password;
   std::string bare_newline = "normalize";  // normalize | reject (Postfix 3.9 semantics)
+  std::string protocol = "smtp";           // smtp | lmtp (RFC 2033) on the listener
+  bool per_recipient = false;              // one rewritten copy per recipient (always with lmtp)
 };
 
 // One certificate of the tracking endpoint's TLS listeners, chosen by SNI.

@@ -127,6 +127,10 @@ Reply reply_for(Failure failure, std::string_view detail, bool at_greeting) {
       return with(503, "5.5.1 Error: authentication not enabled");
     case Failure::kBareNewline:
       return with(521, "5.5.2 Error: bare <CR> or <LF> received, closing connection");
+    case Failure::kWrongHello:
+      return with(500, "5.5.1 Error: this is an LMTP server, send LHLO (RFC 2033)");
+    case Failure::kCopiesIncomplete:
+      return with(451, "4.3.0 Not every recipient's copy was accepted, try again later");
   }
   return with(451, "4.3.0 Internal error");
 }
@@ -141,11 +145,12 @@ Command parse_command(std::string_view line) {
     Verb verb;
   };
   static constexpr Name kNames[] = {
-      {"HELO", Verb::kHelo}, {"EHLO", Verb::kEhlo},         {"MAIL", Verb::kMail},
-      {"RCPT", Verb::kRcpt}, {"DATA", Verb::kData},         {"BDAT", Verb::kBdat},
-      {"RSET", Verb::kRset}, {"NOOP", Verb::kNoop},         {"QUIT", Verb::kQuit},
-      {"VRFY", Verb::kVrfy}, {"EXPN", Verb::kExpn},         {"HELP", Verb::kHelp},
-      {"AUTH", Verb::kAuth}, {"STARTTLS", Verb::kStarttls}, {"XFORWARD", Verb::kXforward},
+      {"HELO", Verb::kHelo},         {"EHLO", Verb::kEhlo}, {"LHLO", Verb::kLhlo},
+      {"MAIL", Verb::kMail},         {"RCPT", Verb::kRcpt}, {"DATA", Verb::kData},
+      {"BDAT", Verb::kBdat},         {"RSET", Verb::kRset}, {"NOOP", Verb::kNoop},
+      {"QUIT", Verb::kQuit},         {"VRFY", Verb::kVrfy}, {"EXPN", Verb::kExpn},
+      {"HELP", Verb::kHelp},         {"AUTH", Verb::kAuth}, {"STARTTLS", Verb::kStarttls},
+      {"XFORWARD", Verb::kXforward},
   };
   const std::size_t end = line.find(' ');
   const std::string_view word = line.substr(0, end);
@@ -155,6 +160,37 @@ Command parse_command(std::string_view line) {
   }
   if (end != std::string_view::npos) cmd.args = trim(line.substr(end));
   return cmd;
+}
+
+Reply copies_reply(const std::vector<Reply>& replies, const std::vector<std::string>& rcpts) {
+  std::size_t accepted = 0;
+  std::size_t refused = 0;
+  const Reply* first_refusal = nullptr;
+  std::size_t first_not_accepted = replies.size();
+  for (std::size_t i = 0; i < replies.size(); ++i) {
+    if (replies[i].positive()) {
+      ++accepted;
+      continue;
+    }
+    if (first_not_accepted == replies.size()) first_not_accepted = i;
+    if (replies[i].code >= 500) {
+      ++refused;
+      if (first_refusal == nullptr) first_refusal = &replies[i];
+    }
+  }
+  if (replies.empty()) return reply_for(Failure::kNeedRecipients);
+  if (replies.size() == 1) return replies.front();
+  if (accepted == replies.size()) {
+    return make_reply(250, "2.0.0 Ok: " + std::to_string(accepted) + " of " +
+                               std::to_string(replies.size()) + " copies accepted");
+  }
+  if (refused == replies.size()) return *first_refusal;
+  const std::size_t deferred = replies.size() - accepted - refused;
+  const std::string who = first_not_accepted < rcpts.size() ? rcpts[first_not_accepted] : "?";
+  return reply_for(Failure::kCopiesIncomplete, std::to_string(accepted) + " accepted, " +
+                                                   std::to_string(deferred) + " deferred, " +
+                                                   std::to_string(refused) + " refused; <" + who +
+                                                   ">: " + replies[first_not_accepted].summary());
 }
 
 const Param* PathArgs::find(std::string_view key) const {

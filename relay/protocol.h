@@ -82,6 +82,8 @@ enum class Failure {
   kAuthFailed,           // 535 5.7.8
   kAuthUnavailable,      // 503 5.5.1 / 504: no AUTH here
   kBareNewline,          // 521 5.5.2: bare <CR> or <LF> with relay.bare_newline: reject
+  kWrongHello,           // 500 5.5.1: HELO/EHLO to the LMTP listener (RFC 2033 §4.1: LHLO)
+  kCopiesIncomplete,     // 451 4.3.0: per-recipient copies over SMTP, not all accepted
 };
 
 // `detail` is appended to the standard text ("... : detail"). `in_session`
@@ -94,6 +96,7 @@ bool ends_session(const Reply& reply);
 enum class Verb {
   kHelo,
   kEhlo,
+  kLhlo,  // LMTP (RFC 2033)
   kMail,
   kRcpt,
   kData,
@@ -117,6 +120,16 @@ struct Command {
 
 // `line` without its CRLF.
 Command parse_command(std::string_view line);
+
+// relay.per_recipient over SMTP: the one reply after the message, from the
+// upstream's reply to each recipient's copy (`replies[i]` for `rcpts[i]`).
+// Every copy accepted: `250` (the upstream's own reply for a single copy);
+// every copy refused (5xx): the first refusal; anything else (a copy
+// deferred, or some accepted and some refused): 451 4.3.0 saying how many
+// of each and the first recipient not accepted. The client then retries
+// every recipient, so copies already accepted are sent again (duplicates):
+// relay.protocol: lmtp answers per recipient instead.
+Reply copies_reply(const std::vector<Reply>& replies, const std::vector<std::string>& rcpts);
 
 struct Param {
   std::string key;    // upper-case

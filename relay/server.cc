@@ -185,6 +185,8 @@ struct Server::Impl final : SessionHost {
                    "'"};
     }
     rt->accounts = accounts_;
+    rt->lmtp = rc.protocol == "lmtp";  // the loader allows smtp | lmtp only
+    rt->per_recipient = rt->lmtp || rc.per_recipient;
     rt->injections = injections_;
     rt->require_tls = rc.require_tls;
     if (!rc.tls_cert.empty() || !rc.tls_key.empty()) {
@@ -263,7 +265,7 @@ struct Server::Impl final : SessionHost {
       const auto bound = acc.local_endpoint(ec);
       log::info("relay", "listening on " +
                              net::HostPort{bound.address().to_string(), bound.port()}.str() +
-                             ", upstream " + rc.upstream);
+                             (runtime_->lmtp ? " (LMTP)" : "") + ", upstream " + rc.upstream);
       acceptors_.push_back(std::make_unique<tcp::acceptor>(std::move(acc)));
     }
     for (auto& acc : acceptors_) {

@@ -11,7 +11,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <charconv>
 
-#include "rewrite/account.h"
 #include "rewrite/engine.h"
 
 namespace trackrelay::relay {
@@ -20,37 +19,6 @@ namespace {
 using std::chrono::milliseconds;
 // Writing the last words (421) when the session ends anyway.
 constexpr milliseconds kLastWordsTimeout{5000};
-
-// The message's account: the session's, or the subaccount its
-// X-MSYS-SUBACCOUNT names (only a primary session may choose one; a
-// subaccount session may name only itself). Else the refusal. Blocking
-// (the store): runs on the pool.
-std::variant<Reply, std::int64_t> message_account(std::string_view message, std::int64_t session,
-                                                  Accounts* accounts) {
-  auto header = rewrite::subaccount_header(message);
-  if (!header) return reply_for(Failure::kMalformedControls, header.error());
-  if (!*header || **header == session) return session;
-  const std::int64_t wanted = **header;
-  const std::string name = "X-MSYS-SUBACCOUNT: ";
-  if (session != 0) {
-    return make_reply(550, "5.7.1 " + name + "this session is authenticated for subaccount " +
-                               std::to_string(session) + ", not " + std::to_string(wanted));
-  }
-  if (wanted == 0) return std::int64_t{0};
-  if (accounts == nullptr) {
-    return make_reply(550, "5.7.1 " + name + "no subaccounts here (no store)");
-  }
-  auto status = accounts->subaccount_status(wanted);
-  if (!status) return reply_for(Failure::kLocalError, "subaccount lookup failed");
-  if (!*status) {
-    return make_reply(550, "5.7.1 " + name + "no subaccount " + std::to_string(wanted));
-  }
-  if (**status != "active") {
-    return make_reply(550, "5.7.1 " + name + "subaccount " + std::to_string(wanted) + " is " +
-                               printable(**status, 32));
-  }
-  return wanted;
-}
 
 std::string join_addresses(const std::vector<std::string>& v) {
   std::string out;
@@ -121,7 +89,7 @@ asio::awaitable<void> Session::dialogue() {
         log_session(log::Level::kWarning, "upstream unavailable: " + r->summary());
       } else {
         up_ = std::move(std::get<std::unique_ptr<Upstream>>(got));
-        send(make_reply(220, rt_->hostname + " ESMTP trackrelay"));
+        send(make_reply(220, rt_->hostname + (rt_->lmtp ? " LMTP" : " ESMTP") + " trackrelay"));
       }
     }
     while (!closing_) {
@@ -170,8 +138,13 @@ asio::awaitable<void> Session::handle(const Command& cmd) {
   switch (cmd.verb) {
     case Verb::kEhlo:
     case Verb::kHelo:
+    case Verb::kLhlo:
+      // RFC 2033 §4.1: an LMTP server refuses HELO/EHLO; an SMTP one knows no LHLO.
+      if ((cmd.verb == Verb::kLhlo) != rt_->lmtp) {
+        co_return fail(rt_->lmtp ? Failure::kWrongHello : Failure::kUnknownCommand);
+      }
       if (txn_) co_await end_transaction(true);
-      on_helo(cmd.args, cmd.verb == Verb::kEhlo);
+      on_helo(cmd.args, cmd.verb != Verb::kHelo);
       co_return;
     case Verb::kMail:
       co_await on_mail(cmd.args);
@@ -207,9 +180,8 @@ asio::awaitable<void> Session::handle(const Command& cmd) {
       send(make_reply(502, "5.5.1 EXPN not available"));
       co_return;
     case Verb::kHelp:
-      send(make_reply(214,
-                      "2.0.0 Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY "
-                      "HELP STARTTLS AUTH"));
+      send(make_reply(214, std::string("2.0.0 Commands: ") + (rt_->lmtp ? "LHLO" : "EHLO HELO") +
+                               " MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS AUTH"));
       co_return;
     case Verb::kStarttls:
       co_await on_starttls(cmd.args);
@@ -250,7 +222,9 @@ bool Session::relay_allowed() const {
 
 void Session::on_helo(std::string_view args, bool extended) {
   if (args.empty() || args.find(' ') != std::string_view::npos) {
-    fail(Failure::kSyntax, extended ? "EHLO hostname" : "HELO hostname");
+    fail(Failure::kSyntax, rt_->lmtp  ? "LHLO hostname"
+                           : extended ? "EHLO hostname"
+                                      : "HELO hostname");
     return;
   }
   helo_seen_ = true;
@@ -282,18 +256,21 @@ void Session::on_helo(std::string_view args, bool extended) {
 }
 
 asio::awaitable<bool> Session::ensure_upstream() {
-  if (up_ && !up_->broken()) co_return true;
+  std::optional<Reply> err = co_await usable_upstream();
+  if (err) send(*err);
+  co_return !err;
+}
+
+asio::awaitable<std::optional<Reply>> Session::usable_upstream() {
+  if (up_ && !up_->broken()) co_return std::nullopt;
   if (up_) {
     up_->close();
     up_.reset();
   }
   auto got = co_await host_.acquire_upstream(watch_, id_);
-  if (auto* r = std::get_if<Reply>(&got)) {
-    send(*r);
-    co_return false;
-  }
+  if (auto* r = std::get_if<Reply>(&got)) co_return *r;
   up_ = std::move(std::get<std::unique_ptr<Upstream>>(got));
-  co_return true;
+  co_return std::nullopt;
 }
 
 asio::awaitable<void> Session::on_mail(std::string_view args) {
@@ -331,7 +308,10 @@ asio::awaitable<void> Session::on_mail(std::string_view args) {
     }
   }
   if (!co_await ensure_upstream()) co_return;
-  Reply r = co_await up_->mail(format_path("FROM:", forward), client_info_);
+  // Per-recipient copies: this transaction is a probe (the upstream's word
+  // on each recipient at RCPT time), reset before the copies go.
+  std::string mail_args = format_path("FROM:", forward);
+  Reply r = co_await up_->mail(mail_args, client_info_);
   send(r);
   if (r.positive()) {
     txn_ = Transaction{};  // not emplace(): clang 14 rejects it for this nested type
@@ -340,6 +320,7 @@ asio::awaitable<void> Session::on_mail(std::string_view args) {
     txn_->body_type = body_type;
     txn_->started = std::chrono::steady_clock::now();
     txn_->upstream_open = true;
+    if (rt_->per_recipient) txn_->mail_args = std::move(mail_args);
   }
 }
 
@@ -364,15 +345,22 @@ asio::awaitable<void> Session::on_rcpt(std::string_view args) {
     if (path->find(p.key) != &p) co_return fail(Failure::kSyntax, "duplicate " + p.key);
   }
   if (!up_ || up_->broken()) co_return send(reply_for(Failure::kUpstreamUnavailable));
-  Reply r = co_await up_->rcpt(format_path("TO:", *path));
+  std::string rcpt_args = format_path("TO:", *path);
+  Reply r = co_await up_->rcpt(rcpt_args);
   send(r);
-  if (r.positive()) txn_->rcpts.push_back(path->address);
+  if (!r.positive()) co_return;
+  txn_->rcpts.push_back(path->address);
+  if (rt_->per_recipient) txn_->rcpt_args.push_back(std::move(rcpt_args));
 }
 
 asio::awaitable<void> Session::on_data(std::string_view args) {
   if (!args.empty()) co_return fail(Failure::kSyntax, "DATA takes no arguments");
   if (!txn_) co_return fail(Failure::kBadSequence, "need MAIL command");
-  if (txn_->rcpts.empty()) co_return fail(Failure::kNeedRecipients);
+  // RFC 2033 §4.2: LMTP's DATA without a successful RCPT is a 503.
+  if (txn_->rcpts.empty()) {
+    co_return fail(rt_->lmtp ? Failure::kBadSequence : Failure::kNeedRecipients,
+                   rt_->lmtp ? "no valid recipients" : "");
+  }
   if (!up_ || up_->broken()) {
     send(reply_for(Failure::kUpstreamUnavailable));
     co_return co_await end_transaction(false);
@@ -397,11 +385,11 @@ asio::awaitable<void> Session::on_data(std::string_view args) {
   }
   if (decoder.bare_newline()) co_return co_await refuse_bare_newline();
   if (decoder.too_large()) {
-    fail(Failure::kMessageTooBig);
+    fail_all(Failure::kMessageTooBig);
     co_return co_await end_transaction(true);
   }
   if (decoder.line_too_long()) {
-    fail(Failure::kDataLineTooLong);
+    fail_all(Failure::kDataLineTooLong);
     co_return co_await end_transaction(true);
   }
   co_await deliver(decoder.take());
@@ -453,12 +441,13 @@ asio::awaitable<void> Session::on_bdat(std::string_view args) {
   if (txn_->rcpts.empty()) co_return fail(Failure::kNeedRecipients);
   if (bdat_failed_) {
     // An earlier chunk was refused: refuse the rest of the message too.
-    fail(Failure::kBadSequence, "earlier BDAT failed");
-    if (last) co_await end_transaction(true);
-    co_return;
+    if (!last) co_return fail(Failure::kBadSequence, "earlier BDAT failed");
+    fail_all(Failure::kBadSequence, "earlier BDAT failed");
+    co_return co_await end_transaction(true);
   }
   if (bdat_too_large_) {
-    fail(Failure::kMessageTooBig);
+    // RFC 2033 §4.2 with RFC 3030: after BDAT LAST, LMTP answers per recipient.
+    last ? fail_all(Failure::kMessageTooBig) : fail(Failure::kMessageTooBig);
     co_return co_await end_transaction(true);
   }
   if (!last) {
@@ -483,74 +472,6 @@ asio::awaitable<void> Session::refuse_bare_newline() {
   co_await end_transaction(true);
 }
 
-asio::awaitable<void> Session::deliver(std::string message) {
-  const std::size_t size_in = message.size();
-  std::shared_ptr<const conf::Config> config = txn_->runtime->config;
-  std::shared_ptr<Accounts> accounts = txn_->runtime->accounts;
-  rewrite::Envelope envelope{txn_->from, txn_->rcpts, account_, new_transmission_id()};
-  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
-  // The rewrite is CPU work: it runs on the pool so that other sessions are
-  // not held up by one large message. No deadline while it runs.
-  watch_.disarm();
-  // (co_spawn needs a default-constructible result, hence the optional.)
-  // (A refusal of the message's account comes back as the Reply.)
-  std::variant<Reply, Result<rewrite::Outcome>> done = co_await asio::co_spawn(
-      host_.blocking(),
-      [&]() -> asio::awaitable<std::variant<Reply, Result<rewrite::Outcome>>> {
-        auto account = message_account(message, envelope.subaccount_id, accounts.get());
-        if (auto* refused = std::get_if<Reply>(&account)) co_return *refused;
-        envelope.subaccount_id = std::get<std::int64_t>(account);
-        auto scanner = rewrite::make_scanner(config->rewrite);
-        co_return rewrite::rewrite_message(message, envelope, *config, *scanner, now);
-      },
-      asio::use_awaitable);
-  if (const Reply* refused = std::get_if<Reply>(&done)) {
-    send(*refused);
-    log_transaction({{"status", "rejected"}, {"size", std::to_string(size_in)}}, *refused);
-    co_return co_await end_transaction(true);
-  }
-  Result<rewrite::Outcome>& outcome = std::get<Result<rewrite::Outcome>>(done);
-  if (!outcome) {
-    const Reply r = reply_for(Failure::kMalformedControls, outcome.error());
-    send(r);
-    log_transaction({{"status", "rejected"}, {"size", std::to_string(size_in)}}, r);
-    co_return co_await end_transaction(true);
-  }
-  std::vector<log::Field> fields = {
-      {"account", std::to_string(envelope.subaccount_id)},
-      {"size", std::to_string(size_in)},
-      {"out", std::to_string(outcome->message.size())},
-      {"msgid", printable(outcome->message_id, 200), log::Style::kAngle},
-      {"domain", outcome->tracking.domain.empty() ? "-" : outcome->tracking.domain},
-      {"links",
-       std::to_string(outcome->links_tracked) + "/" + std::to_string(outcome->links_candidates)},
-      {"untracked", std::to_string(outcome->links_untracked)},
-      {"pixels", std::to_string(outcome->pixels_added)}};
-  // Not tracked (tracking.senders: declared) says why even when the
-  // X-MSYS-SUBACCOUNT removal changed the bytes.
-  const bool untracked = outcome->tracking.reason == rewrite::TrackingChoice::Reason::kNone;
-  if ((!outcome->changed || untracked) && !outcome->log.empty()) {
-    std::string why;
-    for (const std::string& l : outcome->log) why += (why.empty() ? "" : "; ") + l;
-    fields.push_back({"unchanged", printable(why, 300), log::Style::kQuoted});
-  }
-  std::string forwarded = std::move(outcome->message);
-  const std::size_t size_out = forwarded.size();
-  Reply r = co_await up_->data(std::move(forwarded));
-  if (r.positive()) {  // accepted: one durable store write before the client hears it
-    co_await record_injections(
-        host_.blocking(), txn_->runtime->injections,
-        injections_of(envelope, *outcome, envelope.rcpt_to, size_out, unix_now_ms()));
-  }
-  send(r);
-  fields.insert(fields.begin(), {"status", r.positive() ? "sent" : "refused"});
-  log_transaction(std::move(fields), r);
-  txn_.reset();
-  if (up_->broken() && ends_session(r)) closing_ = true;
-}
-
 asio::awaitable<void> Session::end_transaction(bool reset_upstream) {
   const bool open = txn_ && txn_->upstream_open;
   txn_.reset();
@@ -573,6 +494,19 @@ void Session::fail(Failure f, std::string_view detail) {
   }
 }
 
+void Session::answer_all(const Reply& r) {
+  const std::size_t n = rt_->lmtp && txn_ && !ends_session(r) ? txn_->rcpts.size() : 1;
+  for (std::size_t i = 0; i < std::max<std::size_t>(n, 1); ++i) send(r);
+}
+
+void Session::fail_all(Failure f, std::string_view detail) {
+  answer_all(reply_for(f, detail));
+  if (++errors_ >= rt_->max_errors) {
+    send(reply_for(Failure::kTooManyErrors));
+    closing_ = true;
+  }
+}
+
 asio::awaitable<bool> Session::flush() {
   if (out_.empty()) co_return true;
   const Io io = co_await client_.write(out_, rt_->data_timeout);
@@ -581,7 +515,8 @@ asio::awaitable<bool> Session::flush() {
   co_return io == Io::kOk;
 }
 
-void Session::log_transaction(std::vector<log::Field> outcome, const Reply& reply) {
+void Session::log_transaction(std::vector<log::Field> outcome, const Reply& reply,
+                              std::string_view to) {
   if (!txn_) return;
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                       std::chrono::steady_clock::now() - txn_->started)
@@ -591,7 +526,7 @@ void Session::log_transaction(std::vector<log::Field> outcome, const Reply& repl
   if (!auth_user_.empty()) e.add("user", printable(auth_user_, 64));
   if (account_ != 0) e.add("session_account", account_);
   e.add("from", printable(txn_->from, 256), log::Style::kAngle)
-      .add("to", join_addresses(txn_->rcpts));
+      .add("to", to.empty() ? join_addresses(txn_->rcpts) : "<" + printable(to, 256) + ">");
   for (log::Field& f : outcome) e.fields.push_back(std::move(f));
   if (reply.code != 0) e.add("reply", reply.summary(), log::Style::kQuoted);
   e.add("upstream", up_ ? up_->name() : "-").add("time", std::to_string(ms) + "ms");

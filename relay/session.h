@@ -2,11 +2,12 @@
 // coroutine (OpenSMTPD's shape: the session — connection, HELO, TLS, AUTH,
 // error count — owns at most one transaction — sender, recipients, message).
 //
-// Owns: the server side of the SMTP dialogue, the relay-access decision at
-// RCPT, PIPELINING (replies are written when the client's input runs dry),
-// handing the received message to the rewrite engine on the blocking pool,
-// and the per-transaction log line. Talks to the upstream only through
-// Upstream, and to the server only through SessionHost.
+// Owns: the server side of the SMTP or LMTP (RFC 2033) dialogue, the
+// relay-access decision at RCPT, PIPELINING (replies are written when the
+// client's input runs dry), handing the received message to the rewrite
+// engine on the blocking pool — once, or once per recipient (per-recipient
+// copies: LMTP, relay.per_recipient) — and the per-transaction log line. Talks to the upstream only
+// through Upstream, and to the server only through SessionHost.
 //
 // May call: relay/channel.h, relay/protocol.h, relay/upstream.h,
 // relay/auth.h, rewrite/engine.h, conf/, Boost.Asio.
@@ -57,6 +58,11 @@ struct Runtime {
   std::shared_ptr<Accounts> accounts;
   // Records injection events when the upstream accepts mail; null: none.
   std::shared_ptr<Injections> injections;
+  // relay.protocol: lmtp (LHLO; one reply per recipient after the message).
+  bool lmtp = false;
+  // One rewritten copy per recipient, each in its own upstream transaction
+  // (relay.per_recipient, or lmtp).
+  bool per_recipient = false;
 };
 
 class Session;
@@ -112,8 +118,10 @@ class Session {
   struct Transaction {
     std::shared_ptr<const Runtime> runtime;  // the rules for this transaction
     std::string from;
-    std::vector<std::string> rcpts;
-    std::string body_type;  // BODY= (for logs)
+    std::vector<std::string> rcpts;      // accepted by the upstream at RCPT
+    std::string mail_args;               // "FROM:<a@b> BODY=8BITMIME" as sent upstream
+    std::vector<std::string> rcpt_args;  // "TO:<x@y> NOTIFY=NEVER", one per rcpts[i]
+    std::string body_type;               // BODY= (for logs)
     std::chrono::steady_clock::time_point started;
     bool upstream_open = false;  // the upstream has a transaction to reset
   };
@@ -138,10 +146,36 @@ class Session {
   bool accept_line_end(bool bare_lf, std::string& line);
   // 521 5.5.2 for a message with a bare CR/LF (reject mode); the session ends.
   asio::awaitable<void> refuse_bare_newline();
-  // The message is complete: rewrite, forward, answer, log.
+  // The message is complete: rewrite, forward, answer, log
+  // (relay/session_deliver.cc).
   asio::awaitable<void> deliver(std::string message);
+  // One copy for all recipients, in the transaction opened at MAIL/RCPT.
+  asio::awaitable<void> deliver_whole(std::string message, rewrite::Envelope envelope);
+  // One copy per recipient, each in its own upstream transaction; LMTP:
+  // a reply per recipient, SMTP: copies_reply().
+  asio::awaitable<void> deliver_copies(std::string message, rewrite::Envelope envelope);
+  // MAIL, RCPT (recipient i), DATA for one copy; the upstream's reply.
+  asio::awaitable<Reply> forward_copy(std::size_t i, std::string copy);
+  // The rewrite of `message` for `envelope`, on the blocking pool.
+  asio::awaitable<Result<rewrite::Outcome>> rewrite_on_pool(const std::string& message,
+                                                            const rewrite::Envelope& envelope);
+  // The one place that knows "the upstream accepted the message for these
+  // recipients": records their injection events (Runtime::injections),
+  // durably, before the client hears the reply; a failure is only logged.
+  asio::awaitable<void> injected(const rewrite::Envelope& envelope,
+                                 const rewrite::Outcome& outcome,
+                                 const std::vector<std::string>& rcpts, std::size_t size_out);
+  // The log fields of a rewrite's outcome.
+  std::vector<log::Field> outcome_fields(std::size_t size_in, std::int64_t account,
+                                         const rewrite::Outcome& outcome) const;
+  // A reply to the whole message: LMTP sends it once per accepted recipient
+  // (RFC 2033 §4.2), SMTP once. A session-ending reply (421, 521) goes once.
+  void answer_all(const Reply& r);
+  void fail_all(Failure f, std::string_view detail = {});
   asio::awaitable<void> end_transaction(bool reset_upstream);
   asio::awaitable<bool> ensure_upstream();
+  // An upstream that is not broken, or the reply the client should get.
+  asio::awaitable<std::optional<Reply>> usable_upstream();
 
   void send(const Reply& r);
   // Our own error replies count towards relay.max_errors.
@@ -149,7 +183,9 @@ class Session {
   asio::awaitable<bool> flush();
   bool relay_allowed() const;
   bool auth_offered() const;
-  void log_transaction(std::vector<log::Field> outcome, const Reply& reply);
+  // `to`: the one recipient of a copy (default: every recipient).
+  void log_transaction(std::vector<log::Field> outcome, const Reply& reply,
+                       std::string_view to = {});
   // A session event: relay: session=ID client=PEER MESSAGE.
   void log_session(log::Level level, std::string message) const;
 

@@ -14,6 +14,13 @@ file. /etc/postfix and any system instance are never touched.
         -> trackrelay -> reinjection smtpd -> queue -> smtp-sink
   raw client -> trackrelay -> reinjection smtpd -> smtp-sink: SMTP smuggling
            variants (relay.bare_newline normalize and reject)
+  swaks -> Postfix submission smtpd (content_filter=trackrelay-lmtp:...)     after-queue
+        -> queue -> lmtp client -> trackrelay (relay.protocol: lmtp)
+        -> the scripted upstream (fake_upstream.py: recipients it defers or
+           refuses at RCPT or at the end of DATA): Postfix must bounce, defer
+           and deliver exactly the right recipients
+  swaks -> Postfix submission smtpd -> smtp client (no recipient limit)
+        -> trackrelay (relay.per_recipient: true) -> the scripted upstream
 
 The main.cf / master.cf written here are the snippets of docs/postfix.md
 (the test checks that the document contains them).
@@ -32,7 +39,7 @@ import time
 import unittest
 
 import harness
-from harness import Proc, RawClient, Relay, TempDir, html_message
+from harness import FakeUpstream, Proc, RawClient, Relay, TempDir, html_message
 from smuggling_test import VARIANTS, attack
 
 BINARY = None
@@ -76,6 +83,26 @@ MASTER_BEFORE_QUEUE = """\
 MAIN_CF_FILTER = """\
 # one recipient per delivery to trackrelay, so tracked links carry the recipient
 trackrelay_destination_recipient_limit = 1
+"""
+
+# after-queue over LMTP (the recommended set-up: docs/postfix.md names the
+# transport "trackrelay"; here it runs beside the SMTP one above).
+MASTER_LMTP = """\
+127.0.0.1:{subport} inet n - n - - smtpd
+  -o content_filter=trackrelay-lmtp:[127.0.0.1]:{relayport}
+trackrelay-lmtp unix - - n - 10 lmtp
+  -o lmtp_send_xforward_command=yes
+  -o disable_mime_output_conversion=yes
+  -o lmtp_generic_maps=
+"""
+
+# SMTP to a relay with relay.per_recipient: true (no recipient limit; test only).
+MASTER_COPIES = """\
+127.0.0.1:{copysubport} inet n - n - - smtpd
+  -o content_filter=trackrelay-copies:[127.0.0.1]:{copyport}
+trackrelay-copies unix - - n - 10 smtp
+  -o smtp_send_xforward_command=yes
+  -o disable_mime_output_conversion=yes
 """
 
 # {etc}/trackrelay_senders: the sending domains whose mail the public smtpd filters
@@ -180,7 +207,14 @@ class PostfixIntegration(unittest.TestCase):
         d = cls.tmp.path
         os.chmod(d, 0o755)  # Postfix daemons run as user postfix
         cls.ports = {k: free_port() for k in ("inport", "subport", "proxyport", "reinjport",
-                                                "relayport", "sinkport")}
+                                                "relayport", "sinkport", "lmtpsubport",
+                                                "copysubport")}
+        # The LMTP and per-recipient relays forward to the scripted upstream.
+        cls.up = FakeUpstream(cls.tmp)
+        cls.lmtp = Relay(BINARY, cls.tmp, "127.0.0.1:%d" % cls.up.port, "protocol: lmtp",
+                         name="relay-lmtp")
+        cls.copies = Relay(BINARY, cls.tmp, "127.0.0.1:%d" % cls.up.port,
+                           "per_recipient: true", name="relay-copies")
         cls.etc = cls.tmp.join("etc")
         cls.ports["etc"] = cls.etc
         os.makedirs(cls.etc)
@@ -194,7 +228,11 @@ class PostfixIntegration(unittest.TestCase):
             f.write(SENDERS.format(**cls.ports))
         with open(os.path.join(cls.etc, "master.cf"), "w") as f:
             f.write(MASTER_AFTER_QUEUE.format(**cls.ports) +
-                    MASTER_BEFORE_QUEUE.format(**cls.ports) + MASTER_SERVICES)
+                    MASTER_BEFORE_QUEUE.format(**cls.ports) +
+                    MASTER_LMTP.format(subport=cls.ports["lmtpsubport"],
+                                       relayport=cls.lmtp.port) +
+                    MASTER_COPIES.format(copysubport=cls.ports["copysubport"],
+                                         copyport=cls.copies.port) + MASTER_SERVICES)
         cls.sinkdir = cls.tmp.join("sink")
         os.makedirs(cls.sinkdir)
         cls.sink = Proc([os.path.join(SBIN, "smtp-sink"), "-u", "postfix", "-d",
@@ -240,6 +278,9 @@ class PostfixIntegration(unittest.TestCase):
         except (OSError, ValueError):
             pass
         cls.relay.stop()
+        cls.lmtp.stop()
+        cls.copies.stop()
+        cls.up.stop()
         cls.sink.stop()
         cls.tmp.cleanup()
 
@@ -247,14 +288,15 @@ class PostfixIntegration(unittest.TestCase):
         return subprocess.run([os.path.join(SBIN, "postqueue"), "-c", self.etc] + list(args),
                               capture_output=True, text=True).stdout
 
-    def swaks(self, port, msgid, xmsys='{"campaign_id": "postfix"}', sender="news@example.com"):
+    def swaks(self, port, msgid, xmsys='{"campaign_id": "postfix"}', sender="news@example.com",
+              to="alice@example.net"):
         msg = html_message(msgid=msgid, xmsys=xmsys)
         msg = msg.replace("From: News <news@example.com>", "From: <%s>" % sender)
         path = self.tmp.join(msgid.strip("<>") + ".eml")
         with open(path, "w", newline="") as f:
             f.write(msg)
         out = subprocess.run(["swaks", "--server", "127.0.0.1:%d" % port, "--from",
-                              sender, "--to", "alice@example.net", "--helo",
+                              sender, "--to", to, "--helo",
                               "client.test", "--data", "@" + path],
                              capture_output=True, text=True, timeout=120)
         return out.returncode, out.stdout + out.stderr
@@ -421,11 +463,97 @@ class PostfixIntegration(unittest.TestCase):
         self.assertEqual([h for h in self.sink_headers() if b"rej" in h and b"outer-" in h], [])
         self.assertNotIn("from=<ceo@bank.example>", self.full_maillog())
 
+    def statuses(self, rcpts):
+        """{recipient: Postfix's first status=... for it}, waiting for all of them."""
+        def find():
+            log = self.full_maillog()
+            out = {}
+            for r in rcpts:
+                m = re.search(r"to=<%s>,.* status=(\w+)" % re.escape(r), log)
+                if m:
+                    out[r] = m.group(1)
+            return out if len(out) == len(rcpts) else None
+        return wait_until(find, "a status for each of %s\n%s" % (rcpts, self.maillog()))
+
+    def upstream_copies(self, msgid):
+        """{local part: message} for each copy of `msgid` the scripted upstream got."""
+        out = {}
+        for e in self.up.events():
+            if "message" not in e:
+                continue
+            with open(e["message"], "rb") as f:
+                data = f.read()
+            if ("Message-ID: %s" % msgid).encode() in data:
+                self.assertEqual(len(e["rcpts"]), 1, e)  # one recipient per copy
+                out.setdefault(e["rcpts"][0], []).append(data)
+        return out
+
+    def assert_copy_names(self, relay, data, rcpt, msgid):
+        urls = [m.group(0).decode() for m in harness.TRACKED_RE.finditer(data)]
+        self.assertEqual(len([u for u in urls if "/f/" in u]), 1, data)
+        for url in urls:
+            token = relay.decode(url)
+            self.assertEqual(token["rcpt_to"], rcpt, url)
+            self.assertEqual(token["message_id"], msgid.strip("<>"))
+
+    def test_8_lmtp_after_queue_bounces_and_defers_exactly_the_right_recipients(self):
+        msgid = "<lmtp@example.com>"
+        rcpts = ["alice@lmtp.example", "rcpt451@lmtp.example", "rcpt550@lmtp.example",
+                 "data452@lmtp.example", "data554@lmtp.example", "bob@lmtp.example"]
+        rc, out = self.swaks(self.ports["lmtpsubport"], msgid, to=",".join(rcpts))
+        self.assertEqual(rc, 0, out)
+        self.assertEqual(self.statuses(rcpts), {
+            "alice@lmtp.example": "sent", "bob@lmtp.example": "sent",
+            "rcpt451@lmtp.example": "deferred", "data452@lmtp.example": "deferred",
+            "rcpt550@lmtp.example": "bounced", "data554@lmtp.example": "bounced"})
+        self.assertRegex(self.full_maillog(),
+                         r"/lmtp\[\d+\]: \w+: to=<data554@lmtp\.example>.*said: 554 5\.7\.1 "
+                         r"scripted rejection \(in reply to end of DATA command\)")
+        copies = self.upstream_copies(msgid)
+        self.assertEqual(sorted(copies), ["alice", "bob", "data452", "data554"])
+        for local in ("alice", "bob"):
+            self.assertEqual(len(copies[local]), 1)
+            self.assert_copy_names(self.lmtp, copies[local][0], local + "@lmtp.example", msgid)
+        # Only the deferred recipients are left in the queue.
+        queue = self.postqueue("-p")
+        self.assertIn("rcpt451@lmtp.example", queue)
+        self.assertIn("data452@lmtp.example", queue)
+        self.assertNotIn("alice@lmtp.example", queue)
+        self.assertNotIn("rcpt550@lmtp.example", queue)
+
+    def test_9_smtp_per_recipient_copies(self):
+        msgid = "<copies@example.com>"
+        rcpts = ["alice@copies.example", "rcpt451@copies.example", "rcpt550@copies.example",
+                 "bob@copies.example"]
+        rc, out = self.swaks(self.ports["copysubport"], msgid, to=",".join(rcpts))
+        self.assertEqual(rc, 0, out)
+        # The upstream's word on each recipient came at RCPT time (the probe).
+        self.assertEqual(self.statuses(rcpts), {
+            "alice@copies.example": "sent", "bob@copies.example": "sent",
+            "rcpt451@copies.example": "deferred", "rcpt550@copies.example": "bounced"})
+        self.assertRegex(self.full_maillog(), r"to=<bob@copies\.example>.*status=sent "
+                         r"\(250 2\.0\.0 Ok: 2 of 2 copies accepted\)")
+        copies = self.upstream_copies(msgid)
+        self.assertEqual(sorted(copies), ["alice", "bob"])
+        for local in ("alice", "bob"):
+            self.assert_copy_names(self.copies, copies[local][0], local + "@copies.example",
+                                   msgid)
+        # A copy deferred at the end of DATA defers the whole message: the
+        # accepted copy went already and goes again on the retry (documented).
+        msgid = "<copies-deferred@example.com>"
+        rcpts = ["carol@copies.example", "data452@copies.example"]
+        rc, out = self.swaks(self.ports["copysubport"], msgid, to=",".join(rcpts))
+        self.assertEqual(rc, 0, out)
+        self.assertEqual(self.statuses(rcpts), {r: "deferred" for r in rcpts})
+        self.assertIn("4.3.0 Not every recipient's copy was accepted", self.full_maillog())
+        self.assertEqual(sorted(self.upstream_copies(msgid)), ["carol", "data452"])
+
     def test_5_documented_snippets(self):
         with open(DOCS) as f:
             doc = f.read()
         ports = {"reinjport": 10026, "relayport": 10025, "etc": "/etc/postfix"}
-        for snippet in (MASTER_AFTER_QUEUE, MASTER_BEFORE_QUEUE, MAIN_CF_FILTER, SENDERS):
+        lmtp = MASTER_LMTP.replace("trackrelay-lmtp", "trackrelay")
+        for snippet in (MASTER_AFTER_QUEUE, MASTER_BEFORE_QUEUE, MAIN_CF_FILTER, SENDERS, lmtp):
             text = snippet.replace("127.0.0.1:{inport} inet", "smtp inet").replace(
                 "127.0.0.1:{subport} inet", "submission inet").replace(
                 "127.0.0.1:{proxyport} inet", "submission inet").format(**ports)

@@ -40,7 +40,7 @@ TEST(ReplyParser, MultiLineAndErrors) {
 }
 
 TEST(ReplyFor, EveryFailureHasAnEnhancedCode) {
-  for (int f = 0; f <= static_cast<int>(Failure::kBareNewline); ++f) {
+  for (int f = 0; f <= static_cast<int>(Failure::kCopiesIncomplete); ++f) {
     Reply r = reply_for(static_cast<Failure>(f), "detail\r\nX");
     ASSERT_EQ(r.lines.size(), 1u);
     EXPECT_GE(r.code, 400) << f;
@@ -61,7 +61,34 @@ TEST(Command, VerbsAreCaseInsensitive) {
   EXPECT_EQ(parse_command("DATA").verb, Verb::kData);
   EXPECT_EQ(parse_command("STARTTLS").verb, Verb::kStarttls);
   EXPECT_EQ(parse_command("DATAX").verb, Verb::kUnknown);
+  EXPECT_EQ(parse_command("lhlo client.example").verb, Verb::kLhlo);
+  EXPECT_EQ(parse_command("LHLO client.example").args, "client.example");
   EXPECT_EQ(parse_command("").verb, Verb::kUnknown);
+}
+
+// relay.per_recipient over SMTP: one reply for every copy's reply.
+TEST(CopiesReply, AcceptedOnlyWhenEveryCopyWasRefusedOnlyWhenEveryCopyWas) {
+  const Reply ok = make_reply(250, "2.0.0 Ok: queued as A");
+  const Reply later = make_reply(452, "4.3.1 scripted tempfail");
+  const Reply no = make_reply(554, "5.7.1 scripted rejection");
+  const Reply no2 = make_reply(550, "5.1.1 no such user");
+  const std::vector<std::string> three = {"a@x", "b@x", "c@x"};
+  // One copy: the upstream's own reply.
+  EXPECT_EQ(copies_reply({ok}, {"a@x"}).wire(), ok.wire());
+  EXPECT_EQ(copies_reply({later}, {"a@x"}).wire(), later.wire());
+  EXPECT_EQ(copies_reply({ok, ok, ok}, three).wire(), "250 2.0.0 Ok: 3 of 3 copies accepted\r\n");
+  // All refused: the first refusal, permanent.
+  EXPECT_EQ(copies_reply({no, no2, no}, three).wire(), no.wire());
+  // Anything else is a 4xx: the client retries (accepted copies go again).
+  const Reply mixed = copies_reply({ok, later, no}, three);
+  EXPECT_EQ(mixed.code, 451);
+  EXPECT_EQ(mixed.lines.back(),
+            "4.3.0 Not every recipient's copy was accepted, try again later: 1 accepted, 1 "
+            "deferred, 1 refused; <b@x>: 452 4.3.1 scripted tempfail");
+  EXPECT_EQ(copies_reply({ok, no, ok}, three).code, 451);  // accepted + refused
+  EXPECT_EQ(copies_reply({later, later, later}, three).code, 451);
+  EXPECT_EQ(copies_reply({no, later, no}, three).code, 451);
+  EXPECT_EQ(copies_reply({}, {}).code, 554);
 }
 
 TEST(Path, ParsesAddressesAndParameters) {
