@@ -79,10 +79,6 @@ void Instruments::upstream_reply(int code) {
   upstream_replies_.with({cls}).inc();
 }
 
-void Instruments::rewrite_seconds(double seconds) {
-  rewrite_.observe(seconds);
-}
-
 void Instruments::links_tracked(int n) {
   if (n > 0) links_tracked_.inc(static_cast<std::uint64_t>(n));
 }

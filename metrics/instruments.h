@@ -38,8 +38,15 @@ class Instruments {
   void relay_message(std::string_view status);
   // The upstream's reply to a message: counted by class (2xx, 4xx, 5xx).
   void upstream_reply(int code);
-  // One message through the rewrite engine.
-  void rewrite_seconds(double seconds);
+  // One message through the rewrite engine (metrics::timed() takes it).
+  Histogram& rewrite_histogram() { return rewrite_; }
+  // The links of a rewritten message: `untracked` is rewrite::Outcome's
+  // untracked_links (anything with a `reason` string).
+  template <class Links>
+  void rewrite_outcome(int tracked, const Links& untracked) {
+    links_tracked(tracked);
+    for (const auto& link : untracked) link_untracked(link.reason);
+  }
   void links_tracked(int n);
   // An untracked (or opted-out) link, by rewrite's reason text: counted by
   // its category (see untracked_reason_label).

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
@@ -192,5 +193,17 @@ bool is_valid_name(std::string_view name);
 
 // Default buckets for durations in seconds (0.5 ms .. 10 s).
 std::vector<double> seconds_buckets();
+
+// Runs `f` and observes its duration in seconds into `h` (null: just runs
+// it): the one-line way to time a call in measured code.
+template <class F>
+auto timed(Histogram* h, F&& f) {
+  const auto started = std::chrono::steady_clock::now();
+  auto result = std::forward<F>(f)();
+  if (h != nullptr) {
+    h->observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  }
+  return result;
+}
 
 }  // namespace trackrelay::metrics

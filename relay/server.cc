@@ -46,8 +46,13 @@ std::chrono::milliseconds secs(int s) {
 }  // namespace
 
 struct Server::Impl final : SessionHost {
-  Impl(asio::io_context& ioc, const conf::Snapshot& snapshot, std::shared_ptr<Accounts> accounts)
-      : ioc_(ioc), snapshot_(snapshot), accounts_(std::move(accounts)), grace_timer_(ioc) {}
+  Impl(asio::io_context& ioc, const conf::Snapshot& snapshot, std::shared_ptr<Accounts> accounts,
+       metrics::Instruments* metrics)
+      : ioc_(ioc),
+        snapshot_(snapshot),
+        accounts_(std::move(accounts)),
+        metrics_(metrics),
+        grace_timer_(ioc) {}
 
   struct AuthFailures {
     int count = 0;                                // failures in the window
@@ -180,6 +185,7 @@ struct Server::Impl final : SessionHost {
                    "'"};
     }
     rt->accounts = accounts_;
+    rt->metrics = metrics_;
     rt->require_tls = rc.require_tls;
     if (!rc.tls_cert.empty() || !rc.tls_key.empty()) {
       auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
@@ -324,6 +330,7 @@ struct Server::Impl final : SessionHost {
   asio::io_context& ioc_;
   const conf::Snapshot& snapshot_;
   std::shared_ptr<Accounts> accounts_;  // null: no API-key AUTH, no X-MSYS-SUBACCOUNT lookups
+  metrics::Instruments* metrics_;       // null: not measured
   std::shared_ptr<const Runtime> runtime_;
   UpstreamOptions upstream_options_;
   UpstreamTarget target_;
@@ -340,8 +347,8 @@ struct Server::Impl final : SessionHost {
 };
 
 Server::Server(asio::io_context& ioc, const conf::Snapshot& config,
-               std::shared_ptr<Accounts> accounts)
-    : impl_(std::make_unique<Impl>(ioc, config, std::move(accounts))) {}
+               std::shared_ptr<Accounts> accounts, metrics::Instruments* metrics)
+    : impl_(std::make_unique<Impl>(ioc, config, std::move(accounts), metrics)) {}
 
 Server::~Server() {
   if (impl_->workers_) impl_->workers_->join();

@@ -13,6 +13,7 @@
 
 #include "base/result.h"
 #include "conf/snapshot.h"
+#include "metrics/instruments.h"
 #include "relay/accounts.h"
 
 namespace trackrelay::relay {
@@ -21,9 +22,10 @@ class Server {
  public:
   // `config` must outlive the server; each transaction takes its own snapshot.
   // `accounts` (null: none) authenticates AUTH SMTP_Injection with API keys
-  // and answers X-MSYS-SUBACCOUNT (relay/accounts.h).
+  // and answers X-MSYS-SUBACCOUNT (relay/accounts.h). `metrics` (null: not
+  // measured) must outlive the server.
   Server(boost::asio::io_context& ioc, const conf::Snapshot& config,
-         std::shared_ptr<Accounts> accounts = nullptr);
+         std::shared_ptr<Accounts> accounts = nullptr, metrics::Instruments* metrics = nullptr);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;

@@ -81,9 +81,11 @@ Session::Session(SessionHost& host, tcp::socket socket, std::uint64_t id)
     client_info_.port = std::to_string(ep.port());
   }
   client_.socket().set_option(tcp::no_delay(true), ec);
+  if (rt_->metrics) rt_->metrics->relay_session_opened();
 }
 
 Session::~Session() {
+  if (rt_->metrics) rt_->metrics->relay_session_closed();
   host_.session_ended(this);
 }
 
@@ -487,6 +489,8 @@ asio::awaitable<void> Session::deliver(std::string message) {
   const std::size_t size_in = message.size();
   std::shared_ptr<const conf::Config> config = txn_->runtime->config;
   std::shared_ptr<Accounts> accounts = txn_->runtime->accounts;
+  metrics::Instruments* m = txn_->runtime->metrics;
+  metrics::Histogram* metrics_hist = m ? &m->rewrite_histogram() : nullptr;
   rewrite::Envelope envelope{txn_->from, txn_->rcpts, account_};
   const auto now = std::chrono::duration_cast<std::chrono::seconds>(
                        std::chrono::system_clock::now().time_since_epoch())
@@ -503,7 +507,9 @@ asio::awaitable<void> Session::deliver(std::string message) {
         if (auto* refused = std::get_if<Reply>(&account)) co_return *refused;
         envelope.subaccount_id = std::get<std::int64_t>(account);
         auto scanner = rewrite::make_scanner(config->rewrite);
-        co_return rewrite::rewrite_message(message, envelope, *config, *scanner, now);
+        co_return metrics::timed(metrics_hist, [&] {
+          return rewrite::rewrite_message(message, envelope, *config, *scanner, now);
+        });
       },
       asio::use_awaitable);
   if (const Reply* refused = std::get_if<Reply>(&done)) {
@@ -536,8 +542,10 @@ asio::awaitable<void> Session::deliver(std::string message) {
     for (const std::string& l : outcome->log) why += (why.empty() ? "" : "; ") + l;
     fields.push_back({"unchanged", printable(why, 300), log::Style::kQuoted});
   }
+  if (m) m->rewrite_outcome(outcome->links_tracked, outcome->untracked_links);
   std::string forwarded = std::move(outcome->message);
   Reply r = co_await up_->data(std::move(forwarded));
+  if (m) m->upstream_reply(r.code);
   send(r);
   fields.insert(fields.begin(), {"status", r.positive() ? "sent" : "refused"});
   log_transaction(std::move(fields), r);
@@ -586,6 +594,7 @@ void Session::log_transaction(std::vector<log::Field> outcome, const Reply& repl
   if (account_ != 0) e.add("session_account", account_);
   e.add("from", printable(txn_->from, 256), log::Style::kAngle)
       .add("to", join_addresses(txn_->rcpts));
+  if (auto* m = txn_->runtime->metrics; m && !outcome.empty()) m->relay_message(outcome[0].value);
   for (log::Field& f : outcome) e.fields.push_back(std::move(f));
   if (reply.code != 0) e.add("reply", reply.summary(), log::Style::kQuoted);
   e.add("upstream", up_ ? up_->name() : "-").add("time", std::to_string(ms) + "ms");

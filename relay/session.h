@@ -9,7 +9,7 @@
 // Upstream, and to the server only through SessionHost.
 //
 // May call: relay/channel.h, relay/protocol.h, relay/upstream.h,
-// relay/auth.h, rewrite/engine.h, conf/, Boost.Asio.
+// relay/auth.h, rewrite/engine.h, conf/, metrics/instruments.h, Boost.Asio.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -25,6 +25,7 @@
 
 #include "base/log.h"
 #include "conf/config.h"
+#include "metrics/instruments.h"
 #include "relay/accounts.h"
 #include "relay/auth.h"
 #include "relay/channel.h"
@@ -54,6 +55,7 @@ struct Runtime {
   BareNewline bare_newline = BareNewline::kNormalize;
   // API keys (AUTH SMTP_Injection) and subaccounts (X-MSYS-SUBACCOUNT); null: none.
   std::shared_ptr<Accounts> accounts;
+  metrics::Instruments* metrics = nullptr;  // sessions, messages, rewrite (null: not measured)
 };
 
 class Session;

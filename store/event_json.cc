@@ -46,6 +46,11 @@ boost::json::object to_json(const Event& e) {
   o["ip_address"] = e.ip_address;
   o["method"] = e.method;
   if (e.subaccount_id != 0) o["subaccount_id"] = e.subaccount_id;  // the hosted service's field
+  if (!e.classification.empty()) {  // who clicked (track/classify.h); absent before schema 4
+    boost::json::array reasons;
+    for (const std::string& r : e.classification_reasons) reasons.emplace_back(r);
+    o["classification"] = {{"kind", e.classification}, {"reasons", std::move(reasons)}};
+  }
   return o;
 }
 

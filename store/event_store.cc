@@ -30,12 +30,14 @@ using internal::Stmt;
 
 constexpr const char* kColumns =
     "seq, event_id, type, ts_ms, tracking_domain, target_link_url, target_link_name, message_id, "
-    "rcpt_to, campaign_id, sending_domain, user_agent, ip_address, method, subaccount_id";
+    "rcpt_to, campaign_id, sending_domain, user_agent, ip_address, method, subaccount_id, "
+    "classification, classification_reasons";
 
 constexpr const char* kInsert =
     "INSERT INTO events (event_id, type, ts_ms, tracking_domain, target_link_url, "
     "target_link_name, message_id, rcpt_to, campaign_id, sending_domain, user_agent, ip_address, "
-    "method, subaccount_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
+    "method, subaccount_id, classification, classification_reasons) VALUES (?1, ?2, ?3, ?4, ?5, "
+    "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)";
 
 void bind_text(sqlite3_stmt* s, int i, const std::string& v) {
   sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
@@ -49,6 +51,25 @@ std::string column_text(sqlite3_stmt* s, int i) {
 
 std::int64_t to_ms(std::chrono::system_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+// Classification reasons are stored as one comma-separated column (rule
+// names never contain a comma: track/classify.h).
+std::string join_reasons(const std::vector<std::string>& reasons) {
+  std::string out;
+  for (const std::string& r : reasons) out += (out.empty() ? "" : ",") + r;
+  return out;
+}
+
+std::vector<std::string> split_reasons(const std::string& joined) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start < joined.size()) {
+    const std::size_t comma = std::min(joined.find(',', start), joined.size());
+    out.push_back(joined.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return out;
 }
 
 // The event in the current row of a statement selecting kColumns.
@@ -69,6 +90,8 @@ Event event_from_row(sqlite3_stmt* raw) {
   e.ip_address = column_text(raw, 12);
   e.method = column_text(raw, 13);
   e.subaccount_id = sqlite3_column_int64(raw, 14);
+  e.classification = column_text(raw, 15);
+  e.classification_reasons = split_reasons(column_text(raw, 16));
   return e;
 }
 
@@ -125,7 +148,7 @@ void EventStore::Impl::run() {
         queue.erase(queue.begin(), end);
       }
     }
-    Result<bool> r = write_batch(batch);
+    Result<bool> r = metrics::timed(options.commit_seconds, [&] { return write_batch(batch); });
     set_health(r);
     (r ? appended : failed) += batch.size();
     for (Pending& p : batch) {
@@ -156,6 +179,9 @@ Result<bool> EventStore::Impl::write_batch(std::vector<Pending>& batch) {
     bind_text(s, 12, e.ip_address);
     bind_text(s, 13, e.method);
     sqlite3_bind_int64(s, 14, e.subaccount_id);
+    const std::string reasons = join_reasons(e.classification_reasons);
+    bind_text(s, 15, e.classification);
+    sqlite3_bind_text(s, 16, reasons.data(), static_cast<int>(reasons.size()), SQLITE_TRANSIENT);
     int rc = sqlite3_step(s);
     sqlite3_reset(s);
     if (rc != SQLITE_DONE) {
@@ -284,6 +310,7 @@ Result<Page> EventStore::query(const Query& q) const {
   in_list("type", q.types.size());
   in_list("campaign_id", q.campaign_ids.size());
   in_list("tracking_domain", q.tracking_domains.size());
+  in_list("classification", q.classifications.size());
   sql += q.newest_first ? " ORDER BY seq DESC" : " ORDER BY seq ASC";
   sql += " LIMIT ?";
 
@@ -307,6 +334,7 @@ Result<Page> EventStore::query(const Query& q) const {
   for (const std::string& t : q.types) bind_text(raw, i++, t);
   for (const std::string& c : q.campaign_ids) bind_text(raw, i++, c);
   for (const std::string& d : q.tracking_domains) bind_text(raw, i++, d);
+  for (const std::string& c : q.classifications) bind_text(raw, i++, c);
   sqlite3_bind_int64(raw, i++, static_cast<std::int64_t>(q.limit) + 1);
   Page page;
   int rc;

@@ -3,6 +3,7 @@
 // Owns: the events database (one SQLite file in WAL mode), its versioned
 // schema (PRAGMA user_version), group-committed appends and the queries the
 // `events` command and the events API page through. May call: base/,
+// metrics/registry.h (commit latency),
 // SQLite. Called by track/ (append) and app/ (query); data flows
 // click → track → store.
 //
@@ -29,6 +30,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "metrics/registry.h"
 
 namespace trackrelay::store {
 
@@ -51,6 +53,12 @@ struct Event {
   // The (sub)account whose mail carried the link (token claim); 0: primary.
   // Who may see the event is decided by this, never by tracking_domain.
   std::int64_t subaccount_id = 0;
+  // Who made it (track/classify.h): "human", "apple_mpp", "image_proxy" or
+  // "scanner", and the names of the rules that matched. Empty for events
+  // recorded before schema version 4 (never classified).
+  std::string classification;
+  std::vector<std::string> classification_reasons;
+  std::int64_t issued_at_s = 0;  // the token's issue time (classification input; not stored)
 };
 
 // What a page of events is selected by. All filters are ANDed.
@@ -65,6 +73,7 @@ struct Query {
   bool only_listed_domains = false;
   // Only the events of this (sub)account (a subaccount's view); nullopt: all.
   std::optional<std::int64_t> subaccount_id;
+  std::vector<std::string> classifications;  // empty: every classification
   std::size_t limit = 1000;  // 1..kMaxLimit
   bool newest_first = true;
   std::string cursor;  // from a previous Page::next_cursor; empty: the first page
@@ -98,10 +107,12 @@ struct Options {
   Clock clock;                     // default: system_clock::now (used for health times)
   // Test hook: SQLite's max_page_count, to make "disk full" deterministic. 0: unset.
   std::int64_t max_page_count = 0;
+  // Observes each group commit's duration in seconds (metrics/); null: none.
+  metrics::Histogram* commit_seconds = nullptr;
 };
 
 // The current schema version; a file with a newer one is refused.
-inline constexpr int kSchemaVersion = 3;  // store/schema.cc: the tables and migrations
+inline constexpr int kSchemaVersion = 4;  // store/schema.cc: the tables and migrations
 
 class EventStore {
  public:
