@@ -43,7 +43,12 @@ std::string format_value(double v) {
   if (std::isnan(v)) return "NaN";
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
   char buf[64];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  if (std::fabs(v) < 1e15 && v == std::floor(v)) {  // counts, unix times: plain integers
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, static_cast<long long>(v));
+    return std::string(buf, end);
+  }
+  // Shortest round trip, fixed notation down to 1e-4 ("0.0005", not "5e-04").
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general);
   if (ec != std::errc()) return "NaN";
   return std::string(buf, end);
 }
