@@ -287,6 +287,7 @@ ApiResponse events_message(Ctx& c) {
   }
   if (const std::string* v = param("campaign_ids")) q.campaign_ids = list(*v);
   if (const std::string* v = param("tracking_domains")) q.tracking_domains = list(*v);
+  if (auto bad = parse_classifications(param("classifications"), q.classifications)) return *bad;
   q.limit = 1000;
   if (const std::string* v = param("per_page")) {
     std::size_t n = 0;
@@ -311,7 +312,8 @@ ApiResponse events_message(Ctx& c) {
   if (!page->next_cursor.empty()) {
     std::string next = "/api/v1/events/message?cursor=" + page->next_cursor +
                        "&per_page=" + std::to_string(q.limit);
-    for (const char* k : {"events", "campaign_ids", "tracking_domains", "from", "to"}) {
+    for (const char* k :
+         {"events", "campaign_ids", "tracking_domains", "classifications", "from", "to"}) {
       if (const std::string* v = param(k)) next += std::string("&") + k + "=" + url_encode(*v);
     }
     links["next"] = next;

@@ -87,6 +87,7 @@ std::optional<ApiResponse> parse_filters(const Param& param, store::SummaryQuery
   }
   if (const std::string* v = param("campaign_ids")) q.campaign_ids = split_list(*v);
   if (const std::string* v = param("tracking_domains")) q.tracking_domains = split_list(*v);
+  if (auto wrong = parse_classifications(param("classifications"), q.classifications)) return wrong;
   if (const std::string* v = param("top")) {
     std::size_t n = 0;
     auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
@@ -97,6 +98,28 @@ std::optional<ApiResponse> parse_filters(const Param& param, store::SummaryQuery
   }
   return std::nullopt;
 }
+
+}  // namespace
+
+// classifications=human,scanner (who clicked, track/classify.h): the events
+// API and the summary filter on the events' classification column:
+//   classification IN (?, ...)
+std::optional<ApiResponse> parse_classifications(const std::string* value,
+                                                 std::vector<std::string>& out) {
+  if (value == nullptr) return std::nullopt;
+  out = split_list(*value);
+  for (const std::string& k : out) {
+    if (k != "human" && k != "apple_mpp" && k != "image_proxy" && k != "scanner") {
+      return error_response(422, "invalid parameter",
+                            "unknown classification '" + k +
+                                "' (human, apple_mpp, image_proxy, scanner)",
+                            "1300");
+    }
+  }
+  return std::nullopt;
+}
+
+namespace {
 
 // One list of per-key counts ({"<name>": key, counts...}).
 json::array key_counts_json(const std::vector<store::KeyCount>& keys, std::string_view name) {
@@ -134,6 +157,7 @@ json::object summary_json(const store::SummaryQuery& q, const std::string& bucke
   res["top_links"] = std::move(links);
   res["tracking_domains"] = key_counts_json(s.domains, "tracking_domain");
   res["campaigns"] = key_counts_json(s.campaigns, "campaign_id");
+  res["classifications"] = key_counts_json(s.classifications, "classification");
   return res;
 }
 

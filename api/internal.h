@@ -91,6 +91,10 @@ ApiResponse key_list(Ctx& c);
 ApiResponse key_delete(Ctx& c);
 ApiResponse events_message(Ctx& c);
 ApiResponse events_summary(Ctx& c);  // engagement.cc
+// The `classifications=` filter (engagement.cc): the list, or a 422 naming a
+// value that is not human, apple_mpp, image_proxy or scanner.
+std::optional<ApiResponse> parse_classifications(const std::string* value,
+                                                 std::vector<std::string>& out);
 
 // The events a caller may see: nullopt (every account's) for a primary key
 // without X-MSYS-SUBACCOUNT, else only those of its scope. Decided by the
