@@ -36,7 +36,7 @@ constexpr std::string_view kDocument = R"json({
         "verification": {"type": "object", "properties": {"record": {"type": "object"}, "expected": {"type": "string"}, "found": {"type": "string"}, "message": {"type": "string"}, "checked_at": {"type": "string"}, "http_challenge": {"type": "object", "properties": {"url": {"type": "string"}, "token": {"type": "string"}}}}}}},
       "SendingDomain": {"type": "object", "properties": {"domain": {"type": "string"}, "tracking_domain": {"type": "string"}, "status": {"type": "object"}, "subaccount_id": {"type": "integer"}, "managed_by": {"type": "string", "enum": ["api", "config"]}}},
       "Counts": {"type": "object", "properties": {"click": {"type": "integer"}, "open": {"type": "integer"}, "initial_open": {"type": "integer"}}},
-      "Event": {"type": "object", "properties": {"type": {"type": "string"}, "event_id": {"type": "string"}, "timestamp": {"type": "string"}, "tracking_domain": {"type": "string"}, "target_link_url": {"type": "string"}, "target_link_name": {"type": "string"}, "message_id": {"type": "string"}, "rcpt_to": {"type": "string"}, "campaign_id": {"type": "string"}, "sending_domain": {"type": "string"}, "user_agent": {"type": "string"}, "ip_address": {"type": "string"}}}
+      "Event": {"type": "object", "properties": {"type": {"type": "string"}, "event_id": {"type": "string"}, "timestamp": {"type": "string"}, "tracking_domain": {"type": "string"}, "target_link_url": {"type": "string"}, "target_link_name": {"type": "string"}, "message_id": {"type": "string"}, "rcpt_to": {"type": "string"}, "campaign_id": {"type": "string"}, "sending_domain": {"type": "string"}, "user_agent": {"type": "string"}, "ip_address": {"type": "string"}, "classification": {"type": "object", "description": "who made it (docs/metrics.md); absent on events recorded before schema version 4", "properties": {"kind": {"type": "string", "enum": ["human", "apple_mpp", "image_proxy", "scanner"]}, "reasons": {"type": "array", "items": {"type": "string"}}}}}}
     },
     "responses": {
       "Error": {"description": "An error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Errors"}}}},
@@ -121,6 +121,7 @@ constexpr std::string_view kDocument = R"json({
           {"name": "to", "in": "query", "schema": {"type": "string"}, "description": "ISO 8601 (exclusive)"},
           {"name": "campaign_ids", "in": "query", "schema": {"type": "string"}},
           {"name": "tracking_domains", "in": "query", "schema": {"type": "string"}},
+          {"name": "classifications", "in": "query", "schema": {"type": "string"}, "description": "comma-separated: human, apple_mpp, image_proxy, scanner"},
           {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 10000, "default": 1000}},
           {"name": "cursor", "in": "query", "schema": {"type": "string"}, "description": "from links.next; 'initial' or absent for the first page"}],
         "responses": {"200": {"description": "A page", "content": {"application/json": {"schema": {"type": "object", "properties": {"results": {"type": "array", "items": {"$ref": "#/components/schemas/Event"}}, "total_count": {"type": "integer"}, "links": {"type": "object", "properties": {"next": {"type": "string"}}}}}}}}, "422": {"$ref": "#/components/responses/Error"}}}
@@ -133,6 +134,7 @@ constexpr std::string_view kDocument = R"json({
           {"name": "events", "in": "query", "schema": {"type": "string"}, "description": "comma-separated: click, open, initial_open"},
           {"name": "campaign_ids", "in": "query", "schema": {"type": "string"}},
           {"name": "tracking_domains", "in": "query", "schema": {"type": "string"}},
+          {"name": "classifications", "in": "query", "schema": {"type": "string"}, "description": "comma-separated: human, apple_mpp, image_proxy, scanner"},
           {"name": "top", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 10}, "description": "how many top links, tracking domains and campaigns"}],
         "responses": {"200": {"description": "The counts", "content": {"application/json": {"schema": {"type": "object", "properties": {"results": {"type": "object", "properties": {
           "from": {"type": "string"}, "to": {"type": "string"}, "bucket": {"type": "string"},
@@ -140,7 +142,8 @@ constexpr std::string_view kDocument = R"json({
           "timeline": {"type": "array", "items": {"allOf": [{"$ref": "#/components/schemas/Counts"}, {"type": "object", "properties": {"time": {"type": "string"}}}]}},
           "top_links": {"type": "array", "items": {"type": "object", "properties": {"target_link_url": {"type": "string"}, "target_link_name": {"type": "string"}, "clicks": {"type": "integer"}}}},
           "tracking_domains": {"type": "array", "items": {"allOf": [{"$ref": "#/components/schemas/Counts"}, {"type": "object", "properties": {"tracking_domain": {"type": "string"}}}]}},
-          "campaigns": {"type": "array", "items": {"allOf": [{"$ref": "#/components/schemas/Counts"}, {"type": "object", "properties": {"campaign_id": {"type": "string"}}}]}}}}}}}}},
+          "campaigns": {"type": "array", "items": {"allOf": [{"$ref": "#/components/schemas/Counts"}, {"type": "object", "properties": {"campaign_id": {"type": "string"}}}]}},
+          "classifications": {"type": "array", "items": {"allOf": [{"$ref": "#/components/schemas/Counts"}, {"type": "object", "properties": {"classification": {"type": "string"}}}]}}}}}}}}},
           "401": {"$ref": "#/components/responses/Error"}, "422": {"$ref": "#/components/responses/Error"}}}
     }
   }

@@ -195,6 +195,21 @@ class MetricsAfterRealTraffic(unittest.TestCase):
         self.assertEqual(check.returncode, 0,
                          (check.stdout + check.stderr).decode() + "\n" + text)
 
+    def test_grafana_dashboard_queries_exported_metrics(self):
+        path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                            "contrib", "grafana", "trackrelay.json")
+        with open(path, encoding="utf-8") as f:
+            dashboard = json.load(f)
+        exported = set(re.findall(r"^# TYPE (\S+) ", self.metrics(), re.M))
+        exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+        self.assertGreater(len(exprs), 5)
+        for e in exprs:
+            names = {n for n in re.findall(r"\btrackrelay_[a-z_]+", e)}
+            self.assertTrue(names, e)
+            for n in names:
+                base = re.sub(r"_(bucket|sum|count)$", "", n)
+                self.assertIn(base, exported, e)
+
     def test_only_metrics_is_served(self):
         r, _ = self.scrape(path="/")
         self.assertEqual(r.status, 404)
