@@ -110,10 +110,9 @@ std::optional<ApiResponse> parse_classifications(const std::string* value,
   out = split_list(*value);
   for (const std::string& k : out) {
     if (k != "human" && k != "apple_mpp" && k != "image_proxy" && k != "scanner") {
-      return error_response(422, "invalid parameter",
-                            "unknown classification '" + k +
-                                "' (human, apple_mpp, image_proxy, scanner)",
-                            "1300");
+      return error_response(
+          422, "invalid parameter",
+          "unknown classification '" + k + "' (human, apple_mpp, image_proxy, scanner)", "1300");
     }
   }
   return std::nullopt;

@@ -122,8 +122,10 @@ struct TrackConfig {
   std::vector<TrackCertificate> certificates;
   std::vector<std::string> trusted_proxies;  // CIDRs allowed to set X-Forwarded-For/-Proto
   int link_max_age_days = 0;                 // tokens older than this do not redirect; 0 = never
-  std::string classification_rules;  // who-clicked rules file (track/classify.h); "" = built-in only
-  int quick_click_seconds = 0;       // clicks this soon after the token's issue time: scanner; 0 = off
+  // Who clicked (track/classify.h): the rules file ("" = built-in only), and
+  // clicks this soon after the token's issue time are scanners (0 = off).
+  std::string classification_rules;
+  int quick_click_seconds = 0;
 };
 
 // api: the management REST API (api/).

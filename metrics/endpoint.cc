@@ -53,10 +53,8 @@ Endpoint::Endpoint(boost::asio::io_context& ioc, const Registry& registry)
     : impl_(std::make_unique<Impl>()) {
   impl_->http = std::make_unique<net::HttpServer>(
       ioc, "metrics", net::HttpLimits{},
-      [&registry](const HttpRequest& req,
-                  const boost::asio::ip::tcp::endpoint&) -> boost::asio::awaitable<HttpResponse> {
-        co_return answer(registry, req);
-      },
+      [&registry](const HttpRequest& req, const boost::asio::ip::tcp::endpoint&)
+          -> boost::asio::awaitable<HttpResponse> { co_return answer(registry, req); },
       [](http::status status) {
         return plain(status, std::string(http::obsolete_reason(status)) + "\n");
       });

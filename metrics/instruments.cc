@@ -10,19 +10,17 @@ std::vector<std::string> message_outcomes() {
 }
 
 std::vector<std::string> untracked_reasons() {
-  return {"opt_out", "message_unchanged", "part_left_alone",      "line_length",
-          "url_too_long", "template_placeholder", "charset", "other"};
+  return {"opt_out",      "message_unchanged",    "part_left_alone", "line_length",
+          "url_too_long", "template_placeholder", "charset",         "other"};
 }
 
 }  // namespace
 
 Instruments::Instruments(Registry& r)
     : registry_(r),
-      sessions_(r.counter("trackrelay_relay_sessions_total",
-                          "SMTP sessions accepted by the relay")
+      sessions_(r.counter("trackrelay_relay_sessions_total", "SMTP sessions accepted by the relay")
                     .get()),
-      sessions_active_(
-          r.gauge("trackrelay_relay_sessions_active", "SMTP sessions open now").get()),
+      sessions_active_(r.gauge("trackrelay_relay_sessions_active", "SMTP sessions open now").get()),
       messages_(r.counter("trackrelay_relay_messages_total",
                           "messages (transactions) by outcome: sent (the upstream accepted), "
                           "refused (the upstream refused), rejected (the relay refused), aborted",
@@ -33,9 +31,9 @@ Instruments::Instruments(Registry& r)
       rewrite_(r.histogram("trackrelay_rewrite_seconds",
                            "time the rewrite engine spent on one message", seconds_buckets())
                    .get()),
-      links_tracked_(r.counter("trackrelay_links_tracked_total",
-                               "links rewritten through a tracking domain")
-                         .get()),
+      links_tracked_(
+          r.counter("trackrelay_links_tracked_total", "links rewritten through a tracking domain")
+              .get()),
       links_untracked_(r.counter("trackrelay_links_untracked_total",
                                  "links left untracked (opt_out: opted out, not a candidate) "
                                  "by reason category",

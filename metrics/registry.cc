@@ -72,8 +72,8 @@ void FamilyBase::render(std::string& out) const {
   for (const auto& [values, child] : order_) {
     std::string labels;
     for (std::size_t i = 0; i < labels_.size(); ++i) {
-      labels += (i == 0 ? "" : ",") + labels_[i].name + "=\"" + escape_label_value(values[i]) +
-                "\"";
+      labels +=
+          (i == 0 ? "" : ",") + labels_[i].name + "=\"" + escape_label_value(values[i]) + "\"";
     }
     render_child(out, labels, child);
   }
@@ -155,8 +155,8 @@ Family<M>& Registry::add(std::string name, std::string help, Type type, std::vec
   std::lock_guard lock(mu_);
   if (FamilyBase* f = find(name, type)) return *static_cast<Family<M>*>(f);
   const auto combos = combinations(labels);
-  auto family = std::make_unique<Family<M>>(name, std::move(help), type, std::move(labels),
-                                            std::move(make));
+  auto family =
+      std::make_unique<Family<M>>(name, std::move(help), type, std::move(labels), std::move(make));
   Family<M>& ref = *family;
   families_.push_back(std::move(family));
   for (const auto& c : combos) ref.with(std::span<const std::string_view>(c));

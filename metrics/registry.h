@@ -186,9 +186,9 @@ class Registry {
 };
 
 // Exposition helpers (exposition.cc), public for tests.
-std::string escape_help(std::string_view help);         // \ and newline
+std::string escape_help(std::string_view help);          // \ and newline
 std::string escape_label_value(std::string_view value);  // \, " and newline
-std::string format_value(double v);                     // shortest round trip; +Inf, -Inf, NaN
+std::string format_value(double v);                      // shortest round trip; +Inf, -Inf, NaN
 bool is_valid_name(std::string_view name);
 
 // Default buckets for durations in seconds (0.5 ms .. 10 s).

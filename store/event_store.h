@@ -73,7 +73,8 @@ struct Query {
   bool only_listed_domains = false;
   // Only the events of this (sub)account (a subaccount's view); nullopt: all.
   std::optional<std::int64_t> subaccount_id;
-  std::vector<std::string> classifications;  // empty: every classification
+  // Only these classifications (track/classify.h); empty: every one.
+  std::vector<std::string> classifications;
   std::size_t limit = 1000;  // 1..kMaxLimit
   bool newest_first = true;
   std::string cursor;  // from a previous Page::next_cursor; empty: the first page

@@ -49,7 +49,8 @@ struct Summary {
   std::vector<LinkCount> top_links;  // most clicks first
   std::vector<KeyCount> domains;     // most events first
   std::vector<KeyCount> campaigns;   // most events first
-  std::vector<KeyCount> classifications;  // human, apple_mpp, ...; "" for unclassified events
+  // Who clicked: human, apple_mpp, ...; "" for events recorded before schema 4.
+  std::vector<KeyCount> classifications;
 };
 
 // Index of `type` in TypeCounts, or -1.

@@ -50,9 +50,8 @@ bool matches(const Rule& r, const Signals& s, const boost::asio::ip::address* ad
                    [&](const std::string& m) { return iequals(m, s.method); })) {
     return false;
   }
-  if (!r.headers.empty() && std::none_of(r.headers.begin(), r.headers.end(), [&](const auto& h) {
-        return header_matches(s, h);
-      })) {
+  if (!r.headers.empty() && std::none_of(r.headers.begin(), r.headers.end(),
+                                         [&](const auto& h) { return header_matches(s, h); })) {
     return false;
   }
   return true;
@@ -184,8 +183,10 @@ Result<bool> read_rule(const std::string& file, const YAML::Node& n, std::vector
     if (!r.source.empty()) kept.source = r.source;
     r = std::move(kept);
   } else if (matchers == 0 && !r.disabled) {
-    return fail(file, n, "rule '" + r.name + "' has no matcher (user_agent_contains, "
-                         "user_agent_equals, networks, methods, headers)");
+    return fail(file, n,
+                "rule '" + r.name +
+                    "' has no matcher (user_agent_contains, "
+                    "user_agent_equals, networks, methods, headers)");
   }
   if (!has_kind) return fail(file, n, "rule '" + r.name + "' needs a kind");
   if (r.source.empty() && !r.disabled) {
@@ -294,8 +295,8 @@ bool BurstWindow::clicked(const std::string& message, std::string_view target,
   }
   auto& clicks = it->second.clicks;
   std::erase_if(clicks, [&](const auto& c) { return now_ms - c.first >= window_ms_; });
-  const bool burst = std::any_of(clicks.begin(), clicks.end(),
-                                 [&](const auto& c) { return c.second != target; });
+  const bool burst =
+      std::any_of(clicks.begin(), clicks.end(), [&](const auto& c) { return c.second != target; });
   if (clicks.size() < 64) clicks.emplace_back(now_ms, std::string(target));
   return burst;
 }
@@ -313,7 +314,8 @@ void classify_event(const Rules& rules, BurstWindow& burst, store::Event& e,
   s.now_ms = e.timestamp_ms;
   s.issued_at_s = e.issued_at_s;
   if (e.type == "click") {
-    s.link_burst = burst.clicked(e.message_id + "\n" + e.rcpt_to, e.target_link_url, e.timestamp_ms);
+    s.link_burst =
+        burst.clicked(e.message_id + "\n" + e.rcpt_to, e.target_link_url, e.timestamp_ms);
   }
   Classification c = classify(rules, s);
   e.classification = std::string(kind_name(c.kind));

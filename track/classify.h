@@ -46,8 +46,8 @@ bool parse_kind(std::string_view name, Kind& kind);
 struct Rule {
   std::string name;  // [a-z0-9_-]{1,64}: what events list in classification.reasons
   Kind kind = Kind::kScanner;
-  bool clicks = true;  // applies to clicks
-  bool opens = true;   // applies to opens (open, initial_open)
+  bool clicks = true;                            // applies to clicks
+  bool opens = true;                             // applies to opens (open, initial_open)
   std::vector<std::string> user_agent_contains;  // case-insensitive substrings
   std::vector<std::string> user_agent_equals;    // the whole User-Agent, exactly
   std::vector<net::Cidr> networks;               // the client address (after trusted proxies)

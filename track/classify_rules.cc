@@ -42,9 +42,10 @@ std::vector<Rule> builtin_rules() {
                    "https://support.google.com/mail/answer/145919 (Gmail serves images through "
                    "Google's proxy; User-Agent \"... (via ggpht.com GoogleImageProxy)\")"));
   t.back().user_agent_contains = {"GoogleImageProxy"};
-  t.push_back(rule("yahoo_image_proxy", Kind::kImageProxy, false, true,
-                   "https://help.yahoo.com/kb/SLN28749.html (Yahoo Mail proxy; User-Agent "
-                   "\"YahooMailProxy; https://help.yahoo.com/kb/yahoo-mail-proxy-SLN28749.html\")"));
+  t.push_back(
+      rule("yahoo_image_proxy", Kind::kImageProxy, false, true,
+           "https://help.yahoo.com/kb/SLN28749.html (Yahoo Mail proxy; User-Agent "
+           "\"YahooMailProxy; https://help.yahoo.com/kb/yahoo-mail-proxy-SLN28749.html\")"));
   t.back().user_agent_contains = {"YahooMailProxy"};
   t.push_back(rule("outlook_image_proxy", Kind::kImageProxy, false, true,
                    "Outlook.com / Microsoft 365 image proxy (User-Agent contains "
@@ -72,8 +73,8 @@ std::vector<Rule> builtin_rules() {
   t.push_back(rule("automation_client", Kind::kScanner, true, true,
                    "HTTP libraries and command-line clients, not mail clients or browsers "
                    "(python-requests, curl, Wget, Go-http-client, Java, Apache-HttpClient)"));
-  t.back().user_agent_contains = {"python-requests", "curl/", "Wget/", "Go-http-client",
-                                  "Java/", "Apache-HttpClient", "okhttp"};
+  t.back().user_agent_contains = {"python-requests",   "curl/", "Wget/", "Go-http-client", "Java/",
+                                  "Apache-HttpClient", "okhttp"};
   // Requests no person made by clicking.
   t.push_back(rule("head_request", Kind::kScanner, true, true,
                    "RFC 9110 section 9.3.2: HEAD asks for the headers only; a browser "

@@ -60,9 +60,9 @@ struct Server::Impl {
   std::shared_ptr<CertificateSet> certs;  // null without track.tls_listen
   std::unique_ptr<store::EventStore> store;
   std::unique_ptr<HttpServer> http;
-  metrics::Instruments* metrics = nullptr;      // null: not measured
-  std::shared_ptr<const Rules> rules;           // who clicked (track/classify.h)
-  BurstWindow burst;                            // recent clicks per message
+  metrics::Instruments* metrics = nullptr;  // null: not measured
+  std::shared_ptr<const Rules> rules;       // who clicked (track/classify.h)
+  BurstWindow burst;                        // recent clicks per message
 
   Impl(asio::io_context& io, const conf::Snapshot& s, metrics::Instruments* m)
       : ioc(io), snapshot(s), metrics(m) {}

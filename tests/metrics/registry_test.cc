@@ -1,5 +1,7 @@
 // tests/metrics/registry_test.cc — the metrics registry: counters, gauges,
 // histograms, bounded labels (closed sets, caps), the text exposition 0.0.4.
+#include "metrics/registry.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
@@ -7,7 +9,6 @@
 #include <vector>
 
 #include "metrics/instruments.h"
-#include "metrics/registry.h"
 
 namespace trackrelay::metrics {
 namespace {
@@ -168,8 +169,7 @@ TEST(Instruments, UntrackedReasonsAreCategories) {
   EXPECT_EQ(untracked_reason_label("opt-out (data-msys-clicktrack=\"0\")"), "opt_out");
   EXPECT_EQ(untracked_reason_label("part left alone: unknown transfer encoding x-foo"),
             "part_left_alone");
-  EXPECT_EQ(untracked_reason_label("message forwarded unchanged: too large"),
-            "message_unchanged");
+  EXPECT_EQ(untracked_reason_label("message forwarded unchanged: too large"), "message_unchanged");
   EXPECT_EQ(untracked_reason_label("template placeholder"), "template_placeholder");
   EXPECT_EQ(untracked_reason_label("line would exceed 998 octets"), "line_length");
   EXPECT_EQ(untracked_reason_label("tracked URL would be 2100 characters"), "url_too_long");

@@ -85,8 +85,9 @@ TEST(Classify, PlainBrowserClickAndOpenStayHuman) {
 TEST(Classify, AppleMppOpenFromApplesNetwork) {
   const Rules rules = builtins();
   const Classification c = classify(
-      rules, request("open", "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 "
-                             "(KHTML, like Gecko)",
+      rules, request("open",
+                     "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 "
+                     "(KHTML, like Gecko)",
                      kAppleAddress));
   EXPECT_EQ(c.kind, Kind::kAppleMpp);
   EXPECT_EQ(c.reasons, std::vector<std::string>{"apple_mpp_network"});
