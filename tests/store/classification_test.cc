@@ -5,6 +5,7 @@
 // summaries; per-classification counts in the summary.
 #include <gtest/gtest.h>
 
+#include <boost/json/serialize.hpp>
 #include <map>
 
 #include "store/event_json.h"
