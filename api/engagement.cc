@@ -94,6 +94,7 @@ std::optional<ApiResponse> parse_filters(const Param& param, store::SummaryQuery
   }
   if (const std::string* v = param("campaign_ids")) q.campaign_ids = split_list(*v);
   if (const std::string* v = param("tracking_domains")) q.tracking_domains = split_list(*v);
+  if (auto wrong = parse_classifications(param("classifications"), q.classifications)) return wrong;
   if (const std::string* v = param("top")) {
     std::size_t n = 0;
     auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
@@ -104,6 +105,27 @@ std::optional<ApiResponse> parse_filters(const Param& param, store::SummaryQuery
   }
   return std::nullopt;
 }
+
+}  // namespace
+
+// classifications=human,scanner (who clicked, track/classify.h): the events
+// API and the summary filter on the events' classification column:
+//   classification IN (?, ...)
+std::optional<ApiResponse> parse_classifications(const std::string* value,
+                                                 std::vector<std::string>& out) {
+  if (value == nullptr) return std::nullopt;
+  out = split_list(*value);
+  for (const std::string& k : out) {
+    if (k != "human" && k != "apple_mpp" && k != "image_proxy" && k != "scanner") {
+      return error_response(
+          422, "invalid parameter",
+          "unknown classification '" + k + "' (human, apple_mpp, image_proxy, scanner)", "1300");
+    }
+  }
+  return std::nullopt;
+}
+
+namespace {
 
 // One list of per-key counts ({"<name>": key, counts...}).
 json::array key_counts_json(const std::vector<store::KeyCount>& keys, std::string_view name) {
@@ -141,6 +163,7 @@ json::object summary_json(const store::SummaryQuery& q, const std::string& bucke
   res["top_links"] = std::move(links);
   res["tracking_domains"] = key_counts_json(s.domains, "tracking_domain");
   res["campaigns"] = key_counts_json(s.campaigns, "campaign_id");
+  res["classifications"] = key_counts_json(s.classifications, "classification");
   return res;
 }
 
@@ -163,7 +186,7 @@ std::string url_encode(std::string_view s) {
 
 // SparkPost's filter parameters: name → events column (store/event_filter.h),
 // and whether /metrics/deliverability takes it too. A new filter is one row.
-enum class Kind { kText, kLower, kType, kInteger };
+enum class Kind { kText, kLower, kType, kInteger, kClassification };
 struct FilterParam {
   std::string_view name;
   std::string_view column;
@@ -180,6 +203,7 @@ constexpr FilterParam kFilters[] = {
     {"subaccounts", "subaccount_id", Kind::kInteger, true},
     {"sending_domains", "sending_domain", Kind::kLower, true},
     {"tracking_domains", "tracking_domain", Kind::kLower, true},
+    {"classifications", "classification", Kind::kClassification, true},  // who clicked (issue 13)
 };
 
 const FilterParam* filter_named(std::string_view name, bool metrics) {
@@ -203,6 +227,10 @@ std::optional<ApiResponse> filter_values(const FilterParam& f, const std::string
     if (f.kind == Kind::kLower) v = to_lower(v);
     if (f.kind == Kind::kType && !store::is_event_type(v)) {
       return bad("unknown event type '" + v + "' (injection, click, open, initial_open)");
+    }
+    if (f.kind == Kind::kClassification) {
+      std::vector<std::string> one;
+      if (auto wrong = parse_classifications(&v, one)) return wrong;
     }
     if (f.kind == Kind::kInteger &&
         (v.empty() || v.find_first_not_of("0123456789") != std::string::npos || v.size() > 18)) {

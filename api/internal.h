@@ -112,6 +112,10 @@ ApiResponse deliverability_by_tracking_domain(Ctx& c);
 std::optional<ApiResponse> event_selection(const Ctx& c, std::span<const std::string_view> own,
                                            bool metrics, std::int64_t default_span_ms,
                                            store::Selection& out);
+// The `classifications=` filter (engagement.cc): the list, or a 422 naming a
+// value that is not human, apple_mpp, image_proxy or scanner.
+std::optional<ApiResponse> parse_classifications(const std::string* value,
+                                                 std::vector<std::string>& out);
 
 // The events a caller may see: nullopt (every account's) for a primary key
 // without X-MSYS-SUBACCOUNT, else only those of its scope. Decided by the

@@ -36,7 +36,7 @@ constexpr std::string_view kDocument = R"json({
         "verification": {"type": "object", "properties": {"record": {"type": "object"}, "expected": {"type": "string"}, "found": {"type": "string"}, "message": {"type": "string"}, "checked_at": {"type": "string"}, "http_challenge": {"type": "object", "properties": {"url": {"type": "string"}, "token": {"type": "string"}}}}}}},
       "SendingDomain": {"type": "object", "properties": {"domain": {"type": "string"}, "tracking_domain": {"type": "string"}, "status": {"type": "object"}, "subaccount_id": {"type": "integer"}, "managed_by": {"type": "string", "enum": ["api", "config"]}}},
       "Counts": {"type": "object", "properties": {"click": {"type": "integer"}, "open": {"type": "integer"}, "initial_open": {"type": "integer"}}},
-      "Event": {"type": "object", "properties": {"type": {"type": "string", "enum": ["injection", "click", "open", "initial_open"]}, "event_id": {"type": "string"}, "timestamp": {"type": "string"}, "message_id": {"type": "string"}, "transmission_id": {"type": "string"}, "campaign_id": {"type": "string"}, "subaccount_id": {"type": "integer"}, "rcpt_to": {"type": "string"}, "raw_rcpt_to": {"type": "string"}, "rcpt_meta": {"type": "object"}, "rcpt_tags": {"type": "array", "items": {"type": "string"}}, "friendly_from": {"type": "string"}, "sending_domain": {"type": "string"}, "tracking_domain": {"type": "string"}, "msg_from": {"type": "string"}, "msg_size": {"type": "string", "description": "injections"}, "target_link_url": {"type": "string", "description": "clicks"}, "target_link_name": {"type": "string", "description": "clicks"}, "user_agent": {"type": "string"}, "ip_address": {"type": "string"}, "method": {"type": "string"}}},
+      "Event": {"type": "object", "properties": {"type": {"type": "string", "enum": ["injection", "click", "open", "initial_open"]}, "event_id": {"type": "string"}, "timestamp": {"type": "string"}, "message_id": {"type": "string"}, "transmission_id": {"type": "string"}, "campaign_id": {"type": "string"}, "subaccount_id": {"type": "integer"}, "rcpt_to": {"type": "string"}, "raw_rcpt_to": {"type": "string"}, "rcpt_meta": {"type": "object"}, "rcpt_tags": {"type": "array", "items": {"type": "string"}}, "friendly_from": {"type": "string"}, "sending_domain": {"type": "string"}, "tracking_domain": {"type": "string"}, "msg_from": {"type": "string"}, "msg_size": {"type": "string", "description": "injections"}, "target_link_url": {"type": "string", "description": "clicks"}, "target_link_name": {"type": "string", "description": "clicks"}, "user_agent": {"type": "string"}, "ip_address": {"type": "string"}, "method": {"type": "string"}, "classification": {"type": "object", "description": "who made it (docs/metrics.md); absent on events recorded before schema version 6", "properties": {"kind": {"type": "string", "enum": ["human", "apple_mpp", "image_proxy", "scanner"]}, "reasons": {"type": "array", "items": {"type": "string"}}}}}},
       "Deliverability": {"type": "object", "properties": {"count_injected": {"type": "integer"}, "count_clicked": {"type": "integer"}, "count_unique_clicked": {"type": "integer"}, "count_rendered": {"type": "integer"}, "count_unique_rendered": {"type": "integer"}, "count_initial_rendered": {"type": "integer"}}}
     },
     "responses": {
@@ -132,6 +132,7 @@ constexpr std::string_view kDocument = R"json({
           {"name": "subaccounts", "in": "query", "schema": {"type": "string"}, "description": "comma-separated subaccount ids (0: the primary account)"},
           {"name": "sending_domains", "in": "query", "schema": {"type": "string"}},
           {"name": "tracking_domains", "in": "query", "schema": {"type": "string"}},
+          {"name": "classifications", "in": "query", "schema": {"type": "string"}, "description": "comma-separated: human, apple_mpp, image_proxy, scanner"},
           {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 10000, "default": 1000}},
           {"name": "cursor", "in": "query", "schema": {"type": "string"}, "description": "from links.next; 'initial' or absent for the first page"}],
         "responses": {"200": {"description": "A page", "content": {"application/json": {"schema": {"type": "object", "properties": {"results": {"type": "array", "items": {"$ref": "#/components/schemas/Event"}}, "total_count": {"type": "integer", "description": "events matching, on all pages"}, "links": {"type": "object", "properties": {"next": {"type": "string"}}}}}}}}, "400": {"$ref": "#/components/responses/Error"}, "422": {"$ref": "#/components/responses/Error"}}}
@@ -144,6 +145,7 @@ constexpr std::string_view kDocument = R"json({
           {"name": "events", "in": "query", "schema": {"type": "string"}, "description": "comma-separated: click, open, initial_open"},
           {"name": "campaign_ids", "in": "query", "schema": {"type": "string"}},
           {"name": "tracking_domains", "in": "query", "schema": {"type": "string"}},
+          {"name": "classifications", "in": "query", "schema": {"type": "string"}, "description": "comma-separated: human, apple_mpp, image_proxy, scanner"},
           {"name": "top", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 10}, "description": "how many top links, tracking domains and campaigns"}],
         "responses": {"200": {"description": "The counts", "content": {"application/json": {"schema": {"type": "object", "properties": {"results": {"type": "object", "properties": {
           "from": {"type": "string"}, "to": {"type": "string"}, "bucket": {"type": "string"},
@@ -151,7 +153,8 @@ constexpr std::string_view kDocument = R"json({
           "timeline": {"type": "array", "items": {"allOf": [{"$ref": "#/components/schemas/Counts"}, {"type": "object", "properties": {"time": {"type": "string"}}}]}},
           "top_links": {"type": "array", "items": {"type": "object", "properties": {"target_link_url": {"type": "string"}, "target_link_name": {"type": "string"}, "clicks": {"type": "integer"}}}},
           "tracking_domains": {"type": "array", "items": {"allOf": [{"$ref": "#/components/schemas/Counts"}, {"type": "object", "properties": {"tracking_domain": {"type": "string"}}}]}},
-          "campaigns": {"type": "array", "items": {"allOf": [{"$ref": "#/components/schemas/Counts"}, {"type": "object", "properties": {"campaign_id": {"type": "string"}}}]}}}}}}}}},
+          "campaigns": {"type": "array", "items": {"allOf": [{"$ref": "#/components/schemas/Counts"}, {"type": "object", "properties": {"campaign_id": {"type": "string"}}}]}},
+          "classifications": {"type": "array", "items": {"allOf": [{"$ref": "#/components/schemas/Counts"}, {"type": "object", "properties": {"classification": {"type": "string"}}}]}}}}}}}}},
           "401": {"$ref": "#/components/responses/Error"}, "422": {"$ref": "#/components/responses/Error"}}}
     },
     "/metrics/deliverability": {

@@ -24,6 +24,8 @@
 #include "app/relay_injections.h"
 #include "base/log.h"
 #include "conf/snapshot.h"
+#include "metrics/endpoint.h"
+#include "metrics/instruments.h"
 #include "relay/server.h"
 #include "track/server.h"
 
@@ -60,7 +62,8 @@ struct Servers {
 };
 
 // Starts the relay when relay.listen is set; true when it runs.
-Result<bool> start_relay(boost::asio::io_context& ioc, conf::Snapshot& snapshot, Servers& servers) {
+Result<bool> start_relay(boost::asio::io_context& ioc, conf::Snapshot& snapshot, Servers& servers,
+                         metrics::Instruments* metrics) {
   if (snapshot.current()->relay.listen.empty()) return false;
   std::shared_ptr<relay::Accounts> accounts;  // API keys for AUTH SMTP_Injection
   // The API service has created the store by now.
@@ -78,16 +81,17 @@ Result<bool> start_relay(boost::asio::io_context& ioc, conf::Snapshot& snapshot,
   } else {
     log::error("relay", "store: " + recorder.error() + "; injection events are not recorded");
   }
-  servers.relay.emplace(ioc, snapshot, std::move(accounts), std::move(injections));
+  servers.relay.emplace(ioc, snapshot, std::move(accounts), std::move(injections), metrics);
   if (auto r = servers.relay->start(); !r) return Error{r.error()};
   return true;
 }
 
 // Starts the tracking endpoint when track.listen or track.tls_listen is set.
-Result<bool> start_track(boost::asio::io_context& ioc, conf::Snapshot& snapshot, Servers& servers) {
+Result<bool> start_track(boost::asio::io_context& ioc, conf::Snapshot& snapshot, Servers& servers,
+                         metrics::Instruments* metrics) {
   const auto& track = snapshot.current()->track;
   if (track.listen.empty() && track.tls_listen.empty()) return false;
-  servers.track.emplace(ioc, snapshot);
+  servers.track.emplace(ioc, snapshot, metrics);
   if (auto r = servers.track->start(); !r) return Error{r.error()};
   return true;
 }
@@ -125,12 +129,20 @@ int cmd_serve(const std::string& config_path, std::shared_ptr<const conf::Config
     log::error("api", r.error());
     return EX_UNAVAILABLE;
   }
-  auto relay_started = start_relay(ioc, snapshot, servers);
+  // Metrics (metrics.listen): one registry for this process, passed down.
+  metrics::Registry registry;
+  metrics::Instruments instruments(registry);
+  metrics::Endpoint metrics_endpoint(ioc, registry);
+  if (auto r = metrics_endpoint.listen(config->metrics.listen); !r) {
+    log::error("metrics", r.error());
+    return EX_UNAVAILABLE;
+  }
+  auto relay_started = start_relay(ioc, snapshot, servers, &instruments);
   if (!relay_started) {
     log::error("relay", relay_started.error());
     return EX_UNAVAILABLE;
   }
-  auto track_started = start_track(ioc, snapshot, servers);
+  auto track_started = start_track(ioc, snapshot, servers, &instruments);
   if (!track_started) {
     log::error("track", track_started.error());
     return EX_UNAVAILABLE;
@@ -153,6 +165,7 @@ int cmd_serve(const std::string& config_path, std::shared_ptr<const conf::Config
         sd_notify(0, "STOPPING=1");
         log::info("", "stopping");
         servers.stop(api_service);
+        metrics_endpoint.stop(kStopGrace);
       };
   signals.async_wait(on_signal);
   sd_notify(0, "READY=1");

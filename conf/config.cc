@@ -211,6 +211,12 @@ constexpr KeySpec kKeys[] = {
   {"track.link_max_age_days", Kind::kInt, kOptional, "0", 0, 36500,
    "links older than this many days no longer redirect (404); 0: links never expire",
    [](Config& c) -> FieldRef { return &c.track.link_max_age_days; }},
+  {"track.classification_rules", Kind::kPath, kOptional, "", 0, 0,
+   "YAML file of who-clicked rules that replace or extend the built-in table (docs/metrics.md)",
+   [](Config& c) -> FieldRef { return &c.track.classification_rules; }},
+  {"track.quick_click_seconds", Kind::kInt, kOptional, "0", 0, 86400,
+   "a click this many seconds or less after its token was issued is classified scanner; 0: off",
+   [](Config& c) -> FieldRef { return &c.track.quick_click_seconds; }},
   {"store", Kind::kPath, kOptional, "var/trackrelay.db", 0, 0,
    "the SQLite event store file (relative: to the configuration file's directory)",
    [](Config& c) -> FieldRef { return &c.store; }},
@@ -264,6 +270,11 @@ constexpr KeySpec kKeys[] = {
   {"log.format", Kind::kEnum, kOptional, "text", 0, 0,
    "text (trackrelay: COMPONENT: key=value ... lines) or json (one JSON object per line); read at start",
    [](Config& c) -> FieldRef { return &c.log.format; }},
+  {"metrics", Kind::kMap, kOptional, "", 0, 0,
+   "Prometheus metrics (docs/metrics.md)", nullptr},
+  {"metrics.listen", Kind::kListen, kOptional, "", 0, 0,
+   "address(es) serving GET /metrics over plain HTTP: host:port, [v6]:port; empty: none",
+   [](Config& c) -> FieldRef { return &c.metrics.listen; }},
 };
 // clang-format on
 

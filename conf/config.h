@@ -124,6 +124,10 @@ struct TrackConfig {
   std::vector<TrackCertificate> certificates;
   std::vector<std::string> trusted_proxies;  // CIDRs allowed to set X-Forwarded-For/-Proto
   int link_max_age_days = 0;                 // tokens older than this do not redirect; 0 = never
+  // Who clicked (track/classify.h): the rules file ("" = built-in only), and
+  // clicks this soon after the token's issue time are scanners (0 = off).
+  std::string classification_rules;
+  int quick_click_seconds = 0;
 };
 
 // api: the management REST API (api/).
@@ -149,6 +153,11 @@ struct DnsConfig {
   int reverify_failures = 3;           // consecutive definite failures before valid → invalid
   std::optional<uint16_t> http_challenge_port = 80;  // port the HTTP challenge is fetched on
   bool allow_private_addresses = false;  // HTTP challenge may reach non-global addresses
+};
+
+// metrics: the Prometheus endpoint (metrics/).
+struct MetricsConfig {
+  std::vector<std::string> listen;  // "host:port" serving GET /metrics; empty = none
 };
 
 // log: the process's log lines on stderr (base/log.h).
@@ -179,6 +188,7 @@ struct Config {
   DashboardConfig dashboard;
   DnsConfig dns;
   LogConfig log;
+  MetricsConfig metrics;
   // Effective configuration only (api/effective.h): challenges the tracker serves.
   std::vector<HttpChallenge> http_challenges;
 

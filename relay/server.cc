@@ -47,11 +47,12 @@ std::chrono::milliseconds secs(int s) {
 
 struct Server::Impl final : SessionHost {
   Impl(asio::io_context& ioc, const conf::Snapshot& snapshot, std::shared_ptr<Accounts> accounts,
-       std::shared_ptr<Injections> injections)
+       std::shared_ptr<Injections> injections, metrics::Instruments* metrics)
       : ioc_(ioc),
         snapshot_(snapshot),
         accounts_(std::move(accounts)),
         injections_(std::move(injections)),
+        metrics_(metrics),
         grace_timer_(ioc) {}
 
   struct AuthFailures {
@@ -188,6 +189,7 @@ struct Server::Impl final : SessionHost {
     rt->lmtp = rc.protocol == "lmtp";  // the loader allows smtp | lmtp only
     rt->per_recipient = rt->lmtp || rc.per_recipient;
     rt->injections = injections_;
+    rt->metrics = metrics_;
     rt->require_tls = rc.require_tls;
     if (!rc.tls_cert.empty() || !rc.tls_key.empty()) {
       auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
@@ -334,6 +336,7 @@ struct Server::Impl final : SessionHost {
   std::shared_ptr<Accounts> accounts_;  // null: no API-key AUTH, no X-MSYS-SUBACCOUNT lookups
   // Records injection events (relay/injections.h); null: none.
   std::shared_ptr<Injections> injections_;
+  metrics::Instruments* metrics_;       // null: not measured
   std::shared_ptr<const Runtime> runtime_;
   UpstreamOptions upstream_options_;
   UpstreamTarget target_;
@@ -350,8 +353,10 @@ struct Server::Impl final : SessionHost {
 };
 
 Server::Server(asio::io_context& ioc, const conf::Snapshot& config,
-               std::shared_ptr<Accounts> accounts, std::shared_ptr<Injections> injections)
-    : impl_(std::make_unique<Impl>(ioc, config, std::move(accounts), std::move(injections))) {}
+               std::shared_ptr<Accounts> accounts, std::shared_ptr<Injections> injections,
+               metrics::Instruments* metrics)
+    : impl_(std::make_unique<Impl>(ioc, config, std::move(accounts), std::move(injections),
+                                   metrics)) {}
 
 Server::~Server() {
   if (impl_->workers_) impl_->workers_->join();

@@ -13,6 +13,7 @@
 
 #include "base/result.h"
 #include "conf/snapshot.h"
+#include "metrics/instruments.h"
 #include "relay/accounts.h"
 #include "relay/injections.h"
 
@@ -24,9 +25,11 @@ class Server {
   // `accounts` (null: none) authenticates AUTH SMTP_Injection with API keys
   // and answers X-MSYS-SUBACCOUNT (relay/accounts.h). `injections` (null:
   // none) records the injection events of accepted mail (relay/injections.h).
+  // `metrics` (null: not measured) must outlive the server.
   Server(boost::asio::io_context& ioc, const conf::Snapshot& config,
          std::shared_ptr<Accounts> accounts = nullptr,
-         std::shared_ptr<Injections> injections = nullptr);
+         std::shared_ptr<Injections> injections = nullptr,
+         metrics::Instruments* metrics = nullptr);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;

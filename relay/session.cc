@@ -49,9 +49,11 @@ Session::Session(SessionHost& host, tcp::socket socket, std::uint64_t id)
     client_info_.port = std::to_string(ep.port());
   }
   client_.socket().set_option(tcp::no_delay(true), ec);
+  if (rt_->metrics) rt_->metrics->relay_session_opened();
 }
 
 Session::~Session() {
+  if (rt_->metrics) rt_->metrics->relay_session_closed();
   host_.session_ended(this);
 }
 
@@ -527,6 +529,7 @@ void Session::log_transaction(std::vector<log::Field> outcome, const Reply& repl
   if (account_ != 0) e.add("session_account", account_);
   e.add("from", printable(txn_->from, 256), log::Style::kAngle)
       .add("to", to.empty() ? join_addresses(txn_->rcpts) : "<" + printable(to, 256) + ">");
+  if (auto* m = txn_->runtime->metrics; m && !outcome.empty()) m->relay_message(outcome[0].value);
   for (log::Field& f : outcome) e.fields.push_back(std::move(f));
   if (reply.code != 0) e.add("reply", reply.summary(), log::Style::kQuoted);
   e.add("upstream", up_ ? up_->name() : "-").add("time", std::to_string(ms) + "ms");

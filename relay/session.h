@@ -10,7 +10,7 @@
 // through Upstream, and to the server only through SessionHost.
 //
 // May call: relay/channel.h, relay/protocol.h, relay/upstream.h,
-// relay/auth.h, rewrite/engine.h, conf/, Boost.Asio.
+// relay/auth.h, rewrite/engine.h, conf/, metrics/instruments.h, Boost.Asio.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -26,6 +26,7 @@
 
 #include "base/log.h"
 #include "conf/config.h"
+#include "metrics/instruments.h"
 #include "relay/accounts.h"
 #include "relay/auth.h"
 #include "relay/channel.h"
@@ -63,6 +64,7 @@ struct Runtime {
   // One rewritten copy per recipient, each in its own upstream transaction
   // (relay.per_recipient, or lmtp).
   bool per_recipient = false;
+  metrics::Instruments* metrics = nullptr;  // sessions, messages, rewrite (null: not measured)
 };
 
 class Session;

@@ -93,13 +93,17 @@ asio::awaitable<Result<rewrite::Outcome>> Session::rewrite_on_pool(
     const std::string& message, const rewrite::Envelope& envelope) {
   std::shared_ptr<const conf::Config> config = txn_->runtime->config;
   const std::int64_t now = unix_now();
+  metrics::Instruments* m = txn_->runtime->metrics;
+  metrics::Histogram* hist = m ? &m->rewrite_histogram() : nullptr;
   watch_.disarm();
   // (co_spawn needs a default-constructible result, hence the optional.)
   std::optional<Result<rewrite::Outcome>> done = co_await asio::co_spawn(
       host_.blocking(),
       [&]() -> asio::awaitable<std::optional<Result<rewrite::Outcome>>> {
         auto scanner = rewrite::make_scanner(config->rewrite);
-        co_return rewrite::rewrite_message(message, envelope, *config, *scanner, now);
+        co_return metrics::timed(hist, [&] {
+          return rewrite::rewrite_message(message, envelope, *config, *scanner, now);
+        });
       },
       asio::use_awaitable);
   co_return std::move(*done);
@@ -140,7 +144,10 @@ asio::awaitable<void> Session::deliver_whole(std::string message, rewrite::Envel
   }
   std::vector<log::Field> fields = outcome_fields(size_in, envelope.subaccount_id, *outcome);
   const std::size_t size_out = outcome->message.size();
+  metrics::Instruments* m = txn_->runtime->metrics;
+  if (m) m->rewrite_outcome(outcome->links_tracked, outcome->untracked_links);
   Reply r = co_await up_->data(std::move(outcome->message));
+  if (m) m->upstream_reply(r.code);
   // Accepted: one durable store write before the client hears it.
   if (r.positive()) co_await injected(envelope, *outcome, txn_->rcpts, size_out);
   send(r);
@@ -172,7 +179,10 @@ asio::awaitable<void> Session::deliver_copies(std::string message, rewrite::Enve
     std::vector<log::Field> fields = outcome_fields(size_in, copy.subaccount_id, *outcome);
     fields.push_back({"copy", std::to_string(i + 1) + "/" + std::to_string(rcpts.size())});
     const std::size_t size_out = outcome->message.size();
+    metrics::Instruments* m = txn_->runtime->metrics;
+    if (m) m->rewrite_outcome(outcome->links_tracked, outcome->untracked_links);
     Reply r = co_await forward_copy(i, std::move(outcome->message));
+    if (m) m->upstream_reply(r.code);
     fields.insert(fields.begin(), {"status", r.positive() ? "sent" : "refused"});
     log_transaction(std::move(fields), r, rcpts[i]);
     if (r.positive()) co_await injected(copy, *outcome, {rcpts[i]}, size_out);

@@ -18,6 +18,7 @@ constexpr FilterColumn kColumns[] = {
     {"sending_domain", false},
     {"tracking_domain", false},
     {"subaccount_id", true},
+    {"classification", false},
 };
 
 }  // namespace

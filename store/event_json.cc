@@ -70,6 +70,11 @@ boost::json::object to_json(const Event& e) {
   o["user_agent"] = to_valid_utf8(e.user_agent);
   o["ip_address"] = e.ip_address;
   o["method"] = e.method;
+  if (!e.classification.empty()) {  // who clicked (track/classify.h); absent before schema 6
+    boost::json::array reasons;
+    for (const std::string& r : e.classification_reasons) reasons.emplace_back(r);
+    o["classification"] = {{"kind", e.classification}, {"reasons", std::move(reasons)}};
+  }
   return o;
 }
 

@@ -33,14 +33,15 @@ using internal::Stmt;
 constexpr const char* kColumns =
     "seq, event_id, type, ts_ms, tracking_domain, target_link_url, target_link_name, message_id, "
     "rcpt_to, campaign_id, sending_domain, user_agent, ip_address, method, subaccount_id, "
-    "transmission_id, raw_rcpt_to, rcpt_meta, rcpt_tags, friendly_from, msg_from, msg_size";
+    "transmission_id, raw_rcpt_to, rcpt_meta, rcpt_tags, friendly_from, msg_from, msg_size, "
+    "classification, classification_reasons";
 
 constexpr const char* kInsert =
     "INSERT INTO events (event_id, type, ts_ms, tracking_domain, target_link_url, "
     "target_link_name, message_id, rcpt_to, campaign_id, sending_domain, user_agent, ip_address, "
     "method, subaccount_id, transmission_id, raw_rcpt_to, rcpt_meta, rcpt_tags, friendly_from, "
-    "msg_from, msg_size) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
-    "?16, ?17, ?18, ?19, ?20, ?21)";
+    "msg_from, msg_size, classification, classification_reasons) VALUES (?1, ?2, ?3, ?4, ?5, "
+    "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)";
 
 // The message an engagement event belongs to: its injection (the recipient's
 // when the token names one). Index events_transmission.
@@ -61,6 +62,25 @@ std::string column_text(sqlite3_stmt* s, int i) {
 
 std::int64_t to_ms(std::chrono::system_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+// Classification reasons are stored as one comma-separated column (rule
+// names never contain a comma: track/classify.h).
+std::string join_reasons(const std::vector<std::string>& reasons) {
+  std::string out;
+  for (const std::string& r : reasons) out += (out.empty() ? "" : ",") + r;
+  return out;
+}
+
+std::vector<std::string> split_reasons(const std::string& joined) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start < joined.size()) {
+    const std::size_t comma = std::min(joined.find(',', start), joined.size());
+    out.push_back(joined.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return out;
 }
 
 // The event in the current row of a statement selecting kColumns.
@@ -88,6 +108,8 @@ Event event_from_row(sqlite3_stmt* raw) {
   e.friendly_from = column_text(raw, 19);
   e.msg_from = column_text(raw, 20);
   e.msg_size = sqlite3_column_int64(raw, 21);
+  e.classification = column_text(raw, 22);
+  e.classification_reasons = split_reasons(column_text(raw, 23));
   return e;
 }
 
@@ -134,6 +156,9 @@ void bind_event(sqlite3_stmt* s, const Event& e) {
   bind_text(s, 19, e.friendly_from);
   bind_text(s, 20, e.msg_from);
   sqlite3_bind_int64(s, 21, e.msg_size);
+  bind_text(s, 22, e.classification);
+  const std::string reasons = join_reasons(e.classification_reasons);
+  sqlite3_bind_text(s, 23, reasons.data(), static_cast<int>(reasons.size()), SQLITE_TRANSIENT);
 }
 
 }  // namespace
@@ -205,7 +230,7 @@ void EventStore::Impl::run() {
         queue.erase(queue.begin(), end);
       }
     }
-    Result<bool> r = write_batch(batch);
+    Result<bool> r = metrics::timed(options.commit_seconds, [&] { return write_batch(batch); });
     set_health(r);
     (r ? appended : failed) += batch.size();
     for (Pending& p : batch) {

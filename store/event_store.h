@@ -3,6 +3,7 @@
 // Owns: the events database (one SQLite file in WAL mode), its versioned
 // schema (PRAGMA user_version), group-committed appends and the queries the
 // `events` command and the events API page through. May call: base/,
+// metrics/registry.h (commit latency),
 // SQLite. Called by track/ (append) and app/ (query); data flows
 // click → track → store.
 //
@@ -30,6 +31,7 @@
 
 #include "base/result.h"
 #include "store/event_filter.h"
+#include "metrics/registry.h"
 
 namespace trackrelay::store {
 
@@ -65,6 +67,12 @@ struct Event {
   std::string friendly_from;    // the From: header's address
   std::string msg_from;         // the envelope sender
   std::int64_t msg_size = 0;    // injections: the bytes forwarded upstream
+  // Who made it (track/classify.h): "human", "apple_mpp", "image_proxy" or
+  // "scanner", and the names of the rules that matched. Empty for events
+  // recorded before schema version 6 (never classified).
+  std::string classification;
+  std::vector<std::string> classification_reasons;
+  std::int64_t issued_at_s = 0;  // the token's issue time (classification input; not stored)
 };
 
 // What a page of events is selected by. All filters are ANDed.
@@ -114,10 +122,12 @@ struct Options {
   Clock clock;                     // default: system_clock::now (used for health times)
   // Test hook: SQLite's max_page_count, to make "disk full" deterministic. 0: unset.
   std::int64_t max_page_count = 0;
+  // Observes each group commit's duration in seconds (metrics/); null: none.
+  metrics::Histogram* commit_seconds = nullptr;
 };
 
 // The current schema version; a file with a newer one is refused.
-inline constexpr int kSchemaVersion = 5;  // store/schema.cc: the tables and migrations
+inline constexpr int kSchemaVersion = 6;  // store/schema.cc: the tables and migrations
 
 class EventStore {
  public:

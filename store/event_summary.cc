@@ -39,6 +39,7 @@ struct Where {
     in_list("type", q->types.size());
     in_list("campaign_id", q->campaign_ids.size());
     in_list("tracking_domain", q->tracking_domains.size());
+    in_list("classification", q->classifications.size());
   }
 
   // Binds from parameter 1; returns the next free index.
@@ -53,6 +54,7 @@ struct Where {
     for (const auto& v : q->types) text(v);
     for (const auto& v : q->campaign_ids) text(v);
     for (const auto& v : q->tracking_domains) text(v);
+    for (const auto& v : q->classifications) text(v);
     return i;
   }
 };
@@ -153,6 +155,9 @@ Result<Summary> summarize(const std::string& path, const SummaryQuery& q) {
   auto c = by_key(raw, "campaign_id", where, q.top);
   if (!c) return Error{c.error()};
   out.campaigns = std::move(c).value();
+  auto k = by_key(raw, "classification", where, 10);  // who clicked: at most 5 values
+  if (!k) return Error{k.error()};
+  out.classifications = std::move(k).value();
   return out;
 }
 

@@ -25,6 +25,7 @@ struct SummaryQuery {
   bool only_listed_domains = false;           // as Query: an empty list then matches nothing
   std::optional<std::int64_t> subaccount_id;  // as Query: one account's events; nullopt: all
   std::size_t top = 10;                       // top links, campaigns and domains: at most this many
+  std::vector<std::string> classifications;   // who clicked (track/classify.h); empty: all
 };
 inline constexpr std::int64_t kMaxBuckets = 2000;
 
@@ -48,6 +49,8 @@ struct Summary {
   std::vector<LinkCount> top_links;  // most clicks first
   std::vector<KeyCount> domains;     // most events first
   std::vector<KeyCount> campaigns;   // most events first
+  // Who clicked: human, apple_mpp, ...; "" for events recorded before schema 4.
+  std::vector<KeyCount> classifications;
 };
 
 // Index of `type` in TypeCounts, or -1.

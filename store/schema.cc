@@ -110,7 +110,15 @@ constexpr const char* kSchemaV5 =
     "CREATE INDEX events_type ON events(type, ts_ms);"
     "PRAGMA user_version = 5;";
 
-static_assert(kSchemaVersion == 5, "add the migration for the new version here");
+// --- Migration 6 --- Who clicked (issue 13): each click and open carries its classification
+// (track/classify.h) and the rules that matched (comma-separated names).
+// Rows from earlier versions stay unclassified ('').
+constexpr const char* kSchemaV6 =
+    "ALTER TABLE events ADD COLUMN classification TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE events ADD COLUMN classification_reasons TEXT NOT NULL DEFAULT '';"
+    "PRAGMA user_version = 6;";
+
+static_assert(kSchemaVersion == 6, "add the migration for the new version here");
 
 Result<std::int64_t> user_version(sqlite3* db);
 
@@ -197,7 +205,7 @@ Result<bool> ensure_schema(sqlite3* db, const std::string& path) {
                    " has an events table but no schema version; it is not a trackrelay store"};
     }
   }
-  const char* steps[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4, kSchemaV5};
+  const char* steps[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4, kSchemaV5, kSchemaV6};
   for (int to = static_cast<int>(*version) + 1; to <= kSchemaVersion; ++to) {
     if (auto r = migrate(db, path, steps[to - 1], to); !r) return r;
   }

@@ -155,6 +155,7 @@ Reply handle(const Prepared& p, const Request& r, std::chrono::system_clock::tim
   e.campaign_id = std::move(claims->campaign_id);
   e.sending_domain = std::move(claims->sending_domain);
   e.subaccount_id = claims->subaccount_id;  // the owner: event visibility follows it
+  e.issued_at_s = claims->issued_at;
   e.user_agent = std::string(r.user_agent);
   e.ip_address = client_address(r.peer, r.forwarded_for, p.trusted_proxies);
   e.method = head ? "HEAD" : "GET";

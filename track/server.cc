@@ -19,6 +19,8 @@
 #include "base/log.h"
 #include "net/http_server.h"
 #include "store/event_store.h"
+#include "track/certificate_expiry.h"
+#include "track/classify.h"
 #include "track/handler.h"
 #include "track/tls.h"
 
@@ -58,8 +60,15 @@ struct Server::Impl {
   std::shared_ptr<CertificateSet> certs;  // null without track.tls_listen
   std::unique_ptr<store::EventStore> store;
   std::unique_ptr<HttpServer> http;
+  metrics::Instruments* metrics = nullptr;  // null: not measured
+  std::shared_ptr<const Rules> rules;       // who clicked (track/classify.h)
+  BurstWindow burst;                        // recent clicks per message
 
-  Impl(asio::io_context& io, const conf::Snapshot& s) : ioc(io), snapshot(s) {}
+  Impl(asio::io_context& io, const conf::Snapshot& s, metrics::Instruments* m)
+      : ioc(io), snapshot(s), metrics(m) {}
+
+  // track.classification_rules and track.quick_click_seconds of `cfg`.
+  Result<bool> load_rules(const conf::Config& cfg);
 
   asio::awaitable<HttpResponse> answer(const HttpRequest& req, const tcp::endpoint& peer);
   asio::awaitable<bool> record(store::Event e);
@@ -126,6 +135,12 @@ asio::awaitable<HttpResponse> Server::Impl::answer(const HttpRequest& req,
   }
   const std::shared_ptr<const Prepared> p = prepared;  // this request's snapshot
   Reply reply = handle(*p, r, std::chrono::system_clock::now(), store->health());
+  if (reply.event) classify_event(*rules, burst, *reply.event, req);  // who clicked
+  if (metrics && reply.event) {
+    metrics->track_event(reply.event->type, reply.event->classification,
+                         reply.event->tracking_domain);
+  }
+  if (metrics) metrics->track_response(reply.status);
   if (reply.event) co_await record(std::move(*reply.event));
   HttpResponse res;
   res.result(static_cast<unsigned>(reply.status));
@@ -144,8 +159,16 @@ asio::awaitable<HttpResponse> Server::Impl::answer(const HttpRequest& req,
   co_return res;
 }
 
-Server::Server(boost::asio::io_context& ioc, const conf::Snapshot& config)
-    : impl_(std::make_unique<Impl>(ioc, config)) {}
+Result<bool> Server::Impl::load_rules(const conf::Config& cfg) {
+  auto loaded = track::load_rules(cfg.track.classification_rules, cfg.track.quick_click_seconds);
+  if (!loaded) return Error{loaded.error()};
+  rules = std::make_shared<const Rules>(std::move(loaded).value());
+  return true;
+}
+
+Server::Server(boost::asio::io_context& ioc, const conf::Snapshot& config,
+               metrics::Instruments* metrics)
+    : impl_(std::make_unique<Impl>(ioc, config, metrics)) {}
 
 Server::~Server() = default;
 
@@ -155,10 +178,12 @@ Result<bool> Server::start() {
   auto prepared = prepare(cfg);
   if (!prepared) return Error{prepared.error()};
   s.prepared = std::move(prepared).value();
+  if (auto r = s.load_rules(*cfg); !r) return r;
   if (!cfg->track.tls_listen.empty()) {
     auto set = CertificateSet::load(cfg->track.certificates);
     if (!set) return Error{set.error()};
     s.certs = std::move(set).value();
+    report_certificate_expiry(cfg->track.certificates, s.metrics);
   }
   const std::filesystem::path db(cfg->store);
   if (db.has_parent_path()) {
@@ -167,6 +192,7 @@ Result<bool> Server::start() {
   }
   store::Options options;
   options.path = cfg->store;
+  if (s.metrics) options.commit_seconds = &s.metrics->store_commit_seconds();
   auto opened = store::EventStore::open(std::move(options));
   if (!opened) return Error{"store: " + opened.error()};
   s.store = std::move(opened).value();
@@ -201,6 +227,10 @@ Result<bool> Server::reloaded() {
   }
   s.prepared = std::move(prepared).value();
   s.certs = std::move(certs);
+  if (s.certs) report_certificate_expiry(cfg->track.certificates, s.metrics);
+  if (auto r = s.load_rules(*cfg); !r) {
+    log::error("reload", r.error() + "; the classification rules in use stay");
+  }
   if (s.http) s.http->set_certificates(s.certs);
   if (cfg->store != s.store->path()) {
     log::warning("track", "store: the new path " + cfg->store +

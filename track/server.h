@@ -13,13 +13,16 @@
 
 #include "base/result.h"
 #include "conf/snapshot.h"
+#include "metrics/instruments.h"
 
 namespace trackrelay::track {
 
 class Server {
  public:
   // `config` must outlive the server; each request takes its own snapshot.
-  Server(boost::asio::io_context& ioc, const conf::Snapshot& config);
+  // `metrics` (null: not measured) must outlive the server too.
+  Server(boost::asio::io_context& ioc, const conf::Snapshot& config,
+         metrics::Instruments* metrics = nullptr);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;

@@ -156,9 +156,10 @@ class FakeUpstream:
 
 
 class Relay:
-    """`trackrelay serve` with BASE_CONFIG plus `relay_extra` (YAML lines under relay:)."""
+    """`trackrelay serve` with BASE_CONFIG plus `relay_extra` (YAML lines under relay:)
+    and `top_extra` (top-level YAML after the relay section: track:, metrics:, ...)."""
 
-    def __init__(self, binary, tmp, upstream, relay_extra="", name="relay", port=0):
+    def __init__(self, binary, tmp, upstream, relay_extra="", name="relay", port=0, top_extra=""):
         self.binary = binary
         self.config = tmp.join(name + ".yaml")
         with open(self.config, "w") as f:
@@ -167,6 +168,7 @@ class Relay:
             f.write("  upstream: %s\n" % upstream)
             for line in relay_extra.strip("\n").splitlines():
                 f.write("  " + line + "\n")
+            f.write(top_extra)
         self.tmp = tmp
         self.start()
 

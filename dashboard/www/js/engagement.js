@@ -117,6 +117,7 @@ export async function render(main, ctx) {
   }).observe(chart);
 
   body.append(h('div', {class: 'grid2'}, topLinks(summary), byDomain(summary)));
+  if (summary.classifications) body.append(byClassification(summary));
   body.append(recent(ctx, events));
 }
 
@@ -226,6 +227,34 @@ function byDomain(summary) {
        {label: 'Initial opens', num: true}],
       summary.tracking_domains.map((d) => [h('span', {class: 'domain', text: d.tracking_domain}),
                                           String(d.click), String(d.open), String(d.initial_open)])));
+  return card;
+}
+
+// Who clicked (docs/metrics.md): people vs machines, from the summary's
+// per-classification counts. A proxied open (image_proxy) is still an open.
+const WHO = {human: 'People', apple_mpp: 'Apple Mail Privacy Protection',
+             image_proxy: 'Image proxies (still opens)', scanner: 'Scanners and prefetches',
+             '': 'Unclassified (before the upgrade)'};
+
+function byClassification(summary) {
+  const card = h('section', {class: 'card', 'aria-labelledby': 'who-h'},
+                 h('h2', {id: 'who-h', text: 'People vs machines'}));
+  const rows = summary.classifications;
+  if (!rows.length) {
+    card.append(h('p', {class: 'empty', text: 'No events in this range.'}));
+    return card;
+  }
+  const sum = (f) => rows.reduce((n, r) => n + (f(r) ? r.click : 0), 0);
+  const clicks = sum(() => true);
+  const human = sum((r) => r.classification === 'human');
+  card.append(h('p', {class: 'muted', text: clicks
+      ? 'Human clicks: ' + human + ' of ' + clicks + ' (' + Math.round(100 * human / clicks) + ' %)'
+      : 'No clicks in this range.'}));
+  card.append(table('Events by who made them',
+      [{label: 'Who'}, {label: 'Clicks', num: true}, {label: 'Opens', num: true},
+       {label: 'Initial opens', num: true}],
+      rows.map((r) => [h('span', {text: WHO[r.classification] || r.classification}),
+                       String(r.click), String(r.open), String(r.initial_open)])));
   return card;
 }
 
