@@ -72,11 +72,11 @@ TEST(Classification, FiltersQueriesAndSummaries) {
   ASSERT_TRUE(s->append_and_wait(event("open", "image_proxy", {"gmail_image_proxy"}, 30)));
   ASSERT_TRUE(s->append_and_wait(event("click", "human", {}, 40)));
   Query q;
-  q.classifications = {"human"};
+  q.filters = {{"classification", {"human"}}};
   auto page = s->query(q);
   ASSERT_TRUE(page.ok());
   EXPECT_EQ(page->events.size(), 2u);
-  q.classifications = {"scanner", "image_proxy"};
+  q.filters = {{"classification", {"scanner", "image_proxy"}}};
   page = s->query(q);
   ASSERT_TRUE(page.ok());
   EXPECT_EQ(page->events.size(), 2u);
@@ -99,9 +99,9 @@ TEST(Classification, FiltersQueriesAndSummaries) {
   EXPECT_EQ(sum->totals[1], 0);
 }
 
-TEST(Classification, MigratingVersion3LeavesEventsUnclassified) {
+TEST(Classification, MigratingVersion5LeavesEventsUnclassified) {
   Dir dir;
-  const std::string db = dir.file("v3.db");
+  const std::string db = dir.file("v5.db");
   { ASSERT_TRUE(open_events(db)); }
   sqlite(db,
          "ALTER TABLE events DROP COLUMN classification; ALTER TABLE events DROP COLUMN "
@@ -109,7 +109,7 @@ TEST(Classification, MigratingVersion3LeavesEventsUnclassified) {
          "target_link_url, target_link_name, message_id, rcpt_to, campaign_id, sending_domain, "
          "user_agent, ip_address, method) VALUES ('e1', 'click', 5, 'click.example.com', "
          "'https://x.example/', '', 'm', 'r', 'c', 's', 'ua', '192.0.2.1', 'GET'); "
-         "PRAGMA user_version = 3;");
+         "PRAGMA user_version = 5;");
   auto s = open_events(db);
   ASSERT_TRUE(s);
   EXPECT_EQ(sqlite(db, "PRAGMA user_version"), std::to_string(kSchemaVersion));
@@ -119,7 +119,7 @@ TEST(Classification, MigratingVersion3LeavesEventsUnclassified) {
   EXPECT_EQ(page->events[0].classification, "");
   EXPECT_FALSE(to_json(page->events[0]).contains("classification"));
   Query human;
-  human.classifications = {"human"};
+  human.filters = {{"classification", {"human"}}};
   EXPECT_TRUE(s->query(human)->events.empty());
 }
 
