@@ -166,21 +166,21 @@ ApiResponse subaccount_create(Ctx& c) {
   std::optional<std::string> grants =
       with_key ? new_key_grants(c, *body, "key_grants", true, err) : "";
   if (!grants) return err;
-  auto row = c.o.domains->add_subaccount(*name, st);
-  if (!row) return store_failed(row.error());
+  // The subaccount and its key are one transaction: both or neither.
+  auto made = c.o.domains->add_subaccount_with_key(
+      *name, st, with_key ? std::optional<std::string>(key_label.value_or("")) : std::nullopt,
+      *grants);
+  if (!made) return store_failed(made.error());
   if (c.o.changed) c.o.changed();
   json::object res;
-  res["subaccount_id"] = row->id;
-  res["name"] = row->name;
-  res["status"] = row->status;
-  if (with_key) {
-    auto key = c.o.domains->create_api_key(
-        key_label.value_or("API key for subaccount " + std::to_string(row->id)), row->id, *grants);
-    if (!key) return store_failed(key.error());
-    res["key"] = key->key;
-    res["label"] = key->row.label;
-    res["short_key"] = key->row.prefix.substr(0, 4);
-    res["key_grants"] = grants_json(key->row, true);
+  res["subaccount_id"] = made->row.id;
+  res["name"] = made->row.name;
+  res["status"] = made->row.status;
+  if (made->key) {
+    res["key"] = made->key->key;
+    res["label"] = made->key->row.label;
+    res["short_key"] = made->key->row.prefix.substr(0, 4);
+    res["key_grants"] = grants_json(made->key->row, true);
   }
   return ok(std::move(res));
 }

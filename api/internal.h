@@ -88,7 +88,8 @@ ApiResponse sending_verify(Ctx& c);  // the TXT proof of ownership
 ApiResponse subaccount_create(Ctx& c);
 ApiResponse subaccount_list(Ctx& c);
 ApiResponse subaccount_get(Ctx& c);
-ApiResponse subaccount_summary(Ctx& c);  // {"total": N, plus one count per status}
+// {"total": N, "active", "suspended", "terminated"}
+ApiResponse subaccount_summary(Ctx& c);
 ApiResponse subaccount_update(Ctx& c);  // name, status (active | suspended | terminated)
 ApiResponse key_create(Ctx& c);
 ApiResponse key_list(Ctx& c);

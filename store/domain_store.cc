@@ -460,10 +460,12 @@ bool ApiKeyRow::has_grant(std::string_view grant) const {
   return false;
 }
 
-Result<DomainStore::NewKey> DomainStore::create_api_key(std::string label,
-                                                        std::int64_t subaccount_id,
-                                                        std::string grants) {
-  NewKey out;
+namespace {
+
+// A new key's secret and row (not yet stored: id 0).
+Result<DomainStore::NewKey> make_key(std::string label, std::int64_t subaccount_id,
+                                     std::string grants) {
+  DomainStore::NewKey out;
   out.key = random_hex(kKeyBytes);
   if (out.key.empty()) return Error{"no random bytes for a new API key"};
   out.row.prefix = out.key.substr(0, kPrefixChars);
@@ -471,19 +473,64 @@ Result<DomainStore::NewKey> DomainStore::create_api_key(std::string label,
   out.row.subaccount_id = subaccount_id;
   out.row.created_ms = now_ms();
   out.row.grants = std::move(grants);
-  const std::string hash = sha256(out.key);
+  return out;
+}
+
+// Inserts `k` (only the key's hash) and sets its id; inside the caller's transaction.
+Result<bool> insert_key(sqlite3* d, DomainStore::NewKey& k) {
+  Query q(d,
+          "INSERT INTO api_keys (prefix, hash, label, subaccount_id, created_ms, grants) "
+          "VALUES (?, ?, ?, ?, ?, ?)");
+  q.bind({k.row.prefix, sha256(k.key), k.row.label, k.row.subaccount_id, k.row.created_ms,
+          k.row.grants});
+  q.step();
+  if (q.failed()) return Error{q.error()};
+  k.row.id = sqlite3_last_insert_rowid(d);
+  return true;
+}
+
+}  // namespace
+
+Result<DomainStore::NewKey> DomainStore::create_api_key(std::string label,
+                                                        std::int64_t subaccount_id,
+                                                        std::string grants) {
+  auto out = make_key(std::move(label), subaccount_id, std::move(grants));
+  if (!out) return out;
   std::lock_guard lock(impl_->mu);
   sqlite3* d = impl_->db.get();
   return impl_->write(false, [&]() -> Result<NewKey> {
-    Query q(d,
-            "INSERT INTO api_keys (prefix, hash, label, subaccount_id, created_ms, grants) "
-            "VALUES (?, ?, ?, ?, ?, ?)");
-    q.bind({out.row.prefix, hash, out.row.label, out.row.subaccount_id, out.row.created_ms,
-            out.row.grants});
+    if (auto r = insert_key(d, *out); !r) return Error{r.error()};
+    return std::move(*out);
+  });
+}
+
+Result<DomainStore::NewSubaccount> DomainStore::add_subaccount_with_key(
+    std::string name, std::string status, std::optional<std::string> key_label,
+    std::string grants) {
+  std::optional<NewKey> key;
+  if (key_label) {
+    auto k = make_key(std::move(*key_label), 0, std::move(grants));
+    if (!k) return Error{k.error()};
+    key = std::move(*k);
+  }
+  std::lock_guard lock(impl_->mu);
+  sqlite3* d = impl_->db.get();
+  return impl_->write(false, [&]() -> Result<NewSubaccount> {
+    NewSubaccount out{SubaccountRow{0, std::move(name), std::move(status), now_ms()}, {}};
+    Query q(d, "INSERT INTO subaccounts (name, status, created_ms) VALUES (?, ?, ?)");
+    q.bind({out.row.name, out.row.status, out.row.created_ms});
     q.step();
     if (q.failed()) return Error{q.error()};
     out.row.id = sqlite3_last_insert_rowid(d);
-    return std::move(out);
+    if (key) {
+      key->row.subaccount_id = out.row.id;
+      if (key->row.label.empty()) {
+        key->row.label = "API key for subaccount " + std::to_string(out.row.id);
+      }
+      if (auto r = insert_key(d, *key); !r) return Error{r.error()};
+      out.key = std::move(key);
+    }
+    return out;
   });
 }
 

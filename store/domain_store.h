@@ -146,6 +146,16 @@ class DomainStore {
   // `grants`: ApiKeyRow::grants ("" = everything).
   Result<NewKey> create_api_key(std::string label, std::int64_t subaccount_id,
                                 std::string grants = {});
+  // A subaccount and, when `key_label` is given, its first API key with
+  // `grants`, in one transaction: both are stored or neither. An empty
+  // label becomes "API key for subaccount N".
+  struct NewSubaccount {
+    SubaccountRow row;
+    std::optional<NewKey> key;
+  };
+  Result<NewSubaccount> add_subaccount_with_key(std::string name, std::string status,
+                                                std::optional<std::string> key_label,
+                                                std::string grants);
   // THE key check of every entry point (API, dashboard sessions, SMTP AUTH
   // SMTP_Injection): the key's row when `key` is a stored, unrevoked key
   // (hash compared in constant time) of the primary account or of an

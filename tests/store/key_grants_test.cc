@@ -1,7 +1,8 @@
 // tests/store/key_grants_test.cc — API key grants in the store (issue 11,
 // subaccounts part): the v3 → v4 migration gives existing keys every grant
 // (""), a key's grants are kept and read back by authenticate() and
-// api_keys(), and has_grant() matches whole names only.
+// api_keys(), has_grant() matches whole names only, and a subaccount with
+// its first key is one transaction (both or neither).
 #include <gtest/gtest.h>
 
 #include "store/domain_store.h"
@@ -55,6 +56,33 @@ TEST(KeyGrants, StoredAndReadBack) {
   ASSERT_TRUE(keys.ok());
   ASSERT_EQ(keys->size(), 1u);
   EXPECT_EQ(keys->front().grants, "smtp/inject message_events/view");
+}
+
+TEST(KeyGrants, SubaccountAndItsFirstKeyInOneTransaction) {
+  Dir dir;
+  const std::string db = dir.file("t.db");
+  auto s = DomainStore::open(db);
+  ASSERT_TRUE(s.ok()) << s.error();
+  auto made = (*s)->add_subaccount_with_key("acme", "active", "", "smtp/inject");
+  ASSERT_TRUE(made.ok()) << made.error();
+  ASSERT_TRUE(made->key.has_value());
+  EXPECT_EQ(made->key->row.subaccount_id, made->row.id);
+  EXPECT_EQ(made->key->row.label, "API key for subaccount " + std::to_string(made->row.id));
+  auto found = (*s)->authenticate(made->key->key);
+  ASSERT_TRUE(found.ok() && found->has_value());
+  EXPECT_EQ((*found)->subaccount_id, made->row.id);
+  EXPECT_EQ((*found)->grants, "smtp/inject");
+  auto bare = (*s)->add_subaccount_with_key("bare", "active", std::nullopt, "");
+  ASSERT_TRUE(bare.ok());
+  EXPECT_FALSE(bare->key.has_value());
+  // When the key cannot be stored, neither is the subaccount.
+  sqlite(db,
+         "CREATE TRIGGER no_keys BEFORE INSERT ON api_keys BEGIN "
+         "SELECT RAISE(ABORT, 'refused'); END;");
+  auto failed = (*s)->add_subaccount_with_key("half", "active", "k", "");
+  EXPECT_FALSE(failed.ok());
+  EXPECT_EQ(sqlite(db, "SELECT count(*) FROM subaccounts WHERE name = 'half'"), "0");
+  EXPECT_EQ(sqlite(db, "SELECT count(*) FROM subaccounts"), "2");
 }
 
 }  // namespace
