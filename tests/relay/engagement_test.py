@@ -5,7 +5,8 @@ scripted upstream (tests/relay/fake_upstream.py): messages injected over SMTP
 with `X-MSYS-API` (campaign_id, metadata, tags) are relayed; the test clicks
 and opens what the upstream received on the tracker (Host: the tracking
 domain) and reads the events API. Checked: an `injection` event per accepted
-recipient (never for a message the upstream refused), clicks and opens with
+recipient (never for a message or a recipient the upstream refused; two
+recipients in one transaction get two), clicks and opens with
 the message's transmission_id, rcpt_meta, rcpt_tags, friendly_from and
 raw_rcpt_to, each SparkPost filter selecting exactly the matching events,
 an unknown parameter answered 400, and /metrics/deliverability agreeing
@@ -94,6 +95,31 @@ class Engagement(unittest.TestCase):
             status, body = self.api.call("GET", nxt[len("/api/v1"):])
             self.assertEqual(status, 200, body)
 
+    def test_injections_name_every_accepted_recipient(self):
+        """Two recipients in one transaction, a third refused at RCPT: two
+        injections; a click (its link names no recipient) still gets the
+        message's metadata and tags."""
+        before = len(self.upstream.messages())
+        msg = relay.html_message(msgid="<e2e-multi@example.com>", xmsys=json.dumps(
+            {"campaign_id": "multi", "metadata": {"k": "v"}, "tags": ["t"]}))
+        with smtplib.SMTP("127.0.0.1", self.serve.ports["relay"], timeout=30) as s:
+            refused = s.sendmail("bounces@example.com",
+                                 ["one@example.net", "Two@Example.net", "rcpt550@example.net"],
+                                 msg.encode())
+        self.assertEqual(list(refused), ["rcpt550@example.net"])
+        links = LINK_RE.findall(self.upstream.messages()[before].decode("utf-8", "replace"))
+        self.hit([l for l in links if l.startswith("/f/")][0])
+        got, _ = self.events("campaigns=multi")
+        injections = sorted((e["rcpt_to"], e["raw_rcpt_to"]) for e in got if e["type"] == "injection")
+        self.assertEqual(injections, [("one@example.net", "one@example.net"),
+                                      ("two@example.net", "Two@Example.net")])
+        click = [e for e in got if e["type"] == "click"]
+        self.assertEqual(len(click), 1, got)
+        self.assertEqual(click[0]["rcpt_to"], "")
+        self.assertEqual(click[0]["rcpt_meta"], {"k": "v"})
+        self.assertEqual(click[0]["rcpt_tags"], ["t"])
+        self.assertEqual(len({e["transmission_id"] for e in got}), 1)
+
     def test_events_filters_and_deliverability(self):
         meta = {"user_id": "u-42", "plan": "gold"}
         links = self.send(["Alice@Example.net"],
@@ -114,11 +140,13 @@ class Engagement(unittest.TestCase):
                 s.sendmail("bounces@example.com", ["data554@example.net"],
                            relay.html_message(msgid="<e2e-3@example.com>").encode())
 
-        everything, total = self.events()
-        self.assertEqual(total, len(everything))
+        unfiltered, total = self.events()
+        self.assertEqual(total, len(unfiltered))
+        self.assertNotIn("data554@example.net", [e["rcpt_to"] for e in unfiltered])
+        # This test's events (the other test's messages have other campaigns).
+        everything = [e for e in unfiltered if e["campaign_id"] in ("spring", "autumn")]
         kinds = collections.Counter(e["type"] for e in everything)
         self.assertEqual(kinds["injection"], 2, everything)
-        self.assertNotIn("data554@example.net", [e["rcpt_to"] for e in everything])
 
         alice, _ = self.events("recipients=alice@example.net")
         types = collections.Counter(e["type"] for e in alice)
@@ -142,7 +170,8 @@ class Engagement(unittest.TestCase):
         self.assertEqual(injection["msg_from"], "bounces@example.com")
         self.assertGreater(int(injection["msg_size"]), 0)
 
-        # Each filter selects exactly the events that have its value.
+        # Each filter selects exactly the events that have its value (ANDed
+        # with campaign_ids, the earlier name of campaigns, to this test's).
         t_alice = alice[0]["transmission_id"]
         for query, field, value in [
                 ("events=click", "type", "click"),
@@ -154,7 +183,7 @@ class Engagement(unittest.TestCase):
                 ("subaccounts=0", "subaccount_id", 0),
                 ("sending_domains=example.com", "sending_domain", "example.com"),
                 ("tracking_domains=click.example.com", "tracking_domain", "click.example.com")]:
-            got, total = self.events(query)
+            got, total = self.events(query + "&campaign_ids=spring,autumn")
             want = [e for e in everything if e[field] == value]
             self.assertEqual(sorted(e["event_id"] for e in got),
                              sorted(e["event_id"] for e in want), query)
@@ -174,10 +203,11 @@ class Engagement(unittest.TestCase):
                     "count_unique_rendered": unique({"open", "initial_open"}),
                     "count_initial_rendered": count({"initial_open"})}
         since = urllib.parse.quote(min(e["timestamp"] for e in everything))
-        status, body = self.api.call("GET", "/metrics/deliverability?from=" + since)
+        mine = "&campaigns=spring,autumn"
+        status, body = self.api.call("GET", "/metrics/deliverability?from=" + since + mine)
         self.assertEqual(status, 200, body)
         self.assertEqual(body["results"], [by_hand(everything)])
-        status, body = self.api.call("GET", "/metrics/deliverability/campaign?from=" + since)
+        status, body = self.api.call("GET", "/metrics/deliverability/campaign?from=" + since + mine)
         self.assertEqual(status, 200, body)
         for row in body["results"]:
             campaign = row.pop("campaign_id")
