@@ -1,7 +1,8 @@
 // app/serve.cc — `trackrelay serve`: one process, every enabled listener.
 //
 // Starts the relay (relay.listen), the tracking endpoint (track.listen /
-// track.tls_listen) and the management API (api.listen) on one io_context;
+// track.tls_listen), the management API (api.listen) and Prometheus
+// metrics (metrics.listen, metrics/) on one io_context;
 // keeps the snapshot equal to the effective configuration (file + verified
 // store domains, api/service.h) so API changes reach the relay and the
 // tracker without a restart; tells systemd when it is ready
