@@ -92,6 +92,15 @@ ApiResponse key_delete(Ctx& c);
 ApiResponse events_message(Ctx& c);
 ApiResponse events_summary(Ctx& c);  // engagement.cc
 
+// api/webhooks.cc
+ApiResponse webhook_create(Ctx& c);
+ApiResponse webhook_list(Ctx& c);
+ApiResponse webhook_get(Ctx& c);
+ApiResponse webhook_update(Ctx& c);
+ApiResponse webhook_delete(Ctx& c);
+ApiResponse webhook_validate(Ctx& c);
+ApiResponse webhook_batch_status(Ctx& c);
+
 // The events a caller may see: nullopt (every account's) for a primary key
 // without X-MSYS-SUBACCOUNT, else only those of its scope. Decided by the
 // event's own subaccount_id, never by a tracking-domain name (a domain may

@@ -57,6 +57,13 @@ const std::vector<Entry>& table() {
       {{"DELETE", "/api-keys/{id}"}, internal::key_delete},
       {{"GET", "/events/message"}, internal::events_message},
       {{"GET", "/events/summary"}, internal::events_summary},
+      {{"POST", "/webhooks"}, internal::webhook_create},
+      {{"GET", "/webhooks"}, internal::webhook_list},
+      {{"GET", "/webhooks/{webhook_id}"}, internal::webhook_get},
+      {{"PUT", "/webhooks/{webhook_id}"}, internal::webhook_update},
+      {{"DELETE", "/webhooks/{webhook_id}"}, internal::webhook_delete},
+      {{"POST", "/webhooks/{webhook_id}/validate"}, internal::webhook_validate},
+      {{"GET", "/webhooks/{webhook_id}/batch-status"}, internal::webhook_batch_status},
   };
   return kTable;
 }

@@ -91,7 +91,8 @@ constexpr const char* kSchemaV3 =
 // table (the durable, ordered log: seq); the dispatcher cuts the events
 // after it into a batch row and advances the cursor in one transaction, so a
 // batch is either wholly queued or not cut at all (at-least-once across
-// SIGKILL). webhook_lease: the one dispatcher per store file.
+// SIGKILL). webhook_attempts: every delivery attempt (batch-status).
+// webhook_lease: the one dispatcher per store file.
 constexpr const char* kSchemaV4 =
     "CREATE TABLE webhooks ("
     "  id TEXT PRIMARY KEY,"
@@ -125,6 +126,17 @@ constexpr const char* kSchemaV4 =
     "  response_code INTEGER NOT NULL DEFAULT 0,"
     "  last_error TEXT NOT NULL DEFAULT '');"
     "CREATE INDEX webhook_batches_due ON webhook_batches(webhook_id, state, next_attempt_ms);"
+    "CREATE TABLE webhook_attempts ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  webhook_id TEXT NOT NULL,"
+    "  batch_row INTEGER NOT NULL,"
+    "  batch_id TEXT NOT NULL,"
+    "  attempt INTEGER NOT NULL,"
+    "  ts_ms INTEGER NOT NULL,"
+    "  response_code INTEGER NOT NULL,"
+    "  state TEXT NOT NULL,"
+    "  error TEXT NOT NULL);"
+    "CREATE INDEX webhook_attempts_hook ON webhook_attempts(webhook_id, id);"
     "CREATE TABLE webhook_lease ("
     "  name TEXT PRIMARY KEY,"
     "  owner TEXT NOT NULL,"

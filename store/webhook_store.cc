@@ -221,6 +221,9 @@ Result<bool> WebhookStore::remove(const std::string& id) {
     if (auto d = Sql(db, "DELETE FROM webhook_batches WHERE webhook_id = ?", {id}).run(); !d) {
       return d;
     }
+    if (auto d = Sql(db, "DELETE FROM webhook_attempts WHERE webhook_id = ?", {id}).run(); !d) {
+      return d;
+    }
     if (auto d = Sql(db, "DELETE FROM webhooks WHERE id = ?", {id}).run(); !d) return d;
     found = sqlite3_changes(db) > 0;
     return true;
@@ -303,6 +306,12 @@ Result<bool> WebhookStore::record_attempt(std::int64_t batch_row_id, const Attem
           "payload = CASE WHEN ? = 'delivered' THEN '' ELSE payload END WHERE id = ?",
           {a.state, a.at_ms, a.next_attempt_ms, a.response_code, a.error, a.state, batch_row_id});
     if (auto r = q.run(); !r) return r;
+    Sql log(db,
+            "INSERT INTO webhook_attempts (webhook_id, batch_row, batch_id, attempt, ts_ms, "
+            "response_code, state, error) SELECT webhook_id, id, batch_id, attempts, ?, ?, ?, ? "
+            "FROM webhook_batches WHERE id = ?",
+            {a.at_ms, a.response_code, a.state, a.error, batch_row_id});
+    if (auto r = log.run(); !r) return r;
     const bool ok = a.state == "delivered";
     return Sql(db,
                ok ? "UPDATE webhooks SET last_successful_ms = ? WHERE id = "
@@ -328,12 +337,32 @@ Result<std::vector<BatchRow>> WebhookStore::batches(const std::string& webhook_i
   return out;
 }
 
+Result<std::vector<AttemptRow>> WebhookStore::attempts(const std::string& webhook_id,
+                                                       std::size_t limit) {
+  std::lock_guard lock(impl_->mu);
+  Sql q(impl_->db.get(),
+        "SELECT batch_id, attempt, ts_ms, response_code, state, error FROM webhook_attempts "
+        "WHERE webhook_id = ? ORDER BY id DESC LIMIT ?",
+        {webhook_id, static_cast<std::int64_t>(limit)});
+  std::vector<AttemptRow> out;
+  while (q.step()) {
+    out.push_back(AttemptRow{q.text(0), q.i64(1), q.i64(2), q.i64(3), q.text(4), q.text(5)});
+  }
+  if (q.failed()) return Error{q.error()};
+  return out;
+}
+
 Result<bool> WebhookStore::prune(std::int64_t before_ms) {
   std::lock_guard lock(impl_->mu);
-  return Sql(impl_->db.get(),
-             "DELETE FROM webhook_batches WHERE state != 'pending' AND created_ms < ?",
-             {before_ms})
-      .run();
+  sqlite3* db = impl_->db.get();
+  return impl_->transaction([&]() -> Result<bool> {
+    if (auto r = Sql(db, "DELETE FROM webhook_attempts WHERE ts_ms < ?", {before_ms}).run(); !r) {
+      return r;
+    }
+    return Sql(db, "DELETE FROM webhook_batches WHERE state != 'pending' AND created_ms < ?",
+               {before_ms})
+        .run();
+  });
 }
 
 Result<QueueStats> WebhookStore::stats() {

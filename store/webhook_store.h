@@ -3,7 +3,8 @@
 //
 // Owns: the rows the webhooks API manages (target, events, auth, signing
 // secret, owner account), each webhook's cursor over the events table, the
-// batches cut from it (payload, state, attempts, next attempt, last error)
+// batches cut from it (payload, state, attempts, next attempt, last error),
+// every delivery attempt (webhook_attempts, for batch-status)
 // and the one lease row that lets a single process per store file dispatch.
 // cut_batch() inserts a batch and advances the cursor in ONE transaction
 // (compare-and-set on the cursor), so after a SIGKILL a batch is either
@@ -67,6 +68,16 @@ struct Attempt {
   std::string error;
 };
 
+// One delivery attempt of a batch, as batch-status lists it.
+struct AttemptRow {
+  std::string batch_id;
+  std::int64_t attempt = 0;  // 1 for the first
+  std::int64_t ts_ms = 0;
+  std::int64_t response_code = 0;
+  std::string state;  // the batch's state after it
+  std::string error;
+};
+
 // Queue numbers (for metrics and the dashboard).
 struct QueueStats {
   std::int64_t pending_batches = 0;
@@ -109,7 +120,10 @@ class WebhookStore {
   Result<bool> record_attempt(std::int64_t batch_row_id, const Attempt& a);
   // The newest batches of `webhook_id` (payloads left out).
   Result<std::vector<BatchRow>> batches(const std::string& webhook_id, std::size_t limit);
-  // Deletes delivered and failed batches created before `before_ms`.
+  // The newest delivery attempts of `webhook_id`, newest first.
+  Result<std::vector<AttemptRow>> attempts(const std::string& webhook_id, std::size_t limit);
+  // Deletes delivered and failed batches created before `before_ms`, and
+  // attempts older than that.
   Result<bool> prune(std::int64_t before_ms);
   Result<QueueStats> stats();
 
