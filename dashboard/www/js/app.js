@@ -10,12 +10,14 @@ import * as tracking from './tracking.js';
 import * as sending from './sending.js';
 import * as engagement from './engagement.js';
 import * as keys from './keys.js';
+import * as webhooks from './webhooks.js';
 
 const PAGES = {
   'tracking-domains': tracking,
   'sending-domains': sending,
   'engagement': engagement,
   'api-keys': keys,
+  'webhooks': webhooks,
 };
 const SCOPE_KEY = 'trackrelay.scope';
 
