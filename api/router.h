@@ -90,7 +90,8 @@ std::string_view openapi_json();
 struct RouterOptions {
   store::DomainStore* domains = nullptr;  // required
   store::EventStore* events = nullptr;    // null: the events route answers 503
-  store::WebhookStore* webhooks = nullptr;  // null: the webhooks routes answer 503
+  // Null: the webhooks routes answer 503.
+  store::WebhookStore* webhooks = nullptr;
   // The configuration file's snapshot (not the effective one): system domain,
   // file domains (read-only through the API), dns.* settings.
   std::function<std::shared_ptr<const conf::Config>()> file_config;

@@ -61,7 +61,8 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
   std::shared_ptr<const conf::Config> file;
   std::unique_ptr<store::DomainStore> domains;
   std::unique_ptr<store::EventStore> events;
-  std::unique_ptr<store::WebhookStore> webhooks;  // the /webhooks routes' rows
+  // The /webhooks routes' rows.
+  std::unique_ptr<store::WebhookStore> webhooks;
   std::unique_ptr<Dashboard> dashboard;  // the site outside /api/v1, and its sessions
   std::unique_ptr<Router> router;
   std::unique_ptr<net::HttpServer> http;

@@ -2,12 +2,11 @@
 // signing_secret is shown once), list, get, update (PUT), delete, validate
 // (POST a signed test batch now and answer with the receiver's status,
 // headers and body), batch-status (the newest delivery attempts: batch,
-// attempt number, response or failure code, the batch's state after it). A webhook belongs to the account that created it (c.scope);
-// a primary key without X-MSYS-SUBACCOUNT makes one that gets every
-// account's events, anyone else one that gets only its account's.
-// The target must be http(s) and reach a global address unless
-// dns.allow_private_addresses (webhook/http_post.h).
-// May call: store/ (webhooks), webhook/, dns/, conf/, base/, Boost.JSON.
+// attempt number, response or failure code, the batch's state after it). A webhook belongs to the
+// account that created it (c.scope); a primary key without X-MSYS-SUBACCOUNT makes one that gets
+// every account's events, anyone else one that gets only its account's. The target must be http(s)
+// and reach a global address unless dns.allow_private_addresses (webhook/http_post.h). May call:
+// store/ (webhooks), webhook/, dns/, conf/, base/, Boost.JSON.
 #include <algorithm>
 #include <charconv>
 #include <chrono>
@@ -67,7 +66,8 @@ std::string new_id() {
 // `events`: a non-empty array of known types, or the 400.
 std::optional<std::vector<std::string>> parse_events(const json::value& v, ApiResponse& err) {
   std::string known;
-  for (std::string_view t : webhook::event_types()) known += (known.empty() ? "" : ", ") + std::string(t);
+  for (std::string_view t : webhook::event_types())
+    known += (known.empty() ? "" : ", ") + std::string(t);
   if (!v.is_array() || v.as_array().empty()) {
     err = invalid("invalid events", "'events' must be a non-empty array of: " + known);
     return std::nullopt;
@@ -75,10 +75,10 @@ std::optional<std::vector<std::string>> parse_events(const json::value& v, ApiRe
   std::vector<std::string> out;
   for (const json::value& e : v.as_array()) {
     if (!e.is_string() || !webhook::is_webhook_event_type(e.as_string())) {
-      err = invalid("invalid events", (e.is_string() ? "unknown event type '" +
-                                                           std::string(e.as_string()) + "'"
-                                                     : std::string("event types are strings")) +
-                                          "; known: " + known);
+      err = invalid("invalid events",
+                    (e.is_string() ? "unknown event type '" + std::string(e.as_string()) + "'"
+                                   : std::string("event types are strings")) +
+                        "; known: " + known);
       return std::nullopt;
     }
     const std::string t(e.as_string());
@@ -108,8 +108,9 @@ bool apply_auth(const json::object& body, store::WebhookRow& h, ApiResponse& err
   }
   if (creds == nullptr || creds->is_null()) {
     if (!h.auth_username.empty()) return true;  // an update keeps the credentials
-    err = invalid("auth_credentials required", "auth_type basic needs auth_credentials "
-                                               "{\"username\", \"password\"}");
+    err = invalid("auth_credentials required",
+                  "auth_type basic needs auth_credentials "
+                  "{\"username\", \"password\"}");
     return false;
   }
   std::optional<std::string> user, pass;
@@ -179,7 +180,8 @@ json::object links(const std::string& id) {
   json::object o;
   o["id"] = id;
   json::array l;
-  l.push_back(json::object{{"href", "/api/v1/webhooks/" + id}, {"rel", "urn.msys.webhooks.webhook"},
+  l.push_back(json::object{{"href", "/api/v1/webhooks/" + id},
+                           {"rel", "urn.msys.webhooks.webhook"},
                            {"method", json::array{"GET", "PUT", "DELETE"}}});
   o["links"] = std::move(l);
   return o;
@@ -322,7 +324,8 @@ ApiResponse webhook_batch_status(Ctx& c) {
   if (!h) return err;
   std::int64_t limit = 100;
   if (auto it = c.query.find("limit"); it != c.query.end()) {
-    auto [end, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), limit);
+    auto [end, ec] =
+        std::from_chars(it->second.data(), it->second.data() + it->second.size(), limit);
     if (ec != std::errc() || end != it->second.data() + it->second.size() || limit < 1 ||
         limit > kMaxBatchStatus) {
       return invalid("invalid limit", "'limit' must be 1 to 1000");

@@ -151,10 +151,10 @@ struct DnsConfig {
 
 // webhooks: the dispatcher `serve` runs over the store (webhook/).
 struct WebhooksConfig {
-  bool enabled = true;          // run the dispatcher (one per store file: a lease row decides)
-  int timeout_ms = 10000;       // one POST: connect, send and read the answer
-  int retry_base_ms = 30000;    // first retry after this; doubles each time (at most 1 h)
-  int retry_for = 28800;        // seconds a batch is retried before it is marked failed
+  bool enabled = true;        // run the dispatcher (one per store file: a lease row decides)
+  int timeout_ms = 10000;     // one POST: connect, send and read the answer
+  int retry_base_ms = 30000;  // first retry after this; doubles each time (at most 1 h)
+  int retry_for = 28800;      // seconds a batch is retried before it is marked failed
 };
 
 // log: the process's log lines on stderr (base/log.h).

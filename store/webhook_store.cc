@@ -56,9 +56,9 @@ class Sql {
   bool null(int c) const { return sqlite3_column_type(stmt_.get(), c) == SQLITE_NULL; }
   std::string text(int c) const {
     const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_.get(), c));
-    return p == nullptr ? std::string()
-                        : std::string(p, static_cast<std::size_t>(
-                                             sqlite3_column_bytes(stmt_.get(), c)));
+    return p == nullptr
+               ? std::string()
+               : std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_.get(), c)));
   }
 
  private:
@@ -271,8 +271,8 @@ Result<bool> WebhookStore::cut_batch(const BatchRow& b, std::int64_t from, std::
   return moved;
 }
 
-Result<std::vector<BatchRow>> WebhookStore::due(const std::string& webhook_id,
-                                                std::int64_t now_ms, std::size_t limit) {
+Result<std::vector<BatchRow>> WebhookStore::due(const std::string& webhook_id, std::int64_t now_ms,
+                                                std::size_t limit) {
   std::lock_guard lock(impl_->mu);
   Sql q(impl_->db.get(),
         std::string("SELECT ") + kBatchColumns +

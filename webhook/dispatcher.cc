@@ -23,11 +23,11 @@
 namespace trackrelay::webhook {
 namespace {
 
-constexpr std::size_t kMaxBatch = 1000;         // events in one batch at most
-constexpr std::int64_t kWindowMs = 1000;        // or what 1 s of events gave
-constexpr std::int64_t kLeaseTtlMs = 10000;     // a dead holder's lease expires after this
-constexpr std::int64_t kLeaseRenewMs = 2000;    // the holder renews this often
-constexpr std::int64_t kMaxDelayMs = 3600000;   // retries wait at most 1 h
+constexpr std::size_t kMaxBatch = 1000;           // events in one batch at most
+constexpr std::int64_t kWindowMs = 1000;          // or what 1 s of events gave
+constexpr std::int64_t kLeaseTtlMs = 10000;       // a dead holder's lease expires after this
+constexpr std::int64_t kLeaseRenewMs = 2000;      // the holder renews this often
+constexpr std::int64_t kMaxDelayMs = 3600000;     // retries wait at most 1 h
 constexpr std::int64_t kKeepMs = 7LL * 86400000;  // batch status is kept 7 days
 constexpr auto kWorkerPass = std::chrono::milliseconds(200);
 constexpr auto kControlPass = std::chrono::milliseconds(500);
@@ -81,8 +81,7 @@ std::vector<std::pair<std::string, std::string>> request_headers(const store::We
                                                                  const std::string& body,
                                                                  std::int64_t unix_seconds) {
   std::vector<std::pair<std::string, std::string>> h;
-  h.emplace_back(std::string(kSignatureHeader),
-                 signature(hook.signing_secret, unix_seconds, body));
+  h.emplace_back(std::string(kSignatureHeader), signature(hook.signing_secret, unix_seconds, body));
   h.emplace_back("X-MessageSystems-Batch-ID", batch_id);
   if (hook.auth_type == "basic") {
     h.emplace_back("Authorization",
@@ -91,8 +90,8 @@ std::vector<std::pair<std::string, std::string>> request_headers(const store::We
   return h;
 }
 
-store::Attempt next_state(const store::BatchRow& batch, const PostResult& result,
-                          std::int64_t now, const conf::WebhooksConfig& cfg) {
+store::Attempt next_state(const store::BatchRow& batch, const PostResult& result, std::int64_t now,
+                          const conf::WebhooksConfig& cfg) {
   store::Attempt a;
   a.at_ms = now;
   a.response_code = result.answered ? result.status : 0;

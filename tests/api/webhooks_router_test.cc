@@ -2,8 +2,8 @@
 // real store: the hosted service's shapes, the secret shown once, 400s for
 // unknown event types, oauth2 and bad targets, the egress rule on create,
 // subaccount isolation, batch-status, validate against a closed port.
-#include <sys/socket.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "api_test_util.h"
 
@@ -19,8 +19,9 @@ constexpr const char* kPrivateOk =
 
 TEST_F(Api, WebhookCreateListGetUpdateDelete) {
   use_config(std::string(kBaseConfig) + kPrivateOk);
-  auto r = call("POST", "/webhooks",
-                R"({"name": "h", "target": "http://127.0.0.1:9/x", "events": ["click", "injection"]})");
+  auto r =
+      call("POST", "/webhooks",
+           R"({"name": "h", "target": "http://127.0.0.1:9/x", "events": ["click", "injection"]})");
   ASSERT_EQ(r.status, 200) << error_text(r);
   const std::string id = s(r.body.at("results").at("id"));
   EXPECT_EQ(s(r.body.at("results").at("signing_secret")).size(), 64u);
@@ -114,8 +115,7 @@ TEST_F(Api, WebhooksBelongToTheirAccount) {
   EXPECT_EQ(call("GET", "/webhooks/" + primary_id, "", sub_key->key).status, 404);
   EXPECT_EQ(call("PUT", "/webhooks/" + primary_id, "{}", sub_key->key).status, 404);
   EXPECT_EQ(call("POST", "/webhooks/" + primary_id + "/validate", "", sub_key->key).status, 404);
-  EXPECT_EQ(call("GET", "/webhooks/" + primary_id + "/batch-status", "", sub_key->key).status,
-            404);
+  EXPECT_EQ(call("GET", "/webhooks/" + primary_id + "/batch-status", "", sub_key->key).status, 404);
   r = call("GET", "/webhooks");
   EXPECT_EQ(r.body.at("results").as_array().size(), 2u) << "the primary sees every account's";
   r = call("GET", "/webhooks/" + primary_id);
