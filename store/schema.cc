@@ -92,9 +92,10 @@ constexpr const char* kSchemaV3 =
 // after it into a batch row and advances the cursor in one transaction, so a
 // batch is either wholly queued or not cut at all (at-least-once across
 // SIGKILL). webhook_attempts: every delivery attempt (batch-status).
-// webhook_lease: the one dispatcher per store file.
+// webhook_lease: the one dispatcher per store file. IF NOT EXISTS: a test
+// that winds a fresh file back to an older version keeps these tables.
 constexpr const char* kSchemaV4 =
-    "CREATE TABLE webhooks ("
+    "CREATE TABLE IF NOT EXISTS webhooks ("
     "  id TEXT PRIMARY KEY,"
     "  subaccount_id INTEGER NOT NULL DEFAULT 0,"
     "  all_accounts INTEGER NOT NULL DEFAULT 0,"
@@ -110,7 +111,7 @@ constexpr const char* kSchemaV4 =
     "  last_successful_ms INTEGER NOT NULL DEFAULT 0,"
     "  last_failure_ms INTEGER NOT NULL DEFAULT 0,"
     "  created_ms INTEGER NOT NULL);"
-    "CREATE TABLE webhook_batches ("
+    "CREATE TABLE IF NOT EXISTS webhook_batches ("
     "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
     "  webhook_id TEXT NOT NULL,"
     "  batch_id TEXT NOT NULL,"
@@ -125,8 +126,9 @@ constexpr const char* kSchemaV4 =
     "  last_attempt_ms INTEGER NOT NULL DEFAULT 0,"
     "  response_code INTEGER NOT NULL DEFAULT 0,"
     "  last_error TEXT NOT NULL DEFAULT '');"
-    "CREATE INDEX webhook_batches_due ON webhook_batches(webhook_id, state, next_attempt_ms);"
-    "CREATE TABLE webhook_attempts ("
+    "CREATE INDEX IF NOT EXISTS webhook_batches_due ON webhook_batches(webhook_id, state, "
+    "next_attempt_ms);"
+    "CREATE TABLE IF NOT EXISTS webhook_attempts ("
     "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
     "  webhook_id TEXT NOT NULL,"
     "  batch_row INTEGER NOT NULL,"
@@ -136,8 +138,8 @@ constexpr const char* kSchemaV4 =
     "  response_code INTEGER NOT NULL,"
     "  state TEXT NOT NULL,"
     "  error TEXT NOT NULL);"
-    "CREATE INDEX webhook_attempts_hook ON webhook_attempts(webhook_id, id);"
-    "CREATE TABLE webhook_lease ("
+    "CREATE INDEX IF NOT EXISTS webhook_attempts_hook ON webhook_attempts(webhook_id, id);"
+    "CREATE TABLE IF NOT EXISTS webhook_lease ("
     "  name TEXT PRIMARY KEY,"
     "  owner TEXT NOT NULL,"
     "  expires_ms INTEGER NOT NULL);"
