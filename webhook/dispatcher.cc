@@ -171,8 +171,8 @@ void Dispatcher::Impl::reconcile() {
     if (workers.contains(id)) continue;
     Worker w;
     auto done = w.done;
-    w.thread = std::jthread([this, id, done](std::stop_token st) {
-      worker_loop(st, id);
+    w.thread = std::jthread([this, hook = id, done](std::stop_token st) {
+      worker_loop(st, hook);
       *done = true;
     });
     workers.emplace(id, std::move(w));
