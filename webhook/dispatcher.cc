@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <condition_variable>
 #include <map>
@@ -56,9 +57,11 @@ bool stale_owner(const std::string& owner) {
   const auto second = owner.find(':', first + 1);
   if (first == std::string::npos || second == std::string::npos) return false;
   if (owner.substr(0, first) != host_name()) return false;
-  const std::string pid = owner.substr(first + 1, second - first - 1);
-  if (pid.empty() || pid.find_first_not_of("0123456789") != std::string::npos) return false;
-  return kill(static_cast<pid_t>(std::stoll(pid)), 0) != 0 && errno == ESRCH;
+  const std::string_view text = std::string_view(owner).substr(first + 1, second - first - 1);
+  pid_t pid = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), pid);
+  if (ec != std::errc() || end != text.data() + text.size() || pid <= 0) return false;
+  return kill(pid, 0) != 0 && errno == ESRCH;
 }
 
 // Sleeps `d` or until stop is requested.
