@@ -118,6 +118,15 @@ std::optional<ApiResponse> event_selection(const Ctx& c, std::span<const std::st
 std::optional<ApiResponse> parse_classifications(const std::string* value,
                                                  std::vector<std::string>& out);
 
+// api/webhooks.cc
+ApiResponse webhook_create(Ctx& c);
+ApiResponse webhook_list(Ctx& c);
+ApiResponse webhook_get(Ctx& c);
+ApiResponse webhook_update(Ctx& c);
+ApiResponse webhook_delete(Ctx& c);
+ApiResponse webhook_validate(Ctx& c);
+ApiResponse webhook_batch_status(Ctx& c);
+
 // The events a caller may see: nullopt (every account's) for a primary key
 // without X-MSYS-SUBACCOUNT, else only those of its scope. Decided by the
 // event's own subaccount_id, never by a tracking-domain name (a domain may

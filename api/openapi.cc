@@ -24,7 +24,8 @@ constexpr std::string_view kDocument = R"json({
     "parameters": {
       "subaccount": {"name": "X-MSYS-SUBACCOUNT", "in": "header", "required": false, "schema": {"type": "integer", "minimum": 0}, "description": "Act for this subaccount (0: the primary account). A subaccount key may only name its own."},
       "domain": {"name": "domain", "in": "path", "required": true, "schema": {"type": "string"}, "description": "Domain name, any case, U-label or A-label."},
-      "id": {"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}
+      "id": {"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}},
+      "webhook_id": {"name": "webhook_id", "in": "path", "required": true, "schema": {"type": "string"}}
     },
     "schemas": {
       "Errors": {"type": "object", "properties": {"errors": {"type": "array", "items": {"type": "object", "properties": {"message": {"type": "string"}, "description": {"type": "string"}, "code": {"type": "string"}}, "required": ["message"]}}}},
@@ -35,6 +36,7 @@ constexpr std::string_view kDocument = R"json({
         "managed_by": {"type": "string", "enum": ["api", "config"]},
         "verification": {"type": "object", "properties": {"record": {"type": "object"}, "expected": {"type": "string"}, "found": {"type": "string"}, "message": {"type": "string"}, "checked_at": {"type": "string"}, "http_challenge": {"type": "object", "properties": {"url": {"type": "string"}, "token": {"type": "string"}}}}}}},
       "SendingDomain": {"type": "object", "properties": {"domain": {"type": "string"}, "tracking_domain": {"type": "string"}, "status": {"type": "object"}, "subaccount_id": {"type": "integer"}, "managed_by": {"type": "string", "enum": ["api", "config"]}}},
+      "WebhookInput": {"type": "object", "properties": {"name": {"type": "string"}, "target": {"type": "string", "description": "http:// or https:// URL; it must reach a global address unless dns.allow_private_addresses"}, "events": {"type": "array", "items": {"type": "string", "enum": ["click", "open", "initial_open", "injection"]}}, "auth_type": {"type": "string", "enum": ["none", "basic"]}, "auth_credentials": {"type": "object", "properties": {"username": {"type": "string"}, "password": {"type": "string"}}}, "active": {"type": "boolean"}}},
       "Counts": {"type": "object", "properties": {"click": {"type": "integer"}, "open": {"type": "integer"}, "initial_open": {"type": "integer"}}},
       "Event": {"type": "object", "properties": {"type": {"type": "string", "enum": ["injection", "click", "open", "initial_open"]}, "event_id": {"type": "string"}, "timestamp": {"type": "string"}, "message_id": {"type": "string"}, "transmission_id": {"type": "string"}, "campaign_id": {"type": "string"}, "subaccount_id": {"type": "integer"}, "rcpt_to": {"type": "string"}, "raw_rcpt_to": {"type": "string"}, "rcpt_meta": {"type": "object"}, "rcpt_tags": {"type": "array", "items": {"type": "string"}}, "friendly_from": {"type": "string"}, "sending_domain": {"type": "string"}, "tracking_domain": {"type": "string"}, "msg_from": {"type": "string"}, "msg_size": {"type": "string", "description": "injections"}, "target_link_url": {"type": "string", "description": "clicks"}, "target_link_name": {"type": "string", "description": "clicks"}, "user_agent": {"type": "string"}, "ip_address": {"type": "string"}, "method": {"type": "string"}, "classification": {"type": "object", "description": "who made it (docs/metrics.md); absent on events recorded before schema version 6", "properties": {"kind": {"type": "string", "enum": ["human", "apple_mpp", "image_proxy", "scanner"]}, "reasons": {"type": "array", "items": {"type": "string"}}}}}},
       "Deliverability": {"type": "object", "properties": {"count_injected": {"type": "integer"}, "count_clicked": {"type": "integer"}, "count_unique_clicked": {"type": "integer"}, "count_rendered": {"type": "integer"}, "count_unique_rendered": {"type": "integer"}, "count_initial_rendered": {"type": "integer"}}}
@@ -226,6 +228,29 @@ constexpr std::string_view kDocument = R"json({
           {"name": "order_by", "in": "query", "schema": {"type": "string"}, "description": "a metric, descending"},
           {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 10000}}],
         "responses": {"200": {"description": "The metrics", "content": {"application/json": {"schema": {"type": "object", "properties": {"results": {"type": "array", "items": {"$ref": "#/components/schemas/Deliverability"}}}}}}}, "400": {"$ref": "#/components/responses/Error"}, "422": {"$ref": "#/components/responses/Error"}}}
+    },
+    "/webhooks": {
+      "parameters": [{"$ref": "#/components/parameters/subaccount"}],
+      "post": {"summary": "Create a webhook; the answer has its signing_secret, shown this once (docs/webhooks.md)", "requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/WebhookInput"}}}},
+        "responses": {"200": {"$ref": "#/components/responses/Results"}, "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"}}},
+      "get": {"summary": "List the webhooks", "responses": {"200": {"$ref": "#/components/responses/Results"}, "401": {"$ref": "#/components/responses/Error"}}}
+    },
+    "/webhooks/{webhook_id}": {
+      "parameters": [{"$ref": "#/components/parameters/webhook_id"}, {"$ref": "#/components/parameters/subaccount"}],
+      "get": {"summary": "A webhook", "responses": {"200": {"$ref": "#/components/responses/Results"}, "404": {"$ref": "#/components/responses/Error"}}},
+      "put": {"summary": "Change name, target, events, auth_type, auth_credentials, active", "requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/WebhookInput"}}}},
+        "responses": {"200": {"$ref": "#/components/responses/Results"}, "400": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}}},
+      "delete": {"summary": "Delete a webhook and its queued batches", "responses": {"204": {"$ref": "#/components/responses/NoContent"}, "404": {"$ref": "#/components/responses/Error"}}}
+    },
+    "/webhooks/{webhook_id}/validate": {
+      "parameters": [{"$ref": "#/components/parameters/webhook_id"}, {"$ref": "#/components/parameters/subaccount"}],
+      "post": {"summary": "POST a signed test batch (or the body's message) to the target now; results.response has the receiver's status, headers and body", "requestBody": {"content": {"application/json": {"schema": {"type": "object", "properties": {"message": {}}}}}},
+        "responses": {"200": {"$ref": "#/components/responses/Results"}, "404": {"$ref": "#/components/responses/Error"}, "429": {"$ref": "#/components/responses/Error"}}}
+    },
+    "/webhooks/{webhook_id}/batch-status": {
+      "parameters": [{"$ref": "#/components/parameters/webhook_id"}, {"$ref": "#/components/parameters/subaccount"}],
+      "get": {"summary": "The newest delivery attempts, newest first: ts, batch_id, attempts (this attempt's number), response_code, failure_code and error (not delivered), state (the batch's after it: delivered, pending, failed)", "parameters": [{"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}}],
+        "responses": {"200": {"$ref": "#/components/responses/Results"}, "404": {"$ref": "#/components/responses/Error"}}}
     }
   }
 })json";

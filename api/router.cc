@@ -66,6 +66,13 @@ const std::vector<Entry>& table() {
       {{"GET", "/metrics/deliverability/subaccount"}, internal::deliverability_by_subaccount},
       {{"GET", "/metrics/deliverability/tracking-domain"},
        internal::deliverability_by_tracking_domain},
+      {{"POST", "/webhooks"}, internal::webhook_create},
+      {{"GET", "/webhooks"}, internal::webhook_list},
+      {{"GET", "/webhooks/{webhook_id}"}, internal::webhook_get},
+      {{"PUT", "/webhooks/{webhook_id}"}, internal::webhook_update},
+      {{"DELETE", "/webhooks/{webhook_id}"}, internal::webhook_delete},
+      {{"POST", "/webhooks/{webhook_id}/validate"}, internal::webhook_validate},
+      {{"GET", "/webhooks/{webhook_id}/batch-status"}, internal::webhook_batch_status},
   };
   return kTable;
 }

@@ -1,7 +1,8 @@
 // api/router.h — the management REST API, decided without network I/O.
 //
 // Owns: the routes under /api/v1 (tracking domains, sending domains,
-// subaccounts, API keys, message events, the OpenAPI document), API-key
+// subaccounts, API keys, message events, webhooks (api/webhooks.cc), the
+// OpenAPI document), API-key
 // authentication (Authorization: <key>, or Basic with the key as user name;
 // checked by store::DomainStore::authenticate, which refuses keys of
 // subaccounts that are not active: 403), subaccount scoping
@@ -34,6 +35,7 @@
 #include "dns/resolver.h"
 #include "store/domain_store.h"
 #include "store/event_store.h"
+#include "store/webhook_store.h"
 
 namespace trackrelay::api {
 
@@ -88,6 +90,8 @@ std::string_view openapi_json();
 struct RouterOptions {
   store::DomainStore* domains = nullptr;  // required
   store::EventStore* events = nullptr;    // null: the events route answers 503
+  // Null: the webhooks routes answer 503.
+  store::WebhookStore* webhooks = nullptr;
   // The configuration file's snapshot (not the effective one): system domain,
   // file domains (read-only through the API), dns.* settings.
   std::function<std::shared_ptr<const conf::Config>()> file_config;

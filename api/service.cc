@@ -20,6 +20,7 @@
 #include "net/http_server.h"
 #include "store/domain_store.h"
 #include "store/event_store.h"
+#include "store/webhook_store.h"
 
 namespace trackrelay::api {
 namespace {
@@ -60,6 +61,8 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
   std::shared_ptr<const conf::Config> file;
   std::unique_ptr<store::DomainStore> domains;
   std::unique_ptr<store::EventStore> events;
+  // The /webhooks routes' rows.
+  std::unique_ptr<store::WebhookStore> webhooks;
   std::unique_ptr<Dashboard> dashboard;  // the site outside /api/v1, and its sessions
   std::unique_ptr<Router> router;
   std::unique_ptr<net::HttpServer> http;
@@ -267,9 +270,13 @@ Result<bool> Service::start() {
   auto events = store::EventStore::open(std::move(options));
   if (!events) return Error{"store: " + events.error()};
   s.events = std::move(events).value();
+  auto webhooks = store::WebhookStore::open(cfg->store, false);
+  if (!webhooks) return Error{"store: " + webhooks.error()};
+  s.webhooks = std::move(webhooks).value();
   RouterOptions ro;
   ro.domains = s.domains.get();
   ro.events = s.events.get();
+  ro.webhooks = s.webhooks.get();
   std::weak_ptr<Impl> weak = impl_;
   ro.file_config = [weak] {
     auto self = weak.lock();

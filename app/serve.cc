@@ -3,6 +3,7 @@
 // Starts the relay (relay.listen), the tracking endpoint (track.listen /
 // track.tls_listen), the management API (api.listen) and Prometheus
 // metrics (metrics.listen, metrics/) on one io_context;
+// runs the webhook dispatcher (webhook/, when webhooks.enabled);
 // keeps the snapshot equal to the effective configuration (file + verified
 // store domains, api/service.h) so API changes reach the relay and the
 // tracker without a restart; tells systemd when it is ready
@@ -29,6 +30,7 @@
 #include "metrics/instruments.h"
 #include "relay/server.h"
 #include "track/server.h"
+#include "webhook/dispatcher.h"
 
 namespace trackrelay::app {
 namespace {
@@ -97,6 +99,21 @@ Result<bool> start_track(boost::asio::io_context& ioc, conf::Snapshot& snapshot,
   return true;
 }
 
+// The webhook dispatcher (webhooks.enabled): one per store file sends (a
+// lease row decides), so every serve process may run it. Null when off.
+std::unique_ptr<webhook::Dispatcher> start_webhooks(conf::Snapshot& snapshot) {
+  if (!snapshot.current()->webhooks.enabled) return nullptr;
+  webhook::DispatcherOptions o;
+  o.store_path = snapshot.current()->store;
+  o.config = [&snapshot] { return snapshot.current(); };
+  auto d = webhook::Dispatcher::start(std::move(o));
+  if (!d) {
+    log::error("webhooks", d.error() + "; webhooks are not sent by this process");
+    return nullptr;
+  }
+  return std::move(d).value();
+}
+
 // SIGHUP: re-reads the file; an invalid one keeps the running configuration.
 void reload(const std::string& config_path, api::Service& api_service, Servers& servers) {
   sd_notify(0, "RELOADING=1");
@@ -153,6 +170,9 @@ int cmd_serve(const std::string& config_path, std::shared_ptr<const conf::Config
                "the configuration enables no listener (relay.listen, track.listen, api.listen)");
     return EX_CONFIG;
   }
+
+  // After the API service: it has created (or migrated) the store.
+  const auto webhooks = start_webhooks(snapshot);
 
   boost::asio::signal_set signals(ioc, SIGTERM, SIGINT, SIGHUP);
   std::function<void(const boost::system::error_code&, int)> on_signal =

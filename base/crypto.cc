@@ -3,6 +3,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include "base/encoding.h"
@@ -34,6 +35,14 @@ std::string make_password_hash(std::string_view password, std::string_view salt,
 bool verify_password(const PasswordHash& h, std::string_view password) {
   const std::string got = make_password_hash(password, h.salt, h.iterations);
   return got.size() == h.hash.size() && CRYPTO_memcmp(got.data(), h.hash.data(), got.size()) == 0;
+}
+
+std::string hmac_sha256(std::string_view key, std::string_view data) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &len);
+  return std::string(reinterpret_cast<const char*>(out), len);
 }
 
 }  // namespace trackrelay

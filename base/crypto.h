@@ -1,6 +1,7 @@
 // base/crypto.h — the cryptography several libraries share: random bytes and
 // random hex identifiers, and PBKDF2-HMAC-SHA256 password hashes (relay.auth
-// and dashboard.admin_password_hash; their text format is password_hash.h).
+// and dashboard.admin_password_hash; their text format is password_hash.h),
+// and HMAC-SHA256 (webhook signatures).
 // May call: base/encoding.h, OpenSSL (libcrypto).
 #pragma once
 
@@ -25,5 +26,8 @@ std::string make_password_hash(std::string_view password, std::string_view salt,
 
 // Whether `password` hashes to `h` (compared in constant time).
 bool verify_password(const PasswordHash& h, std::string_view password);
+
+// HMAC-SHA256 of `data` under `key`: 32 raw bytes (webhook signatures).
+std::string hmac_sha256(std::string_view key, std::string_view data);
 
 }  // namespace trackrelay

@@ -160,6 +160,14 @@ struct MetricsConfig {
   std::vector<std::string> listen;  // "host:port" serving GET /metrics; empty = none
 };
 
+// webhooks: the dispatcher `serve` runs over the store (webhook/).
+struct WebhooksConfig {
+  bool enabled = true;        // run the dispatcher (one per store file: a lease row decides)
+  int timeout_ms = 10000;     // one POST: connect, send and read the answer
+  int retry_base_ms = 30000;  // first retry after this; doubles each time (at most 1 h)
+  int retry_for = 28800;      // seconds a batch is retried before it is marked failed
+};
+
 // log: the process's log lines on stderr (base/log.h).
 struct LogConfig {
   std::string format = "text";  // "text" (key=value lines) or "json" (JSON lines)
@@ -187,6 +195,7 @@ struct Config {
   ApiConfig api;
   DashboardConfig dashboard;
   DnsConfig dns;
+  WebhooksConfig webhooks;
   LogConfig log;
   MetricsConfig metrics;
   // Effective configuration only (api/effective.h): challenges the tracker serves.

@@ -118,7 +118,65 @@ constexpr const char* kSchemaV6 =
     "ALTER TABLE events ADD COLUMN classification_reasons TEXT NOT NULL DEFAULT '';"
     "PRAGMA user_version = 6;";
 
-static_assert(kSchemaVersion == 6, "add the migration for the new version here");
+// --- Migration 7 --- Webhooks (issue 13, webhook/): each webhook keeps a cursor over the events
+// table (the durable, ordered log: seq); the dispatcher cuts the events
+// after it into a batch row and advances the cursor in one transaction, so a
+// batch is either wholly queued or not cut at all (at-least-once across
+// SIGKILL). webhook_attempts: every delivery attempt (batch-status).
+// webhook_lease: the one dispatcher per store file. IF NOT EXISTS: a test
+// that winds a fresh file back to an older version keeps these tables.
+constexpr const char* kSchemaV7 =
+    "CREATE TABLE IF NOT EXISTS webhooks ("
+    "  id TEXT PRIMARY KEY,"
+    "  subaccount_id INTEGER NOT NULL DEFAULT 0,"
+    "  all_accounts INTEGER NOT NULL DEFAULT 0,"
+    "  name TEXT NOT NULL,"
+    "  target TEXT NOT NULL,"
+    "  events TEXT NOT NULL,"
+    "  auth_type TEXT NOT NULL DEFAULT 'none',"
+    "  auth_username TEXT NOT NULL DEFAULT '',"
+    "  auth_password TEXT NOT NULL DEFAULT '',"
+    "  signing_secret TEXT NOT NULL,"
+    "  active INTEGER NOT NULL DEFAULT 1,"
+    "  cursor_seq INTEGER NOT NULL DEFAULT 0,"
+    "  last_successful_ms INTEGER NOT NULL DEFAULT 0,"
+    "  last_failure_ms INTEGER NOT NULL DEFAULT 0,"
+    "  created_ms INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS webhook_batches ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  webhook_id TEXT NOT NULL,"
+    "  batch_id TEXT NOT NULL,"
+    "  first_seq INTEGER NOT NULL,"
+    "  last_seq INTEGER NOT NULL,"
+    "  event_count INTEGER NOT NULL,"
+    "  payload TEXT NOT NULL,"
+    "  state TEXT NOT NULL DEFAULT 'pending',"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  created_ms INTEGER NOT NULL,"
+    "  next_attempt_ms INTEGER NOT NULL,"
+    "  last_attempt_ms INTEGER NOT NULL DEFAULT 0,"
+    "  response_code INTEGER NOT NULL DEFAULT 0,"
+    "  last_error TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX IF NOT EXISTS webhook_batches_due ON webhook_batches(webhook_id, state, "
+    "next_attempt_ms);"
+    "CREATE TABLE IF NOT EXISTS webhook_attempts ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  webhook_id TEXT NOT NULL,"
+    "  batch_row INTEGER NOT NULL,"
+    "  batch_id TEXT NOT NULL,"
+    "  attempt INTEGER NOT NULL,"
+    "  ts_ms INTEGER NOT NULL,"
+    "  response_code INTEGER NOT NULL,"
+    "  state TEXT NOT NULL,"
+    "  error TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS webhook_attempts_hook ON webhook_attempts(webhook_id, id);"
+    "CREATE TABLE IF NOT EXISTS webhook_lease ("
+    "  name TEXT PRIMARY KEY,"
+    "  owner TEXT NOT NULL,"
+    "  expires_ms INTEGER NOT NULL);"
+    "PRAGMA user_version = 7;";
+
+static_assert(kSchemaVersion == 7, "add the migration for the new version here");
 
 Result<std::int64_t> user_version(sqlite3* db);
 
@@ -205,7 +263,7 @@ Result<bool> ensure_schema(sqlite3* db, const std::string& path) {
                    " has an events table but no schema version; it is not a trackrelay store"};
     }
   }
-  const char* steps[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4, kSchemaV5, kSchemaV6};
+  const char* steps[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4, kSchemaV5, kSchemaV6, kSchemaV7};
   for (int to = static_cast<int>(*version) + 1; to <= kSchemaVersion; ++to) {
     if (auto r = migrate(db, path, steps[to - 1], to); !r) return r;
   }

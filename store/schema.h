@@ -7,7 +7,9 @@
 // sending-domain DNS proof (verified, txt_status, txt_token, found, message,
 // checked_ms) and events.subaccount_id (the owner). Version 4: the message
 // fields of events (transmission_id, raw_rcpt_to, rcpt_meta, rcpt_tags,
-// friendly_from, msg_from, msg_size) and their indexes. Each migration
+// friendly_from, msg_from, msg_size) and their indexes. Version 6: events
+// classification. Version 7: webhooks,
+// webhook_batches and webhook_lease (store/webhook_store.h). Each migration
 // runs in its own transaction, in order, so a file of any older version is
 // brought up to date by whichever process opens it first; a newer version is
 // refused. May call: base/, SQLite.

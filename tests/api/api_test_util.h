@@ -17,6 +17,7 @@
 #include "dns/resolver.h"
 #include "store/domain_store.h"
 #include "store/event_store.h"
+#include "store/webhook_store.h"
 
 namespace trackrelay::api::testing {
 
@@ -72,9 +73,13 @@ class Api : public ::testing::Test {
     auto e = store::EventStore::open(o);
     ASSERT_TRUE(e.ok()) << e.error();
     events_ = std::move(e).value();
+    auto w = store::WebhookStore::open(dir_ + "/s.db");
+    ASSERT_TRUE(w.ok()) << w.error();
+    webhooks_ = std::move(w).value();
     RouterOptions ro;
     ro.domains = domains_.get();
     ro.events = events_.get();
+    ro.webhooks = webhooks_.get();
     ro.file_config = [this] { return file_; };
     ro.resolver = [this](const conf::Config&) -> Result<std::unique_ptr<dns::Resolver>> {
       return std::unique_ptr<dns::Resolver>(std::make_unique<TableResolver>(dns_));
@@ -87,6 +92,7 @@ class Api : public ::testing::Test {
   }
   void TearDown() override {
     router_.reset();
+    webhooks_.reset();
     events_.reset();
     domains_.reset();
     std::error_code ec;
@@ -134,6 +140,7 @@ class Api : public ::testing::Test {
   std::shared_ptr<const conf::Config> file_;
   std::unique_ptr<store::DomainStore> domains_;
   std::unique_ptr<store::EventStore> events_;
+  std::unique_ptr<store::WebhookStore> webhooks_;
   std::unique_ptr<Router> router_;
   std::map<std::string, dns::Answer> dns_;
   std::string key_;

@@ -15,15 +15,19 @@
 // (with its link name, campaign and tracking domain) is in Engagement, also
 // filtered, with the unique click rate against the injected recipients; an API key is created (shown once) and revoked; a change without
 // the CSRF token is refused; the page sends a CSP and runs with no console
-// error; sign-out ends the session; the admin password signs in. Screenshots
+// error; a webhook is created (its signing secret shown once), tested, and
+// its batch-status shows a failed then delivered batch after a click;
+// sign-out ends the session; the admin password signs in. Screenshots
 // of every page at 1280 px and 360 px go to SCREENSHOT_DIR.
 //
 // usage: dashboard_test.mjs TRACKRELAY WORKDIR SCREENSHOT_DIR
 //   WORKDIR gets package.json/package-lock.json and `npm ci` on first run.
 //   Exit 77 (skipped) when chromium, npm or dnsmasq is missing.
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import {spawnSync} from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import {fileURLToPath, pathToFileURL} from 'node:url';
 
@@ -274,12 +278,59 @@ async function main() {
     assert.equal(await main.getByRole('button', {name: 'Reactivate Acme'}).count(), 0, 'terminated is final');
     await page.getByRole('link', {name: 'API Keys'}).click();
     await main.getByRole('heading', {name: 'API Keys'}).waitFor();
+    log('webhooks: create (secret shown once), test, a failed then delivered batch');
+    const hooked = [];
+    const receiver = http.createServer((req, res) => {
+      const chunks = [];
+      req.on('data', (c) => chunks.push(c));
+      req.on('end', () => {
+        hooked.push({headers: req.headers, body: Buffer.concat(chunks)});
+        const fail = hooked.length === 2;  // the first batch after the test: 500 once
+        res.writeHead(fail ? 500 : 200, {'Content-Type': 'text/plain'});
+        res.end(fail ? 'busy' : 'ok');
+      });
+    });
+    await new Promise((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    try {
+      await page.getByRole('link', {name: 'Webhooks'}).click();
+      await main.getByRole('button', {name: 'Create Webhook'}).click();
+      await dialog.getByLabel('Name', {exact: true}).fill('crm feed');
+      await dialog.getByLabel('Target URL').fill(`http://127.0.0.1:${receiver.address().port}/hook`);
+      await dialog.getByRole('button', {name: 'Create'}).click();
+      await page.locator('dialog[open]', {hasText: 'it will not be shown again'}).waitFor();
+      const secret = (await dialog.locator('code').textContent()).trim();
+      assert.match(secret, /^[0-9a-f]{64}$/);
+      await shot('webhook-created-1280');
+      await dialog.getByRole('button', {name: 'I have copied it'}).click();
+      await main.getByRole('button', {name: 'Test webhook crm feed'}).click();
+      await dialog.getByText('Test POST to endpoint succeeded').waitFor();
+      await dialog.getByRole('button', {name: 'Close'}).click();
+      const signed = (m) => {
+        const [t, v1] = m.headers['x-trackrelay-signature'].split(',').map((x) => x.split('=')[1]);
+        const want = crypto.createHmac('sha256', secret).update(t + '.').update(m.body).digest('hex');
+        return v1 === want;
+      };
+      assert.ok(signed(hooked[0]), 'the test batch is signed with the secret shown once');
+      await env.follow(link);  // a second click: its batch fails once, then is delivered
+      await main.getByRole('button', {name: 'Recent batches of crm feed'}).click();
+      const batches = main.locator('section.batches');
+      for (let i = 0; i < 40 && !(await batches.getByText('delivered').count()); ++i) {
+        await page.waitForTimeout(500);
+        await main.getByRole('button', {name: 'Recent batches of crm feed'}).click();
+      }
+      await batches.locator('tr', {hasText: '500'}).waitFor();
+      await batches.locator('tr', {hasText: 'delivered'}).waitFor();
+      assert.ok(hooked.length >= 3 && hooked.every(signed), 'every request is signed');
+      await shot('webhooks-1280');
+    } finally {
+      receiver.close();
+    }
 
     log('every page at 360 px');
     const narrow = await context.newPage();
     await narrow.setViewportSize({width: 360, height: 740});
     narrow.on('pageerror', (e) => problems.push(e.message));
-    for (const p of ['tracking-domains', 'sending-domains', 'engagement', 'api-keys', 'subaccounts']) {
+    for (const p of ['tracking-domains', 'sending-domains', 'engagement', 'api-keys', 'subaccounts', 'webhooks']) {
       await narrow.goto(env.origin + '/#/' + p);
       await narrow.locator('main h1').waitFor();
       await narrow.locator('main table, main .empty').first().waitFor();
@@ -300,7 +351,7 @@ async function main() {
     await page.getByRole('alert').filter({hasText: 'wrong password'}).waitFor();
     await page.locator('#signin-password').fill(ADMIN_PASSWORD);
     await page.getByRole('button', {name: 'Sign in'}).click();
-    await main.getByRole('heading', {name: 'API Keys'}).waitFor();  // where the page was
+    await main.getByRole('heading', {name: 'Webhooks', exact: true}).waitFor();  // where the page was
     await page.getByRole('link', {name: 'Tracking Domains'}).click();
     await row(DOMAIN).locator('.badge.verified').waitFor();
     assert.match(await page.locator('#who').textContent(), /admin/);

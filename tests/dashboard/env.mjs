@@ -178,7 +178,9 @@ export class Env {
       "track: {listen: '127.0.0.1:0'}",
       "api: {listen: '127.0.0.1:0', store_poll_ms: 100}",
       `dashboard: {admin_password_hash: '${passwordHash(adminPassword)}'}`,
-      `dns: {resolvers: ['127.0.0.1:${this.dns.port}'], timeout_ms: 1000, reverify_interval: 0}`,
+      `dns: {resolvers: ['127.0.0.1:${this.dns.port}'], timeout_ms: 1000, reverify_interval: 0,`,
+      '      allow_private_addresses: true}',  // the webhook receiver is on loopback
+      'webhooks: {retry_base_ms: 500, timeout_ms: 2000}',
       `store: '${path.join(this.dir, 'store.db')}'`,
       '',
     ].join('\n'));

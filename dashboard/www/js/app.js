@@ -11,6 +11,7 @@ import * as sending from './sending.js';
 import * as engagement from './engagement.js';
 import * as keys from './keys.js';
 import * as subaccounts from './subaccounts.js';
+import * as webhooks from './webhooks.js';
 
 const PAGES = {
   'tracking-domains': tracking,
@@ -18,6 +19,7 @@ const PAGES = {
   'engagement': engagement,
   'api-keys': keys,
   'subaccounts': subaccounts,
+  'webhooks': webhooks,
 };
 const SCOPE_KEY = 'trackrelay.scope';
 

@@ -1,0 +1,412 @@
+// store/webhook_store.cc — WebhookStore over SQLite. May call: base/, SQLite.
+#include "store/webhook_store.h"
+
+#include <mutex>
+#include <variant>
+
+#include "store/schema.h"
+
+namespace trackrelay::store {
+namespace {
+
+using internal::Db;
+using internal::errmsg;
+using internal::exec;
+using internal::Stmt;
+
+using Value = std::variant<std::int64_t, std::string_view>;
+
+// One prepared statement: bind, step, read columns.
+class Sql {
+ public:
+  Sql(sqlite3* db, std::string_view sql, std::initializer_list<Value> values) : db_(db) {
+    sqlite3_stmt* s = nullptr;
+    if (sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &s, nullptr) !=
+        SQLITE_OK) {
+      error_ = errmsg(db);
+      return;
+    }
+    stmt_.reset(s);
+    int i = 1;
+    for (const Value& v : values) {
+      if (const auto* n = std::get_if<std::int64_t>(&v)) {
+        sqlite3_bind_int64(s, i++, *n);
+      } else {
+        const auto& t = std::get<std::string_view>(v);
+        sqlite3_bind_text(s, i++, t.data(), static_cast<int>(t.size()), SQLITE_TRANSIENT);
+      }
+    }
+  }
+  bool step() {
+    if (!stmt_) return false;
+    const int rc = sqlite3_step(stmt_.get());
+    if (rc == SQLITE_ROW) return true;
+    if (rc != SQLITE_DONE) error_ = errmsg(db_);
+    return false;
+  }
+  // Runs a statement without rows; the error, if any.
+  Result<bool> run() {
+    step();
+    if (failed()) return Error{error_};
+    return true;
+  }
+  bool failed() const { return !error_.empty(); }
+  const std::string& error() const { return error_; }
+  std::int64_t i64(int c) const { return sqlite3_column_int64(stmt_.get(), c); }
+  bool null(int c) const { return sqlite3_column_type(stmt_.get(), c) == SQLITE_NULL; }
+  std::string text(int c) const {
+    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_.get(), c));
+    return p == nullptr
+               ? std::string()
+               : std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_.get(), c)));
+  }
+
+ private:
+  sqlite3* db_;
+  Stmt stmt_;
+  std::string error_;
+};
+
+std::string join(const std::vector<std::string>& v) {
+  std::string out;
+  for (const std::string& s : v) out += (out.empty() ? "" : ",") + s;
+  return out;
+}
+
+std::vector<std::string> split(const std::string& s) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start < s.size()) {
+    std::size_t comma = s.find(',', start);
+    if (comma == std::string::npos) comma = s.size();
+    if (comma > start) out.push_back(s.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return out;
+}
+
+constexpr const char* kWebhookColumns =
+    "id, subaccount_id, all_accounts, name, target, events, auth_type, auth_username, "
+    "auth_password, signing_secret, active, cursor_seq, last_successful_ms, last_failure_ms, "
+    "created_ms";
+
+WebhookRow webhook_row(const Sql& q) {
+  WebhookRow r;
+  r.id = q.text(0);
+  r.subaccount_id = q.i64(1);
+  r.all_accounts = q.i64(2) != 0;
+  r.name = q.text(3);
+  r.target = q.text(4);
+  r.events = split(q.text(5));
+  r.auth_type = q.text(6);
+  r.auth_username = q.text(7);
+  r.auth_password = q.text(8);
+  r.signing_secret = q.text(9);
+  r.active = q.i64(10) != 0;
+  r.cursor_seq = q.i64(11);
+  r.last_successful_ms = q.i64(12);
+  r.last_failure_ms = q.i64(13);
+  r.created_ms = q.i64(14);
+  return r;
+}
+
+constexpr const char* kBatchColumns =
+    "id, webhook_id, batch_id, first_seq, last_seq, event_count, payload, state, attempts, "
+    "created_ms, next_attempt_ms, last_attempt_ms, response_code, last_error";
+
+BatchRow batch_row(const Sql& q) {
+  BatchRow b;
+  b.id = q.i64(0);
+  b.webhook_id = q.text(1);
+  b.batch_id = q.text(2);
+  b.first_seq = q.i64(3);
+  b.last_seq = q.i64(4);
+  b.event_count = q.i64(5);
+  b.payload = q.text(6);
+  b.state = q.text(7);
+  b.attempts = q.i64(8);
+  b.created_ms = q.i64(9);
+  b.next_attempt_ms = q.i64(10);
+  b.last_attempt_ms = q.i64(11);
+  b.response_code = q.i64(12);
+  b.last_error = q.text(13);
+  return b;
+}
+
+}  // namespace
+
+struct WebhookStore::Impl {
+  std::mutex mu;
+  Db db;
+
+  // Runs `body` inside BEGIN IMMEDIATE … COMMIT (ROLLBACK on any error).
+  template <class F>
+  Result<bool> transaction(F body) {
+    if (auto r = exec(db.get(), "BEGIN IMMEDIATE"); !r) return r;
+    Result<bool> r = body();
+    if (r) r = exec(db.get(), "COMMIT");
+    if (!r) (void)exec(db.get(), "ROLLBACK");
+    return r;
+  }
+};
+
+WebhookStore::WebhookStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+WebhookStore::~WebhookStore() = default;
+
+Result<std::unique_ptr<WebhookStore>> WebhookStore::open(const std::string& path, bool create) {
+  auto db = internal::open_db(path, create);
+  if (!db) return Error{db.error()};
+  if (auto r = internal::ensure_schema(db->get(), path); !r) return Error{r.error()};
+  auto impl = std::make_unique<Impl>();
+  impl->db = std::move(db).value();
+  return std::make_unique<WebhookStore>(std::move(impl));
+}
+
+Result<WebhookRow> WebhookStore::add(WebhookRow row) {
+  std::lock_guard lock(impl_->mu);
+  sqlite3* db = impl_->db.get();
+  auto r = impl_->transaction([&]() -> Result<bool> {
+    Sql max(db, "SELECT coalesce(max(seq), 0) FROM events", {});
+    if (!max.step()) return Error{max.failed() ? max.error() : "no max(seq)"};
+    row.cursor_seq = max.i64(0);
+    return Sql(db,
+               "INSERT INTO webhooks (id, subaccount_id, all_accounts, name, target, events, "
+               "auth_type, auth_username, auth_password, signing_secret, active, cursor_seq, "
+               "created_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+               {row.id, row.subaccount_id, std::int64_t{row.all_accounts}, row.name, row.target,
+                join(row.events), row.auth_type, row.auth_username, row.auth_password,
+                row.signing_secret, std::int64_t{row.active}, row.cursor_seq, row.created_ms})
+        .run();
+  });
+  if (!r) return Error{r.error()};
+  return row;
+}
+
+Result<std::vector<WebhookRow>> WebhookStore::list() {
+  std::lock_guard lock(impl_->mu);
+  Sql q(impl_->db.get(),
+        std::string("SELECT ") + kWebhookColumns + " FROM webhooks ORDER BY created_ms, id", {});
+  std::vector<WebhookRow> out;
+  while (q.step()) out.push_back(webhook_row(q));
+  if (q.failed()) return Error{q.error()};
+  return out;
+}
+
+Result<std::optional<WebhookRow>> WebhookStore::get(const std::string& id) {
+  std::lock_guard lock(impl_->mu);
+  Sql q(impl_->db.get(), std::string("SELECT ") + kWebhookColumns + " FROM webhooks WHERE id = ?",
+        {id});
+  if (q.step()) return std::optional<WebhookRow>(webhook_row(q));
+  if (q.failed()) return Error{q.error()};
+  return std::optional<WebhookRow>();
+}
+
+Result<bool> WebhookStore::update(const WebhookRow& row) {
+  std::lock_guard lock(impl_->mu);
+  sqlite3* db = impl_->db.get();
+  Sql q(db,
+        "UPDATE webhooks SET name = ?, target = ?, events = ?, auth_type = ?, auth_username = ?, "
+        "auth_password = ?, active = ? WHERE id = ?",
+        {row.name, row.target, join(row.events), row.auth_type, row.auth_username,
+         row.auth_password, std::int64_t{row.active}, row.id});
+  if (auto r = q.run(); !r) return r;
+  return sqlite3_changes(db) > 0;
+}
+
+Result<bool> WebhookStore::remove(const std::string& id) {
+  std::lock_guard lock(impl_->mu);
+  sqlite3* db = impl_->db.get();
+  bool found = false;
+  auto r = impl_->transaction([&]() -> Result<bool> {
+    if (auto d = Sql(db, "DELETE FROM webhook_batches WHERE webhook_id = ?", {id}).run(); !d) {
+      return d;
+    }
+    if (auto d = Sql(db, "DELETE FROM webhook_attempts WHERE webhook_id = ?", {id}).run(); !d) {
+      return d;
+    }
+    if (auto d = Sql(db, "DELETE FROM webhooks WHERE id = ?", {id}).run(); !d) return d;
+    found = sqlite3_changes(db) > 0;
+    return true;
+  });
+  if (!r) return r;
+  return found;
+}
+
+Result<std::int64_t> WebhookStore::max_event_seq() {
+  std::lock_guard lock(impl_->mu);
+  Sql q(impl_->db.get(), "SELECT coalesce(max(seq), 0) FROM events", {});
+  if (q.step()) return q.i64(0);
+  return Error{q.failed() ? q.error() : "no max(seq)"};
+}
+
+Result<bool> WebhookStore::advance_cursor(const std::string& webhook_id, std::int64_t from,
+                                          std::int64_t to) {
+  std::lock_guard lock(impl_->mu);
+  sqlite3* db = impl_->db.get();
+  Sql q(db, "UPDATE webhooks SET cursor_seq = ? WHERE id = ? AND cursor_seq = ?",
+        {to, webhook_id, from});
+  if (auto r = q.run(); !r) return r;
+  return sqlite3_changes(db) > 0;
+}
+
+Result<bool> WebhookStore::cut_batch(const BatchRow& b, std::int64_t from, std::int64_t to) {
+  std::lock_guard lock(impl_->mu);
+  sqlite3* db = impl_->db.get();
+  bool moved = false;
+  auto r = impl_->transaction([&]() -> Result<bool> {
+    Sql cas(db, "UPDATE webhooks SET cursor_seq = ? WHERE id = ? AND cursor_seq = ?",
+            {to, b.webhook_id, from});
+    if (auto u = cas.run(); !u) return u;
+    moved = sqlite3_changes(db) > 0;
+    if (!moved) return true;
+    return Sql(db,
+               "INSERT INTO webhook_batches (webhook_id, batch_id, first_seq, last_seq, "
+               "event_count, payload, state, created_ms, next_attempt_ms) VALUES "
+               "(?,?,?,?,?,?,'pending',?,?)",
+               {b.webhook_id, b.batch_id, b.first_seq, b.last_seq, b.event_count, b.payload,
+                b.created_ms, b.next_attempt_ms})
+        .run();
+  });
+  if (!r) return r;
+  return moved;
+}
+
+Result<std::vector<BatchRow>> WebhookStore::due(const std::string& webhook_id, std::int64_t now_ms,
+                                                std::size_t limit) {
+  std::lock_guard lock(impl_->mu);
+  Sql q(impl_->db.get(),
+        std::string("SELECT ") + kBatchColumns +
+            " FROM webhook_batches WHERE webhook_id = ? AND state = 'pending' AND "
+            "next_attempt_ms <= ? ORDER BY id LIMIT ?",
+        {webhook_id, now_ms, static_cast<std::int64_t>(limit)});
+  std::vector<BatchRow> out;
+  while (q.step()) out.push_back(batch_row(q));
+  if (q.failed()) return Error{q.error()};
+  return out;
+}
+
+Result<std::optional<std::int64_t>> WebhookStore::next_due(const std::string& webhook_id) {
+  std::lock_guard lock(impl_->mu);
+  Sql q(impl_->db.get(),
+        "SELECT min(next_attempt_ms) FROM webhook_batches WHERE webhook_id = ? AND state = "
+        "'pending'",
+        {webhook_id});
+  if (!q.step()) return Error{q.failed() ? q.error() : "no row"};
+  if (q.null(0)) return std::optional<std::int64_t>();
+  return std::optional<std::int64_t>(q.i64(0));
+}
+
+Result<bool> WebhookStore::record_attempt(std::int64_t batch_row_id, const Attempt& a) {
+  std::lock_guard lock(impl_->mu);
+  sqlite3* db = impl_->db.get();
+  return impl_->transaction([&]() -> Result<bool> {
+    Sql q(db,
+          "UPDATE webhook_batches SET state = ?, attempts = attempts + 1, last_attempt_ms = ?, "
+          "next_attempt_ms = ?, response_code = ?, last_error = ?, "
+          "payload = CASE WHEN ? = 'delivered' THEN '' ELSE payload END WHERE id = ?",
+          {a.state, a.at_ms, a.next_attempt_ms, a.response_code, a.error, a.state, batch_row_id});
+    if (auto r = q.run(); !r) return r;
+    Sql log(db,
+            "INSERT INTO webhook_attempts (webhook_id, batch_row, batch_id, attempt, ts_ms, "
+            "response_code, state, error) SELECT webhook_id, id, batch_id, attempts, ?, ?, ?, ? "
+            "FROM webhook_batches WHERE id = ?",
+            {a.at_ms, a.response_code, a.state, a.error, batch_row_id});
+    if (auto r = log.run(); !r) return r;
+    const bool ok = a.state == "delivered";
+    return Sql(db,
+               ok ? "UPDATE webhooks SET last_successful_ms = ? WHERE id = "
+                    "(SELECT webhook_id FROM webhook_batches WHERE id = ?)"
+                  : "UPDATE webhooks SET last_failure_ms = ? WHERE id = "
+                    "(SELECT webhook_id FROM webhook_batches WHERE id = ?)",
+               {a.at_ms, batch_row_id})
+        .run();
+  });
+}
+
+Result<std::vector<BatchRow>> WebhookStore::batches(const std::string& webhook_id,
+                                                    std::size_t limit) {
+  std::lock_guard lock(impl_->mu);
+  Sql q(impl_->db.get(),
+        "SELECT id, webhook_id, batch_id, first_seq, last_seq, event_count, '', state, attempts, "
+        "created_ms, next_attempt_ms, last_attempt_ms, response_code, last_error FROM "
+        "webhook_batches WHERE webhook_id = ? ORDER BY id DESC LIMIT ?",
+        {webhook_id, static_cast<std::int64_t>(limit)});
+  std::vector<BatchRow> out;
+  while (q.step()) out.push_back(batch_row(q));
+  if (q.failed()) return Error{q.error()};
+  return out;
+}
+
+Result<std::vector<AttemptRow>> WebhookStore::attempts(const std::string& webhook_id,
+                                                       std::size_t limit) {
+  std::lock_guard lock(impl_->mu);
+  Sql q(impl_->db.get(),
+        "SELECT batch_id, attempt, ts_ms, response_code, state, error FROM webhook_attempts "
+        "WHERE webhook_id = ? ORDER BY id DESC LIMIT ?",
+        {webhook_id, static_cast<std::int64_t>(limit)});
+  std::vector<AttemptRow> out;
+  while (q.step()) {
+    out.push_back(AttemptRow{q.text(0), q.i64(1), q.i64(2), q.i64(3), q.text(4), q.text(5)});
+  }
+  if (q.failed()) return Error{q.error()};
+  return out;
+}
+
+Result<bool> WebhookStore::prune(std::int64_t before_ms) {
+  std::lock_guard lock(impl_->mu);
+  sqlite3* db = impl_->db.get();
+  return impl_->transaction([&]() -> Result<bool> {
+    if (auto r = Sql(db, "DELETE FROM webhook_attempts WHERE ts_ms < ?", {before_ms}).run(); !r) {
+      return r;
+    }
+    return Sql(db, "DELETE FROM webhook_batches WHERE state != 'pending' AND created_ms < ?",
+               {before_ms})
+        .run();
+  });
+}
+
+Result<QueueStats> WebhookStore::stats() {
+  std::lock_guard lock(impl_->mu);
+  Sql q(impl_->db.get(),
+        "SELECT coalesce(sum(state = 'pending'), 0), "
+        "coalesce(sum(CASE WHEN state = 'pending' THEN event_count ELSE 0 END), 0), "
+        "coalesce(sum(state = 'failed'), 0), "
+        "coalesce(min(CASE WHEN state = 'pending' THEN created_ms END), 0) FROM webhook_batches",
+        {});
+  if (!q.step()) return Error{q.failed() ? q.error() : "no row"};
+  return QueueStats{q.i64(0), q.i64(1), q.i64(2), q.i64(3)};
+}
+
+Result<bool> WebhookStore::lease(const std::string& name, const std::string& owner,
+                                 std::int64_t now_ms, std::int64_t ttl_ms,
+                                 bool (*stale_owner)(const std::string&)) {
+  std::lock_guard lock(impl_->mu);
+  sqlite3* db = impl_->db.get();
+  bool held = false;
+  auto r = impl_->transaction([&]() -> Result<bool> {
+    Sql cur(db, "SELECT owner, expires_ms FROM webhook_lease WHERE name = ?", {name});
+    if (cur.step()) {
+      const std::string holder = cur.text(0);
+      const bool free = holder == owner || cur.i64(1) <= now_ms ||
+                        (stale_owner != nullptr && stale_owner(holder));
+      if (!free) return true;
+    } else if (cur.failed()) {
+      return Error{cur.error()};
+    }
+    held = true;
+    return Sql(db, "INSERT OR REPLACE INTO webhook_lease (name, owner, expires_ms) VALUES (?,?,?)",
+               {name, owner, now_ms + ttl_ms})
+        .run();
+  });
+  if (!r) return r;
+  return held;
+}
+
+Result<bool> WebhookStore::release(const std::string& name, const std::string& owner) {
+  std::lock_guard lock(impl_->mu);
+  return Sql(impl_->db.get(), "DELETE FROM webhook_lease WHERE name = ? AND owner = ?",
+             {name, owner})
+      .run();
+}
+
+}  // namespace trackrelay::store
