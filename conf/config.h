@@ -149,6 +149,14 @@ struct DnsConfig {
   bool allow_private_addresses = false;  // HTTP challenge may reach non-global addresses
 };
 
+// acme: automatic certificates for secure tracking domains (acme/, docs/tls.md).
+struct AcmeConfig {
+  std::string directory;       // ACME directory URL; "" = ACME off
+  std::string email;           // account contact; "" = none
+  std::string ca_file;         // extra CA bundle trusted for the directory's HTTPS
+  int renew_before_days = 0;   // 0 = when a third of the lifetime is left
+};
+
 // log: the process's log lines on stderr (base/log.h).
 struct LogConfig {
   std::string format = "text";  // "text" (key=value lines) or "json" (JSON lines)
@@ -176,6 +184,7 @@ struct Config {
   ApiConfig api;
   DashboardConfig dashboard;
   DnsConfig dns;
+  AcmeConfig acme;
   LogConfig log;
   // Effective configuration only (api/effective.h): challenges the tracker serves.
   std::vector<HttpChallenge> http_challenges;

@@ -101,7 +101,7 @@ struct Options {
 };
 
 // The current schema version; a file with a newer one is refused.
-inline constexpr int kSchemaVersion = 3;  // store/schema.cc: the tables and migrations
+inline constexpr int kSchemaVersion = 4;  // store/schema.cc: the tables and migrations
 
 class EventStore {
  public:

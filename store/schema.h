@@ -5,7 +5,8 @@
 // Version 1: events. Version 2: + tracking_domains, sending_domains,
 // subaccounts, api_keys and meta (the domains change counter). Version 3:
 // sending-domain DNS proof (verified, txt_status, txt_token, found, message,
-// checked_ms) and events.subaccount_id (the owner). Each migration
+// checked_ms) and events.subaccount_id (the owner). Version 4: certificates,
+// acme_accounts, acme_challenges, acme_lease (store/cert_store.h). Each migration
 // runs in its own transaction, in order, so a file of any older version is
 // brought up to date by whichever process opens it first; a newer version is
 // refused. May call: base/, SQLite.
