@@ -32,6 +32,7 @@
 
 #include "conf/config.h"
 #include "dns/resolver.h"
+#include "store/cert_store.h"
 #include "store/domain_store.h"
 #include "store/event_store.h"
 
@@ -88,6 +89,7 @@ std::string_view openapi_json();
 struct RouterOptions {
   store::DomainStore* domains = nullptr;  // required
   store::EventStore* events = nullptr;    // null: the events route answers 503
+  store::CertStore* certificates = nullptr;  // null: the certificate routes answer 503
   // The configuration file's snapshot (not the effective one): system domain,
   // file domains (read-only through the API), dns.* settings.
   std::function<std::shared_ptr<const conf::Config>()> file_config;

@@ -7,7 +7,8 @@
 // tracker without a restart; tells systemd when it is ready
 // (sd_notify READY=1, Type=notify), reloads the configuration on SIGHUP
 // (RELOADING=1 … READY=1; an invalid file keeps the running configuration
-// and says why), and on SIGTERM/SIGINT stops accepting, lets transactions and
+// and says why), issues certificates for secure tracking domains (acme/),
+// and on SIGTERM/SIGINT stops accepting, lets transactions and
 // requests in flight finish within the grace period, and exits 0.
 #include <sysexits.h>
 #include <systemd/sd-daemon.h>
@@ -18,6 +19,7 @@
 #include <iostream>
 #include <optional>
 
+#include "acme/manager.h"
 #include "api/service.h"
 #include "app/commands.h"
 #include "app/relay_accounts.h"
@@ -127,6 +129,12 @@ int cmd_serve(const std::string& config_path, std::shared_ptr<const conf::Config
     log::error("track", track_started.error());
     return EX_UNAVAILABLE;
   }
+  // Certificates for secure tracking domains (acme.directory; idle while it is empty).
+  acme::Manager acme_manager(ioc, snapshot);
+  if (auto r = acme_manager.start(); !r) {
+    log::error("acme", r.error());
+    return EX_UNAVAILABLE;
+  }
   if (config->api.listen.empty() && !*relay_started && !*track_started) {
     log::error("serve",
                "the configuration enables no listener (relay.listen, track.listen, api.listen)");
@@ -144,6 +152,7 @@ int cmd_serve(const std::string& config_path, std::shared_ptr<const conf::Config
         }
         sd_notify(0, "STOPPING=1");
         log::info("", "stopping");
+        acme_manager.stop();
         servers.stop(api_service);
       };
   signals.async_wait(on_signal);
