@@ -43,13 +43,15 @@ asio::awaitable<HttpsResponse> exchange(ssl::context& ctx, Target t, http::verb 
   auto ex = co_await asio::this_coro::executor;
   tcp::resolver resolver(ex);
   beast::ssl_stream<beast::tcp_stream> stream(ex, ctx);
-  SSL_set_tlsext_host_name(stream.native_handle(), t.host.c_str());
+  boost::system::error_code not_ip;
+  asio::ip::make_address(t.host, not_ip);
+  if (not_ip) SSL_set_tlsext_host_name(stream.native_handle(), t.host.c_str());  // no SNI for IPs
   stream.set_verify_callback(ssl::host_name_verification(t.host));
   auto endpoints = co_await resolver.async_resolve(t.host, t.port, asio::use_awaitable);
   co_await beast::get_lowest_layer(stream).async_connect(endpoints, asio::use_awaitable);
   co_await stream.async_handshake(ssl::stream_base::client, asio::use_awaitable);
   http::request<http::string_body> req(verb, t.path, 11);
-  req.set(http::field::host, t.host);
+  req.set(http::field::host, t.port == "443" ? t.host : t.host + ":" + t.port);
   req.set(http::field::user_agent, "trackrelay-acme/1");
   if (!content_type.empty()) req.set(http::field::content_type, content_type);
   req.body() = std::move(body);
@@ -102,6 +104,9 @@ Result<HttpsResponse> https_request(const HttpsOptions& options, std::string_vie
                    }
                    try {
                      std::rethrow_exception(e);
+                   } catch (const boost::system::system_error& ex) {
+                     result.emplace(Error{std::string(method) + " " + std::string(url) + ": " +
+                                          ex.code().message()});
                    } catch (const std::exception& ex) {
                      result.emplace(Error{std::string(method) + " " + std::string(url) + ": " +
                                           ex.what()});

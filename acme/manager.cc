@@ -93,7 +93,7 @@ bool due(const store::CertificateRow& row, int renew_before_days, std::int64_t n
 }
 
 std::int64_t backoff_ms(int failures) {
-  const int doublings = std::clamp(failures - 1, 0, 11);
+  const int doublings = std::clamp(failures - 1, 0, 20);
   return std::min<std::int64_t>(std::int64_t{10000} << doublings, 6 * kHourMs);
 }
 

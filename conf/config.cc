@@ -264,7 +264,7 @@ constexpr KeySpec kKeys[] = {
   {"acme.ca_file", Kind::kPath, kOptional, "", 0, 0,
    "extra PEM CA bundle trusted for the ACME directory's HTTPS (test and private CAs)",
    [](Config& c) -> FieldRef { return &c.acme.ca_file; }},
-  {"acme.renew_before_days", Kind::kInt, kOptional, "0", 0, 365,
+  {"acme.renew_before_days", Kind::kInt, kOptional, "0", 0, 3650,
    "renew a certificate this many days before it expires; 0: when a third of its lifetime is left",
    [](Config& c) -> FieldRef { return &c.acme.renew_before_days; }},
   {"log", Kind::kMap, kOptional, "", 0, 0,

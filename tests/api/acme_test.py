@@ -174,6 +174,9 @@ class Acme(unittest.TestCase):
         status, body = self.api.call("POST", "/tracking-domains",
                                      {"domain": name, "secure": True, "default": default})
         self.assertEqual(status, 200, body)
+        self.verify(name)
+
+    def verify(self, name):
         status, body = self.api.call("POST", "/tracking-domains/%s/verify" % name)
         self.assertEqual(status, 200, body)
         self.assertTrue(body["results"]["verified"], body)
@@ -242,14 +245,23 @@ class Acme(unittest.TestCase):
             with self.assertRaises(ssl.SSLError) as e:
                 ctx.wrap_socket(raw, server_hostname="unknown.example.org").close()
         self.assertIn("UNRECOGNIZED_NAME", str(e.exception).upper())
-        # TLS 1.1 and older are refused.
-        old = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        old.check_hostname, old.verify_mode = False, ssl.CERT_NONE
-        old.maximum_version = ssl.TLSVersion.TLSv1_1
-        old.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
-        with socket.create_connection(("127.0.0.1", self.tls_port), timeout=10) as raw:
-            with self.assertRaises(ssl.SSLError):
-                old.wrap_socket(raw, server_hostname="secure.example.com").close()
+        # TLS 1.1 is refused by the server (the client allows it: SECLEVEL=0).
+        r = subprocess.run(["openssl", "s_client", "-connect", "127.0.0.1:%d" % self.tls_port,
+                            "-servername", "secure.example.com", "-tls1_1", "-cipher",
+                            "DEFAULT@SECLEVEL=0"], input=b"", capture_output=True, timeout=30)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn(b"alert protocol version", r.stdout + r.stderr)
+        # TLS 1.2 with a non-ECDHE (static RSA) cipher is refused; ECDHE works.
+        r = subprocess.run(["openssl", "s_client", "-connect", "127.0.0.1:%d" % self.tls_port,
+                            "-servername", "secure.example.com", "-tls1_2", "-cipher",
+                            "AES128-SHA:AES256-GCM-SHA384"], input=b"", capture_output=True,
+                           timeout=30)
+        self.assertNotEqual(r.returncode, 0, r.stdout)
+        r = subprocess.run(["openssl", "s_client", "-connect", "127.0.0.1:%d" % self.tls_port,
+                            "-servername", "secure.example.com", "-tls1_2"], input=b"",
+                           capture_output=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stdout.decode(), r"Cipher is ECDHE-(ECDSA|RSA)-")
 
     def make_cert(self, name, san):
         d = self.env.dir
@@ -285,7 +297,7 @@ class Acme(unittest.TestCase):
         # Served at once (this process rebuilt its certificates on the write).
         r = self.s_client("upload.example.com", self.pebble.ca)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-        self.create_verified("upload.example.com")  # ACME leaves an uploaded certificate alone
+        self.verify("upload.example.com")  # ACME leaves an uploaded certificate alone
         self.assertEqual(self.domain("upload.example.com")["tls"]["status"], "manual")
         status, body = self.api.call("DELETE", path)
         self.assertEqual(status, 200, body)
@@ -303,9 +315,14 @@ class Acme(unittest.TestCase):
         # Every certificate pebble issues is within 3650 days of expiry: due at once.
         self.write_config(3650)
         self.serve.proc.send_signal(signal.SIGHUP)
-        after = wait_until("a renewed certificate", lambda: (
-            lambda s: s if s and s != before else None)(
-                self.served_serial("secure.example.com", self.pebble.root)), 120)
+        self.serve.wait_for("configuration reloaded")
+        try:
+            after = wait_until("a renewed certificate", lambda: (
+                lambda s: s if s and s != before else None)(
+                    self.served_serial("secure.example.com", self.pebble.root)), 120)
+        except AssertionError:
+            raise AssertionError("no renewal; serve's acme log:\n" + "\n".join(
+                l for l in self.serve.lines if l and "acme" in l))
         self.assertNotEqual(after, before)
         self.assertEqual(self.domain("secure.example.com")["tls"]["status"], "active")
 
