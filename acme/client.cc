@@ -136,9 +136,9 @@ Result<std::string> Client::wait_for(const std::string& url, const std::string& 
     const std::string status = str(*o, "status");
     if (status == until) return r->http.body;
     if (status == "invalid") {
-      return Error{std::string(what) + " is invalid: " +
-                   (std::string_view(what) == "authorization" ? authz_problem(*o)
-                                                              : problem(*o, "error"))};
+      return Error{
+          std::string(what) + " is invalid: " +
+          (std::string_view(what) == "authorization" ? authz_problem(*o) : problem(*o, "error"))};
     }
     if (status != "pending" && status != "processing" && status != "ready") {
       return Error{std::string(what) + " " + url + " is " + status};
@@ -200,8 +200,8 @@ Result<Issued> Client::issue(const std::vector<std::string>& names, const Challe
   auto csr = make_csr(*cert_key, names);
   if (!csr) return Error{csr.error()};
   if (auto ready = wait_for(order_url, "ready", "order"); !ready) return Error{ready.error()};
-  auto fin = post(str(*o, "finalize"),
-                  json::serialize(json::object{{"csr", base64url_encode(*csr)}}));
+  auto fin =
+      post(str(*o, "finalize"), json::serialize(json::object{{"csr", base64url_encode(*csr)}}));
   if (!fin) return Error{"finalize: " + fin.error()};
   auto valid = wait_for(order_url, "valid", "order");
   if (!valid) return Error{valid.error()};

@@ -55,8 +55,7 @@ class Client {
   Result<bool> load_directory();
   Result<Reply> post(const std::string& url, const std::string& payload);
   Result<bool> authorize(const std::string& authz_url, const ChallengeSink& sink);
-  Result<std::string> wait_for(const std::string& url, const std::string& until,
-                               const char* what);
+  Result<std::string> wait_for(const std::string& url, const std::string& until, const char* what);
 
   HttpsOptions https_;
   std::string directory_url_;

@@ -94,24 +94,23 @@ Result<HttpsResponse> https_request(const HttpsOptions& options, std::string_vie
   }
   asio::io_context ioc;
   std::optional<Result<HttpsResponse>> result;
-  asio::co_spawn(ioc,
-                 exchange(ctx, std::move(target).value(), verb, std::string(body),
-                          std::string(content_type)),
-                 [&](std::exception_ptr e, HttpsResponse r) {
-                   if (!e) {
-                     result.emplace(std::move(r));
-                     return;
-                   }
-                   try {
-                     std::rethrow_exception(e);
-                   } catch (const boost::system::system_error& ex) {
-                     result.emplace(Error{std::string(method) + " " + std::string(url) + ": " +
-                                          ex.code().message()});
-                   } catch (const std::exception& ex) {
-                     result.emplace(Error{std::string(method) + " " + std::string(url) + ": " +
-                                          ex.what()});
-                   }
-                 });
+  asio::co_spawn(
+      ioc,
+      exchange(ctx, std::move(target).value(), verb, std::string(body), std::string(content_type)),
+      [&](std::exception_ptr e, HttpsResponse r) {
+        if (!e) {
+          result.emplace(std::move(r));
+          return;
+        }
+        try {
+          std::rethrow_exception(e);
+        } catch (const boost::system::system_error& ex) {
+          result.emplace(
+              Error{std::string(method) + " " + std::string(url) + ": " + ex.code().message()});
+        } catch (const std::exception& ex) {
+          result.emplace(Error{std::string(method) + " " + std::string(url) + ": " + ex.what()});
+        }
+      });
   ioc.run_for(options.timeout);
   if (!result) {
     return Error{std::string(method) + " " + std::string(url) + ": no answer within " +

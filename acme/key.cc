@@ -47,8 +47,8 @@ bool is_p256(EVP_PKEY* k) {
   char group[64] = {};
   std::size_t len = 0;
   return EVP_PKEY_get_base_id(k) == EVP_PKEY_EC &&
-         EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group,
-                                        &len) == 1 &&
+         EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group, &len) ==
+             1 &&
          std::string_view(group, len) == "prime256v1";
 }
 
@@ -108,8 +108,8 @@ Result<std::string> Key::sign(std::string_view data) const {
   std::unique_ptr<EVP_MD_CTX, CtxFree> ctx(EVP_MD_CTX_new());
   std::size_t len = 0;
   if (EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, pkey_.get()) != 1 ||
-      EVP_DigestSign(ctx.get(), nullptr, &len,
-                     reinterpret_cast<const unsigned char*>(data.data()), data.size()) != 1) {
+      EVP_DigestSign(ctx.get(), nullptr, &len, reinterpret_cast<const unsigned char*>(data.data()),
+                     data.size()) != 1) {
     return Error{"cannot sign: " + openssl_error()};
   }
   std::string der(len, '\0');

@@ -210,8 +210,9 @@ void Manager::Impl::issue_one(const conf::Config& cfg, store::CertificateRow row
       issued = Error{account_url.error()};
     } else {
       Client c({cfg.acme.ca_file}, dir, *key, *account_url, &stopping);
-      ChallengeSink sink{[this](const std::string& t, const std::string& ka,
-                                const std::string& d) { return certs->put_challenge(t, ka, d); },
+      ChallengeSink sink{[this](const std::string& t, const std::string& ka, const std::string& d) {
+                           return certs->put_challenge(t, ka, d);
+                         },
                          [this](const std::string& t) { (void)certs->delete_challenge(t); }};
       issued = c.issue({row.domain}, sink);
       if (!issued && issued.error().find("accountDoesNotExist") != std::string::npos) {
@@ -232,16 +233,15 @@ void Manager::Impl::issue_one(const conf::Config& cfg, store::CertificateRow row
     row.next_try_ms = 0;
     row.message = "issued by " + dir + "; renewal from " +
                   iso(std::max(now, renew_at(row, cfg.acme.renew_before_days)));
-    log::info("acme", row.domain + ": certificate " + row.serial + " valid until " +
-                          iso(row.not_after_ms));
+    log::info("acme",
+              row.domain + ": certificate " + row.serial + " valid until " + iso(row.not_after_ms));
   } else {
     ++row.failures;
     row.next_try_ms = now + backoff_ms(row.failures);
     const bool still_valid = !row.chain_pem.empty() && row.not_after_ms > now;
     row.status = still_valid ? "active" : "failed";
-    row.message = std::string(still_valid ? "renewal failed: " : "") + info.error() +
-                  " (attempt " + std::to_string(row.failures) + "; next try " +
-                  iso(row.next_try_ms) + ")";
+    row.message = std::string(still_valid ? "renewal failed: " : "") + info.error() + " (attempt " +
+                  std::to_string(row.failures) + "; next try " + iso(row.next_try_ms) + ")";
     log::warning("acme", row.domain + ": " + row.message);
   }
   if (auto r = certs->put_certificate(row); !r) log::error("acme", r.error());
@@ -265,8 +265,7 @@ Result<bool> Manager::start() {
   impl_->certs = std::move(c).value();
   char host[256] = {};
   gethostname(host, sizeof host - 1);
-  impl_->holder = std::string(host) + ":" + std::to_string(getpid()) + ":" +
-                  random_hex(6);
+  impl_->holder = std::string(host) + ":" + std::to_string(getpid()) + ":" + random_hex(6);
   impl_->schedule();
   return true;
 }

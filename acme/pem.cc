@@ -61,8 +61,8 @@ std::string ocsp_url(X509* x) {
 
 CertInfo info_of(X509* x) {
   CertInfo info;
-  std::unique_ptr<GENERAL_NAMES, NamesFree> names(static_cast<GENERAL_NAMES*>(
-      X509_get_ext_d2i(x, NID_subject_alt_name, nullptr, nullptr)));
+  std::unique_ptr<GENERAL_NAMES, NamesFree> names(
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(x, NID_subject_alt_name, nullptr, nullptr)));
   for (int i = 0; names && i < sk_GENERAL_NAME_num(names.get()); ++i) {
     const GENERAL_NAME* g = sk_GENERAL_NAME_value(names.get(), i);
     if (g->type != GEN_DNS) continue;
@@ -94,16 +94,15 @@ Result<std::string> make_csr(const Key& key, const std::vector<std::string>& nam
   std::unique_ptr<X509_REQ, ReqFree> req(X509_REQ_new());
   X509_NAME* subject = X509_REQ_get_subject_name(req.get());
   X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>(names.front().c_str()), -1,
-                             -1, 0);
+                             reinterpret_cast<const unsigned char*>(names.front().c_str()), -1, -1,
+                             0);
   std::string san;
   for (const std::string& n : names) san += (san.empty() ? "DNS:" : ",DNS:") + n;
   std::unique_ptr<STACK_OF(X509_EXTENSION), ExtsFree> exts(sk_X509_EXTENSION_new_null());
   X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, nullptr, NID_subject_alt_name, san.c_str());
   if (ext == nullptr) return Error{"bad name for a CSR: " + openssl_error()};
   sk_X509_EXTENSION_push(exts.get(), ext);
-  if (X509_REQ_set_version(req.get(), 0) != 1 ||
-      X509_REQ_set_pubkey(req.get(), key.get()) != 1 ||
+  if (X509_REQ_set_version(req.get(), 0) != 1 || X509_REQ_set_pubkey(req.get(), key.get()) != 1 ||
       X509_REQ_add_extensions(req.get(), exts.get()) != 1 ||
       X509_REQ_sign(req.get(), key.get(), EVP_sha256()) <= 0) {
     return Error{"cannot build the CSR: " + openssl_error()};
@@ -147,8 +146,8 @@ Result<CertInfo> check_certificate(std::string_view domain, std::string_view cha
   if (!covered) {
     std::string list;
     for (const std::string& n : info.names) list += (list.empty() ? "" : ", ") + n;
-    return Error{"the certificate does not name " + name + " (its names: " +
-                 (list.empty() ? "none" : list) + ")"};
+    return Error{"the certificate does not name " + name +
+                 " (its names: " + (list.empty() ? "none" : list) + ")"};
   }
   if (info.not_after_ms <= now_ms) return Error{"the certificate has expired"};
   if (info.not_before_ms > now_ms) return Error{"the certificate is not valid yet"};

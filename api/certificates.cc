@@ -92,7 +92,8 @@ json::value tls_status(const Ctx& c, const std::string& domain, bool secure, boo
   }
   if (row && row->status == "failed") return tls("failed", row->message + std::string(kHttpUntil));
   if (!verified) {
-    return tls("pending", "waiting for the domain to be verified (CNAME)" + std::string(kHttpUntil));
+    return tls("pending",
+               "waiting for the domain to be verified (CNAME)" + std::string(kHttpUntil));
   }
   if (f.acme.directory.empty()) {
     return tls("pending",
@@ -101,7 +102,8 @@ json::value tls_status(const Ctx& c, const std::string& domain, bool secure, boo
                    domain + "/certificate)" + std::string(kHttpUntil));
   }
   if (row && !row->message.empty()) return tls("pending", row->message + std::string(kHttpUntil));
-  return tls("pending", "queued for a certificate from " + f.acme.directory + std::string(kHttpUntil));
+  return tls("pending",
+             "queued for a certificate from " + f.acme.directory + std::string(kHttpUntil));
 }
 
 ApiResponse tracking_certificate_put(Ctx& c) {

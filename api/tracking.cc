@@ -254,7 +254,8 @@ ApiResponse tracking_get(Ctx& c) {
   if (const auto* t = file_domain(c, *name)) {
     auto rows = c.o.domains->tracking_domains();
     if (!rows) return store_failed(rows.error());
-    json::object o = file_json(*c.file, *t, file_default(*c.file, *t, store_primary_default(*rows)));
+    json::object o =
+        file_json(*c.file, *t, file_default(*c.file, *t, store_primary_default(*rows)));
     if (t->secure) o["tls"] = tls_status(c, t->domain, true, true);
     return ok(std::move(o));
   }

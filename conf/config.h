@@ -151,10 +151,10 @@ struct DnsConfig {
 
 // acme: automatic certificates for secure tracking domains (acme/, docs/tls.md).
 struct AcmeConfig {
-  std::string directory;       // ACME directory URL; "" = ACME off
-  std::string email;           // account contact; "" = none
-  std::string ca_file;         // extra CA bundle trusted for the directory's HTTPS
-  int renew_before_days = 0;   // 0 = when a third of the lifetime is left
+  std::string directory;      // ACME directory URL; "" = ACME off
+  std::string email;          // account contact; "" = none
+  std::string ca_file;        // extra CA bundle trusted for the directory's HTTPS
+  int renew_before_days = 0;  // 0 = when a third of the lifetime is left
 };
 
 // log: the process's log lines on stderr (base/log.h).

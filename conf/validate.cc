@@ -282,7 +282,8 @@ void validate_tls(const Config& config, Reporter& report) {
   }
   const TrackConfig& track = config.track;
   if (!track.tls_listen.empty() && track.certificates.empty() && config.acme.directory.empty()) {
-    report.error("track.tls_listen", "needs at least one entry in track.certificates, or acme.directory");
+    report.error("track.tls_listen",
+                 "needs at least one entry in track.certificates, or acme.directory");
   }
   if (!config.acme.directory.empty() && !config.acme.directory.starts_with("https://")) {
     report.error("acme.directory", "must be an https:// URL");

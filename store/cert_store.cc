@@ -143,22 +143,22 @@ Result<bool> CertStore::put_certificate(const CertificateRow& row) {
   return impl_->write([&](sqlite3* d) -> Result<bool> {
     // Only a change of what is served (or of the status the API and the
     // effective configuration show) wakes the other processes.
-    Bound old = bind(d, "SELECT status, chain_pem FROM certificates WHERE domain = ?",
-                     {row.domain});
+    Bound old =
+        bind(d, "SELECT status, chain_pem FROM certificates WHERE domain = ?", {row.domain});
     if (!old.stmt) return Error{old.error};
     bool bump = true;
     if (sqlite3_step(old.stmt.get()) == SQLITE_ROW) {
       bump = text(old.stmt.get(), 0) != row.status || text(old.stmt.get(), 1) != row.chain_pem;
     }
     old.stmt.reset();
-    auto r = run(d, bind(d,
-                         "INSERT OR REPLACE INTO certificates (domain, source, status, message, "
-                         "chain_pem, key_pem, serial, not_before_ms, not_after_ms, failures, "
-                         "next_try_ms, updated_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                         {row.domain, row.source, row.status, row.message, row.chain_pem,
-                          row.key_pem, row.serial},
-                         {row.not_before_ms, row.not_after_ms, row.failures, row.next_try_ms,
-                          now_ms()}));
+    auto r = run(
+        d, bind(d,
+                "INSERT OR REPLACE INTO certificates (domain, source, status, message, "
+                "chain_pem, key_pem, serial, not_before_ms, not_after_ms, failures, "
+                "next_try_ms, updated_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                {row.domain, row.source, row.status, row.message, row.chain_pem, row.key_pem,
+                 row.serial},
+                {row.not_before_ms, row.not_after_ms, row.failures, row.next_try_ms, now_ms()}));
     if (!r || !bump) return r;
     return exec(d, kBump);
   });

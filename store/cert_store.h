@@ -24,11 +24,11 @@
 namespace trackrelay::store {
 
 struct CertificateRow {
-  std::string domain;            // lower-case A-label
-  std::string source = "acme";   // acme | manual
+  std::string domain;              // lower-case A-label
+  std::string source = "acme";     // acme | manual
   std::string status = "pending";  // pending | active | failed
-  std::string message;           // why (the last failure, or what happens next)
-  std::string chain_pem;         // leaf first; empty until issued
+  std::string message;             // why (the last failure, or what happens next)
+  std::string chain_pem;           // leaf first; empty until issued
   std::string key_pem;
   std::int64_t not_before_ms = 0;
   std::int64_t not_after_ms = 0;

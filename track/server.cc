@@ -74,8 +74,8 @@ struct Server::Impl {
 };
 
 HttpResponse Server::Impl::acme_challenge(std::string_view token) {
-  auto found = cert_store ? cert_store->challenge(token) : Result<std::optional<std::string>>(
-                                                               std::optional<std::string>());
+  auto found = cert_store ? cert_store->challenge(token)
+                          : Result<std::optional<std::string>>(std::optional<std::string>());
   if (!found || !*found) {
     if (!found) log::error("track", "acme challenge: " + found.error());
     return plain_error(http::status::not_found);

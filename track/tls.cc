@@ -72,8 +72,8 @@ std::shared_ptr<ssl::context> hardened() {
   SSL_CTX* c = ctx->native_handle();
   SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION);
   SSL_CTX_set_cipher_list(c, kCiphers12);
-  SSL_CTX_set_options(c, SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION |
-                             SSL_OP_NO_RENEGOTIATION);
+  SSL_CTX_set_options(
+      c, SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
   return ctx;
 }
 

@@ -12,8 +12,7 @@
 namespace trackrelay::acme {
 namespace {
 
-store::TrackingDomainRow row(std::string domain, bool verified, bool secure,
-                             std::int64_t sub = 0) {
+store::TrackingDomainRow row(std::string domain, bool verified, bool secure, std::int64_t sub = 0) {
   store::TrackingDomainRow r;
   r.domain = std::move(domain);
   r.verified = verified;

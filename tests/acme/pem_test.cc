@@ -38,8 +38,7 @@ TEST(AcmeCsr, NamesAndSignature) {
     for (int j = 0; j < sk_GENERAL_NAME_num(gens); ++j) {
       const GENERAL_NAME* g = sk_GENERAL_NAME_value(gens, j);
       if (g->type == GEN_DNS) {
-        names.emplace_back(reinterpret_cast<const char*>(g->d.dNSName->data),
-                           g->d.dNSName->length);
+        names.emplace_back(reinterpret_cast<const char*>(g->d.dNSName->data), g->d.dNSName->length);
       }
     }
     GENERAL_NAMES_free(gens);
@@ -108,8 +107,7 @@ TEST_F(Uploads, ChecksKeyNameAndValidity) {
 
   auto name = check_certificate("other.example.com", read("a.pem"), read("a.key"), now);
   ASSERT_FALSE(name.ok());
-  EXPECT_NE(name.error().find("(its names: click.example.com)"), std::string::npos)
-      << name.error();
+  EXPECT_NE(name.error().find("(its names: click.example.com)"), std::string::npos) << name.error();
 
   auto expired =
       check_certificate("click.example.com", read("a.pem"), read("a.key"), info->not_after_ms + 1);

@@ -65,22 +65,22 @@ TEST_F(Certs, StoreCertificatesYieldToTheFile) {
   make("c", "t.example.org");
   auto file = CertificateSet::load_files({cert("b", {"*.example.org"})});
   ASSERT_TRUE(file.ok()) << file.error();
-  auto covered = CertificateSet::from_pem({"t.example.org", slurp(file_name("c.pem")),
-                                           slurp(file_name("c.key"))});
-  auto own = CertificateSet::from_pem({"click.example.com", slurp(file_name("a.pem")),
-                                       slurp(file_name("a.key"))});
+  auto covered = CertificateSet::from_pem(
+      {"t.example.org", slurp(file_name("c.pem")), slurp(file_name("c.key"))});
+  auto own = CertificateSet::from_pem(
+      {"click.example.com", slurp(file_name("a.pem")), slurp(file_name("a.key"))});
   ASSERT_TRUE(covered.ok()) << covered.error();
   ASSERT_TRUE(own.ok()) << own.error();
   std::vector<CertificateSet::Entry> stored;
   stored.push_back(std::move(covered).value());
   stored.push_back(std::move(own).value());
   auto set = CertificateSet::make(std::move(file).value(), std::move(stored));
-  EXPECT_EQ(set->size(), 2u);                     // t.example.org's store copy is left out
-  EXPECT_EQ(set->choose("t.example.org"), 0u);    // the file's wildcard
+  EXPECT_EQ(set->size(), 2u);                   // t.example.org's store copy is left out
+  EXPECT_EQ(set->choose("t.example.org"), 0u);  // the file's wildcard
   EXPECT_EQ(set->choose("click.example.com"), 1u);
 
-  auto mismatch = CertificateSet::from_pem({"x.example.com", slurp(file_name("a.pem")),
-                                            slurp(file_name("b.key"))});
+  auto mismatch = CertificateSet::from_pem(
+      {"x.example.com", slurp(file_name("a.pem")), slurp(file_name("b.key"))});
   ASSERT_FALSE(mismatch.ok());
   EXPECT_NE(mismatch.error().find("does not match"), std::string::npos) << mismatch.error();
 }
