@@ -24,6 +24,24 @@ std::string account_note(std::string_view kind, const std::string& domain, std::
          status + "; the domain does not apply to mail";
 }
 
+// Whether https:// links to a store domain would find a certificate: the
+// tracker has no TLS listener (TLS ends in front of it), a file certificate
+// covers the name (one-label wildcards), or the store holds a live one.
+bool tls_live(const conf::Config& file, const store::DomainsSnapshot& domains,
+              const std::string& name) {
+  if (file.track.tls_listen.empty() || domains.tls_live.contains(name)) return true;
+  for (const conf::TrackCertificate& c : file.track.certificates) {
+    for (const std::string& p : c.domains) {
+      const auto dot = name.find('.');
+      if (p == name || (p.starts_with("*.") && dot != std::string::npos && dot > 0 &&
+                        std::string_view(name).substr(dot) == std::string_view(p).substr(1))) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 Effective build_effective(const conf::Config& file, const store::DomainsSnapshot& domains) {
@@ -49,7 +67,11 @@ Effective build_effective(const conf::Config& file, const store::DomainsSnapshot
     if (!row.verified) continue;
     conf::TrackingDomain t;
     t.domain = row.domain;
-    t.secure = row.secure;
+    t.secure = row.secure && tls_live(file, domains, row.domain);
+    if (row.secure && !t.secure) {
+      out.notes.push_back("tracking domain " + row.domain +
+                          ": no live certificate yet; its links use http:// (see its tls status)");
+    }
     t.port = row.port;
     t.is_default = row.is_default && (row.subaccount_id != 0 || !file_default);
     t.from_store = true;

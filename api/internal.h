@@ -77,6 +77,11 @@ ApiResponse tracking_get(Ctx& c);
 ApiResponse tracking_update(Ctx& c);
 ApiResponse tracking_delete(Ctx& c);
 ApiResponse tracking_verify(Ctx& c);
+// certificates.cc: the `tls` object of a secure domain (null when not
+// secure), and operators' certificates.
+json::value tls_status(const Ctx& c, const std::string& domain, bool secure, bool verified);
+ApiResponse tracking_certificate_put(Ctx& c);
+ApiResponse tracking_certificate_delete(Ctx& c);
 
 ApiResponse sending_create(Ctx& c);
 ApiResponse sending_list(Ctx& c);

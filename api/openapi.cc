@@ -34,6 +34,7 @@ constexpr std::string_view kDocument = R"json({
         "domain": {"type": "string"}, "port": {"type": "integer"}, "secure": {"type": "boolean"}, "default": {"type": "boolean"},
         "status": {"$ref": "#/components/schemas/TrackingStatus"}, "subaccount_id": {"type": "integer"},
         "managed_by": {"type": "string", "enum": ["api", "config"]},
+        "tls": {"type": "object", "description": "secure domains only: where the certificate stands", "properties": {"status": {"type": "string", "enum": ["pending", "active", "failed", "manual"]}, "expires": {"type": "string", "nullable": true}, "message": {"type": "string"}}},
         "verification": {"type": "object", "properties": {"record": {"type": "object"}, "expected": {"type": "string"}, "found": {"type": "string"}, "message": {"type": "string"}, "checked_at": {"type": "string"}, "http_challenge": {"type": "object", "properties": {"url": {"type": "string"}, "token": {"type": "string"}}}}}}},
       "SendingDomain": {"type": "object", "properties": {"domain": {"type": "string"}, "tracking_domain": {"type": "string"}, "status": {"type": "object"}, "subaccount_id": {"type": "integer"}, "managed_by": {"type": "string", "enum": ["api", "config"]}}},
       "WebhookInput": {"type": "object", "properties": {"name": {"type": "string"}, "target": {"type": "string", "description": "http:// or https:// URL; it must reach a global address unless dns.allow_private_addresses"}, "events": {"type": "array", "items": {"type": "string", "enum": ["click", "open", "initial_open", "injection"]}}, "auth_type": {"type": "string", "enum": ["none", "basic"]}, "auth_credentials": {"type": "object", "properties": {"username": {"type": "string"}, "password": {"type": "string"}}}, "active": {"type": "boolean"}}},
@@ -73,6 +74,13 @@ constexpr std::string_view kDocument = R"json({
       "post": {"summary": "Verify a tracking domain (CNAME, or the HTTP challenge with {\"http\": true})",
         "requestBody": {"content": {"application/json": {"schema": {"type": "object", "properties": {"http": {"type": "boolean"}}}}}},
         "responses": {"200": {"$ref": "#/components/responses/Results"}, "404": {"$ref": "#/components/responses/Error"}}}
+    },
+    "/tracking-domains/{domain}/certificate": {
+      "parameters": [{"$ref": "#/components/parameters/domain"}, {"$ref": "#/components/parameters/subaccount"}],
+      "put": {"summary": "Upload the domain's certificate (PEM chain, leaf first, and its key); served at once",
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["certificate", "key"], "properties": {"certificate": {"type": "string"}, "key": {"type": "string"}}}}}},
+        "responses": {"200": {"$ref": "#/components/responses/Results"}, "400": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}, "409": {"$ref": "#/components/responses/Error"}, "422": {"$ref": "#/components/responses/Error"}}},
+      "delete": {"summary": "Remove the uploaded certificate (back to ACME)", "responses": {"200": {"$ref": "#/components/responses/Results"}, "404": {"$ref": "#/components/responses/Error"}, "409": {"$ref": "#/components/responses/Error"}}}
     },
     "/sending-domains": {
       "post": {"summary": "Create a sending domain", "parameters": [{"$ref": "#/components/parameters/subaccount"}],

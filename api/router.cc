@@ -43,6 +43,8 @@ const std::vector<Entry>& table() {
       {{"PUT", "/tracking-domains/{domain}"}, internal::tracking_update},
       {{"DELETE", "/tracking-domains/{domain}"}, internal::tracking_delete},
       {{"POST", "/tracking-domains/{domain}/verify"}, internal::tracking_verify},
+      {{"PUT", "/tracking-domains/{domain}/certificate"}, internal::tracking_certificate_put},
+      {{"DELETE", "/tracking-domains/{domain}/certificate"}, internal::tracking_certificate_delete},
       {{"POST", "/sending-domains"}, internal::sending_create},
       {{"GET", "/sending-domains"}, internal::sending_list},
       {{"GET", "/sending-domains/{domain}"}, internal::sending_get},

@@ -33,6 +33,7 @@
 
 #include "conf/config.h"
 #include "dns/resolver.h"
+#include "store/cert_store.h"
 #include "store/domain_store.h"
 #include "store/event_store.h"
 #include "store/webhook_store.h"
@@ -92,6 +93,7 @@ struct RouterOptions {
   store::EventStore* events = nullptr;    // null: the events route answers 503
   // Null: the webhooks routes answer 503.
   store::WebhookStore* webhooks = nullptr;
+  store::CertStore* certificates = nullptr;  // null: the certificate routes answer 503
   // The configuration file's snapshot (not the effective one): system domain,
   // file domains (read-only through the API), dns.* settings.
   std::function<std::shared_ptr<const conf::Config>()> file_config;

@@ -18,6 +18,7 @@
 #include "base/log.h"
 #include "dns/verify.h"
 #include "net/http_server.h"
+#include "store/cert_store.h"
 #include "store/domain_store.h"
 #include "store/event_store.h"
 #include "store/webhook_store.h"
@@ -63,6 +64,7 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
   std::unique_ptr<store::EventStore> events;
   // The /webhooks routes' rows.
   std::unique_ptr<store::WebhookStore> webhooks;
+  std::unique_ptr<store::CertStore> certificates;  // the certificate routes and tls status
   std::unique_ptr<Dashboard> dashboard;  // the site outside /api/v1, and its sessions
   std::unique_ptr<Router> router;
   std::unique_ptr<net::HttpServer> http;
@@ -270,6 +272,9 @@ Result<bool> Service::start() {
   auto events = store::EventStore::open(std::move(options));
   if (!events) return Error{"store: " + events.error()};
   s.events = std::move(events).value();
+  auto certificates = store::CertStore::open(cfg->store, true);
+  if (!certificates) return Error{"store: " + certificates.error()};
+  s.certificates = std::move(certificates).value();
   auto webhooks = store::WebhookStore::open(cfg->store, false);
   if (!webhooks) return Error{"store: " + webhooks.error()};
   s.webhooks = std::move(webhooks).value();
@@ -277,6 +282,7 @@ Result<bool> Service::start() {
   ro.domains = s.domains.get();
   ro.events = s.events.get();
   ro.webhooks = s.webhooks.get();
+  ro.certificates = s.certificates.get();
   std::weak_ptr<Impl> weak = impl_;
   ro.file_config = [weak] {
     auto self = weak.lock();

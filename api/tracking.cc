@@ -113,6 +113,13 @@ const conf::TrackingDomain* file_domain(const Ctx& c, const std::string& domain)
   return c.visible(0) ? c.file->find_tracking_domain(domain) : nullptr;
 }
 
+// A store row's answer, with where its certificate stands (certificates.cc).
+json::object with_tls(const Ctx& c, const store::TrackingDomainRow& row) {
+  json::object o = row_json(*c.file, row);
+  if (row.secure) o["tls"] = tls_status(c, row.domain, true, row.verified);
+  return o;
+}
+
 bool file_has_designated_default(const conf::Config& file) {
   for (const auto& t : file.tracking_domains) {
     if (t.is_default) return true;
@@ -227,12 +234,15 @@ ApiResponse tracking_list(Ctx& c) {
     const bool store_default = store_primary_default(*rows);
     for (const conf::TrackingDomain& t : c.file->tracking_domains) {
       const bool is_default = file_default(*c.file, t, store_default);
-      if (included(0, is_default)) out.push_back(file_json(*c.file, t, is_default));
+      if (!included(0, is_default)) continue;
+      json::object o = file_json(*c.file, t, is_default);
+      if (t.secure) o["tls"] = tls_status(c, t.domain, true, true);
+      out.push_back(std::move(o));
     }
   }
   for (const store::TrackingDomainRow& row : *rows) {
     if (c.file->find_tracking_domain(row.domain) != nullptr) continue;  // the file's wins
-    if (included(row.subaccount_id, row.is_default)) out.push_back(row_json(*c.file, row));
+    if (included(row.subaccount_id, row.is_default)) out.push_back(with_tls(c, row));
   }
   return ok(std::move(out));
 }
@@ -244,11 +254,14 @@ ApiResponse tracking_get(Ctx& c) {
   if (const auto* t = file_domain(c, *name)) {
     auto rows = c.o.domains->tracking_domains();
     if (!rows) return store_failed(rows.error());
-    return ok(file_json(*c.file, *t, file_default(*c.file, *t, store_primary_default(*rows))));
+    json::object o =
+        file_json(*c.file, *t, file_default(*c.file, *t, store_primary_default(*rows)));
+    if (t->secure) o["tls"] = tls_status(c, t->domain, true, true);
+    return ok(std::move(o));
   }
   auto row = visible_row(c, *name, err);
   if (!row) return err;
-  return ok(row_json(*c.file, *row));
+  return ok(with_tls(c, *row));
 }
 
 ApiResponse tracking_update(Ctx& c) {
@@ -295,7 +308,7 @@ ApiResponse tracking_update(Ctx& c) {
   if (*r == store::Change::kNotFound)
     return not_found("tracking domain " + *name + " does not exist");
   if (c.o.changed) c.o.changed();
-  return ok(row_json(*c.file, *row));
+  return ok(with_tls(c, *row));
 }
 
 ApiResponse tracking_delete(Ctx& c) {

@@ -9,7 +9,8 @@
 // tracker without a restart; tells systemd when it is ready
 // (sd_notify READY=1, Type=notify), reloads the configuration on SIGHUP
 // (RELOADING=1 … READY=1; an invalid file keeps the running configuration
-// and says why), and on SIGTERM/SIGINT stops accepting, lets transactions and
+// and says why), issues certificates for secure tracking domains (acme/),
+// and on SIGTERM/SIGINT stops accepting, lets transactions and
 // requests in flight finish within the grace period, and exits 0.
 #include <sysexits.h>
 #include <systemd/sd-daemon.h>
@@ -20,6 +21,7 @@
 #include <iostream>
 #include <optional>
 
+#include "acme/manager.h"
 #include "api/service.h"
 #include "app/commands.h"
 #include "app/relay_accounts.h"
@@ -165,6 +167,12 @@ int cmd_serve(const std::string& config_path, std::shared_ptr<const conf::Config
     log::error("track", track_started.error());
     return EX_UNAVAILABLE;
   }
+  // Certificates for secure tracking domains (acme.directory; idle while it is empty).
+  acme::Manager acme_manager(ioc, snapshot);
+  if (auto r = acme_manager.start(); !r) {
+    log::error("acme", r.error());
+    return EX_UNAVAILABLE;
+  }
   if (config->api.listen.empty() && !*relay_started && !*track_started) {
     log::error("serve",
                "the configuration enables no listener (relay.listen, track.listen, api.listen)");
@@ -185,6 +193,7 @@ int cmd_serve(const std::string& config_path, std::shared_ptr<const conf::Config
         }
         sd_notify(0, "STOPPING=1");
         log::info("", "stopping");
+        acme_manager.stop();
         servers.stop(api_service);
         metrics_endpoint.stop(kStopGrace);
       };

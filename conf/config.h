@@ -168,6 +168,14 @@ struct WebhooksConfig {
   int retry_for = 28800;      // seconds a batch is retried before it is marked failed
 };
 
+// acme: automatic certificates for secure tracking domains (acme/, docs/tls.md).
+struct AcmeConfig {
+  std::string directory;      // ACME directory URL; "" = ACME off
+  std::string email;          // account contact; "" = none
+  std::string ca_file;        // extra CA bundle trusted for the directory's HTTPS
+  int renew_before_days = 0;  // 0 = when a third of the lifetime is left
+};
+
 // log: the process's log lines on stderr (base/log.h).
 struct LogConfig {
   std::string format = "text";  // "text" (key=value lines) or "json" (JSON lines)
@@ -196,6 +204,7 @@ struct Config {
   DashboardConfig dashboard;
   DnsConfig dns;
   WebhooksConfig webhooks;
+  AcmeConfig acme;
   LogConfig log;
   MetricsConfig metrics;
   // Effective configuration only (api/effective.h): challenges the tracker serves.

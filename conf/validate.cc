@@ -281,8 +281,12 @@ void validate_tls(const Config& config, Reporter& report) {
     report.error("relay.listen", "needs relay.upstream (host:port or maildir:PATH)");
   }
   const TrackConfig& track = config.track;
-  if (!track.tls_listen.empty() && track.certificates.empty()) {
-    report.error("track.tls_listen", "needs at least one entry in track.certificates");
+  if (!track.tls_listen.empty() && track.certificates.empty() && config.acme.directory.empty()) {
+    report.error("track.tls_listen",
+                 "needs at least one entry in track.certificates, or acme.directory");
+  }
+  if (!config.acme.directory.empty() && !config.acme.directory.starts_with("https://")) {
+    report.error("acme.directory", "must be an https:// URL");
   }
   for (std::size_t i = 0; i < track.certificates.size(); ++i) {
     validate_certificate(track.certificates[i], "track.certificates[" + std::to_string(i) + "]",

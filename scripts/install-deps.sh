@@ -13,7 +13,7 @@ BUILD_PKGS="build-essential cmake pkg-config \
   libsystemd-dev libsqlite3-dev libc-ares-dev python3"
 TEST_PKGS="libgtest-dev python3 curl openssl sqlite3 wrk nginx-light postfix swaks systemd \
   debhelper dpkg-dev fakeroot lintian man-db iproute2 util-linux ccache \
-  clang-14 libclang-rt-14-dev dnsmasq-base chromium prometheus"
+  clang-14 libclang-rt-14-dev dnsmasq-base chromium prometheus pebble"
 # The API's compatibility test runs the official SparkPost Node client, and
 # the dashboard's end-to-end test drives Debian's chromium with playwright-core
 # (npm); a node/npm already on the PATH (e.g. from NodeSource) is used as it is.

@@ -233,6 +233,10 @@ Result<DomainsSnapshot> DomainStore::load() {
       snap.tracking = std::move(tracking).value();
       snap.sending = std::move(sending).value();
       snap.subaccounts = std::move(subs).value();
+      Query c(d, "SELECT domain FROM certificates WHERE status = 'active' AND not_after_ms > ?");
+      c.bind({now_ms()});
+      while (c.step()) snap.tls_live.insert(c.text(0));
+      if (c.failed()) ok = Error{c.error()};
     } else {
       ok = Error{!tracking ? tracking.error() : !sending ? sending.error() : subs.error()};
     }

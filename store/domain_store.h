@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -98,6 +99,9 @@ struct DomainsSnapshot {
   std::vector<TrackingDomainRow> tracking;
   std::vector<SendingDomainRow> sending;
   std::vector<SubaccountRow> subaccounts;  // their status decides whether their domains apply
+  // Names with a live certificate in the store (store/cert_store.h: active,
+  // not expired): a secure domain's links use https:// only then.
+  std::set<std::string> tls_live;
 };
 
 enum class Change { kDone, kExists, kNotFound, kInUse };

@@ -127,7 +127,7 @@ struct Options {
 };
 
 // The current schema version; a file with a newer one is refused.
-inline constexpr int kSchemaVersion = 7;  // store/schema.cc: the tables and migrations
+inline constexpr int kSchemaVersion = 8;  // store/schema.cc: the tables and migrations
 
 class EventStore {
  public:

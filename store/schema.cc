@@ -176,7 +176,40 @@ constexpr const char* kSchemaV7 =
     "  expires_ms INTEGER NOT NULL);"
     "PRAGMA user_version = 7;";
 
-static_assert(kSchemaVersion == 7, "add the migration for the new version here");
+// Certificates (issue 14, acme/): one row per served name, from ACME or
+// uploaded (source), with its state for the API; the ACME account key per
+// directory; HTTP-01 key authorizations any process sharing the store
+// answers; and the issuance lease (one issuer per store).
+constexpr const char* kSchemaV8 =
+    "CREATE TABLE certificates ("
+    "  domain TEXT PRIMARY KEY,"
+    "  source TEXT NOT NULL DEFAULT 'acme',"
+    "  status TEXT NOT NULL DEFAULT 'pending',"
+    "  message TEXT NOT NULL DEFAULT '',"
+    "  chain_pem TEXT NOT NULL DEFAULT '',"
+    "  key_pem TEXT NOT NULL DEFAULT '',"
+    "  not_before_ms INTEGER NOT NULL DEFAULT 0,"
+    "  not_after_ms INTEGER NOT NULL DEFAULT 0,"
+    "  serial TEXT NOT NULL DEFAULT '',"
+    "  failures INTEGER NOT NULL DEFAULT 0,"
+    "  next_try_ms INTEGER NOT NULL DEFAULT 0,"
+    "  updated_ms INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE acme_accounts ("
+    "  directory TEXT PRIMARY KEY,"
+    "  key_pem TEXT NOT NULL,"
+    "  kid TEXT NOT NULL DEFAULT '');"
+    "CREATE TABLE acme_challenges ("
+    "  token TEXT PRIMARY KEY,"
+    "  key_authorization TEXT NOT NULL,"
+    "  domain TEXT NOT NULL,"
+    "  created_ms INTEGER NOT NULL);"
+    "CREATE TABLE acme_lease ("
+    "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+    "  holder TEXT NOT NULL,"
+    "  expires_ms INTEGER NOT NULL);"
+    "PRAGMA user_version = 8;";
+
+static_assert(kSchemaVersion == 8, "add the migration for the new version here");
 
 Result<std::int64_t> user_version(sqlite3* db);
 
@@ -263,7 +296,8 @@ Result<bool> ensure_schema(sqlite3* db, const std::string& path) {
                    " has an events table but no schema version; it is not a trackrelay store"};
     }
   }
-  const char* steps[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4, kSchemaV5, kSchemaV6, kSchemaV7};
+  const char* steps[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4,
+                         kSchemaV5, kSchemaV6, kSchemaV7, kSchemaV8};
   for (int to = static_cast<int>(*version) + 1; to <= kSchemaVersion; ++to) {
     if (auto r = migrate(db, path, steps[to - 1], to); !r) return r;
   }

@@ -9,7 +9,8 @@
 // fields of events (transmission_id, raw_rcpt_to, rcpt_meta, rcpt_tags,
 // friendly_from, msg_from, msg_size) and their indexes. Version 6: events
 // classification. Version 7: webhooks,
-// webhook_batches and webhook_lease (store/webhook_store.h). Each migration
+// webhook_batches and webhook_lease (store/webhook_store.h). Version 8:
+// certificates, acme_accounts, acme_challenges, acme_lease (store/cert_store.h). Each migration
 // runs in its own transaction, in order, so a file of any older version is
 // brought up to date by whichever process opens it first; a newer version is
 // refused. May call: base/, SQLite.

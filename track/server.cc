@@ -18,6 +18,7 @@
 
 #include "base/log.h"
 #include "net/http_server.h"
+#include "store/cert_store.h"
 #include "store/event_store.h"
 #include "track/certificate_expiry.h"
 #include "track/classify.h"
@@ -48,6 +49,9 @@ HttpResponse plain_error(http::status status) {
   return res;
 }
 
+// ACME HTTP-01 (RFC 8555 §8.3): answered from the store on the plain listener.
+constexpr std::string_view kAcmePrefix = "/.well-known/acme-challenge/";
+
 // How long a response waits for its event's commit before it goes out anyway.
 constexpr std::chrono::milliseconds kMaxCommitWait{2000};
 
@@ -58,7 +62,9 @@ struct Server::Impl {
   const conf::Snapshot& snapshot;
   std::shared_ptr<const Prepared> prepared;
   std::shared_ptr<CertificateSet> certs;  // null without track.tls_listen
+  std::vector<CertificateSet::Entry> file_certs;  // track.certificates, read at start and reload
   std::unique_ptr<store::EventStore> store;
+  std::unique_ptr<store::CertStore> cert_store;  // ACME challenges, store certificates
   std::unique_ptr<HttpServer> http;
   metrics::Instruments* metrics = nullptr;  // null: not measured
   std::shared_ptr<const Rules> rules;       // who clicked (track/classify.h)
@@ -72,7 +78,50 @@ struct Server::Impl {
 
   asio::awaitable<HttpResponse> answer(const HttpRequest& req, const tcp::endpoint& peer);
   asio::awaitable<bool> record(store::Event e);
+  HttpResponse acme_challenge(std::string_view token);
+  void rebuild_certificates();
 };
+
+HttpResponse Server::Impl::acme_challenge(std::string_view token) {
+  auto found = cert_store ? cert_store->challenge(token)
+                          : Result<std::optional<std::string>>(std::optional<std::string>());
+  if (!found || !*found) {
+    if (!found) log::error("track", "acme challenge: " + found.error());
+    return plain_error(http::status::not_found);
+  }
+  HttpResponse res;
+  res.result(http::status::ok);
+  res.set(http::field::content_type, "application/octet-stream");
+  res.set(http::field::cache_control, "no-store");
+  res.body() = **found;
+  res.content_length(res.body().size());
+  return res;
+}
+
+// The live store certificates plus the file's: served from the next handshake on.
+void Server::Impl::rebuild_certificates() {
+  if (!certs || !cert_store) return;
+  auto rows = cert_store->certificates();
+  if (!rows) {
+    log::error("track", "store certificates: " + rows.error() + "; the ones in use stay");
+    return;
+  }
+  const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+  std::vector<CertificateSet::Entry> stored;
+  for (const store::CertificateRow& r : *rows) {
+    if (r.status != "active" || r.chain_pem.empty() || r.not_after_ms <= now) continue;
+    auto e = CertificateSet::from_pem({r.domain, r.chain_pem, r.key_pem});
+    if (!e) {
+      log::error("track", "store certificate " + e.error() + "; not served");
+      continue;
+    }
+    stored.push_back(std::move(e).value());
+  }
+  certs = CertificateSet::make(file_certs, std::move(stored));
+  if (http) http->set_certificates(certs);
+}
 
 asio::awaitable<bool> Server::Impl::record(store::Event e) {
   // A link must never break: while the store is failing, do not wait for it
@@ -133,6 +182,11 @@ asio::awaitable<HttpResponse> Server::Impl::answer(const HttpRequest& req,
     bad.content_length(kBody.size());
     co_return bad;
   }
+  if (req.target().starts_with(kAcmePrefix)) {
+    HttpResponse res = acme_challenge(req.target().substr(kAcmePrefix.size()));
+    if (req.method() == http::verb::head) res.body().clear();
+    co_return res;
+  }
   const std::shared_ptr<const Prepared> p = prepared;  // this request's snapshot
   Reply reply = handle(*p, r, std::chrono::system_clock::now(), store->health());
   if (reply.event) classify_event(*rules, burst, *reply.event, req);  // who clicked
@@ -180,9 +234,10 @@ Result<bool> Server::start() {
   s.prepared = std::move(prepared).value();
   if (auto r = s.load_rules(*cfg); !r) return r;
   if (!cfg->track.tls_listen.empty()) {
-    auto set = CertificateSet::load(cfg->track.certificates);
-    if (!set) return Error{set.error()};
-    s.certs = std::move(set).value();
+    auto files = CertificateSet::load_files(cfg->track.certificates);
+    if (!files) return Error{files.error()};
+    s.file_certs = std::move(files).value();
+    s.certs = CertificateSet::make(s.file_certs, {});
     report_certificate_expiry(cfg->track.certificates, s.metrics);
   }
   const std::filesystem::path db(cfg->store);
@@ -190,6 +245,10 @@ Result<bool> Server::start() {
     std::error_code ec;
     std::filesystem::create_directories(db.parent_path(), ec);
   }
+  auto certs = store::CertStore::open(cfg->store, true);
+  if (!certs) return Error{"store: " + certs.error()};
+  s.cert_store = std::move(certs).value();
+  s.rebuild_certificates();
   store::Options options;
   options.path = cfg->store;
   if (s.metrics) options.commit_seconds = &s.metrics->store_commit_seconds();
@@ -219,19 +278,17 @@ Result<bool> Server::reloaded() {
   std::shared_ptr<const conf::Config> cfg = s.snapshot.current();
   auto prepared = prepare(cfg);
   if (!prepared) return Error{prepared.error() + "; the tracking endpoint keeps its configuration"};
-  std::shared_ptr<CertificateSet> certs = s.certs;
   if (s.certs != nullptr) {
-    auto set = CertificateSet::load(cfg->track.certificates);
-    if (!set) return Error{set.error() + "; the certificates in use stay"};
-    certs = std::move(set).value();
+    auto files = CertificateSet::load_files(cfg->track.certificates);
+    if (!files) return Error{files.error() + "; the certificates in use stay"};
+    s.file_certs = std::move(files).value();
   }
   s.prepared = std::move(prepared).value();
-  s.certs = std::move(certs);
   if (s.certs) report_certificate_expiry(cfg->track.certificates, s.metrics);
   if (auto r = s.load_rules(*cfg); !r) {
     log::error("reload", r.error() + "; the classification rules in use stay");
   }
-  if (s.http) s.http->set_certificates(s.certs);
+  s.rebuild_certificates();
   if (cfg->store != s.store->path()) {
     log::warning("track", "store: the new path " + cfg->store +
                               " takes effect at the next restart; events still go to " +
@@ -245,6 +302,7 @@ Result<bool> Server::domains_changed() {
   auto prepared = prepare(s.snapshot.current());
   if (!prepared) return Error{prepared.error()};
   s.prepared = std::move(prepared).value();
+  s.rebuild_certificates();  // a certificate write bumps the same change counter
   return true;
 }
 

@@ -36,8 +36,9 @@ class Server {
   // certificate that cannot be read is reported and the old one kept.
   Result<bool> reloaded();
   // The snapshot was replaced because domains changed in the store (the
-  // effective configuration, api/effective.h): keys, hosts and challenges are
-  // taken from it; certificates are not re-read.
+  // effective configuration, api/effective.h), which includes certificate
+  // writes (store/cert_store.h): keys, hosts and challenges are taken from
+  // it and the store's certificates re-read; the file's are not.
   Result<bool> domains_changed();
 
  private:

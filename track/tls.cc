@@ -1,8 +1,9 @@
-// track/tls.cc — CertificateSet: PEM loading and the SNI callback.
+// track/tls.cc — CertificateSet: PEM loading, TLS settings and the SNI callback.
 // May call: conf/, base/, Boost.Asio SSL, OpenSSL.
 #include "track/tls.h"
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
@@ -13,6 +14,15 @@
 
 namespace trackrelay::track {
 namespace {
+
+namespace ssl = boost::asio::ssl;
+
+// Mozilla's "intermediate" TLS 1.2 list: ECDHE key exchange, AEAD only.
+// TLS 1.3 keeps OpenSSL's default suites (all AEAD).
+constexpr const char* kCiphers12 =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -49,20 +59,50 @@ std::string openssl_error(const boost::system::error_code& ec) {
   return msg;
 }
 
-int on_servername(SSL* ssl, int* /*alert*/, void* arg) {
+bool key_mismatch(const boost::system::error_code& ec) {
+  return ec && ec.category() == boost::asio::error::get_ssl_category() &&
+         ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == X509_R_KEY_VALUES_MISMATCH;
+}
+
+std::shared_ptr<ssl::context> hardened() {
+  auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
+  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                   ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
+                   ssl::context::single_dh_use);
+  SSL_CTX* c = ctx->native_handle();
+  SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION);
+  SSL_CTX_set_cipher_list(c, kCiphers12);
+  SSL_CTX_set_options(
+      c, SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+  return ctx;
+}
+
+int on_servername(SSL* ssl, int* alert, void* arg) {
   auto* set = static_cast<CertificateSet*>(arg);
   const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
-  if (name == nullptr) return SSL_TLSEXT_ERR_OK;  // the first certificate
-  const std::size_t i = set->choose(name);
-  if (i != 0) SSL_set_SSL_CTX(ssl, set->native(i));
+  std::optional<std::size_t> i;
+  if (name != nullptr) {
+    i = set->choose(name);
+  } else if (set->file_entries() > 0) {
+    i = 0;  // no name asked for: the first configured certificate, as before
+  }
+  if (!i) {
+    *alert = SSL_AD_UNRECOGNIZED_NAME;
+    return SSL_TLSEXT_ERR_ALERT_FATAL;
+  }
+  SSL_set_SSL_CTX(ssl, set->native(*i));
   return SSL_TLSEXT_ERR_OK;
 }
 
 }  // namespace
 
-CertificateSet::CertificateSet(std::vector<Entry> entries) : entries_(std::move(entries)) {}
+CertificateSet::CertificateSet(std::vector<Entry> entries, std::size_t file_count)
+    : entries_(std::move(entries)), file_count_(file_count), base_(hardened()) {
+  SSL_CTX_set_tlsext_servername_callback(base_->native_handle(), on_servername);
+  SSL_CTX_set_tlsext_servername_arg(base_->native_handle(), this);
+}
 
-std::size_t CertificateSet::choose(std::string_view server_name) const {
+std::optional<std::size_t> CertificateSet::choose(std::string_view server_name) const {
   const std::string name = lower(server_name);
   for (std::size_t i = 0; i < entries_.size(); ++i) {
     for (const std::string& p : entries_[i].names) {
@@ -74,15 +114,11 @@ std::size_t CertificateSet::choose(std::string_view server_name) const {
       if (name_matches(p, name)) return i;
     }
   }
-  return 0;
+  return std::nullopt;
 }
 
-Result<std::shared_ptr<CertificateSet>> CertificateSet::load(
+Result<std::vector<CertificateSet::Entry>> CertificateSet::load_files(
     const std::vector<conf::TrackCertificate>& certs) {
-  namespace ssl = boost::asio::ssl;
-  if (certs.empty()) {
-    return Error{"track.tls_listen is set but track.certificates is empty"};
-  }
   std::vector<Entry> entries;
   for (std::size_t i = 0; i < certs.size(); ++i) {
     const conf::TrackCertificate& c = certs[i];
@@ -94,33 +130,56 @@ Result<std::shared_ptr<CertificateSet>> CertificateSet::load(
     if (auto why = unreadable(c.key); !why.empty()) {
       return Error{where + ": cannot read key '" + c.key + "': " + why};
     }
-    ssl::context ctx(ssl::context::tls_server);
-    ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                    ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
-                    ssl::context::single_dh_use);
+    auto ctx = hardened();
     boost::system::error_code ec;
-    ctx.use_certificate_chain_file(c.cert, ec);
+    ctx->use_certificate_chain_file(c.cert, ec);
     if (ec) return Error{where + ": certificate '" + c.cert + "': " + openssl_error(ec)};
-    ctx.use_private_key_file(c.key, ssl::context::pem, ec);
-    if (ec && ec.category() == boost::asio::error::get_ssl_category() &&
-        ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == X509_R_KEY_VALUES_MISMATCH) {
+    ctx->use_private_key_file(c.key, ssl::context::pem, ec);
+    if (key_mismatch(ec) || (!ec && SSL_CTX_check_private_key(ctx->native_handle()) != 1)) {
       ERR_clear_error();
       return Error{where + ": key '" + c.key + "' does not match certificate '" + c.cert + "'"};
     }
     if (ec) return Error{where + ": key '" + c.key + "': " + openssl_error(ec)};
-    if (SSL_CTX_check_private_key(ctx.native_handle()) != 1) {
-      ERR_clear_error();
-      return Error{where + ": key '" + c.key + "' does not match certificate '" + c.cert + "'"};
-    }
     Entry e{{}, std::move(ctx)};
     for (const std::string& d : c.domains) e.names.push_back(lower(d));
     entries.push_back(std::move(e));
   }
-  auto set = std::make_shared<CertificateSet>(std::move(entries));
-  SSL_CTX* first = set->context().native_handle();
-  SSL_CTX_set_tlsext_servername_callback(first, on_servername);
-  SSL_CTX_set_tlsext_servername_arg(first, set.get());
-  return set;
+  return entries;
+}
+
+Result<CertificateSet::Entry> CertificateSet::from_pem(const PemCertificate& cert) {
+  auto ctx = hardened();
+  boost::system::error_code ec;
+  ctx->use_certificate_chain(boost::asio::buffer(cert.chain_pem), ec);
+  if (ec) return Error{cert.domain + ": certificate: " + openssl_error(ec)};
+  ctx->use_private_key(boost::asio::buffer(cert.key_pem), ssl::context::pem, ec);
+  if (key_mismatch(ec) || (!ec && SSL_CTX_check_private_key(ctx->native_handle()) != 1)) {
+    ERR_clear_error();
+    return Error{cert.domain + ": the key does not match the certificate"};
+  }
+  if (ec) return Error{cert.domain + ": key: " + openssl_error(ec)};
+  return Entry{{lower(cert.domain)}, std::move(ctx)};
+}
+
+std::shared_ptr<CertificateSet> CertificateSet::make(std::vector<Entry> file,
+                                                     std::vector<Entry> stored) {
+  const std::size_t file_count = file.size();
+  std::vector<Entry> all = std::move(file);
+  for (Entry& e : stored) {
+    bool covered = false;
+    for (std::size_t i = 0; i < file_count && !covered; ++i) {
+      for (const std::string& p : all[i].names) covered = covered || name_matches(p, e.names[0]);
+    }
+    if (!covered) all.push_back(std::move(e));
+  }
+  return std::make_shared<CertificateSet>(std::move(all), file_count);
+}
+
+Result<std::shared_ptr<CertificateSet>> CertificateSet::load(
+    const std::vector<conf::TrackCertificate>& certs) {
+  auto file = load_files(certs);
+  if (!file) return Error{file.error()};
+  return make(std::move(file).value(), {});
 }
 
 }  // namespace trackrelay::track

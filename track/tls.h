@@ -1,15 +1,22 @@
 // track/tls.h — the certificates of the HTTPS listeners, chosen by SNI.
 //
-// Owns: reading track.certificates (PEM chain + key, checked to match) into
-// one OpenSSL context per certificate, and picking the context for the name a
-// client asks for (exact name, or "*.example.com" for one label; a client that
-// names no known domain gets the first certificate). A set is immutable; a
-// reload builds a new one, and each connection keeps the set it started with
-// alive. May call: conf/, net/ (TlsContexts), base/, Boost.Asio SSL, OpenSSL.
+// Owns: reading track.certificates (PEM chain + key files, checked to match)
+// and the store's live certificates (ACME-issued or uploaded: PEM text,
+// store/cert_store.h) into one OpenSSL context each, and picking the context
+// for the name a client asks for (exact name first, then "*.example.com" for
+// one label). A configuration file certificate wins over a store
+// certificate for the names it covers. A name nothing covers gets the TLS
+// alert unrecognized_name, never another domain's certificate; a client that
+// sends no name gets the first file certificate, or the same alert. Every
+// context: TLS 1.2 and 1.3 only, ECDHE with AEAD ciphers. A set is immutable;
+// a reload or a store change builds a new one, and each connection keeps the
+// set it started with alive. May call: conf/, net/ (TlsContexts), base/,
+// Boost.Asio SSL, OpenSSL.
 #pragma once
 
 #include <boost/asio/ssl/context.hpp>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,29 +27,48 @@
 
 namespace trackrelay::track {
 
+// A certificate held as PEM text (the store's).
+struct PemCertificate {
+  std::string domain;
+  std::string chain_pem;
+  std::string key_pem;
+};
+
 class CertificateSet final : public net::TlsContexts {
  public:
-  // Fails, naming the entry and the file, when any certificate or key is
-  // missing, unreadable, not PEM, or the key does not match the certificate;
-  // and when `certs` is empty.
+  struct Entry {
+    std::vector<std::string> names;  // lower-case
+    std::shared_ptr<boost::asio::ssl::context> ctx;
+  };
+
+  // The file's certificates. Fails, naming the entry and the file, when any
+  // certificate or key is missing, unreadable, not PEM, or the key does not
+  // match the certificate.
+  static Result<std::vector<Entry>> load_files(const std::vector<conf::TrackCertificate>& certs);
+  // One store certificate; the error says why it cannot be served.
+  static Result<Entry> from_pem(const PemCertificate& cert);
+  // File entries first; store entries whose name a file entry covers are left out.
+  static std::shared_ptr<CertificateSet> make(std::vector<Entry> file, std::vector<Entry> stored);
+  // load_files + make, for callers with file certificates only.
   static Result<std::shared_ptr<CertificateSet>> load(
       const std::vector<conf::TrackCertificate>& certs);
 
-  // The context handshakes start with; its SNI callback switches to the
-  // chosen certificate's context. Valid while this set is alive.
-  boost::asio::ssl::context& context() override { return entries_.front().ctx; }
-  // The index into the configured certificates serving `server_name`.
-  std::size_t choose(std::string_view server_name) const;
-  SSL_CTX* native(std::size_t i) { return entries_[i].ctx.native_handle(); }
+  // The context handshakes start with (no certificate of its own); its SNI
+  // callback switches to the chosen certificate's context. Valid while this
+  // set is alive.
+  boost::asio::ssl::context& context() override { return *base_; }
+  // The index of the entry serving `server_name`; nullopt when none covers it.
+  std::optional<std::size_t> choose(std::string_view server_name) const;
+  std::size_t file_entries() const { return file_count_; }
+  std::size_t size() const { return entries_.size(); }
+  SSL_CTX* native(std::size_t i) { return entries_[i].ctx->native_handle(); }
 
-  struct Entry {
-    std::vector<std::string> names;  // lower-case
-    boost::asio::ssl::context ctx;
-  };
-  explicit CertificateSet(std::vector<Entry> entries);  // use load()
+  CertificateSet(std::vector<Entry> entries, std::size_t file_count);  // use make()
 
  private:
   std::vector<Entry> entries_;
+  std::size_t file_count_ = 0;
+  std::shared_ptr<boost::asio::ssl::context> base_;
 };
 
 }  // namespace trackrelay::track

@@ -2,12 +2,25 @@
 // (status verified / pending / invalid / blocked, secure, default,
 // subaccount), New Domain (Domain Name, Set as Default), and per domain:
 // Verify (found vs expected, the exact CNAME record to create, copyable),
-// Set as Default, Secure on/off, Delete (refused with the API's reason while
-// sending domains use it). Every rule is the API's; this page only asks.
+// Set as Default, Secure on/off (with the certificate's state: tls), Delete
+// (refused with the API's reason while sending domains use it). Every rule is the API's; this page only asks.
 
 import {enc} from './api.js';
 import {h, clear, badge, errorBox, showError, toast, copyable, modal, formDialog,
         confirmDialog, field, checkbox, table, fmtTime, accountName, pageHead} from './ui.js';
+
+// Where a secure domain's certificate stands (the API's tls object:
+// pending | active | failed | manual, its expiry and why).
+const TLS_WORDS = {active: 'Certificate active', manual: 'Own certificate',
+                   pending: 'Certificate pending', failed: 'Certificate failed'};
+export function tlsCell(d) {
+  if (!d.tls) return null;
+  const t = d.tls;
+  return h('div', {class: 'sub tls tls-' + t.status},
+           h('span', {text: TLS_WORDS[t.status] || t.status}),
+           t.expires ? h('span', {text: ' · expires ' + fmtTime(t.expires)}) : null,
+           t.message ? h('div', {class: 'sub', text: t.message}) : null);
+}
 
 // The one status word a domain shows.
 export function statusOf(d) {
@@ -75,7 +88,7 @@ export async function render(main, ctx) {
                      d.verification && d.verification.checked_at
                          ? h('div', {class: 'sub', text: 'Checked ' + fmtTime(d.verification.checked_at)})
                          : null);
-    const secure = h('span', {text: d.secure ? 'HTTPS' : 'HTTP'});
+    const secure = h('div', {}, h('span', {text: d.secure ? 'HTTPS' : 'HTTP'}), tlsCell(d));
     const def = d.default ? badge('default', 'Default')
         : (d.verification && d.verification.default_when_verified
                ? h('span', {class: 'sub', text: 'Default once verified'}) : h('span', {class: 'sub', text: '—'}));

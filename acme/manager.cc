@@ -1,0 +1,278 @@
+// acme/manager.cc — see manager.h. May call: acme/client, acme/pem, store/,
+// conf/, base/, Boost.Asio.
+#include "acme/manager.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <ctime>
+#include <deque>
+#include <map>
+#include <set>
+
+#include "acme/client.h"
+#include "acme/pem.h"
+#include "base/crypto.h"
+#include "base/encoding.h"
+#include "base/log.h"
+
+namespace trackrelay::acme {
+namespace {
+
+namespace asio = boost::asio;
+
+constexpr std::int64_t kDayMs = 86400000;
+constexpr std::int64_t kLeaseMs = 180000;  // a crashed issuer's lease lapses after 3 minutes
+constexpr std::int64_t kHourMs = 3600000;
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string iso(std::int64_t ms) {
+  const std::time_t t = static_cast<std::time_t>(ms / 1000);
+  struct tm tm {};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+bool covered_by_file(const conf::Config& cfg, const std::string& name) {
+  for (const conf::TrackCertificate& c : cfg.track.certificates) {
+    for (const std::string& d : c.domains) {
+      if (name_matches(d, name)) return true;
+    }
+  }
+  return false;
+}
+
+bool account_active(const store::DomainsSnapshot& d, std::int64_t id) {
+  if (id == 0) return true;
+  return std::any_of(d.subaccounts.begin(), d.subaccounts.end(),
+                     [&](const auto& s) { return s.id == id && s.status == "active"; });
+}
+
+std::int64_t renew_at(const store::CertificateRow& row, int renew_before_days) {
+  if (renew_before_days > 0) return row.not_after_ms - renew_before_days * kDayMs;
+  return row.not_after_ms - (row.not_after_ms - row.not_before_ms) / 3;
+}
+
+}  // namespace
+
+std::vector<std::string> wanted_names(const conf::Config& cfg,
+                                      const store::DomainsSnapshot& domains) {
+  std::set<std::string> names;
+  if (cfg.system_secure) names.insert(cfg.system_domain);
+  std::set<std::string> in_file;
+  for (const conf::TrackingDomain& t : cfg.tracking_domains) {
+    if (t.from_store) continue;
+    in_file.insert(t.domain);
+    if (t.secure) names.insert(t.domain);
+  }
+  for (const store::TrackingDomainRow& r : domains.tracking) {
+    if (in_file.contains(r.domain) || r.domain == cfg.system_domain) continue;
+    if (r.verified && r.secure && account_active(domains, r.subaccount_id)) names.insert(r.domain);
+  }
+  std::vector<std::string> out;
+  for (const std::string& n : names) {
+    if (!n.empty() && !covered_by_file(cfg, n)) out.push_back(n);
+  }
+  return out;
+}
+
+bool due(const store::CertificateRow& row, int renew_before_days, std::int64_t now) {
+  if (row.chain_pem.empty() || row.status != "active") return true;
+  return now >= renew_at(row, renew_before_days);
+}
+
+std::int64_t backoff_ms(int failures) {
+  const int doublings = std::clamp(failures - 1, 0, 20);
+  return std::min<std::int64_t>(std::int64_t{10000} << doublings, 6 * kHourMs);
+}
+
+struct Manager::Impl : std::enable_shared_from_this<Manager::Impl> {
+  asio::io_context& ioc;
+  const conf::Snapshot& snapshot;
+  std::unique_ptr<store::DomainStore> domains;
+  std::unique_ptr<store::CertStore> certs;
+  asio::thread_pool worker{1};
+  asio::steady_timer timer{ioc};
+  std::atomic<bool> stopping{false};
+  std::string holder;
+  std::deque<std::int64_t> issued;  // start times of the last hour's orders (worker only)
+
+  Impl(asio::io_context& io, const conf::Snapshot& s) : ioc(io), snapshot(s) {}
+
+  void schedule() {
+    timer.expires_after(kPassEvery);
+    timer.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+      if (ec || self->stopping) return;
+      asio::post(self->worker, [self] {
+        self->pass();
+        asio::post(self->ioc, [self] {
+          if (!self->stopping) self->schedule();
+        });
+      });
+    });
+  }
+
+  void pass();
+  void issue_one(const conf::Config& cfg, store::CertificateRow row);
+  Result<std::string> account(const conf::Config& cfg, const Key& key, std::string kid);
+};
+
+void Manager::Impl::pass() {
+  const std::shared_ptr<const conf::Config> cfg = snapshot.current();
+  if (cfg->acme.directory.empty()) return;
+  auto lease = certs->take_lease(holder, kLeaseMs);
+  if (!lease || !*lease) return;  // another process issues for this store
+  auto snap = domains->load();
+  auto rows = certs->certificates();
+  if (!snap || !rows) {
+    log::error("acme", !snap ? snap.error() : rows.error());
+    return;
+  }
+  const std::vector<std::string> names = wanted_names(*cfg, *snap);
+  std::map<std::string, store::CertificateRow> by_name;
+  for (store::CertificateRow& r : *rows) {
+    const bool wanted = std::binary_search(names.begin(), names.end(), r.domain);
+    if (r.source == "acme" && !wanted) {
+      (void)certs->delete_certificate(r.domain);  // no longer secure, verified or ours
+      log::info("acme", r.domain + ": no longer needs a certificate; forgotten");
+      continue;
+    }
+    by_name[r.domain] = std::move(r);
+  }
+  const std::int64_t now = now_ms();
+  while (!issued.empty() && issued.front() < now - kHourMs) issued.pop_front();
+  for (const std::string& name : names) {
+    store::CertificateRow row = by_name.contains(name) ? by_name[name] : store::CertificateRow{};
+    row.domain = name;
+    if (row.source == "manual" || row.next_try_ms > now) continue;
+    if (!due(row, cfg->acme.renew_before_days, now)) continue;
+    if (static_cast<int>(issued.size()) >= kMaxPerHour) {
+      log::warning("acme", "rate limit: " + std::to_string(kMaxPerHour) +
+                               " orders in the last hour; " + name + " waits");
+      return;
+    }
+    issued.push_back(now);
+    issue_one(*cfg, std::move(row));
+    return;  // one order per pass
+  }
+}
+
+Result<std::string> Manager::Impl::account(const conf::Config& cfg, const Key& key,
+                                           std::string kid) {
+  if (!kid.empty()) return kid;
+  Client c({cfg.acme.ca_file}, cfg.acme.directory, key, {}, &stopping);
+  auto registered = c.register_account(cfg.acme.email);
+  if (!registered) return Error{registered.error()};
+  if (auto r = certs->put_account({cfg.acme.directory, key.private_pem(), *registered}); !r) {
+    return Error{r.error()};
+  }
+  log::info("acme", "account " + *registered + " at " + cfg.acme.directory);
+  return registered;
+}
+
+void Manager::Impl::issue_one(const conf::Config& cfg, store::CertificateRow row) {
+  const std::string& dir = cfg.acme.directory;
+  const bool renewing = !row.chain_pem.empty() && row.not_after_ms > now_ms();
+  if (!renewing) {
+    row.status = "pending";
+    row.message = "requesting a certificate from " + dir;
+    (void)certs->put_certificate(row);
+  }
+  log::info("acme", row.domain + ": " + (renewing ? "renewing" : "requesting") + " a certificate");
+  Result<Issued> issued = Error{"no account"};
+  auto stored = certs->account(dir);
+  std::optional<Key> key;
+  std::string kid;
+  if (stored && *stored) {
+    if (auto k = Key::from_pem((*stored)->key_pem); k) key.emplace(std::move(k).value());
+    kid = (*stored)->kid;
+  }
+  if (!key) {
+    auto k = Key::generate();
+    if (k) key.emplace(std::move(k).value());
+    kid.clear();
+    if (key) (void)certs->put_account({dir, key->private_pem(), ""});
+  }
+  if (key) {
+    auto account_url = account(cfg, *key, kid);
+    if (!account_url) {
+      issued = Error{account_url.error()};
+    } else {
+      Client c({cfg.acme.ca_file}, dir, *key, *account_url, &stopping);
+      ChallengeSink sink{[this](const std::string& t, const std::string& ka, const std::string& d) {
+                           return certs->put_challenge(t, ka, d);
+                         },
+                         [this](const std::string& t) { (void)certs->delete_challenge(t); }};
+      issued = c.issue({row.domain}, sink);
+      if (!issued && issued.error().find("accountDoesNotExist") != std::string::npos) {
+        (void)certs->put_account({dir, key->private_pem(), ""});  // register again next time
+      }
+    }
+  }
+  const std::int64_t now = now_ms();
+  auto info = issued ? inspect(issued->chain_pem) : Result<CertInfo>(Error{issued.error()});
+  if (info) {
+    row.chain_pem = issued->chain_pem;
+    row.key_pem = issued->key_pem;
+    row.not_before_ms = info->not_before_ms;
+    row.not_after_ms = info->not_after_ms;
+    row.serial = info->serial;
+    row.status = "active";
+    row.failures = 0;
+    row.next_try_ms = 0;
+    row.message = "issued by " + dir + "; renewal from " +
+                  iso(std::max(now, renew_at(row, cfg.acme.renew_before_days)));
+    log::info("acme",
+              row.domain + ": certificate " + row.serial + " valid until " + iso(row.not_after_ms));
+  } else {
+    ++row.failures;
+    row.next_try_ms = now + backoff_ms(row.failures);
+    const bool still_valid = !row.chain_pem.empty() && row.not_after_ms > now;
+    row.status = still_valid ? "active" : "failed";
+    row.message = std::string(still_valid ? "renewal failed: " : "") + info.error() + " (attempt " +
+                  std::to_string(row.failures) + "; next try " + iso(row.next_try_ms) + ")";
+    log::warning("acme", row.domain + ": " + row.message);
+  }
+  if (auto r = certs->put_certificate(row); !r) log::error("acme", r.error());
+}
+
+Manager::Manager(asio::io_context& ioc, const conf::Snapshot& snapshot)
+    : impl_(std::make_shared<Impl>(ioc, snapshot)) {}
+
+Manager::~Manager() {
+  stop();
+  impl_->worker.join();
+}
+
+Result<bool> Manager::start() {
+  const std::string path = impl_->snapshot.current()->store;
+  auto d = store::DomainStore::open(path, true);
+  if (!d) return Error{"store: " + d.error()};
+  auto c = store::CertStore::open(path, true);
+  if (!c) return Error{"store: " + c.error()};
+  impl_->domains = std::move(d).value();
+  impl_->certs = std::move(c).value();
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  impl_->holder = std::string(host) + ":" + std::to_string(getpid()) + ":" + random_hex(6);
+  impl_->schedule();
+  return true;
+}
+
+void Manager::stop() {
+  impl_->stopping = true;
+  impl_->timer.cancel();
+}
+
+}  // namespace trackrelay::acme

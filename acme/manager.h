@@ -1,0 +1,63 @@
+// acme/manager.h — which names get ACME certificates, and when.
+//
+// Owns: the issuance loop `serve` runs when acme.directory is set: every
+// pass (kPassEvery) it takes the store's issuance lease (one issuer per
+// store; another process's lease blocks it until that one lapses), lists
+// the wanted names (verified, secure API tracking domains of active
+// accounts; secure file domains and tracking.system_domain when
+// system_secure, unless a track.certificates entry covers them), and issues
+// at most one certificate per pass (at most kMaxPerHour an hour) for a name
+// that has none, whose certificate is due for renewal (acme.renew_before_days,
+// or a third of its lifetime) or expired, skipping names with an uploaded
+// (manual) certificate and names backing off after a failure (10 s, doubling
+// to 6 h). Results go to store/cert_store.h, which every process reads.
+// May call: acme/client, acme/pem, store/, conf/, base/, Boost.Asio.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "conf/snapshot.h"
+#include "store/cert_store.h"
+#include "store/domain_store.h"
+
+namespace trackrelay::acme {
+
+inline constexpr std::chrono::seconds kPassEvery{5};
+inline constexpr int kMaxPerHour = 30;
+
+// The names that want an ACME certificate, sorted (no I/O).
+std::vector<std::string> wanted_names(const conf::Config& cfg,
+                                      const store::DomainsSnapshot& domains);
+
+// Whether `row` should be (re)issued at `now_ms`.
+bool due(const store::CertificateRow& row, int renew_before_days, std::int64_t now_ms);
+
+// When to try again after `failures` consecutive failures.
+std::int64_t backoff_ms(int failures);
+
+class Manager {
+ public:
+  // `snapshot` must outlive the manager; passes run on a worker thread,
+  // scheduled on `ioc`.
+  Manager(boost::asio::io_context& ioc, const conf::Snapshot& snapshot);
+  ~Manager();
+  Manager(const Manager&) = delete;
+  Manager& operator=(const Manager&) = delete;
+
+  // Opens the store; starts the passes (they do nothing while
+  // acme.directory is empty).
+  Result<bool> start();
+  void stop();
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace trackrelay::acme
