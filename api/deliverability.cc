@@ -64,14 +64,34 @@ std::optional<ApiResponse> chosen_metrics(const Ctx& c, std::vector<const Metric
   return std::nullopt;
 }
 
+// Who clicked (issue 13): clicks and opens count people by default — `human`,
+// and events recorded before classification existed (""); `classifications`
+// chooses other kinds, `include_machines=true` counts every one. Injections
+// are never filtered by it (they are not classified).
+std::optional<ApiResponse> count_people(const Ctx& c, store::Selection& sel) {
+  const std::string* all = param(c, "include_machines");
+  if (all != nullptr && *all != "true" && *all != "false") {
+    return invalid("'include_machines' must be true or false");
+  }
+  auto chosen = std::find_if(sel.filters.begin(), sel.filters.end(),
+                             [](const store::ColumnFilter& f) { return f.column == "classification"; });
+  if (chosen != sel.filters.end()) {
+    chosen->engagement_only = true;
+  } else if (all == nullptr || *all == "false") {
+    sel.filters.push_back({"classification", {"human", ""}, true});
+  }
+  return std::nullopt;
+}
+
 // `group`: the events column; `field`: its name in the results ("" overall).
 ApiResponse metrics(Ctx& c, const std::string& group, std::string_view field) {
   if (c.o.events == nullptr) {
     return error_response(503, "metrics are not available", "the event store is not open", "1500");
   }
-  static constexpr std::string_view kOwn[] = {"metrics", "limit", "order_by"};
+  static constexpr std::string_view kOwn[] = {"metrics", "limit", "order_by", "include_machines"};
   store::Selection sel;
   if (auto wrong = event_selection(c, kOwn, true, kDay, sel)) return std::move(*wrong);
+  if (auto wrong = count_people(c, sel)) return std::move(*wrong);
   std::vector<const Metric*> chosen;
   if (auto wrong = chosen_metrics(c, chosen)) return std::move(*wrong);
   std::size_t limit = kMaxGroups;

@@ -178,6 +178,8 @@ constexpr std::string_view kDocument = R"json({
           {"name": "subaccounts", "in": "query", "schema": {"type": "string"}},
           {"name": "tracking_domains", "in": "query", "schema": {"type": "string"}},
           {"name": "order_by", "in": "query", "schema": {"type": "string"}, "description": "a metric, descending"},
+          {"name": "classifications", "in": "query", "schema": {"type": "string"}, "description": "clicks and opens of these kinds only (default: human)"},
+          {"name": "include_machines", "in": "query", "schema": {"type": "boolean"}, "description": "count every click and open, people or not"},
           {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 10000}}],
         "responses": {"200": {"description": "The metrics", "content": {"application/json": {"schema": {"type": "object", "properties": {"results": {"type": "array", "items": {"$ref": "#/components/schemas/Deliverability"}}}}}}}, "400": {"$ref": "#/components/responses/Error"}, "422": {"$ref": "#/components/responses/Error"}}}
     },
@@ -192,6 +194,8 @@ constexpr std::string_view kDocument = R"json({
           {"name": "subaccounts", "in": "query", "schema": {"type": "string"}},
           {"name": "tracking_domains", "in": "query", "schema": {"type": "string"}},
           {"name": "order_by", "in": "query", "schema": {"type": "string"}, "description": "a metric, descending"},
+          {"name": "classifications", "in": "query", "schema": {"type": "string"}, "description": "clicks and opens of these kinds only (default: human)"},
+          {"name": "include_machines", "in": "query", "schema": {"type": "boolean"}, "description": "count every click and open, people or not"},
           {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 10000}}],
         "responses": {"200": {"description": "The metrics", "content": {"application/json": {"schema": {"type": "object", "properties": {"results": {"type": "array", "items": {"$ref": "#/components/schemas/Deliverability"}}}}}}}, "400": {"$ref": "#/components/responses/Error"}, "422": {"$ref": "#/components/responses/Error"}}}
     },
@@ -206,6 +210,8 @@ constexpr std::string_view kDocument = R"json({
           {"name": "subaccounts", "in": "query", "schema": {"type": "string"}},
           {"name": "tracking_domains", "in": "query", "schema": {"type": "string"}},
           {"name": "order_by", "in": "query", "schema": {"type": "string"}, "description": "a metric, descending"},
+          {"name": "classifications", "in": "query", "schema": {"type": "string"}, "description": "clicks and opens of these kinds only (default: human)"},
+          {"name": "include_machines", "in": "query", "schema": {"type": "boolean"}, "description": "count every click and open, people or not"},
           {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 10000}}],
         "responses": {"200": {"description": "The metrics", "content": {"application/json": {"schema": {"type": "object", "properties": {"results": {"type": "array", "items": {"$ref": "#/components/schemas/Deliverability"}}}}}}}, "400": {"$ref": "#/components/responses/Error"}, "422": {"$ref": "#/components/responses/Error"}}}
     },
@@ -220,6 +226,8 @@ constexpr std::string_view kDocument = R"json({
           {"name": "subaccounts", "in": "query", "schema": {"type": "string"}},
           {"name": "tracking_domains", "in": "query", "schema": {"type": "string"}},
           {"name": "order_by", "in": "query", "schema": {"type": "string"}, "description": "a metric, descending"},
+          {"name": "classifications", "in": "query", "schema": {"type": "string"}, "description": "clicks and opens of these kinds only (default: human)"},
+          {"name": "include_machines", "in": "query", "schema": {"type": "boolean"}, "description": "count every click and open, people or not"},
           {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 10000}}],
         "responses": {"200": {"description": "The metrics", "content": {"application/json": {"schema": {"type": "object", "properties": {"results": {"type": "array", "items": {"$ref": "#/components/schemas/Deliverability"}}}}}}}, "400": {"$ref": "#/components/responses/Error"}, "422": {"$ref": "#/components/responses/Error"}}}
     },
@@ -234,6 +242,8 @@ constexpr std::string_view kDocument = R"json({
           {"name": "subaccounts", "in": "query", "schema": {"type": "string"}},
           {"name": "tracking_domains", "in": "query", "schema": {"type": "string"}},
           {"name": "order_by", "in": "query", "schema": {"type": "string"}, "description": "a metric, descending"},
+          {"name": "classifications", "in": "query", "schema": {"type": "string"}, "description": "clicks and opens of these kinds only (default: human)"},
+          {"name": "include_machines", "in": "query", "schema": {"type": "boolean"}, "description": "count every click and open, people or not"},
           {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 10000}}],
         "responses": {"200": {"description": "The metrics", "content": {"application/json": {"schema": {"type": "object", "properties": {"results": {"type": "array", "items": {"$ref": "#/components/schemas/Deliverability"}}}}}}}, "400": {"$ref": "#/components/responses/Error"}, "422": {"$ref": "#/components/responses/Error"}}}
     },

@@ -17,6 +17,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <chrono>
 #include <csignal>
 #include <iostream>
 #include <optional>
@@ -116,6 +117,38 @@ std::unique_ptr<webhook::Dispatcher> start_webhooks(conf::Snapshot& snapshot) {
   return std::move(d).value();
 }
 
+// Webhook queue depth, lag and failures (docs/metrics.md), read from the
+// store at scrape time. The registry outlives `d` only after ioc stopped.
+void publish_webhook_metrics(metrics::Registry& registry, const webhook::Dispatcher& d) {
+  metrics::Gauge& batches =
+      registry.gauge("trackrelay_webhook_pending_batches", "Webhook batches waiting for delivery")
+          .get();
+  metrics::Gauge& events =
+      registry.gauge("trackrelay_webhook_pending_events", "Events in pending webhook batches")
+          .get();
+  metrics::Gauge& failed =
+      registry
+          .gauge("trackrelay_webhook_failed_batches",
+                 "Webhook batches given up after webhooks.retry_for (kept for batch-status)")
+          .get();
+  metrics::Gauge& lag = registry
+                            .gauge("trackrelay_webhook_lag_seconds",
+                                   "Age of the oldest pending webhook batch (0: none pending)")
+                            .get();
+  registry.on_collect([&d, &batches, &events, &failed, &lag] {
+    auto s = d.stats();
+    if (!s) return;  // the last values stay; the store error is the dispatcher's to log
+    batches.set(static_cast<double>(s->pending_batches));
+    events.set(static_cast<double>(s->pending_events));
+    failed.set(static_cast<double>(s->failed_batches));
+    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    lag.set(s->oldest_pending_ms == 0 ? 0.0
+                                      : static_cast<double>(now - s->oldest_pending_ms) / 1000.0);
+  });
+}
+
 // SIGHUP: re-reads the file; an invalid one keeps the running configuration.
 void reload(const std::string& config_path, api::Service& api_service, Servers& servers) {
   sd_notify(0, "RELOADING=1");
@@ -181,6 +214,7 @@ int cmd_serve(const std::string& config_path, std::shared_ptr<const conf::Config
 
   // After the API service: it has created (or migrated) the store.
   const auto webhooks = start_webhooks(snapshot);
+  if (webhooks) publish_webhook_metrics(registry, *webhooks);
 
   boost::asio::signal_set signals(ioc, SIGTERM, SIGINT, SIGHUP);
   std::function<void(const boost::system::error_code&, int)> on_signal =

@@ -158,6 +158,21 @@ struct Server::Impl final : SessionHost {
   }
 
   // --- Server ---
+  // The STARTTLS context of relay.tls_cert / relay.tls_key (TLS 1.2+).
+  static Result<std::shared_ptr<asio::ssl::context>> server_tls(const conf::RelayConfig& rc) {
+    auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+    boost::system::error_code ec;
+    ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                         asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                         asio::ssl::context::no_tlsv1_1,
+                     ec);
+    ctx->use_certificate_chain_file(rc.tls_cert, ec);
+    if (ec) return Error{"relay.tls_cert " + rc.tls_cert + ": " + ec.message()};
+    ctx->use_private_key_file(rc.tls_key, asio::ssl::context::pem, ec);
+    if (ec) return Error{"relay.tls_key " + rc.tls_key + ": " + ec.message()};
+    return ctx;
+  }
+
   // Prepares what sessions need from the current configuration.
   Result<bool> prepare() {
     std::shared_ptr<const conf::Config> config = snapshot_.current();
@@ -192,17 +207,9 @@ struct Server::Impl final : SessionHost {
     rt->metrics = metrics_;
     rt->require_tls = rc.require_tls;
     if (!rc.tls_cert.empty() || !rc.tls_key.empty()) {
-      auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
-      boost::system::error_code ec;
-      ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                           asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
-                           asio::ssl::context::no_tlsv1_1,
-                       ec);
-      ctx->use_certificate_chain_file(rc.tls_cert, ec);
-      if (ec) return Error{"relay.tls_cert " + rc.tls_cert + ": " + ec.message()};
-      ctx->use_private_key_file(rc.tls_key, asio::ssl::context::pem, ec);
-      if (ec) return Error{"relay.tls_key " + rc.tls_key + ": " + ec.message()};
-      rt->tls = std::move(ctx);
+      auto ctx = server_tls(rc);
+      if (!ctx) return Error{ctx.error()};
+      rt->tls = std::move(*ctx);
     }
     if (rt->require_tls && !rt->tls) return Error{"relay.require_tls needs relay.tls_cert"};
 

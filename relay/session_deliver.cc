@@ -185,7 +185,10 @@ asio::awaitable<void> Session::deliver_copies(std::string message, rewrite::Enve
     if (m) m->upstream_reply(r.code);
     fields.insert(fields.begin(), {"status", r.positive() ? "sent" : "refused"});
     log_transaction(std::move(fields), r, rcpts[i]);
-    if (r.positive()) co_await injected(copy, *outcome, std::vector<std::string>{rcpts[i]}, size_out);
+    if (r.positive()) {
+      std::vector<std::string> accepted(1, rcpts[i]);
+      co_await injected(copy, *outcome, accepted, size_out);
+    }
     replies.push_back(std::move(r));
   }
   if (rt_->lmtp) {

@@ -269,6 +269,23 @@ void add_header_fields(std::string_view message, const mime::Structure& structur
   patches.push_back(mime::Patch{structure.headers_end, 0, std::move(added)});
 }
 
+// The sending domain: the From: header's address, else the envelope sender.
+void find_sending_domain(const mime::Structure& structure, const Envelope& envelope,
+                         Outcome& out) {
+  const mime::HeaderField* from_field = nullptr;
+  for (const auto& h : structure.headers) {
+    if (iequals(h.name, "From") && !from_field) from_field = &h;
+  }
+  if (from_field) {
+    out.friendly_from = from_address(from_field->value);
+    out.sending_domain = address_domain(out.friendly_from);
+  }
+  if (out.sending_domain.empty()) {
+    out.sending_domain = address_domain(envelope.mail_from);
+    if (!out.sending_domain.empty()) out.log.push_back("sending domain from the envelope sender");
+  }
+}
+
 }  // namespace
 
 Result<Outcome> rewrite_message(std::string_view message, const Envelope& envelope,
@@ -294,19 +311,7 @@ Result<Outcome> rewrite_message(std::string_view message, const Envelope& envelo
                           &*structure, scanner, config);
     }
   }
-  const mime::HeaderField* from_field = nullptr;
-  for (const auto& h : structure->headers) {
-    if (iequals(h.name, "From") && !from_field) from_field = &h;
-  }
-  // Sending domain: From: header address, else the envelope sender.
-  if (from_field) {
-    out.friendly_from = from_address(from_field->value);
-    out.sending_domain = address_domain(out.friendly_from);
-  }
-  if (out.sending_domain.empty()) {
-    out.sending_domain = address_domain(envelope.mail_from);
-    if (!out.sending_domain.empty()) out.log.push_back("sending domain from the envelope sender");
-  }
+  find_sending_domain(*structure, envelope, out);
   out.tracking = choose_tracking_domain(config, out.sending_domain, envelope.subaccount_id);
   if (out.tracking.reason == TrackingChoice::Reason::kNone) {
     std::string why = out.tracking.why;

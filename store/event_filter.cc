@@ -49,8 +49,8 @@ Result<Where> Where::of(const Selection& s) {
     auto col = std::find_if(std::begin(kColumns), std::end(kColumns),
                             [&](const FilterColumn& c) { return c.name == f.column; });
     if (col == std::end(kColumns)) return Error{"cannot filter events by '" + f.column + "'"};
-    if (f.values.empty()) w.nothing_ = true;
-    w.sql_ += " AND ";
+    if (f.values.empty() && !f.engagement_only) w.nothing_ = true;
+    w.sql_ += f.engagement_only ? " AND (type = 'injection' OR " : " AND ";
     w.sql_ += col->name;  // from kColumns, never from the caller
     w.sql_ += " IN (";
     for (std::size_t i = 0; i < f.values.size(); ++i) {
@@ -69,6 +69,7 @@ Result<Where> Where::of(const Selection& s) {
     }
     if (f.values.empty()) w.sql_ += "NULL";
     w.sql_ += ")";
+    if (f.engagement_only) w.sql_ += ")";
   }
   return w;
 }

@@ -25,6 +25,10 @@ namespace trackrelay::store {
 struct ColumnFilter {
   std::string column;               // one of filter_columns()
   std::vector<std::string> values;  // an empty list matches nothing
+  // Applies to clicks and opens only: injections always pass
+  // ("(type = 'injection' OR column IN (...))"); the deliverability
+  // metrics' classification filter (injections are never classified).
+  bool engagement_only = false;
 };
 
 struct FilterColumn {

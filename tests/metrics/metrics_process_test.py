@@ -177,6 +177,10 @@ class MetricsAfterRealTraffic(unittest.TestCase):
                 self.assertIn(key, after, text)
             self.assertEqual(delta(key), want, key)
         self.assertGreater(delta("trackrelay_rewrite_seconds_sum"), 0)
+        # The webhook queue, read from the store at scrape time (no webhook: empty).
+        for gauge in ("trackrelay_webhook_pending_batches", "trackrelay_webhook_pending_events",
+                      "trackrelay_webhook_failed_batches", "trackrelay_webhook_lag_seconds"):
+            self.assertEqual(after.get(gauge), 0, gauge + "\n" + text)
         self.assertNotIn("alice@", text)  # never an address or a URL as a label
         self.assertNotIn("/f/", text)
 

@@ -193,7 +193,11 @@ class Engagement(unittest.TestCase):
         self.assertIn("unsupported parameter 'campaign'", body["errors"][0]["description"])
 
         # Deliverability agrees with counting the events by hand.
-        def by_hand(events):
+        def by_hand(events, machines=False):
+            # Clicks and opens count people unless machines are asked for
+            # (classification, issue 13); injections are never classified.
+            events = [e for e in events if machines or e["type"] == "injection"
+                      or e.get("classification", {}).get("kind", "human") == "human"]
             unique = lambda types: len({(e["message_id"], e["rcpt_to"]) for e in events
                                         if e["type"] in types})
             count = lambda types: sum(1 for e in events if e["type"] in types)
@@ -207,6 +211,16 @@ class Engagement(unittest.TestCase):
         status, body = self.api.call("GET", "/metrics/deliverability?from=" + since + mine)
         self.assertEqual(status, 200, body)
         self.assertEqual(body["results"], [by_hand(everything)])
+        status, body = self.api.call("GET", "/metrics/deliverability?from=" + since + mine +
+                                     "&include_machines=true")
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body["results"], [by_hand(everything, machines=True)])
+        status, body = self.api.call("GET", "/metrics/deliverability?from=" + since + mine +
+                                     "&classifications=scanner")
+        self.assertEqual(status, 200, body)
+        scanners = [e for e in everything if e["type"] == "injection"
+                    or e.get("classification", {}).get("kind") == "scanner"]
+        self.assertEqual(body["results"], [by_hand(scanners, machines=True)])
         status, body = self.api.call("GET", "/metrics/deliverability/campaign?from=" + since + mine)
         self.assertEqual(status, 200, body)
         for row in body["results"]:
