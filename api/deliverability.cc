@@ -73,8 +73,9 @@ std::optional<ApiResponse> count_people(const Ctx& c, store::Selection& sel) {
   if (all != nullptr && *all != "true" && *all != "false") {
     return invalid("'include_machines' must be true or false");
   }
-  auto chosen = std::find_if(sel.filters.begin(), sel.filters.end(),
-                             [](const store::ColumnFilter& f) { return f.column == "classification"; });
+  auto chosen =
+      std::find_if(sel.filters.begin(), sel.filters.end(),
+                   [](const store::ColumnFilter& f) { return f.column == "classification"; });
   if (chosen != sel.filters.end()) {
     chosen->engagement_only = true;
   } else if (all == nullptr || *all == "false") {

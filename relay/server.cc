@@ -343,7 +343,7 @@ struct Server::Impl final : SessionHost {
   std::shared_ptr<Accounts> accounts_;  // null: no API-key AUTH, no X-MSYS-SUBACCOUNT lookups
   // Records injection events (relay/injections.h); null: none.
   std::shared_ptr<Injections> injections_;
-  metrics::Instruments* metrics_;       // null: not measured
+  metrics::Instruments* metrics_;  // null: not measured
   std::shared_ptr<const Runtime> runtime_;
   UpstreamOptions upstream_options_;
   UpstreamTarget target_;

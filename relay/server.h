@@ -28,8 +28,7 @@ class Server {
   // `metrics` (null: not measured) must outlive the server.
   Server(boost::asio::io_context& ioc, const conf::Snapshot& config,
          std::shared_ptr<Accounts> accounts = nullptr,
-         std::shared_ptr<Injections> injections = nullptr,
-         metrics::Instruments* metrics = nullptr);
+         std::shared_ptr<Injections> injections = nullptr, metrics::Instruments* metrics = nullptr);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;

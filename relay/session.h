@@ -164,8 +164,7 @@ class Session {
   // The one place that knows "the upstream accepted the message for these
   // recipients": records their injection events (Runtime::injections),
   // durably, before the client hears the reply; a failure is only logged.
-  asio::awaitable<void> injected(const rewrite::Envelope& envelope,
-                                 const rewrite::Outcome& outcome,
+  asio::awaitable<void> injected(const rewrite::Envelope& envelope, const rewrite::Outcome& outcome,
                                  const std::vector<std::string>& rcpts, std::size_t size_out);
   // The log fields of a rewrite's outcome.
   std::vector<log::Field> outcome_fields(std::size_t size_in, std::int64_t account,

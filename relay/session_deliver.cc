@@ -216,9 +216,9 @@ asio::awaitable<Reply> Session::forward_copy(std::size_t i, std::string copy) {
 }
 
 asio::awaitable<void> Session::injected(const rewrite::Envelope& envelope,
-                                       const rewrite::Outcome& outcome,
-                                       const std::vector<std::string>& rcpts,
-                                       std::size_t size_out) {
+                                        const rewrite::Outcome& outcome,
+                                        const std::vector<std::string>& rcpts,
+                                        std::size_t size_out) {
   std::shared_ptr<Injections> sink = txn_->runtime->injections;
   if (!sink) co_return;
   co_await record_injections(host_.blocking(), std::move(sink),

@@ -270,8 +270,7 @@ void add_header_fields(std::string_view message, const mime::Structure& structur
 }
 
 // The sending domain: the From: header's address, else the envelope sender.
-void find_sending_domain(const mime::Structure& structure, const Envelope& envelope,
-                         Outcome& out) {
+void find_sending_domain(const mime::Structure& structure, const Envelope& envelope, Outcome& out) {
   const mime::HeaderField* from_field = nullptr;
   for (const auto& h : structure.headers) {
     if (iequals(h.name, "From") && !from_field) from_field = &h;

@@ -30,8 +30,8 @@
 #include <vector>
 
 #include "base/result.h"
-#include "store/event_filter.h"
 #include "metrics/registry.h"
+#include "store/event_filter.h"
 
 namespace trackrelay::store {
 

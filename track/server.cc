@@ -61,7 +61,7 @@ struct Server::Impl {
   asio::io_context& ioc;
   const conf::Snapshot& snapshot;
   std::shared_ptr<const Prepared> prepared;
-  std::shared_ptr<CertificateSet> certs;  // null without track.tls_listen
+  std::shared_ptr<CertificateSet> certs;          // null without track.tls_listen
   std::vector<CertificateSet::Entry> file_certs;  // track.certificates, read at start and reload
   std::unique_ptr<store::EventStore> store;
   std::unique_ptr<store::CertStore> cert_store;  // ACME challenges, store certificates

@@ -117,8 +117,8 @@ class Injections : public ::testing::TestWithParam<const char*> {
     conf::LoadResult loaded = conf::load_string(yaml, "injections.yaml");
     ASSERT_TRUE(loaded.ok()) << (loaded.diagnostics.empty() ? "" : loaded.diagnostics[0].str());
     snapshot_ = std::make_unique<conf::Snapshot>(loaded.config);
-    server_ = std::make_unique<Server>(ioc_, *snapshot_, nullptr,
-                                       std::make_shared<Sink>(mu_, heard_));
+    server_ =
+        std::make_unique<Server>(ioc_, *snapshot_, nullptr, std::make_shared<Sink>(mu_, heard_));
     ASSERT_TRUE(server_->start().ok());
     thread_ = std::thread([this] { ioc_.run(); });
   }
@@ -189,7 +189,7 @@ TEST_P(Injections, OncePerAcceptedRecipientWithThatRecipient) {
   EXPECT_EQ(rcpts, (std::vector<std::string>{"alice@example.net", "bob@example.org"}));
   // One record() per accepted copy: one for both recipients, or one each.
   EXPECT_EQ(h.batches, lmtp() || per_recipient() ? (std::vector<std::size_t>{1, 1})
-                                                  : (std::vector<std::size_t>{2}));
+                                                 : (std::vector<std::size_t>{2}));
   EXPECT_EQ(h.msgids, (std::vector<std::string>{"inj-1@example.com", "inj-1@example.com"}));
   // One transmission for the message, shared by its copies.
   ASSERT_EQ(h.transmissions.size(), 2u);
