@@ -34,7 +34,10 @@ TRACKRELAY = None
 LINK_RE = re.compile(r"https?://click\.example\.com(/[fq]/[A-Za-z0-9_-]+)")
 
 
-class Engagement(unittest.TestCase):
+class _Serve(unittest.TestCase):
+    """One serve in front of the scripted upstream; RELAY: extra relay keys."""
+    RELAY = ""
+
     @classmethod
     def setUpClass(cls):
         cls.env = api.Env(TRACKRELAY)
@@ -45,9 +48,9 @@ class Engagement(unittest.TestCase):
                 "  tracking_domains: [{domain: click.example.com, default: true}]\n"
                 "  sending_domains: [{domain: example.com, tracking_domain: click.example.com}]\n"
                 "  open_tracking: true\n"
-                "relay: {listen: '127.0.0.1:0', upstream: '127.0.0.1:%d'}\n"
+                "relay: {listen: '127.0.0.1:0', upstream: '127.0.0.1:%d'%s}\n"
                 "track: {listen: '127.0.0.1:0'}\n"
-                "api: {listen: '127.0.0.1:0'}\n" % cls.upstream.port))
+                "api: {listen: '127.0.0.1:0'}\n" % (cls.upstream.port, cls.RELAY)))
             r = cls.env.run("--config", config, "keys", "create", "--label", "primary")
             assert r.returncode == 0, r.stderr
             cls.serve = cls.env.serve(config)
@@ -95,6 +98,8 @@ class Engagement(unittest.TestCase):
             status, body = self.api.call("GET", nxt[len("/api/v1"):])
             self.assertEqual(status, 200, body)
 
+
+class Engagement(_Serve):
     def test_injections_name_every_accepted_recipient(self):
         """Two recipients in one transaction, a third refused at RCPT: two
         injections; a click (its link names no recipient) still gets the
@@ -228,6 +233,39 @@ class Engagement(unittest.TestCase):
             self.assertEqual(row, by_hand([e for e in everything if e["campaign_id"] == campaign]))
         status, body = self.api.call("GET", "/metrics/deliverability")
         self.assertEqual(status, 400, body)
+
+
+class PerRecipient(_Serve):
+    """relay.per_recipient: each recipient's copy has links naming it."""
+    RELAY = ", per_recipient: true"
+
+    def test_each_recipient_clicks_its_own_link(self):
+        before = len(self.upstream.messages())
+        msg = relay.html_message(msgid="<e2e-each@example.com>", xmsys=json.dumps(
+            {"campaign_id": "each", "metadata": {"plan": "gold"}, "tags": ["vip"]}))
+        with smtplib.SMTP("127.0.0.1", self.serve.ports["relay"], timeout=30) as s:
+            s.sendmail("bounces@example.com", ["ann@example.net", "Ben@Example.net"],
+                       msg.encode())
+        copies = self.upstream.messages()[before:]
+        self.assertEqual(len(copies), 2)
+        for copy in copies:  # each recipient clicks the link of their own copy
+            links = LINK_RE.findall(copy.decode("utf-8", "replace"))
+            self.hit([l for l in links if l.startswith("/f/")][0])
+        got, total = self.events("campaigns=each")
+        self.assertEqual(total, len(got))
+        by_type = collections.defaultdict(list)
+        for e in got:
+            by_type[e["type"]].append(e)
+            self.assertEqual(e["rcpt_meta"], {"plan": "gold"}, e)
+            self.assertEqual(e["rcpt_tags"], ["vip"], e)
+            self.assertEqual(e["raw_rcpt_to"].lower(), e["rcpt_to"], e)
+        self.assertEqual(sorted(e["rcpt_to"] for e in by_type["click"]),
+                         ["ann@example.net", "ben@example.net"])
+        self.assertEqual(sorted(e["rcpt_to"] for e in by_type["injection"]),
+                         ["ann@example.net", "ben@example.net"])
+        self.assertEqual(len({e["transmission_id"] for e in got}), 1, got)
+        only, _ = self.events("campaigns=each&recipients=ben@example.net")
+        self.assertEqual(sorted(e["type"] for e in only), ["click", "injection"])
 
 
 if __name__ == "__main__":
