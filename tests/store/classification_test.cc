@@ -103,13 +103,13 @@ TEST(Classification, MigratingVersion5LeavesEventsUnclassified) {
   Dir dir;
   const std::string db = dir.file("v5.db");
   { ASSERT_TRUE(open_events(db)); }
+  sqlite(db, testing::wind_back_sql(5));
   sqlite(db,
-         "ALTER TABLE events DROP COLUMN classification; ALTER TABLE events DROP COLUMN "
-         "classification_reasons; INSERT INTO events (event_id, type, ts_ms, tracking_domain, "
+         "INSERT INTO events (event_id, type, ts_ms, tracking_domain, "
          "target_link_url, target_link_name, message_id, rcpt_to, campaign_id, sending_domain, "
          "user_agent, ip_address, method) VALUES ('e1', 'click', 5, 'click.example.com', "
-         "'https://x.example/', '', 'm', 'r', 'c', 's', 'ua', '192.0.2.1', 'GET'); "
-         "PRAGMA user_version = 5;");
+         "'https://x.example/', '', 'm', 'r', 'c', 's', 'ua', '192.0.2.1', 'GET');");
+  ASSERT_EQ(sqlite(db, "PRAGMA user_version"), "5");
   auto s = open_events(db);
   ASSERT_TRUE(s);
   EXPECT_EQ(sqlite(db, "PRAGMA user_version"), std::to_string(kSchemaVersion));

@@ -26,7 +26,7 @@ TEST(KeyGrants, MigratedKeysKeepEveryGrant) {
     ASSERT_TRUE(k.ok());
     key = k->key;
   }
-  sqlite(db, "ALTER TABLE api_keys DROP COLUMN grants; PRAGMA user_version = 3;");
+  sqlite(db, testing::wind_back_sql(3));
   ASSERT_EQ(sqlite(db, "PRAGMA user_version"), "3");
   auto s = DomainStore::open(db);
   ASSERT_TRUE(s.ok()) << s.error();

@@ -9,6 +9,8 @@
 #include <string>
 #include <system_error>
 
+#include "store/event_store.h"  // kSchemaVersion
+
 namespace trackrelay::store::testing {
 
 class TempDir {
@@ -44,6 +46,36 @@ inline std::string sqlite(const std::string& db, const std::string& sql) {
   pclose(p);
   while (!out.empty() && out.back() == '\n') out.pop_back();
   return out;
+}
+
+// SQL that winds a fresh store file back to schema version `to` (>= 3) by
+// undoing the later migrations, newest first, for tests of a migration from
+// an older file. A new migration adds its undo here (the static_assert says when).
+inline std::string wind_back_sql(int to) {
+  static_assert(kSchemaVersion == 8, "add the new migration's undo to wind_back_sql");
+  static constexpr const char* kUndo[] = {
+      "", "", "", "",  // 0-3: tests that need them write their own
+      // 4: API key grants
+      "ALTER TABLE api_keys DROP COLUMN grants;",
+      // 5: the events' message fields and their indexes
+      "DROP INDEX events_transmission; DROP INDEX events_campaign; DROP INDEX events_rcpt; "
+      "DROP INDEX events_type; ALTER TABLE events DROP COLUMN transmission_id; "
+      "ALTER TABLE events DROP COLUMN raw_rcpt_to; ALTER TABLE events DROP COLUMN rcpt_meta; "
+      "ALTER TABLE events DROP COLUMN rcpt_tags; ALTER TABLE events DROP COLUMN friendly_from; "
+      "ALTER TABLE events DROP COLUMN msg_from; ALTER TABLE events DROP COLUMN msg_size;",
+      // 6: who clicked
+      "ALTER TABLE events DROP COLUMN classification; "
+      "ALTER TABLE events DROP COLUMN classification_reasons;",
+      // 7: webhooks
+      "DROP TABLE webhook_attempts; DROP TABLE webhook_batches; DROP TABLE webhook_lease; "
+      "DROP TABLE webhooks;",
+      // 8: certificates and ACME
+      "DROP TABLE certificates; DROP TABLE acme_accounts; DROP TABLE acme_challenges; "
+      "DROP TABLE acme_lease;",
+  };
+  std::string sql;
+  for (int v = kSchemaVersion; v > to && v >= 4; --v) sql += std::string(kUndo[v]) + " ";
+  return sql + "PRAGMA user_version = " + std::to_string(to) + ";";
 }
 
 }  // namespace trackrelay::store::testing
