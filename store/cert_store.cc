@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "store/schema.h"
+#include "store/statement.h"
 
 namespace trackrelay::store {
 namespace {
@@ -40,9 +41,7 @@ Bound bind(sqlite3* db, std::string_view sql, std::initializer_list<std::string_
 }
 
 std::string text(sqlite3_stmt* s, int c) {
-  const auto* p = static_cast<const char*>(sqlite3_column_blob(s, c));
-  return p == nullptr ? std::string()
-                      : std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(s, c)));
+  return internal::column_text(s, c);
 }
 
 constexpr const char* kCertColumns =

@@ -12,6 +12,7 @@
 
 #include "base/crypto.h"
 #include "store/schema.h"
+#include "store/statement.h"
 
 namespace trackrelay::store {
 namespace {
@@ -36,58 +37,8 @@ std::string sha256(std::string_view s) {
   return std::string(reinterpret_cast<const char*>(digest), sizeof digest);
 }
 
-using Value = std::variant<std::int64_t, std::string_view, std::nullptr_t>;
-
-// One statement: bind, step, read columns.
-class Query {
- public:
-  Query(sqlite3* db, std::string_view sql) : db_(db) {
-    sqlite3_stmt* s = nullptr;
-    if (sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &s, nullptr) !=
-        SQLITE_OK) {
-      error_ = errmsg(db);
-    }
-    stmt_.reset(s);
-  }
-  Query& bind(std::initializer_list<Value> values) {
-    int i = 1;
-    for (const Value& v : values) {
-      if (!stmt_) break;
-      if (const auto* n = std::get_if<std::int64_t>(&v)) {
-        sqlite3_bind_int64(stmt_.get(), i, *n);
-      } else if (const auto* t = std::get_if<std::string_view>(&v)) {
-        sqlite3_bind_text(stmt_.get(), i, t->data(), static_cast<int>(t->size()), SQLITE_TRANSIENT);
-      } else {
-        sqlite3_bind_null(stmt_.get(), i);
-      }
-      ++i;
-    }
-    return *this;
-  }
-  // True for a row; false when done or failed (see error()).
-  bool step() {
-    if (!stmt_) return false;
-    const int rc = sqlite3_step(stmt_.get());
-    if (rc == SQLITE_ROW) return true;
-    if (rc != SQLITE_DONE) error_ = errmsg(db_);
-    return false;
-  }
-  const std::string& error() const { return error_; }
-  bool failed() const { return !error_.empty(); }
-  std::int64_t i64(int c) const { return sqlite3_column_int64(stmt_.get(), c); }
-  bool null(int c) const { return sqlite3_column_type(stmt_.get(), c) == SQLITE_NULL; }
-  std::string text(int c) const {
-    const auto* p = static_cast<const char*>(sqlite3_column_blob(stmt_.get(), c));
-    return p == nullptr
-               ? std::string()
-               : std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_.get(), c)));
-  }
-
- private:
-  sqlite3* db_;
-  Stmt stmt_;
-  std::string error_;
-};
+using internal::Query;
+using internal::Value;
 
 constexpr const char* kTrackingColumns =
     "domain, subaccount_id, port, secure, is_default, default_on_verify, verified, cname_status, "

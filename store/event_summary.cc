@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "store/schema.h"
+#include "store/statement.h"
 
 namespace trackrelay::store {
 namespace {
@@ -16,11 +17,7 @@ using internal::Db;
 using internal::errmsg;
 using internal::Stmt;
 
-std::string column_text(sqlite3_stmt* s, int i) {
-  const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, i));
-  return p == nullptr ? std::string()
-                      : std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(s, i)));
-}
+using internal::column_text;
 
 // The WHERE clause shared by every count, and its bindings in order.
 struct Where {

@@ -5,6 +5,7 @@
 #include <variant>
 
 #include "store/schema.h"
+#include "store/statement.h"
 
 namespace trackrelay::store {
 namespace {
@@ -14,58 +15,7 @@ using internal::errmsg;
 using internal::exec;
 using internal::Stmt;
 
-using Value = std::variant<std::int64_t, std::string_view>;
-
-// One prepared statement: bind, step, read columns.
-class Sql {
- public:
-  Sql(sqlite3* db, std::string_view sql, std::initializer_list<Value> values) : db_(db) {
-    sqlite3_stmt* s = nullptr;
-    if (sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &s, nullptr) !=
-        SQLITE_OK) {
-      error_ = errmsg(db);
-      return;
-    }
-    stmt_.reset(s);
-    int i = 1;
-    for (const Value& v : values) {
-      if (const auto* n = std::get_if<std::int64_t>(&v)) {
-        sqlite3_bind_int64(s, i++, *n);
-      } else {
-        const auto& t = std::get<std::string_view>(v);
-        sqlite3_bind_text(s, i++, t.data(), static_cast<int>(t.size()), SQLITE_TRANSIENT);
-      }
-    }
-  }
-  bool step() {
-    if (!stmt_) return false;
-    const int rc = sqlite3_step(stmt_.get());
-    if (rc == SQLITE_ROW) return true;
-    if (rc != SQLITE_DONE) error_ = errmsg(db_);
-    return false;
-  }
-  // Runs a statement without rows; the error, if any.
-  Result<bool> run() {
-    step();
-    if (failed()) return Error{error_};
-    return true;
-  }
-  bool failed() const { return !error_.empty(); }
-  const std::string& error() const { return error_; }
-  std::int64_t i64(int c) const { return sqlite3_column_int64(stmt_.get(), c); }
-  bool null(int c) const { return sqlite3_column_type(stmt_.get(), c) == SQLITE_NULL; }
-  std::string text(int c) const {
-    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_.get(), c));
-    return p == nullptr
-               ? std::string()
-               : std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_.get(), c)));
-  }
-
- private:
-  sqlite3* db_;
-  Stmt stmt_;
-  std::string error_;
-};
+using Sql = internal::Query;
 
 std::string join(const std::vector<std::string>& v) {
   std::string out;
