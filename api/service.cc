@@ -65,7 +65,7 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
   // The /webhooks routes' rows.
   std::unique_ptr<store::WebhookStore> webhooks;
   std::unique_ptr<store::CertStore> certificates;  // the certificate routes and tls status
-  std::unique_ptr<Dashboard> dashboard;  // the site outside /api/v1, and its sessions
+  std::unique_ptr<Dashboard> dashboard;            // the site outside /api/v1, and its sessions
   std::unique_ptr<Router> router;
   std::unique_ptr<net::HttpServer> http;
   asio::thread_pool pool{kWorkers};

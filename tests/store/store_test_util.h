@@ -54,7 +54,10 @@ inline std::string sqlite(const std::string& db, const std::string& sql) {
 inline std::string wind_back_sql(int to) {
   static_assert(kSchemaVersion == 8, "add the new migration's undo to wind_back_sql");
   static constexpr const char* kUndo[] = {
-      "", "", "", "",  // 0-3: tests that need them write their own
+      "",
+      "",
+      "",
+      "",  // 0-3: tests that need them write their own
       // 4: API key grants
       "ALTER TABLE api_keys DROP COLUMN grants;",
       // 5: the events' message fields and their indexes

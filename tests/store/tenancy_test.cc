@@ -54,7 +54,8 @@ TEST(Tenancy, MigratesVersion2SendingDomainsToUnverifiedWithATokenAndEventsToPri
          "ts_ms, tracking_domain, target_link_url, target_link_name, message_id, rcpt_to, "
          "campaign_id, sending_domain, user_agent, ip_address, method) VALUES ('e1', 'click', 5, "
          "'click.example.com', 'https://x.example/', '', 'm', 'r', 'c', 's', 'ua', '192.0.2.1', "
-         "'GET'); ALTER TABLE api_keys DROP COLUMN grants; DROP TABLE certificates; DROP TABLE acme_accounts; "
+         "'GET'); ALTER TABLE api_keys DROP COLUMN grants; DROP TABLE certificates; DROP TABLE "
+         "acme_accounts; "
          "DROP TABLE acme_challenges; DROP TABLE acme_lease; PRAGMA user_version = 2;");
   ASSERT_EQ(sqlite(db, "PRAGMA user_version"), "2");
   auto s = open_store(db);
