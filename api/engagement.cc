@@ -376,6 +376,17 @@ ApiResponse events_summary(Ctx& c) {
     auto it = c.query.find(k);
     return it == c.query.end() || it->second.empty() ? nullptr : &it->second;
   };
+  // The parameters the summary takes; any other is a 400, as on /events/message
+  // (a misspelt filter must not silently widen the counts).
+  static constexpr std::string_view kSummaryParams[] = {
+      "from", "to", "bucket", "events", "campaign_ids", "tracking_domains", "classifications",
+      "top"};
+  for (const auto& [name, value] : c.query) {
+    if (std::find(std::begin(kSummaryParams), std::end(kSummaryParams), name) ==
+        std::end(kSummaryParams)) {
+      return unknown_param(name);
+    }
+  }
   store::SummaryQuery q;
   std::string bucket;
   if (auto wrong = parse_range(param, q, bucket)) return std::move(*wrong);

@@ -1,21 +1,25 @@
 // app/keys.cc — `trackrelay keys`: API keys of the management API.
 //
-//   trackrelay [--config FILE] keys create [--subaccount N] [--label L]
+//   trackrelay [--config FILE] keys create [--subaccount N] [--label L] [--grants G,G…]
 //   trackrelay [--config FILE] keys list
 //   trackrelay [--config FILE] keys revoke ID
 //
 // Works on the store named by `store:` (created when missing), so it needs
 // no running server. `create` prints the new key on stdout, alone on its
 // line; it is never shown again (only its SHA-256 is stored). `list` prints
-// id, prefix, account and label, never keys. Exit status: 0, 64 usage,
-// 65 unknown subaccount or key id, 74 store error.
-// May call: store/, conf/.
+// id, prefix, account, label and grants, never keys. `--grants` takes
+// SparkPost's grant names separated by commas (api/grants.h; checked as the
+// API checks `key_grants`); without it a key has every right. Exit status:
+// 0, 64 usage (an unknown grant too), 65 unknown subaccount or key id, 74
+// store error.
+// May call: store/, conf/, api/grants.h.
 #include <sysexits.h>
 
 #include <charconv>
 #include <filesystem>
 #include <iostream>
 
+#include "api/grants.h"
 #include "app/commands.h"
 #include "store/domain_store.h"
 #include "store/event_json.h"
@@ -24,7 +28,7 @@ namespace trackrelay::app {
 namespace {
 
 constexpr std::string_view kUsage =
-    "usage: trackrelay [--config FILE] keys create [--subaccount N] [--label L]\n"
+    "usage: trackrelay [--config FILE] keys create [--subaccount N] [--label L] [--grants G,G...]\n"
     "       trackrelay [--config FILE] keys list\n"
     "       trackrelay [--config FILE] keys revoke ID\n";
 
@@ -45,6 +49,7 @@ struct KeysArgs {
   std::string sub;
   std::int64_t subaccount = 0;
   std::string label;
+  std::optional<std::string> grants;  // comma-separated, as given
   std::optional<std::int64_t> revoke_id;
 };
 
@@ -61,6 +66,8 @@ std::optional<int> parse_args(const std::vector<std::string>& args, KeysArgs* ou
       out->subaccount = *n;
     } else if (sub == "create" && args[i] == "--label" && has_value) {
       out->label = args[++i];
+    } else if (sub == "create" && args[i] == "--grants" && has_value) {
+      out->grants = args[++i];
     } else if (sub == "revoke" && !out->revoke_id) {
       out->revoke_id = parse_id(args[i], 1);
       if (!out->revoke_id) return usage("revoke: expected a key id, got '" + args[i] + "'");
@@ -73,6 +80,23 @@ std::optional<int> parse_args(const std::vector<std::string>& args, KeysArgs* ou
   }
   if (sub == "revoke" && !out->revoke_id) return usage("revoke: give the key id (see keys list)");
   return std::nullopt;
+}
+
+// `--grants a,b` as ApiKeyRow::grants, checked like the API's `key_grants`
+// (the command acts with every right, so it may give any grant).
+Result<std::string> grants_of(const std::string& list, bool subaccount) {
+  boost::json::array names;
+  std::size_t start = 0;
+  while (start <= list.size()) {
+    const std::size_t comma = std::min(list.find(',', start), list.size());
+    if (comma > start) names.emplace_back(std::string_view(list).substr(start, comma - start));
+    start = comma + 1;
+  }
+  std::string error;
+  const store::ApiKeyRow everything;
+  auto grants = api::parse_grants(names, "--grants", subaccount, everything, error);
+  if (!grants) return Error{error, Errc::kInvalid};
+  return *grants;
 }
 
 int create_key(store::DomainStore& s, const KeysArgs& a) {
@@ -88,7 +112,13 @@ int create_key(store::DomainStore& s, const KeysArgs& a) {
       return EX_DATAERR;
     }
   }
-  auto key = s.create_api_key(a.label, a.subaccount);
+  std::string grants;
+  if (a.grants) {
+    auto checked = grants_of(*a.grants, a.subaccount != 0);
+    if (!checked) return usage(checked.error());
+    grants = *checked;
+  }
+  auto key = s.create_api_key(a.label, a.subaccount, grants);
   if (!key) {
     std::cerr << "trackrelay: keys: " << key.error() << "\n";
     return EX_IOERR;
@@ -112,7 +142,8 @@ int list_keys(store::DomainStore& s) {
               << (k.subaccount_id == 0 ? std::string("primary")
                                        : "subaccount " + std::to_string(k.subaccount_id))
               << "  " << store::format_iso8601(k.created_ms) << "  "
-              << (k.label.empty() ? "-" : k.label) << "\n";
+              << (k.label.empty() ? "-" : k.label) << "  " << (k.grants.empty() ? "all" : k.grants)
+              << "\n";
   }
   return std::cout.good() ? EX_OK : EX_IOERR;
 }

@@ -5,7 +5,7 @@
 //              < in.eml > out.eml
 //   trackrelay [--config FILE] decode URL...
 //   trackrelay [--config FILE] events [--since T] [--type T] [--limit N] [--json]
-//   trackrelay [--config FILE] keys create [--subaccount N] [--label L] | list | revoke ID
+//   trackrelay [--config FILE] keys create [--subaccount N] [--label L] [--grants G,G…] | list | revoke ID
 //   trackrelay hash-password < password
 //   trackrelay --help | --version
 //
@@ -60,7 +60,7 @@ constexpr std::string_view kUsage =
     "  serve                      run the relay and tracking listeners the configuration enables\n"
     "  events [--since T] [--type click|open|initial_open] [--limit N] [--json]\n"
     "                             list recorded clicks and opens, oldest first\n"
-    "  keys create [--subaccount N] [--label L] | keys list | keys revoke ID\n"
+    "  keys create [--subaccount N] [--label L] [--grants G,...] | keys list | keys revoke ID\n"
     "                             API keys of the management API (a new key is printed once)\n"
     "  hash-password              print the PBKDF2 hash of the password on stdin\n"
     "                             (dashboard.admin_password_hash, relay.auth)\n"

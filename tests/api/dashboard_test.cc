@@ -326,6 +326,13 @@ TEST_F(Api, EventsSummaryCountsBucketsLinksAndDomains) {
   EXPECT_EQ(call("GET", "/events/summary?bucket=week").status, 422);
   EXPECT_EQ(call("GET", "/events/summary?from=2020-01-01T00:00:00Z&bucket=minute").status, 422);
   EXPECT_EQ(call("GET", "/events/summary?events=bounce").status, 422);
+  // A parameter the summary does not take (a misspelt filter) is refused,
+  // never ignored: ignoring it would widen the counts silently.
+  r = call("GET", "/events/summary?recipients=a@example.com");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.at("errors").at(0).at("description").as_string().find("'recipients'"),
+            std::string::npos);
+  EXPECT_EQ(call("GET", "/events/summary?top=5&classifications=human").status, 200);
 
   // A subaccount key sees the events of its own tracking domains only.
   auto sub = domains_->add_subaccount("s", "active");

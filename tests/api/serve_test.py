@@ -121,6 +121,23 @@ class ApiEndToEnd(unittest.TestCase):
         self.assertEqual(status, 413)
         self.assertIn("too large", body["errors"][0]["message"])
 
+    def test_1b_keys_create_with_grants(self):
+        r = self.env.run("--config", self.config_a, "keys", "create", "--label", "metrics only",
+                         "--grants", "metrics/view,message_events/view")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        limited = r.stdout.decode().strip()
+        status, _ = self.api.call("GET", "/tracking-domains", key=limited)
+        self.assertEqual(status, 403)
+        status, _ = self.api.call("GET", "/events/message", key=limited)
+        self.assertEqual(status, 200)
+        listed = self.env.run("--config", self.config_a, "keys", "list").stdout.decode()
+        line = next(l for l in listed.splitlines() if limited[:8] in l)
+        self.assertTrue(line.endswith("metrics/view message_events/view"), line)
+        r = self.env.run("--config", self.config_a, "keys", "create", "--grants", "metrics/viw")
+        self.assertEqual(r.returncode, 64)
+        self.assertIn("unknown grant 'metrics/viw'", r.stderr.decode())
+        self.assertEqual(r.stdout, b"")
+
     def test_2_api_domains_reach_the_relay_of_another_process(self):
         origin, _ = self.send()
         self.assertEqual(origin, "http://track.example.net")  # nothing configured yet
