@@ -1,10 +1,30 @@
 // api/openapi.cc — the OpenAPI 3 document served at GET /api/v1/openapi.json.
 // tests/api/openapi_test.cc checks that its paths and methods are exactly
 // the router's routes(). May call: nothing.
+#include <string>
+
 #include "api/router.h"
 
 namespace trackrelay::api {
 namespace {
+
+// The query parameters of the five /metrics/deliverability* paths: one copy,
+// put in place of each kQueryMark when the document is first served.
+constexpr std::string_view kQueryMark = "@DELIVERABILITY_QUERY@";
+constexpr std::string_view kDeliverabilityQuery = R"json(
+          {"name": "from", "in": "query", "required": true, "schema": {"type": "string"}, "description": "ISO 8601"},
+          {"name": "to", "in": "query", "schema": {"type": "string"}, "description": "ISO 8601 (exclusive); default now"},
+          {"name": "timezone", "in": "query", "schema": {"type": "string"}, "description": "UTC or an offset such as +02:00"},
+          {"name": "metrics", "in": "query", "schema": {"type": "string"}, "description": "comma-separated; default all six"},
+          {"name": "campaigns", "in": "query", "schema": {"type": "string"}},
+          {"name": "sending_domains", "in": "query", "schema": {"type": "string"}},
+          {"name": "subaccounts", "in": "query", "schema": {"type": "string"}},
+          {"name": "tracking_domains", "in": "query", "schema": {"type": "string"}},
+          {"name": "order_by", "in": "query", "schema": {"type": "string"}, "description": "a metric, descending"},
+          {"name": "classifications", "in": "query", "schema": {"type": "string"}, "description": "clicks and opens of these kinds only (default: human)"},
+          {"name": "include_machines", "in": "query", "schema": {"type": "boolean"}, "description": "count every click and open, people or not"},
+          {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 10000}}
+)json";
 
 constexpr std::string_view kDocument = R"json({
   "openapi": "3.0.3",
@@ -169,82 +189,27 @@ constexpr std::string_view kDocument = R"json({
     },
     "/metrics/deliverability": {
       "get": {"summary": "Deliverability metrics (SparkPost's engagement subset) over the range", "parameters": [{"$ref": "#/components/parameters/subaccount"},
-          {"name": "from", "in": "query", "required": true, "schema": {"type": "string"}, "description": "ISO 8601"},
-          {"name": "to", "in": "query", "schema": {"type": "string"}, "description": "ISO 8601 (exclusive); default now"},
-          {"name": "timezone", "in": "query", "schema": {"type": "string"}, "description": "UTC or an offset such as +02:00"},
-          {"name": "metrics", "in": "query", "schema": {"type": "string"}, "description": "comma-separated; default all six"},
-          {"name": "campaigns", "in": "query", "schema": {"type": "string"}},
-          {"name": "sending_domains", "in": "query", "schema": {"type": "string"}},
-          {"name": "subaccounts", "in": "query", "schema": {"type": "string"}},
-          {"name": "tracking_domains", "in": "query", "schema": {"type": "string"}},
-          {"name": "order_by", "in": "query", "schema": {"type": "string"}, "description": "a metric, descending"},
-          {"name": "classifications", "in": "query", "schema": {"type": "string"}, "description": "clicks and opens of these kinds only (default: human)"},
-          {"name": "include_machines", "in": "query", "schema": {"type": "boolean"}, "description": "count every click and open, people or not"},
-          {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 10000}}],
+@DELIVERABILITY_QUERY@],
         "responses": {"200": {"description": "The metrics", "content": {"application/json": {"schema": {"type": "object", "properties": {"results": {"type": "array", "items": {"$ref": "#/components/schemas/Deliverability"}}}}}}}, "400": {"$ref": "#/components/responses/Error"}, "422": {"$ref": "#/components/responses/Error"}}}
     },
     "/metrics/deliverability/campaign": {
       "get": {"summary": "Deliverability metrics per campaign_id", "parameters": [{"$ref": "#/components/parameters/subaccount"},
-          {"name": "from", "in": "query", "required": true, "schema": {"type": "string"}, "description": "ISO 8601"},
-          {"name": "to", "in": "query", "schema": {"type": "string"}, "description": "ISO 8601 (exclusive); default now"},
-          {"name": "timezone", "in": "query", "schema": {"type": "string"}, "description": "UTC or an offset such as +02:00"},
-          {"name": "metrics", "in": "query", "schema": {"type": "string"}, "description": "comma-separated; default all six"},
-          {"name": "campaigns", "in": "query", "schema": {"type": "string"}},
-          {"name": "sending_domains", "in": "query", "schema": {"type": "string"}},
-          {"name": "subaccounts", "in": "query", "schema": {"type": "string"}},
-          {"name": "tracking_domains", "in": "query", "schema": {"type": "string"}},
-          {"name": "order_by", "in": "query", "schema": {"type": "string"}, "description": "a metric, descending"},
-          {"name": "classifications", "in": "query", "schema": {"type": "string"}, "description": "clicks and opens of these kinds only (default: human)"},
-          {"name": "include_machines", "in": "query", "schema": {"type": "boolean"}, "description": "count every click and open, people or not"},
-          {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 10000}}],
+@DELIVERABILITY_QUERY@],
         "responses": {"200": {"description": "The metrics", "content": {"application/json": {"schema": {"type": "object", "properties": {"results": {"type": "array", "items": {"$ref": "#/components/schemas/Deliverability"}}}}}}}, "400": {"$ref": "#/components/responses/Error"}, "422": {"$ref": "#/components/responses/Error"}}}
     },
     "/metrics/deliverability/sending-domain": {
       "get": {"summary": "Deliverability metrics per sending_domain", "parameters": [{"$ref": "#/components/parameters/subaccount"},
-          {"name": "from", "in": "query", "required": true, "schema": {"type": "string"}, "description": "ISO 8601"},
-          {"name": "to", "in": "query", "schema": {"type": "string"}, "description": "ISO 8601 (exclusive); default now"},
-          {"name": "timezone", "in": "query", "schema": {"type": "string"}, "description": "UTC or an offset such as +02:00"},
-          {"name": "metrics", "in": "query", "schema": {"type": "string"}, "description": "comma-separated; default all six"},
-          {"name": "campaigns", "in": "query", "schema": {"type": "string"}},
-          {"name": "sending_domains", "in": "query", "schema": {"type": "string"}},
-          {"name": "subaccounts", "in": "query", "schema": {"type": "string"}},
-          {"name": "tracking_domains", "in": "query", "schema": {"type": "string"}},
-          {"name": "order_by", "in": "query", "schema": {"type": "string"}, "description": "a metric, descending"},
-          {"name": "classifications", "in": "query", "schema": {"type": "string"}, "description": "clicks and opens of these kinds only (default: human)"},
-          {"name": "include_machines", "in": "query", "schema": {"type": "boolean"}, "description": "count every click and open, people or not"},
-          {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 10000}}],
+@DELIVERABILITY_QUERY@],
         "responses": {"200": {"description": "The metrics", "content": {"application/json": {"schema": {"type": "object", "properties": {"results": {"type": "array", "items": {"$ref": "#/components/schemas/Deliverability"}}}}}}}, "400": {"$ref": "#/components/responses/Error"}, "422": {"$ref": "#/components/responses/Error"}}}
     },
     "/metrics/deliverability/subaccount": {
       "get": {"summary": "Deliverability metrics per subaccount_id", "parameters": [{"$ref": "#/components/parameters/subaccount"},
-          {"name": "from", "in": "query", "required": true, "schema": {"type": "string"}, "description": "ISO 8601"},
-          {"name": "to", "in": "query", "schema": {"type": "string"}, "description": "ISO 8601 (exclusive); default now"},
-          {"name": "timezone", "in": "query", "schema": {"type": "string"}, "description": "UTC or an offset such as +02:00"},
-          {"name": "metrics", "in": "query", "schema": {"type": "string"}, "description": "comma-separated; default all six"},
-          {"name": "campaigns", "in": "query", "schema": {"type": "string"}},
-          {"name": "sending_domains", "in": "query", "schema": {"type": "string"}},
-          {"name": "subaccounts", "in": "query", "schema": {"type": "string"}},
-          {"name": "tracking_domains", "in": "query", "schema": {"type": "string"}},
-          {"name": "order_by", "in": "query", "schema": {"type": "string"}, "description": "a metric, descending"},
-          {"name": "classifications", "in": "query", "schema": {"type": "string"}, "description": "clicks and opens of these kinds only (default: human)"},
-          {"name": "include_machines", "in": "query", "schema": {"type": "boolean"}, "description": "count every click and open, people or not"},
-          {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 10000}}],
+@DELIVERABILITY_QUERY@],
         "responses": {"200": {"description": "The metrics", "content": {"application/json": {"schema": {"type": "object", "properties": {"results": {"type": "array", "items": {"$ref": "#/components/schemas/Deliverability"}}}}}}}, "400": {"$ref": "#/components/responses/Error"}, "422": {"$ref": "#/components/responses/Error"}}}
     },
     "/metrics/deliverability/tracking-domain": {
       "get": {"summary": "Deliverability metrics per tracking_domain (trackrelay extension)", "parameters": [{"$ref": "#/components/parameters/subaccount"},
-          {"name": "from", "in": "query", "required": true, "schema": {"type": "string"}, "description": "ISO 8601"},
-          {"name": "to", "in": "query", "schema": {"type": "string"}, "description": "ISO 8601 (exclusive); default now"},
-          {"name": "timezone", "in": "query", "schema": {"type": "string"}, "description": "UTC or an offset such as +02:00"},
-          {"name": "metrics", "in": "query", "schema": {"type": "string"}, "description": "comma-separated; default all six"},
-          {"name": "campaigns", "in": "query", "schema": {"type": "string"}},
-          {"name": "sending_domains", "in": "query", "schema": {"type": "string"}},
-          {"name": "subaccounts", "in": "query", "schema": {"type": "string"}},
-          {"name": "tracking_domains", "in": "query", "schema": {"type": "string"}},
-          {"name": "order_by", "in": "query", "schema": {"type": "string"}, "description": "a metric, descending"},
-          {"name": "classifications", "in": "query", "schema": {"type": "string"}, "description": "clicks and opens of these kinds only (default: human)"},
-          {"name": "include_machines", "in": "query", "schema": {"type": "boolean"}, "description": "count every click and open, people or not"},
-          {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 10000}}],
+@DELIVERABILITY_QUERY@],
         "responses": {"200": {"description": "The metrics", "content": {"application/json": {"schema": {"type": "object", "properties": {"results": {"type": "array", "items": {"$ref": "#/components/schemas/Deliverability"}}}}}}}, "400": {"$ref": "#/components/responses/Error"}, "422": {"$ref": "#/components/responses/Error"}}}
     },
     "/webhooks": {
@@ -276,7 +241,15 @@ constexpr std::string_view kDocument = R"json({
 }  // namespace
 
 std::string_view openapi_json() {
-  return kDocument;
+  static const std::string document = [] {
+    std::string d(kDocument);
+    for (auto at = d.find(kQueryMark); at != std::string::npos; at = d.find(kQueryMark, at)) {
+      d.replace(at, kQueryMark.size(), kDeliverabilityQuery);
+      at += kDeliverabilityQuery.size();
+    }
+    return d;
+  }();
+  return document;
 }
 
 }  // namespace trackrelay::api

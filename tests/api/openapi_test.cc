@@ -28,6 +28,23 @@ TEST(OpenApi, IsOpenApi3) {
   EXPECT_EQ(std::string(doc.at("servers").at(0).at("url").as_string()), "/api/v1");
 }
 
+// The five /metrics/deliverability* paths share one parameter list
+// (api/openapi.cc kDeliverabilityQuery): each has it whole, after the header.
+TEST(OpenApi, EveryDeliverabilityPathListsTheSharedQueryParameters) {
+  json::value doc = json::parse(openapi_json());
+  int paths = 0;
+  for (const auto& [path, item] : doc.at("paths").as_object()) {
+    if (!std::string_view(path).starts_with("/metrics/deliverability")) continue;
+    ++paths;
+    const json::array& params = item.at("get").at("parameters").as_array();
+    ASSERT_EQ(params.size(), 13u) << path;
+    EXPECT_EQ(params[1].at("name").as_string(), "from") << path;
+    EXPECT_TRUE(params[1].at("required").as_bool()) << path;
+    EXPECT_EQ(params[12].at("name").as_string(), "limit") << path;
+  }
+  EXPECT_EQ(paths, 5);
+}
+
 TEST(OpenApi, ListsExactlyTheRoutes) {
   std::set<std::string> routed;
   for (const Route& r : routes()) routed.insert(std::string(r.method) + " " + std::string(r.path));
