@@ -1,4 +1,5 @@
-// store/schema.cc — see schema.h. May call: base/, SQLite.
+// store/schema.cc — see schema.h. May call: base/, store/db.h, store/pg.h (a
+// URI named in a refusal), SQLite.
 #include "store/schema.h"
 
 #include <filesystem>
