@@ -139,8 +139,9 @@ class PgServer:
             os.unlink(self._uri_file())
 
     def destroy(self):
-        """Stops the server and deletes its directory (data, log, socket)."""
-        self.stop()
+        """Stops the server and deletes its directory (data, log, socket);
+        immediate shutdown: nothing in it is kept, so no checkpoint."""
+        self.stop(mode="immediate")
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def psql(self, sql, database="postgres"):
