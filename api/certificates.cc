@@ -82,6 +82,9 @@ json::value tls_status(const Ctx& c, const std::string& domain, bool secure, boo
       return tls("failed", "the uploaded certificate has expired" + std::string(kHttpUntil),
                  row->not_after_ms);
     }
+    if (row->status == "failed") {  // revoked (acme/manager.h asks the CA's OCSP responder)
+      return tls("failed", row->message + std::string(kHttpUntil), row->not_after_ms);
+    }
     return tls("manual", row->message, row->not_after_ms);
   }
   if (f.track.tls_listen.empty()) {

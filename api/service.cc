@@ -338,7 +338,11 @@ void Service::stop(std::chrono::seconds grace) {
 std::shared_ptr<const conf::Config> effective_for_command(
     std::shared_ptr<const conf::Config> file) {
   std::error_code ec;
-  if (!std::filesystem::exists(file->store, ec)) return file;
+  if (!std::filesystem::exists(file->store, ec)) {
+    Effective e = build_effective(*file, {});  // no store: file certificates only
+    for (const std::string& note : e.notes) log::warning("domains", note);
+    return e.config;
+  }
   auto opened = store::DomainStore::open(file->store, false);
   if (!opened) {
     log::error("store", opened.error() + "; using the configuration file's domains only");

@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 
 #include "rewrite/domain_choice.h"
 
@@ -114,6 +116,69 @@ TEST(Effective, VerifiedSendingDomainWithoutALinkUsesTheAccountDefault) {
   const auto other = rewrite::choose_tracking_domain(*e.config, "alpha.example.com", 0);
   EXPECT_EQ(other.reason, rewrite::TrackingChoice::Reason::kNone)
       << "another account's domain is not tracked under declared";
+}
+
+// Issue 14: a secure configuration-file domain (and the system domain) gets
+// https:// links only once a live certificate covers it — a file certificate
+// or a live store one — exactly like an API domain; until then http:// and a
+// note. Without a TLS listener (TLS ends in front) the file is taken at its word.
+std::shared_ptr<const conf::Config> secure_file(bool tls_listener) {
+  // The loader checks that the files can be read; build_effective never opens them.
+  const auto dir = std::filesystem::temp_directory_path();
+  const std::string pem = (dir / "effective-test-cert.pem").string();
+  std::ofstream(pem) << "not read by build_effective\n";
+  auto r = conf::load_string(
+      std::string("tracking:\n"
+                  "  system_domain: track.example.net\n"
+                  "  system_secure: true\n"
+                  "  keys: [{id: k1, secret: \"effective-test-secret-0123456789abcdef\"}]\n"
+                  "  tracking_domains: [{domain: a.files.example.com, secure: true},"
+                  " {domain: acme.example.com, secure: true}, {domain: plain.example.com}]\n"
+                  "track:\n") +
+          (tls_listener ? "  tls_listen: ['127.0.0.1:0']\n" : "  listen: ['127.0.0.1:0']\n") +
+          "  certificates: [{domains: ['*.files.example.com'], cert: '" + pem + "', key: '" + pem +
+          "'}]\n",
+      "test.yaml");
+  EXPECT_TRUE(r.ok()) << (r.diagnostics.empty() ? "" : r.diagnostics[0].str());
+  return r.config;
+}
+
+const conf::TrackingDomain* find(const conf::Config& c, std::string_view d) {
+  for (const conf::TrackingDomain& t : c.tracking_domains) {
+    if (t.domain == d) return &t;
+  }
+  return nullptr;
+}
+
+TEST(Effective, SecureFileDomainsUseHttpsOnlyOnceACertificateIsLive) {
+  auto f = secure_file(true);
+  ASSERT_TRUE(f);
+  store::DomainsSnapshot snap;
+  Effective e = build_effective(*f, snap);
+  const conf::Config* c = e.config.get();
+  EXPECT_TRUE(find(*c, "a.files.example.com")->secure) << "a file certificate covers it";
+  EXPECT_FALSE(find(*c, "acme.example.com")->secure);
+  EXPECT_TRUE(find(*c, "acme.example.com")->https_pending) << "ACME must still request it";
+  EXPECT_FALSE(find(*c, "plain.example.com")->secure);
+  EXPECT_FALSE(find(*c, "plain.example.com")->https_pending);
+  EXPECT_FALSE(c->system_secure);
+  EXPECT_TRUE(c->system_https_pending);
+  EXPECT_TRUE(noted(e, "tracking domain acme.example.com (configuration file): no live"));
+  EXPECT_TRUE(noted(e, "tracking.system_domain track.example.net: no live certificate"));
+
+  snap.tls_live = {"acme.example.com", "track.example.net"};  // the store holds live ones
+  e = build_effective(*f, snap);
+  c = e.config.get();
+  EXPECT_TRUE(find(*c, "acme.example.com")->secure);
+  EXPECT_FALSE(find(*c, "acme.example.com")->https_pending);
+  EXPECT_TRUE(c->system_secure);
+  EXPECT_FALSE(noted(e, "no live certificate"));
+
+  auto behind_proxy = secure_file(false);
+  ASSERT_TRUE(behind_proxy);
+  e = build_effective(*behind_proxy, {});
+  EXPECT_TRUE(find(*e.config, "acme.example.com")->secure);
+  EXPECT_TRUE(e.config->system_secure);
 }
 
 }  // namespace
