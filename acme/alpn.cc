@@ -34,12 +34,10 @@ std::string pem_of(X509* x) {
 // id-pe-acmeIdentifier (1.3.6.1.5.5.7.1.31), critical: OCTET STRING (SHA-256).
 bool add_acme_identifier(X509* x, std::string_view key_authorization) {
   unsigned char der[2 + SHA256_DIGEST_LENGTH] = {0x04, SHA256_DIGEST_LENGTH};
-  SHA256(reinterpret_cast<const unsigned char*>(key_authorization.data()),
-         key_authorization.size(), der + 2);
-  std::unique_ptr<ASN1_OBJECT, Free<ASN1_OBJECT_free>> oid(
-      OBJ_txt2obj("1.3.6.1.5.5.7.1.31", 1));
-  std::unique_ptr<ASN1_OCTET_STRING, Free<ASN1_OCTET_STRING_free>> value(
-      ASN1_OCTET_STRING_new());
+  SHA256(reinterpret_cast<const unsigned char*>(key_authorization.data()), key_authorization.size(),
+         der + 2);
+  std::unique_ptr<ASN1_OBJECT, Free<ASN1_OBJECT_free>> oid(OBJ_txt2obj("1.3.6.1.5.5.7.1.31", 1));
+  std::unique_ptr<ASN1_OCTET_STRING, Free<ASN1_OCTET_STRING_free>> value(ASN1_OCTET_STRING_new());
   if (!oid || !value || ASN1_OCTET_STRING_set(value.get(), der, sizeof der) != 1) return false;
   std::unique_ptr<X509_EXTENSION, Free<X509_EXTENSION_free>> ext(
       X509_EXTENSION_create_by_OBJ(nullptr, oid.get(), 1, value.get()));

@@ -172,7 +172,8 @@ Result<bool> Client::authorize(const std::string& authz_url, const ChallengeSink
   }
   std::string types;
   for (const std::string& t : types_) types += (types.empty() ? "" : " or ") + t;
-  if (token.empty() || url.empty()) return Error{domain + ": the CA offers no " + types + " challenge"};
+  if (token.empty() || url.empty())
+    return Error{domain + ": the CA offers no " + types + " challenge"};
   const std::string published = type == "tls-alpn-01" ? alpn_challenge_token(domain) : token;
   if (auto p = sink.publish(published, key_authorization(key_, token), domain); !p) {
     return Error{"cannot publish the challenge: " + p.error()};

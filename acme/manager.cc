@@ -229,10 +229,12 @@ void Manager::Impl::issue_one(const conf::Config& cfg, store::CertificateRow row
   const std::string& dir = cfg.acme.directory;
   const bool renewing =
       !row.chain_pem.empty() && row.not_after_ms > now_ms() && row.status == "active";
-  const bool revoked = row.status == "failed" && row.message.find("was revoked") != std::string::npos;
+  const bool revoked =
+      row.status == "failed" && row.message.find("was revoked") != std::string::npos;
   if (!renewing) {
     row.status = "pending";
-    row.message = (revoked ? row.message + "; " : std::string()) + "requesting a certificate from " + dir;
+    row.message =
+        (revoked ? row.message + "; " : std::string()) + "requesting a certificate from " + dir;
     (void)certs->put_certificate(row);
   }
   log::info("acme", row.domain + ": " + (renewing ? "renewing" : "requesting") + " a certificate");
@@ -287,9 +289,11 @@ void Manager::Impl::issue_one(const conf::Config& cfg, store::CertificateRow row
     row.next_try_ms = now + backoff_ms(row.failures);
     const bool still_valid = renewing && row.not_after_ms > now;
     row.status = still_valid ? "active" : "failed";
-    const char* what = still_valid ? "renewal failed: " : revoked ? "replacing a revoked certificate failed: " : "";
-    row.message = std::string(what) + info.error() + " (attempt " +
-                  std::to_string(row.failures) + "; next try " + iso(row.next_try_ms) + ")";
+    const char* what = still_valid ? "renewal failed: "
+                       : revoked   ? "replacing a revoked certificate failed: "
+                                   : "";
+    row.message = std::string(what) + info.error() + " (attempt " + std::to_string(row.failures) +
+                  "; next try " + iso(row.next_try_ms) + ")";
     log::warning("acme", row.domain + ": " + row.message);
   }
   if (auto r = certs->put_certificate(row); !r) log::error("acme", r.error());

@@ -95,10 +95,9 @@ Result<std::string> post(const std::string& url, OCSP_REQUEST* req, std::chrono:
   BioPtr body(ASN1_item_i2d_mem_bio(ASN1_ITEM_rptr(OCSP_REQUEST),
                                     reinterpret_cast<const ASN1_VALUE*>(req)));
   if (!body) return Error{ssl_error("OCSP request")};
-  BioPtr answer(OSSL_HTTP_transfer(nullptr, host, port, path, 0, nullptr, nullptr, nullptr,
-                                   nullptr, nullptr, nullptr, 0, nullptr,
-                                   "application/ocsp-request", body.get(),
-                                   "application/ocsp-response", 1, 100000,
+  BioPtr answer(OSSL_HTTP_transfer(nullptr, host, port, path, 0, nullptr, nullptr, nullptr, nullptr,
+                                   nullptr, nullptr, 0, nullptr, "application/ocsp-request",
+                                   body.get(), "application/ocsp-response", 1, 100000,
                                    static_cast<int>(timeout.count()), 0));
   if (!answer) return Error{ssl_error("OCSP responder " + url)};
   std::string der;
@@ -110,14 +109,22 @@ Result<std::string> post(const std::string& url, OCSP_REQUEST* req, std::chrono:
 
 const char* reason_name(int reason) {
   switch (reason) {
-    case OCSP_REVOKED_STATUS_KEYCOMPROMISE: return "keyCompromise";
-    case OCSP_REVOKED_STATUS_CACOMPROMISE: return "cACompromise";
-    case OCSP_REVOKED_STATUS_AFFILIATIONCHANGED: return "affiliationChanged";
-    case OCSP_REVOKED_STATUS_SUPERSEDED: return "superseded";
-    case OCSP_REVOKED_STATUS_CESSATIONOFOPERATION: return "cessationOfOperation";
-    case OCSP_REVOKED_STATUS_CERTIFICATEHOLD: return "certificateHold";
-    case OCSP_REVOKED_STATUS_REMOVEFROMCRL: return "removeFromCRL";
-    default: return "unspecified";
+    case OCSP_REVOKED_STATUS_KEYCOMPROMISE:
+      return "keyCompromise";
+    case OCSP_REVOKED_STATUS_CACOMPROMISE:
+      return "cACompromise";
+    case OCSP_REVOKED_STATUS_AFFILIATIONCHANGED:
+      return "affiliationChanged";
+    case OCSP_REVOKED_STATUS_SUPERSEDED:
+      return "superseded";
+    case OCSP_REVOKED_STATUS_CESSATIONOFOPERATION:
+      return "cessationOfOperation";
+    case OCSP_REVOKED_STATUS_CERTIFICATEHOLD:
+      return "certificateHold";
+    case OCSP_REVOKED_STATUS_REMOVEFROMCRL:
+      return "removeFromCRL";
+    default:
+      return "unspecified";
   }
 }
 
@@ -189,9 +196,12 @@ std::int64_t now() {
 
 std::string_view status_name(OcspAnswer::Status s) {
   switch (s) {
-    case OcspAnswer::Status::kGood: return "good";
-    case OcspAnswer::Status::kRevoked: return "revoked";
-    case OcspAnswer::Status::kUnknown: break;
+    case OcspAnswer::Status::kGood:
+      return "good";
+    case OcspAnswer::Status::kRevoked:
+      return "revoked";
+    case OcspAnswer::Status::kUnknown:
+      break;
   }
   return "unknown";
 }

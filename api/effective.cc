@@ -47,8 +47,9 @@ bool tls_live(const conf::Config& file, const store::DomainsSnapshot& domains,
 // certificate covers the name.
 void https_only_when_live(const conf::Config& file, const store::DomainsSnapshot& domains,
                           conf::Config& cfg, std::vector<std::string>& notes) {
-  const std::string why = ": no live certificate yet (track.certificates, an uploaded or an "
-                          "ACME one); its links use http:// until there is one";
+  const std::string why =
+      ": no live certificate yet (track.certificates, an uploaded or an "
+      "ACME one); its links use http:// until there is one";
   for (conf::TrackingDomain& t : cfg.tracking_domains) {
     if (!t.secure || tls_live(file, domains, t.domain)) continue;
     t.secure = false;

@@ -17,9 +17,9 @@
 #include <filesystem>
 #include <optional>
 
+#include "acme/alpn.h"
 #include "base/log.h"
 #include "net/http_server.h"
-#include "acme/alpn.h"
 #include "store/cert_store.h"
 #include "store/event_store.h"
 #include "track/certificate_expiry.h"
@@ -248,9 +248,8 @@ Result<bool> Server::start() {
     if (!files) return Error{files.error()};
     s.file_certs = std::move(files).value();
     s.stapler = std::make_unique<Stapler>();
-    s.tls_helpers = {s.stapler.get(), [&s](const std::string& domain) {
-                       return s.alpn_challenge(domain);
-                     }};
+    s.tls_helpers = {s.stapler.get(),
+                     [&s](const std::string& domain) { return s.alpn_challenge(domain); }};
     s.certs = CertificateSet::make(s.file_certs, {}, s.tls_helpers);
     report_certificate_expiry(cfg->track.certificates, s.metrics);
   }

@@ -102,8 +102,8 @@ int on_servername(SSL* ssl, int* alert, void* arg) {
 }
 
 // The TLS-ALPN-01 validation context: the challenge certificate, "acme-tls/1".
-int select_acme_tls(SSL*, const unsigned char** out, unsigned char* outlen,
-                    const unsigned char* in, unsigned int inlen, void*) {
+int select_acme_tls(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
+                    unsigned int inlen, void*) {
   std::string_view offered(reinterpret_cast<const char*>(in), inlen);
   for (std::size_t i = 0; i < offered.size();) {
     const std::size_t n = static_cast<unsigned char>(offered[i]);
@@ -117,7 +117,9 @@ int select_acme_tls(SSL*, const unsigned char** out, unsigned char* outlen,
   return SSL_TLSEXT_ERR_ALERT_FATAL;
 }
 
-int keep_context(SSL*, int*, void*) { return SSL_TLSEXT_ERR_OK; }
+int keep_context(SSL*, int*, void*) {
+  return SSL_TLSEXT_ERR_OK;
+}
 
 std::shared_ptr<SSL_CTX> alpn_ctx(const acme::AlpnCertificate& cert) {
   std::shared_ptr<SSL_CTX> ctx(SSL_CTX_new(TLS_server_method()), SSL_CTX_free);

@@ -139,7 +139,9 @@ struct Stapler::Impl : std::enable_shared_from_this<Stapler::Impl> {
   }
 };
 
-Stapler::Stapler() : impl_(std::make_shared<Impl>()) { impl_->schedule(); }
+Stapler::Stapler() : impl_(std::make_shared<Impl>()) {
+  impl_->schedule();
+}
 
 Stapler::~Stapler() {
   impl_->stopping = true;

@@ -7,8 +7,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <filesystem>
-#include <fstream>
 
 #include "rewrite/domain_choice.h"
 
@@ -123,10 +121,6 @@ TEST(Effective, VerifiedSendingDomainWithoutALinkUsesTheAccountDefault) {
 // or a live store one — exactly like an API domain; until then http:// and a
 // note. Without a TLS listener (TLS ends in front) the file is taken at its word.
 std::shared_ptr<const conf::Config> secure_file(bool tls_listener) {
-  // The loader checks that the files can be read; build_effective never opens them.
-  const auto dir = std::filesystem::temp_directory_path();
-  const std::string pem = (dir / "effective-test-cert.pem").string();
-  std::ofstream(pem) << "not read by build_effective\n";
   auto r = conf::load_string(
       std::string("tracking:\n"
                   "  system_domain: track.example.net\n"
@@ -134,13 +128,16 @@ std::shared_ptr<const conf::Config> secure_file(bool tls_listener) {
                   "  keys: [{id: k1, secret: \"effective-test-secret-0123456789abcdef\"}]\n"
                   "  tracking_domains: [{domain: a.files.example.com, secure: true},"
                   " {domain: acme.example.com, secure: true}, {domain: plain.example.com}]\n"
+                  "acme: {directory: 'https://acme.invalid/dir'}\n"
                   "track:\n") +
-          (tls_listener ? "  tls_listen: ['127.0.0.1:0']\n" : "  listen: ['127.0.0.1:0']\n") +
-          "  certificates: [{domains: ['*.files.example.com'], cert: '" + pem + "', key: '" + pem +
-          "'}]\n",
+          (tls_listener ? "  tls_listen: ['127.0.0.1:0']\n" : "  listen: ['127.0.0.1:0']\n"),
       "test.yaml");
   EXPECT_TRUE(r.ok()) << (r.diagnostics.empty() ? "" : r.diagnostics[0].str());
-  return r.config;
+  if (!r.config) return nullptr;
+  // A file certificate (the loader would read the files; build_effective does not).
+  auto cfg = std::make_shared<conf::Config>(*r.config);
+  cfg->track.certificates.push_back({{"*.files.example.com"}, "c.pem", "k.pem"});
+  return cfg;
 }
 
 const conf::TrackingDomain* find(const conf::Config& c, std::string_view d) {
