@@ -3,14 +3,21 @@
 // authorization), which challenge types acme.challenge picks, names whose
 // certificate is pending under https_pending still wanted, and what OCSP
 // checking refuses without a network (a chain without its issuer, a response
-// that is not OCSP). The responder conversation itself runs against
+// that is not OCSP), and which OCSP answers are believed (made offline by
+// `openssl ocsp`). The responder conversation itself runs against a live
 // `openssl ocsp` in tests/acme/ocsp_test.py.
 #include <gtest/gtest.h>
 #include <openssl/pem.h>
 #include <openssl/sha.h>
 #include <openssl/x509v3.h>
+#include <unistd.h>
 
+#include <chrono>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <memory>
 
 #include "acme/alpn.h"
@@ -109,6 +116,90 @@ TEST(AcmeOcsp, RefreshesHalfwayToNextUpdate) {
   EXPECT_EQ(ocsp_refresh_at(a, 1000000), 1000000 + 3600000);
   a.next_update_ms = 1000000 + 2000;  // nearly stale: not sooner than 10 s
   EXPECT_EQ(ocsp_refresh_at(a, 1000000), 1000000 + 10000);
+}
+
+// Responses made offline by `openssl ocsp` (the responder the end-to-end test
+// runs): a verified current answer about this certificate is believed; a
+// stale one, one about another certificate, and one signed by another CA are not.
+class OcspAnswers : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("tr-ocsp-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::create_directories(dir_);
+    ca("ca");
+    ca("rogue");
+    leaf("leaf");
+    leaf("other");
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  void sh(const std::string& cmd) {
+    const std::string full = "cd '" + dir_.string() + "' && " + cmd + " >/dev/null 2>&1";
+    ASSERT_EQ(std::system(full.c_str()), 0) << cmd;
+  }
+  void ca(const std::string& n) {
+    sh("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=" +
+       n + " -keyout " + n + ".key -out " + n + ".pem");
+  }
+  void leaf(const std::string& n) {
+    sh("printf "
+       "'subjectAltName=DNS:a.example.com\\nauthorityInfoAccess=OCSP;URI:http://127.0.0.1:9/\\n'"
+       " > ext && openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=" +
+       n + " -keyout " + n + ".key -out " + n + ".csr && openssl x509 -req -in " + n +
+       ".csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile ext -out " + n + ".pem");
+  }
+  std::string read(const std::string& n) {
+    std::ifstream in(dir_ / n, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
+  // `signer`'s answer about leaf.pem, with `status` V or R in the index.
+  std::string respond(const std::string& signer, const std::string& status) {
+    sh("S=$(openssl x509 -noout -serial -in leaf.pem | cut -d= -f2) && printf '" + status +
+       "\\t301231235959Z\\t" + (status == "R" ? "201231235959Z,keyCompromise" : "") +
+       "\\t'$S'\\tunknown\\t/CN=leaf\\n' > idx && : > idx.attr && "
+       "openssl ocsp -issuer ca.pem -cert leaf.pem -reqout req.der -no_nonce && "
+       "openssl ocsp -index idx -CA ca.pem -rsigner " +
+       signer + ".pem -rkey " + signer + ".key -reqin req.der -respout resp.der -nmin 1");
+    return read("resp.der");
+  }
+  std::string chain(const std::string& n) { return read(n + ".pem") + read("ca.pem"); }
+  static std::int64_t now() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+
+  std::filesystem::path dir_;
+};
+
+TEST_F(OcspAnswers, BelievesOnlyAVerifiedCurrentAnswerAboutThisCertificate) {
+  const std::string good = respond("ca", "V");
+  ASSERT_FALSE(good.empty());
+  EXPECT_EQ(ocsp_responder(chain("leaf")), "http://127.0.0.1:9/");
+  auto a = check_ocsp(chain("leaf"), good, now());
+  ASSERT_TRUE(a) << a.error();
+  EXPECT_EQ(a->status, OcspAnswer::Status::kGood);
+  EXPECT_EQ(a->der, good);
+  EXPECT_GT(a->next_update_ms, now());
+  EXPECT_LE(a->next_update_ms, now() + 61000);
+
+  auto stale = check_ocsp(chain("leaf"), good, now() + 120000);
+  ASSERT_FALSE(stale);
+  EXPECT_NE(stale.error().find("out of date"), std::string::npos) << stale.error();
+  auto other = check_ocsp(chain("other"), good, now());
+  ASSERT_FALSE(other);
+  EXPECT_NE(other.error().find("not about this certificate"), std::string::npos) << other.error();
+  auto forged = check_ocsp(chain("leaf"), respond("rogue", "V"), now());
+  ASSERT_FALSE(forged);
+  EXPECT_NE(forged.error().find("does not verify"), std::string::npos) << forged.error();
+
+  auto revoked = check_ocsp(chain("leaf"), respond("ca", "R"), now());
+  ASSERT_TRUE(revoked) << revoked.error();
+  EXPECT_EQ(revoked->status, OcspAnswer::Status::kRevoked);
+  EXPECT_EQ(revoked->reason, "keyCompromise");
+  EXPECT_GT(revoked->revoked_ms, 0);
 }
 
 }  // namespace
