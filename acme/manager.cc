@@ -305,6 +305,8 @@ Manager::Manager(asio::io_context& ioc, const conf::Snapshot& snapshot)
 Manager::~Manager() {
   stop();
   impl_->worker.join();
+  // A clean stop hands the lease over at once (a crash lets it lapse).
+  if (impl_->certs) (void)impl_->certs->release_lease(impl_->holder);
 }
 
 Result<bool> Manager::start() {

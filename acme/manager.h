@@ -60,7 +60,7 @@ class Manager {
   Manager& operator=(const Manager&) = delete;
 
   // Opens the store; starts the passes (they do nothing while
-  // acme.directory is empty).
+  // acme.directory is empty). The destructor releases the lease.
   Result<bool> start();
   void stop();
 

@@ -14,7 +14,8 @@ restart; a client offering `acme-tls/1` for a name with no validation in
 progress is refused; when the issuer dies (SIGKILL), a newly queued name
 stays pending while its lease holds, and once the lease has lapsed (the
 test ages the lease row instead of waiting 3 minutes) the surviving process
-takes over and issues it.
+takes over and issues it; a process stopped cleanly (SIGTERM) releases the
+lease, so another takes it at its next pass.
 
 usage: cluster_test.py TRACKRELAY
 """
@@ -145,6 +146,14 @@ class Cluster(unittest.TestCase):
                    lambda: self.serial(self.port_b, "two.example.com"), 120)
         self.assertTrue(self.requested(self.b, "two.example.com"))
         self.assertEqual(self.lease_pid(), self.b.proc.pid)
+
+    def test_3_a_clean_stop_hands_the_lease_over_at_once(self):
+        wait_until("B's lease", lambda: self.lease_pid() == self.b.proc.pid, 30)
+        c = self.env.serve(self.write("c", harness.tcp_port()))
+        self.b.stop()  # SIGTERM: B releases the lease on its way out
+        self.assertEqual(self.b.proc.returncode, 0)
+        wait_until("C's lease without waiting for B's to lapse",
+                   lambda: self.lease_pid() == c.proc.pid, 20)
 
 
 if __name__ == "__main__":
