@@ -98,6 +98,12 @@ json::value tls_status(const Ctx& c, const std::string& domain, bool secure, boo
     return tls("pending",
                "waiting for the domain to be verified (CNAME)" + std::string(kHttpUntil));
   }
+  if (f.acme.directory.empty() && f.find_tracking_domain(domain) != nullptr) {
+    return tls("pending",
+               "no certificate: ACME is off (acme.directory) and no track.certificates entry "
+               "covers it" +
+                   std::string(kHttpUntil));
+  }
   if (f.acme.directory.empty()) {
     return tls("pending",
                "no certificate: ACME is off (acme.directory) and none was uploaded (PUT "
