@@ -1,4 +1,4 @@
-// acme/client.cc — see client.h. May call: acme/key, acme/pem, acme/https,
+// acme/client.cc — see client.h. May call: acme/key, acme/pem, acme/alpn, acme/https,
 // base/, Boost.JSON.
 #include "acme/client.h"
 
@@ -6,6 +6,7 @@
 #include <chrono>
 #include <thread>
 
+#include "acme/alpn.h"
 #include "acme/pem.h"
 #include "base/encoding.h"
 
@@ -158,23 +159,29 @@ Result<bool> Client::authorize(const std::string& authz_url, const ChallengeSink
   if (const json::value* id = authz->if_contains("identifier"); id != nullptr && id->is_object()) {
     domain = str(id->as_object(), "value");
   }
-  std::string token, url;
-  if (const json::value* cs = authz->if_contains("challenges"); cs != nullptr && cs->is_array()) {
-    for (const json::value& c : cs->as_array()) {
-      if (c.is_object() && str(c.as_object(), "type") == "http-01") {
-        token = str(c.as_object(), "token");
-        url = str(c.as_object(), "url");
-      }
+  std::string token, url, type;
+  const json::value* cs = authz->if_contains("challenges");
+  for (const std::string& wanted : types_) {
+    for (std::size_t i = 0; cs != nullptr && cs->is_array() && i < cs->as_array().size(); ++i) {
+      const json::value& c = cs->as_array()[i];
+      if (!c.is_object() || str(c.as_object(), "type") != wanted || !type.empty()) continue;
+      type = wanted;
+      token = str(c.as_object(), "token");
+      url = str(c.as_object(), "url");
     }
   }
-  if (token.empty() || url.empty()) return Error{domain + ": the CA offers no http-01 challenge"};
-  if (auto p = sink.publish(token, key_authorization(key_, token), domain); !p) {
+  std::string types;
+  for (const std::string& t : types_) types += (types.empty() ? "" : " or ") + t;
+  if (token.empty() || url.empty())
+    return Error{domain + ": the CA offers no " + types + " challenge"};
+  const std::string published = type == "tls-alpn-01" ? alpn_challenge_token(domain) : token;
+  if (auto p = sink.publish(published, key_authorization(key_, token), domain); !p) {
     return Error{"cannot publish the challenge: " + p.error()};
   }
   auto answered = post(url, "{}");
   Result<std::string> done = answered ? wait_for(authz_url, "valid", "authorization")
                                       : Result<std::string>(Error{answered.error()});
-  sink.withdraw(token);
+  sink.withdraw(published);
   if (!done) return Error{domain + ": " + done.error()};
   return true;
 }

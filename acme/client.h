@@ -1,5 +1,5 @@
-// acme/client.h — one RFC 8555 conversation: account, order, HTTP-01, finalize,
-// download.
+// acme/client.h — one RFC 8555 conversation: account, order, HTTP-01 or
+// TLS-ALPN-01, finalize, download.
 //
 // Owns: the directory, nonces (a badNonce answer is retried with the fresh
 // nonce, §6.5), the account (newAccount with the JWK; afterwards requests
@@ -46,6 +46,11 @@ class Client {
   Result<std::string> register_account(const std::string& email);
   // Needs the account (register_account or a `kid` given to the constructor).
   Result<Issued> issue(const std::vector<std::string>& names, const ChallengeSink& sink);
+  // The challenge types to answer, in order of preference ("http-01",
+  // "tls-alpn-01"); the first one an authorization offers is used. A
+  // tls-alpn-01 key authorization is published under alpn_challenge_token()
+  // (acme/alpn.h). Default: http-01 only.
+  void set_challenge_types(std::vector<std::string> types) { types_ = std::move(types); }
 
  private:
   struct Reply {
@@ -64,6 +69,7 @@ class Client {
   const std::atomic<bool>* stop_;
   std::string nonce_;
   std::string new_nonce_, new_account_, new_order_;
+  std::vector<std::string> types_{"http-01"};
 };
 
 }  // namespace trackrelay::acme

@@ -15,6 +15,7 @@
 #include <set>
 
 #include "acme/client.h"
+#include "acme/ocsp.h"
 #include "acme/pem.h"
 #include "base/crypto.h"
 #include "base/encoding.h"
@@ -28,6 +29,7 @@ namespace asio = boost::asio;
 constexpr std::int64_t kDayMs = 86400000;
 constexpr std::int64_t kLeaseMs = 180000;  // a crashed issuer's lease lapses after 3 minutes
 constexpr std::int64_t kHourMs = 3600000;
+constexpr int kOcspPerPass = 5;  // revocation checks per pass (each bounded at 10 s)
 
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -66,15 +68,25 @@ std::int64_t renew_at(const store::CertificateRow& row, int renew_before_days) {
 
 }  // namespace
 
+std::vector<std::string> challenge_types(const conf::Config& cfg) {
+  if (cfg.acme.challenge == "http-01" || cfg.acme.challenge == "tls-alpn-01") {
+    return {cfg.acme.challenge};
+  }
+  std::vector<std::string> out;
+  if (!cfg.track.listen.empty()) out.push_back("http-01");
+  if (!cfg.track.tls_listen.empty()) out.push_back("tls-alpn-01");
+  return out;
+}
+
 std::vector<std::string> wanted_names(const conf::Config& cfg,
                                       const store::DomainsSnapshot& domains) {
   std::set<std::string> names;
-  if (cfg.system_secure) names.insert(cfg.system_domain);
+  if (cfg.system_secure || cfg.system_https_pending) names.insert(cfg.system_domain);
   std::set<std::string> in_file;
   for (const conf::TrackingDomain& t : cfg.tracking_domains) {
     if (t.from_store) continue;
     in_file.insert(t.domain);
-    if (t.secure) names.insert(t.domain);
+    if (t.secure || t.https_pending) names.insert(t.domain);
   }
   for (const store::TrackingDomainRow& r : domains.tracking) {
     if (in_file.contains(r.domain) || r.domain == cfg.system_domain) continue;
@@ -107,6 +119,8 @@ struct Manager::Impl : std::enable_shared_from_this<Manager::Impl> {
   std::atomic<bool> stopping{false};
   std::string holder;
   std::deque<std::int64_t> issued;  // start times of the last hour's orders (worker only)
+  std::map<std::string, std::int64_t> ocsp_next;  // domain:serial -> next OCSP check (worker only)
+  int ocsp_budget = 0;                            // OCSP queries left in this pass
 
   Impl(asio::io_context& io, const conf::Snapshot& s) : ioc(io), snapshot(s) {}
 
@@ -124,6 +138,7 @@ struct Manager::Impl : std::enable_shared_from_this<Manager::Impl> {
   }
 
   void pass();
+  void check_revocation(store::CertificateRow& row, std::int64_t now);
   void issue_one(const conf::Config& cfg, store::CertificateRow row);
   Result<std::string> account(const conf::Config& cfg, const Key& key, std::string kid);
 };
@@ -151,6 +166,8 @@ void Manager::Impl::pass() {
     by_name[r.domain] = std::move(r);
   }
   const std::int64_t now = now_ms();
+  ocsp_budget = kOcspPerPass;
+  for (auto& [name, row] : by_name) check_revocation(row, now);
   while (!issued.empty() && issued.front() < now - kHourMs) issued.pop_front();
   for (const std::string& name : names) {
     store::CertificateRow row = by_name.contains(name) ? by_name[name] : store::CertificateRow{};
@@ -168,6 +185,37 @@ void Manager::Impl::pass() {
   }
 }
 
+// Asks the CA's OCSP responder (when the certificate names one) whether a
+// served certificate was revoked: an ACME one is then replaced at once (it
+// is no longer `active`, so it is due), an uploaded one shows `failed`.
+void Manager::Impl::check_revocation(store::CertificateRow& row, std::int64_t now) {
+  if (row.status != "active" || row.chain_pem.empty() || row.not_after_ms <= now) return;
+  const std::string key = row.domain + ":" + row.serial;
+  if (auto it = ocsp_next.find(key); it != ocsp_next.end() && now < it->second) return;
+  if (ocsp_responder(row.chain_pem).empty()) {
+    ocsp_next[key] = now + kDayMs;
+    return;
+  }
+  if (ocsp_budget-- <= 0) return;  // the rest next pass: a pass stays well within the lease
+  auto a = query_ocsp(row.chain_pem);
+  if (!a) {
+    ocsp_next[key] = now + 60000;
+    log::warning("acme", row.domain + ": revocation check: " + a.error());
+    return;
+  }
+  ocsp_next[key] = ocsp_refresh_at(*a, now);
+  if (a->status != OcspAnswer::Status::kRevoked) return;
+  const bool ours = row.source == "acme";
+  row.status = "failed";
+  row.next_try_ms = 0;
+  row.message = "certificate " + row.serial + " was revoked by its CA on " + iso(a->revoked_ms) +
+                " (OCSP: " + a->reason + "); " +
+                (ours ? "requesting a replacement" : "upload a new one");
+  log::warning("acme", row.domain + ": " + row.message);
+  if (auto r = certs->put_certificate(row); !r) log::error("acme", r.error());
+  ocsp_next.erase(key);
+}
+
 Result<std::string> Manager::Impl::account(const conf::Config& cfg, const Key& key,
                                            std::string kid) {
   if (!kid.empty()) return kid;
@@ -183,10 +231,14 @@ Result<std::string> Manager::Impl::account(const conf::Config& cfg, const Key& k
 
 void Manager::Impl::issue_one(const conf::Config& cfg, store::CertificateRow row) {
   const std::string& dir = cfg.acme.directory;
-  const bool renewing = !row.chain_pem.empty() && row.not_after_ms > now_ms();
+  const bool renewing =
+      !row.chain_pem.empty() && row.not_after_ms > now_ms() && row.status == "active";
+  const bool revoked =
+      row.status == "failed" && row.message.find("was revoked") != std::string::npos;
   if (!renewing) {
     row.status = "pending";
-    row.message = "requesting a certificate from " + dir;
+    row.message =
+        (revoked ? row.message + "; " : std::string()) + "requesting a certificate from " + dir;
     (void)certs->put_certificate(row);
   }
   log::info("acme", row.domain + ": " + (renewing ? "renewing" : "requesting") + " a certificate");
@@ -210,6 +262,7 @@ void Manager::Impl::issue_one(const conf::Config& cfg, store::CertificateRow row
       issued = Error{account_url.error()};
     } else {
       Client c({cfg.acme.ca_file}, dir, *key, *account_url, &stopping);
+      c.set_challenge_types(challenge_types(cfg));
       ChallengeSink sink{[this](const std::string& t, const std::string& ka, const std::string& d) {
                            return certs->put_challenge(t, ka, d);
                          },
@@ -238,10 +291,13 @@ void Manager::Impl::issue_one(const conf::Config& cfg, store::CertificateRow row
   } else {
     ++row.failures;
     row.next_try_ms = now + backoff_ms(row.failures);
-    const bool still_valid = !row.chain_pem.empty() && row.not_after_ms > now;
+    const bool still_valid = renewing && row.not_after_ms > now;
     row.status = still_valid ? "active" : "failed";
-    row.message = std::string(still_valid ? "renewal failed: " : "") + info.error() + " (attempt " +
-                  std::to_string(row.failures) + "; next try " + iso(row.next_try_ms) + ")";
+    const char* what = still_valid ? "renewal failed: "
+                       : revoked   ? "replacing a revoked certificate failed: "
+                                   : "";
+    row.message = std::string(what) + info.error() + " (attempt " + std::to_string(row.failures) +
+                  "; next try " + iso(row.next_try_ms) + ")";
     log::warning("acme", row.domain + ": " + row.message);
   }
   if (auto r = certs->put_certificate(row); !r) log::error("acme", r.error());
@@ -253,6 +309,8 @@ Manager::Manager(asio::io_context& ioc, const conf::Snapshot& snapshot)
 Manager::~Manager() {
   stop();
   impl_->worker.join();
+  // A clean stop hands the lease over at once (a crash lets it lapse).
+  if (impl_->certs) (void)impl_->certs->release_lease(impl_->holder);
 }
 
 Result<bool> Manager::start() {

@@ -10,8 +10,13 @@
 // that has none, whose certificate is due for renewal (acme.renew_before_days,
 // or a third of its lifetime) or expired, skipping names with an uploaded
 // (manual) certificate and names backing off after a failure (10 s, doubling
-// to 6 h). Results go to store/cert_store.h, which every process reads.
-// May call: acme/client, acme/pem, store/, conf/, base/, Boost.Asio.
+// to 6 h). Before that, it asks the OCSP responder of every active store
+// certificate (acme/ocsp.h, halfway to each answer's nextUpdate): a revoked
+// one is marked `failed` with the reason — an ACME one is then due at once,
+// an uploaded one waits for a new upload. Secure file domains still waiting
+// for a certificate (conf::TrackingDomain::https_pending) are wanted. Results
+// go to store/cert_store.h, which every process reads.
+// May call: acme/client, acme/ocsp, acme/pem, store/, conf/, base/, Boost.Asio.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -35,6 +40,10 @@ inline constexpr int kMaxPerHour = 30;
 std::vector<std::string> wanted_names(const conf::Config& cfg,
                                       const store::DomainsSnapshot& domains);
 
+// The challenge types to answer, by preference (acme.challenge; auto:
+// http-01 with track.listen, then tls-alpn-01 with track.tls_listen).
+std::vector<std::string> challenge_types(const conf::Config& cfg);
+
 // Whether `row` should be (re)issued at `now_ms`.
 bool due(const store::CertificateRow& row, int renew_before_days, std::int64_t now_ms);
 
@@ -51,7 +60,7 @@ class Manager {
   Manager& operator=(const Manager&) = delete;
 
   // Opens the store; starts the passes (they do nothing while
-  // acme.directory is empty).
+  // acme.directory is empty). The destructor releases the lease.
   Result<bool> start();
   void stop();
 

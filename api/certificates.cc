@@ -82,6 +82,9 @@ json::value tls_status(const Ctx& c, const std::string& domain, bool secure, boo
       return tls("failed", "the uploaded certificate has expired" + std::string(kHttpUntil),
                  row->not_after_ms);
     }
+    if (row->status == "failed") {  // revoked (acme/manager.h asks the CA's OCSP responder)
+      return tls("failed", row->message + std::string(kHttpUntil), row->not_after_ms);
+    }
     return tls("manual", row->message, row->not_after_ms);
   }
   if (f.track.tls_listen.empty()) {
@@ -94,6 +97,12 @@ json::value tls_status(const Ctx& c, const std::string& domain, bool secure, boo
   if (!verified) {
     return tls("pending",
                "waiting for the domain to be verified (CNAME)" + std::string(kHttpUntil));
+  }
+  if (f.acme.directory.empty() && f.find_tracking_domain(domain) != nullptr) {
+    return tls("pending",
+               "no certificate: ACME is off (acme.directory) and no track.certificates entry "
+               "covers it" +
+                   std::string(kHttpUntil));
   }
   if (f.acme.directory.empty()) {
     return tls("pending",

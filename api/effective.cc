@@ -42,6 +42,27 @@ bool tls_live(const conf::Config& file, const store::DomainsSnapshot& domains,
   return false;
 }
 
+// Configuration-file domains (and the system domain) follow the same rule
+// as API domains: `secure: true` gives https:// links only once a live
+// certificate covers the name.
+void https_only_when_live(const conf::Config& file, const store::DomainsSnapshot& domains,
+                          conf::Config& cfg, std::vector<std::string>& notes) {
+  const std::string why =
+      ": no live certificate yet (track.certificates, an uploaded or an "
+      "ACME one); its links use http:// until there is one";
+  for (conf::TrackingDomain& t : cfg.tracking_domains) {
+    if (!t.secure || tls_live(file, domains, t.domain)) continue;
+    t.secure = false;
+    t.https_pending = true;
+    notes.push_back("tracking domain " + t.domain + " (configuration file)" + why);
+  }
+  if (cfg.system_secure && !tls_live(file, domains, cfg.system_domain)) {
+    cfg.system_secure = false;
+    cfg.system_https_pending = true;
+    notes.push_back("tracking.system_domain " + cfg.system_domain + why);
+  }
+}
+
 }  // namespace
 
 Effective build_effective(const conf::Config& file, const store::DomainsSnapshot& domains) {
@@ -52,7 +73,7 @@ Effective build_effective(const conf::Config& file, const store::DomainsSnapshot
   for (const conf::SendingDomain& s : file.sending_domains) file_sending.insert(s.domain);
   const bool file_default = std::any_of(file.tracking_domains.begin(), file.tracking_domains.end(),
                                         [](const conf::TrackingDomain& t) { return t.is_default; });
-  std::set<std::string> status_of_unverified;
+  https_only_when_live(file, domains, *cfg, out.notes);
   for (const store::TrackingDomainRow& row : domains.tracking) {
     if (file_tracking.contains(row.domain) || row.domain == file.system_domain) {
       out.notes.push_back("tracking domain " + row.domain +

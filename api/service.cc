@@ -336,7 +336,9 @@ std::shared_ptr<const conf::Config> effective_for_command(
     std::shared_ptr<const conf::Config> file) {
   std::error_code ec;
   if (!store::is_database_uri(file->store) && !std::filesystem::exists(file->store, ec)) {
-    return file;
+    Effective e = build_effective(*file, {});  // no store: file certificates only
+    for (const std::string& note : e.notes) log::warning("domains", note);
+    return e.config;
   }
   auto opened = store::DomainStore::open(file->store, false);
   if (!opened) {

@@ -294,6 +294,10 @@ constexpr KeySpec kKeys[] = {
   {"acme.renew_before_days", Kind::kInt, kOptional, "0", 0, 3650,
    "renew a certificate this many days before it expires; 0: when a third of its lifetime is left",
    [](Config& c) -> FieldRef { return &c.acme.renew_before_days; }},
+  {"acme.challenge", Kind::kEnum, kOptional, "auto", 0, 0,
+   "how the CA checks a name: auto (http-01 when track.listen is set, else tls-alpn-01 on "
+   "track.tls_listen), http-01, or tls-alpn-01",
+   [](Config& c) -> FieldRef { return &c.acme.challenge; }},
   {"log", Kind::kMap, kOptional, "", 0, 0,
    "the log lines on stderr", nullptr},
   {"log.format", Kind::kEnum, kOptional, "text", 0, 0,
@@ -370,12 +374,14 @@ std::span<const std::string_view> enum_choices(std::string_view path) {
   static constexpr std::string_view kRelayProtocol[] = {"smtp", "lmtp"};
   static constexpr std::string_view kSenders[] = {"declared", "any"};
   static constexpr std::string_view kLogFormat[] = {"text", "json"};
+  static constexpr std::string_view kAcmeChallenge[] = {"auto", "http-01", "tls-alpn-01"};
   if (path == "rewrite.html_scanner") return kScanner;
   if (path == "relay.upstream_tls") return kUpstreamTls;
   if (path == "relay.bare_newline") return kBareNewline;
   if (path == "relay.protocol") return kRelayProtocol;
   if (path == "tracking.senders") return kSenders;
   if (path == "log.format") return kLogFormat;
+  if (path == "acme.challenge") return kAcmeChallenge;
   return {};
 }
 

@@ -49,6 +49,10 @@ struct TrackingDomain {
   // comes from the store (created through the API), and its (sub)account.
   bool from_store = false;
   std::int64_t subaccount_id = 0;  // 0: the primary account
+  // Effective configuration only: `secure: true` in the file, but no live
+  // certificate covers the name yet, so `secure` is false (links use
+  // http://) and ACME still requests one (acme/manager.h).
+  bool https_pending = false;
 };
 
 struct SendingDomain {
@@ -174,6 +178,9 @@ struct AcmeConfig {
   std::string email;          // account contact; "" = none
   std::string ca_file;        // extra CA bundle trusted for the directory's HTTPS
   int renew_before_days = 0;  // 0 = when a third of the lifetime is left
+  // acme.challenge: "auto" (http-01 with track.listen, else tls-alpn-01 with
+  // track.tls_listen), "http-01" or "tls-alpn-01" (RFC 8737).
+  std::string challenge = "auto";
 };
 
 // log: the process's log lines on stderr (base/log.h).
@@ -186,6 +193,9 @@ struct Config {
 
   std::string system_domain;  // operator's default tracking domain (lower-case A-label)
   bool system_secure = false;
+  // Effective configuration only: system_secure is set in the file but no
+  // live certificate covers system_domain yet (system_secure is then false).
+  bool system_https_pending = false;
   std::optional<uint16_t> system_port;
   // tracking.senders: "declared" (only mail from a sending domain of the
   // message's account is tracked; other mail passes through unchanged) or

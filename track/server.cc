@@ -5,7 +5,8 @@
 // thread (app/serve.cc), timeouts, limits, keep-alive. A request that produces an event waits for
 // the store's group commit before its response is written; a store that fails does not block the
 // response (the event is lost, the store says so loudly and /healthz answers 503). May call:
-// track/handler, net/http_server, track/tls, store/, conf/, base/, Boost.Beast, OpenSSL.
+// track/handler, net/http_server, track/tls, acme/alpn.h, store/, conf/, base/, Boost.Beast,
+// OpenSSL.
 #include "track/server.h"
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -16,6 +17,7 @@
 #include <filesystem>
 #include <optional>
 
+#include "acme/alpn.h"
 #include "base/log.h"
 #include "net/http_server.h"
 #include "store/cert_store.h"
@@ -64,6 +66,8 @@ struct Server::Impl {
   std::shared_ptr<const Prepared> prepared;
   std::shared_ptr<CertificateSet> certs;          // null without track.tls_listen
   std::vector<CertificateSet::Entry> file_certs;  // track.certificates, read at start and reload
+  std::unique_ptr<Stapler> stapler;               // OCSP stapling; with track.tls_listen only
+  TlsHelpers tls_helpers;                         // the stapler, TLS-ALPN-01 challenges
   std::unique_ptr<store::EventStore> store;
   std::unique_ptr<store::CertStore> cert_store;  // ACME challenges, store certificates
   std::unique_ptr<HttpServer> http;
@@ -81,6 +85,12 @@ struct Server::Impl {
   asio::awaitable<bool> record(store::Event e);
   HttpResponse acme_challenge(std::string_view token);
   void rebuild_certificates();
+  // TLS-ALPN-01: the key authorization of a validation in progress for `domain`.
+  std::optional<std::string> alpn_challenge(const std::string& domain) {
+    if (!cert_store) return std::nullopt;
+    auto found = cert_store->challenge(acme::alpn_challenge_token(domain));
+    return found ? *found : std::nullopt;
+  }
 };
 
 HttpResponse Server::Impl::acme_challenge(std::string_view token) {
@@ -120,7 +130,7 @@ void Server::Impl::rebuild_certificates() {
     }
     stored.push_back(std::move(e).value());
   }
-  certs = CertificateSet::make(file_certs, std::move(stored));
+  certs = CertificateSet::make(file_certs, std::move(stored), tls_helpers);
   if (http) http->set_certificates(certs);
 }
 
@@ -238,7 +248,10 @@ Result<bool> Server::start() {
     auto files = CertificateSet::load_files(cfg->track.certificates);
     if (!files) return Error{files.error()};
     s.file_certs = std::move(files).value();
-    s.certs = CertificateSet::make(s.file_certs, {});
+    s.stapler = std::make_unique<Stapler>();
+    s.tls_helpers = {s.stapler.get(),
+                     [&s](const std::string& domain) { return s.alpn_challenge(domain); }};
+    s.certs = CertificateSet::make(s.file_certs, {}, s.tls_helpers);
     report_certificate_expiry(cfg->track.certificates, s.metrics);
   }
   store::make_store_directory(cfg->store);

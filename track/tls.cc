@@ -1,5 +1,5 @@
 // track/tls.cc — CertificateSet: PEM loading, TLS settings and the SNI callback.
-// May call: conf/, base/, Boost.Asio SSL, OpenSSL.
+// May call: conf/, acme/alpn.h, base/, Boost.Asio SSL, OpenSSL.
 #include "track/tls.h"
 
 #include <openssl/err.h>
@@ -8,8 +8,10 @@
 #include <openssl/x509.h>
 
 #include <fstream>
+#include <iterator>
 #include <system_error>
 
+#include "acme/alpn.h"
 #include "conf/config.h"
 
 namespace trackrelay::track {
@@ -46,6 +48,11 @@ std::string unreadable(const std::string& path) {
   std::ifstream in(path);
   if (!in) return std::error_code(errno, std::generic_category()).message();
   return {};
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 std::string openssl_error(const boost::system::error_code& ec) {
@@ -94,12 +101,113 @@ int on_servername(SSL* ssl, int* alert, void* arg) {
   return SSL_TLSEXT_ERR_OK;
 }
 
+// The TLS-ALPN-01 validation context: the challenge certificate, "acme-tls/1".
+int select_acme_tls(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
+                    unsigned int inlen, void*) {
+  std::string_view offered(reinterpret_cast<const char*>(in), inlen);
+  for (std::size_t i = 0; i < offered.size();) {
+    const std::size_t n = static_cast<unsigned char>(offered[i]);
+    if (offered.substr(i + 1, n) == acme::kAcmeTlsProtocol) {
+      *out = in + i + 1;
+      *outlen = static_cast<unsigned char>(n);
+      return SSL_TLSEXT_ERR_OK;
+    }
+    i += 1 + n;
+  }
+  return SSL_TLSEXT_ERR_ALERT_FATAL;
+}
+
+int keep_context(SSL*, int*, void*) {
+  return SSL_TLSEXT_ERR_OK;
+}
+
+std::shared_ptr<SSL_CTX> alpn_ctx(const acme::AlpnCertificate& cert) {
+  std::shared_ptr<SSL_CTX> ctx(SSL_CTX_new(TLS_server_method()), SSL_CTX_free);
+  if (!ctx) return nullptr;
+  SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
+  SSL_CTX_set_cipher_list(ctx.get(), kCiphers12);
+  BIO* cb = BIO_new_mem_buf(cert.cert_pem.data(), static_cast<int>(cert.cert_pem.size()));
+  BIO* kb = BIO_new_mem_buf(cert.key_pem.data(), static_cast<int>(cert.key_pem.size()));
+  X509* x = cb ? PEM_read_bio_X509(cb, nullptr, nullptr, nullptr) : nullptr;
+  EVP_PKEY* k = kb ? PEM_read_bio_PrivateKey(kb, nullptr, nullptr, nullptr) : nullptr;
+  const bool ok = x != nullptr && k != nullptr && SSL_CTX_use_certificate(ctx.get(), x) == 1 &&
+                  SSL_CTX_use_PrivateKey(ctx.get(), k) == 1;
+  X509_free(x);
+  EVP_PKEY_free(k);
+  BIO_free(cb);
+  BIO_free(kb);
+  if (!ok) {
+    ERR_clear_error();
+    return nullptr;
+  }
+  SSL_CTX_set_alpn_select_cb(ctx.get(), select_acme_tls, nullptr);
+  SSL_CTX_set_tlsext_servername_callback(ctx.get(), keep_context);  // the set's would switch away
+  return ctx;
+}
+
+// The protocols of a ClientHello's ALPN extension: is "acme-tls/1" among them?
+bool offers_acme_tls(const unsigned char* p, std::size_t len) {
+  if (len < 2) return false;
+  std::string_view list(reinterpret_cast<const char*>(p) + 2, len - 2);
+  for (std::size_t i = 0; i < list.size();) {
+    const std::size_t n = static_cast<unsigned char>(list[i]);
+    if (list.substr(i + 1, n) == acme::kAcmeTlsProtocol) return true;
+    i += 1 + n;
+  }
+  return false;
+}
+
+// The host_name of a ClientHello's server_name extension, or "".
+std::string sni_of(SSL* ssl) {
+  const unsigned char* p = nullptr;
+  std::size_t len = 0;
+  if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &p, &len) != 1 || len < 5) {
+    return {};
+  }
+  // list length (2), type (1) = host_name (0), name length (2), name
+  if (p[2] != TLSEXT_NAMETYPE_host_name) return {};
+  const std::size_t n = (std::size_t{p[3]} << 8) | p[4];
+  if (n == 0 || 5 + n > len) return {};
+  return std::string(reinterpret_cast<const char*>(p) + 5, n);
+}
+
+// TLS-ALPN-01: a client offering "acme-tls/1" is the CA validating a name;
+// it gets the validation certificate, or the handshake fails.
+int on_client_hello(SSL* ssl, int* alert, void* arg) {
+  const auto* set = static_cast<const CertificateSet*>(arg);
+  const unsigned char* p = nullptr;
+  std::size_t len = 0;
+  if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_application_layer_protocol_negotiation, &p,
+                                &len) != 1 ||
+      !offers_acme_tls(p, len)) {
+    return SSL_CLIENT_HELLO_SUCCESS;
+  }
+  const std::string name = sni_of(ssl);
+  std::shared_ptr<SSL_CTX> ctx = name.empty() ? nullptr : set->alpn_context(name);
+  if (!ctx) {
+    *alert = SSL_AD_UNRECOGNIZED_NAME;
+    return SSL_CLIENT_HELLO_ERROR;
+  }
+  SSL_set_SSL_CTX(ssl, ctx.get());  // the connection holds its own reference
+  return SSL_CLIENT_HELLO_SUCCESS;
+}
+
 }  // namespace
 
 CertificateSet::CertificateSet(std::vector<Entry> entries, std::size_t file_count)
     : entries_(std::move(entries)), file_count_(file_count), base_(hardened()) {
   SSL_CTX_set_tlsext_servername_callback(base_->native_handle(), on_servername);
   SSL_CTX_set_tlsext_servername_arg(base_->native_handle(), this);
+  SSL_CTX_set_client_hello_cb(base_->native_handle(), on_client_hello, this);
+}
+
+std::shared_ptr<SSL_CTX> CertificateSet::alpn_context(const std::string& name) const {
+  if (!helpers_.alpn_challenge) return nullptr;
+  const std::optional<std::string> key_authorization = helpers_.alpn_challenge(lower(name));
+  if (!key_authorization) return nullptr;
+  auto cert = acme::alpn_certificate(lower(name), *key_authorization);
+  if (!cert) return nullptr;
+  return alpn_ctx(*cert);
 }
 
 std::optional<std::size_t> CertificateSet::choose(std::string_view server_name) const {
@@ -140,7 +248,7 @@ Result<std::vector<CertificateSet::Entry>> CertificateSet::load_files(
       return Error{where + ": key '" + c.key + "' does not match certificate '" + c.cert + "'"};
     }
     if (ec) return Error{where + ": key '" + c.key + "': " + openssl_error(ec)};
-    Entry e{{}, std::move(ctx)};
+    Entry e{{}, std::move(ctx), slurp(c.cert), nullptr};
     for (const std::string& d : c.domains) e.names.push_back(lower(d));
     entries.push_back(std::move(e));
   }
@@ -158,11 +266,12 @@ Result<CertificateSet::Entry> CertificateSet::from_pem(const PemCertificate& cer
     return Error{cert.domain + ": the key does not match the certificate"};
   }
   if (ec) return Error{cert.domain + ": key: " + openssl_error(ec)};
-  return Entry{{lower(cert.domain)}, std::move(ctx)};
+  return Entry{{lower(cert.domain)}, std::move(ctx), cert.chain_pem, nullptr};
 }
 
 std::shared_ptr<CertificateSet> CertificateSet::make(std::vector<Entry> file,
-                                                     std::vector<Entry> stored) {
+                                                     std::vector<Entry> stored,
+                                                     const TlsHelpers& helpers) {
   const std::size_t file_count = file.size();
   std::vector<Entry> all = std::move(file);
   for (Entry& e : stored) {
@@ -172,7 +281,14 @@ std::shared_ptr<CertificateSet> CertificateSet::make(std::vector<Entry> file,
     }
     if (!covered) all.push_back(std::move(e));
   }
-  return std::make_shared<CertificateSet>(std::move(all), file_count);
+  for (Entry& e : all) {
+    if (helpers.stapler == nullptr || e.staple) continue;
+    e.staple = helpers.stapler->slot(e.chain_pem, e.names.empty() ? "" : e.names[0]);
+    if (e.staple) staple_from(e.ctx->native_handle(), e.staple.get());
+  }
+  auto set = std::make_shared<CertificateSet>(std::move(all), file_count);
+  set->helpers_ = helpers;
+  return set;
 }
 
 Result<std::shared_ptr<CertificateSet>> CertificateSet::load(

@@ -10,11 +10,14 @@
 // sends no name gets the first file certificate, or the same alert. Every
 // context: TLS 1.2 and 1.3 only, ECDHE with AEAD ciphers. A set is immutable;
 // a reload or a store change builds a new one, and each connection keeps the
-// set it started with alive. May call: conf/, net/ (TlsContexts), base/,
-// Boost.Asio SSL, OpenSSL.
+// set it started with alive. OCSP stapling: track/tls_ocsp.h. TLS-ALPN-01:
+// the validation certificate for a client offering "acme-tls/1" (the
+// challenge read from the store through TlsHelpers). May call: conf/, net/
+// (TlsContexts), track/tls_ocsp, acme/alpn.h, base/, Boost.Asio SSL, OpenSSL.
 #pragma once
 
 #include <boost/asio/ssl/context.hpp>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,6 +27,7 @@
 #include "base/result.h"
 #include "conf/config.h"
 #include "net/http_server.h"
+#include "track/tls_ocsp.h"
 
 namespace trackrelay::track {
 
@@ -34,11 +38,22 @@ struct PemCertificate {
   std::string key_pem;
 };
 
+// What a certificate set may use besides its certificates (all optional).
+struct TlsHelpers {
+  Stapler* stapler = nullptr;  // OCSP stapling (track/tls_ocsp.h)
+  // TLS-ALPN-01 (RFC 8737): the key authorization the CA expects for a name
+  // while an issuance validates it (the store's challenge table), else
+  // nullopt. Called only in the handshake of a client offering "acme-tls/1".
+  std::function<std::optional<std::string>(const std::string& domain)> alpn_challenge;
+};
+
 class CertificateSet final : public net::TlsContexts {
  public:
   struct Entry {
     std::vector<std::string> names;  // lower-case
     std::shared_ptr<boost::asio::ssl::context> ctx;
+    std::string chain_pem;               // what OCSP stapling asks about
+    std::shared_ptr<StapleSlot> staple;  // set by make() with a stapler
   };
 
   // The file's certificates. Fails, naming the entry and the file, when any
@@ -48,7 +63,14 @@ class CertificateSet final : public net::TlsContexts {
   // One store certificate; the error says why it cannot be served.
   static Result<Entry> from_pem(const PemCertificate& cert);
   // File entries first; store entries whose name a file entry covers are left out.
-  static std::shared_ptr<CertificateSet> make(std::vector<Entry> file, std::vector<Entry> stored);
+  // With a `helpers.stapler`, every certificate naming an OCSP responder
+  // staples its response (track/tls_ocsp.h).
+  // A client offering only "acme-tls/1" with a name whose TLS-ALPN-01
+  // challenge `helpers.alpn_challenge` knows gets the validation certificate
+  // (acme/alpn.h) and that protocol; with no such challenge, the alert
+  // unrecognized_name.
+  static std::shared_ptr<CertificateSet> make(std::vector<Entry> file, std::vector<Entry> stored,
+                                              const TlsHelpers& helpers = {});
   // load_files + make, for callers with file certificates only.
   static Result<std::shared_ptr<CertificateSet>> load(
       const std::vector<conf::TrackCertificate>& certs);
@@ -62,6 +84,8 @@ class CertificateSet final : public net::TlsContexts {
   std::size_t file_entries() const { return file_count_; }
   std::size_t size() const { return entries_.size(); }
   SSL_CTX* native(std::size_t i) { return entries_[i].ctx->native_handle(); }
+  // The TLS-ALPN-01 validation context for `name`, or null (no challenge).
+  std::shared_ptr<SSL_CTX> alpn_context(const std::string& name) const;
 
   CertificateSet(std::vector<Entry> entries, std::size_t file_count);  // use make()
 
@@ -69,6 +93,7 @@ class CertificateSet final : public net::TlsContexts {
   std::vector<Entry> entries_;
   std::size_t file_count_ = 0;
   std::shared_ptr<boost::asio::ssl::context> base_;
+  TlsHelpers helpers_;
 };
 
 }  // namespace trackrelay::track

@@ -75,7 +75,7 @@ class Pebble:
     """pebble with its own TLS certificate (signed by a CA the test makes),
     HTTP-01 validations sent to the tracker's plain port, DNS from dnsmasq."""
 
-    def __init__(self, workdir, dns_port, http_port):
+    def __init__(self, workdir, dns_port, http_port, ocsp_url="", tls_port=None):
         self.dir = workdir
         ca_key, ca = os.path.join(workdir, "ca.key"), os.path.join(workdir, "ca.pem")
         openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
@@ -97,8 +97,8 @@ class Pebble:
                 "listenAddress": "127.0.0.1:%d" % self.port,
                 "managementListenAddress": "127.0.0.1:%d" % self.mgmt,
                 "certificate": cert, "privateKey": key,
-                "httpPort": http_port, "tlsPort": harness.tcp_port(),
-                "ocspResponderURL": "", "externalAccountBindingRequired": False}}, f)
+                "httpPort": http_port, "tlsPort": tls_port or harness.tcp_port(),
+                "ocspResponderURL": ocsp_url, "externalAccountBindingRequired": False}}, f)
         env = dict(os.environ, PEBBLE_VA_NOSLEEP="1", PEBBLE_VA_ALWAYS_VALID="0")
         self.log = open(os.path.join(workdir, "pebble.log"), "wb")
         self.proc = subprocess.Popen([PEBBLE, "-config", config, "-dnsserver",

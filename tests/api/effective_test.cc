@@ -116,5 +116,67 @@ TEST(Effective, VerifiedSendingDomainWithoutALinkUsesTheAccountDefault) {
       << "another account's domain is not tracked under declared";
 }
 
+// Issue 14: a secure configuration-file domain (and the system domain) gets
+// https:// links only once a live certificate covers it — a file certificate
+// or a live store one — exactly like an API domain; until then http:// and a
+// note. Without a TLS listener (TLS ends in front) the file is taken at its word.
+std::shared_ptr<const conf::Config> secure_file(bool tls_listener) {
+  auto r = conf::load_string(
+      std::string("tracking:\n"
+                  "  system_domain: track.example.net\n"
+                  "  system_secure: true\n"
+                  "  keys: [{id: k1, secret: \"effective-test-secret-0123456789abcdef\"}]\n"
+                  "  tracking_domains: [{domain: a.files.example.com, secure: true},"
+                  " {domain: acme.example.com, secure: true}, {domain: plain.example.com}]\n"
+                  "acme: {directory: 'https://acme.invalid/dir'}\n"
+                  "track:\n") +
+          (tls_listener ? "  tls_listen: ['127.0.0.1:0']\n" : "  listen: ['127.0.0.1:0']\n"),
+      "test.yaml");
+  EXPECT_TRUE(r.ok()) << (r.diagnostics.empty() ? "" : r.diagnostics[0].str());
+  if (!r.config) return nullptr;
+  // A file certificate (the loader would read the files; build_effective does not).
+  auto cfg = std::make_shared<conf::Config>(*r.config);
+  cfg->track.certificates.push_back({{"*.files.example.com"}, "c.pem", "k.pem"});
+  return cfg;
+}
+
+const conf::TrackingDomain* find(const conf::Config& c, std::string_view d) {
+  for (const conf::TrackingDomain& t : c.tracking_domains) {
+    if (t.domain == d) return &t;
+  }
+  return nullptr;
+}
+
+TEST(Effective, SecureFileDomainsUseHttpsOnlyOnceACertificateIsLive) {
+  auto f = secure_file(true);
+  ASSERT_TRUE(f);
+  store::DomainsSnapshot snap;
+  Effective e = build_effective(*f, snap);
+  const conf::Config* c = e.config.get();
+  EXPECT_TRUE(find(*c, "a.files.example.com")->secure) << "a file certificate covers it";
+  EXPECT_FALSE(find(*c, "acme.example.com")->secure);
+  EXPECT_TRUE(find(*c, "acme.example.com")->https_pending) << "ACME must still request it";
+  EXPECT_FALSE(find(*c, "plain.example.com")->secure);
+  EXPECT_FALSE(find(*c, "plain.example.com")->https_pending);
+  EXPECT_FALSE(c->system_secure);
+  EXPECT_TRUE(c->system_https_pending);
+  EXPECT_TRUE(noted(e, "tracking domain acme.example.com (configuration file): no live"));
+  EXPECT_TRUE(noted(e, "tracking.system_domain track.example.net: no live certificate"));
+
+  snap.tls_live = {"acme.example.com", "track.example.net"};  // the store holds live ones
+  e = build_effective(*f, snap);
+  c = e.config.get();
+  EXPECT_TRUE(find(*c, "acme.example.com")->secure);
+  EXPECT_FALSE(find(*c, "acme.example.com")->https_pending);
+  EXPECT_TRUE(c->system_secure);
+  EXPECT_FALSE(noted(e, "no live certificate"));
+
+  auto behind_proxy = secure_file(false);
+  ASSERT_TRUE(behind_proxy);
+  e = build_effective(*behind_proxy, {});
+  EXPECT_TRUE(find(*e.config, "acme.example.com")->secure);
+  EXPECT_TRUE(e.config->system_secure);
+}
+
 }  // namespace
 }  // namespace trackrelay::api
