@@ -19,6 +19,7 @@
 #include "dns/verify.h"
 #include "net/http_server.h"
 #include "store/cert_store.h"
+#include "store/cluster.h"
 #include "store/domain_store.h"
 #include "store/event_store.h"
 #include "store/webhook_store.h"
@@ -76,6 +77,10 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
   asio::steady_timer reverify_timer{ioc};
   std::int64_t version = -1;
   std::set<std::string> noted;  // notes already logged
+  // PostgreSQL only (store/cluster.h): other nodes' changes wake refresh()
+  // at once; one node at a time re-verifies (used on `verifier` only).
+  std::unique_ptr<store::ChangeListener> listener;
+  std::unique_ptr<store::NodeLock> reverify_lock;
   bool stopping = false;
   bool reverifying = false;
 
@@ -89,6 +94,7 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
   }
   void refresh(bool force);
   void schedule_poll();
+  void listen_for_changes(const std::string& store);
   void schedule_reverify();
   void reverify_due();  // on `verifier`
   asio::awaitable<net::HttpResponse> answer(const net::HttpRequest& req, const tcp::endpoint& peer);
@@ -126,6 +132,18 @@ void Service::Impl::schedule_poll() {
   });
 }
 
+// On PostgreSQL the change counter's bump NOTIFYs (store/cluster.h): the
+// listener's thread hands each notification (and each reconnection) to the
+// io_context; the poll stays as the fallback. SQLite only polls.
+void Service::Impl::listen_for_changes(const std::string& store) {
+  if (!store::is_postgres_uri(store)) return;
+  std::weak_ptr<Impl> weak = shared_from_this();
+  listener = std::make_unique<store::ChangeListener>(store, store::kDomainsChannel, [weak] {
+    if (auto self = weak.lock()) asio::post(self->ioc, [self] { self->refresh(false); });
+  });
+  reverify_lock = std::make_unique<store::NodeLock>(store, store::Work::kReverify);
+}
+
 void Service::Impl::schedule_reverify() {
   const int interval = file_config()->dns.reverify_interval;
   if (interval <= 0) return;
@@ -150,6 +168,7 @@ void Service::Impl::schedule_reverify() {
 
 void Service::Impl::reverify_due() {
   const std::shared_ptr<const conf::Config> cfg = file_config();
+  if (reverify_lock && !reverify_lock->hold()) return;  // another node re-verifies
   auto rows = domains->tracking_domains();
   if (!rows) return;
   const std::int64_t due_ms = std::int64_t{cfg->dns.reverify_interval} * 1000;
@@ -246,6 +265,7 @@ Service::Service(asio::io_context& ioc, conf::Snapshot& snapshot,
 
 Service::~Service() {
   impl_->stopping = true;
+  impl_->listener.reset();  // joined here, so its thread never holds the last reference
   impl_->pool.join();
   impl_->verifier.join();
 }
@@ -265,6 +285,7 @@ Result<bool> Service::start() {
   s.domains = std::move(opened).value();
   s.refresh(true);
   s.schedule_poll();
+  s.listen_for_changes(cfg->store);
   s.schedule_reverify();
   if (cfg->api.listen.empty()) return true;
   store::Options options;
@@ -330,6 +351,7 @@ void Service::file_reloaded(std::shared_ptr<const conf::Config> file) {
 
 void Service::stop(std::chrono::seconds grace) {
   impl_->stopping = true;
+  impl_->listener.reset();
   impl_->poll_timer.cancel();
   impl_->reverify_timer.cancel();
   if (impl_->http) impl_->http->stop(grace);
