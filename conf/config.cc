@@ -229,7 +229,8 @@ constexpr KeySpec kKeys[] = {
    "largest request body accepted; larger ones get 413",
    [](Config& c) -> FieldRef { return &c.api.max_body_bytes; }},
   {"api.store_poll_ms", Kind::kInt, kOptional, "1000", 50, 60000,
-   "how often serve checks the store for domain changes made by other processes",
+   "how often serve checks the store for domain changes made by other processes (PostgreSQL: "
+   "the fallback; LISTEN/NOTIFY applies them at once)",
    [](Config& c) -> FieldRef { return &c.api.store_poll_ms; }},
   {"dashboard", Kind::kMap, kOptional, "", 0, 0,
    "the operator dashboard, served under / of api.listen", nullptr},
