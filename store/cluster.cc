@@ -30,10 +30,12 @@ constexpr int kPollMs = 200;  // how soon the listener notices a stop
 std::string pg_error(const PGconn* c) {
   std::string m = c != nullptr ? PQerrorMessage(c) : "out of memory";
   while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
-  for (char& ch : m) {
-    if (ch == '\n') ch = ' ';
+  std::string out;
+  for (char ch : m) {
+    if (ch == '\n' || ch == '\t') ch = ' ';
+    if (ch != ' ' || out.empty() || out.back() != ' ') out += ch;
   }
-  return m;
+  return out;
 }
 
 // A session to `uri` with keepalives, so a dead server or network is noticed
@@ -48,6 +50,9 @@ Result<Conn> connect(const std::string& uri) {
   if (!c || PQstatus(c.get()) != CONNECTION_OK) {
     return Error{describe_server(uri) + ": " + pg_error(c.get()), Errc::kUnavailable};
   }
+  // The server's notices (e.g. FATAL before it ends the session) would go
+  // to stderr as they are; the failure is logged by the caller instead.
+  PQsetNoticeProcessor(c.get(), [](void*, const char*) {}, nullptr);
   return c;
 }
 
