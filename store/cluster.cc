@@ -9,6 +9,7 @@
 #include <mutex>
 
 #include "base/log.h"
+#include "store/db.h"
 
 namespace trackrelay::store {
 namespace {
@@ -42,9 +43,9 @@ std::string pg_error(const PGconn* c) {
 // within ~25 s even when idle. Our defaults come before the URI, whose own
 // settings win (libpq: later keywords override earlier ones).
 Result<Conn> connect(const std::string& uri) {
-  const char* keys[] = {"connect_timeout", "keepalives",       "keepalives_idle",
-                        "keepalives_interval", "keepalives_count", "application_name",
-                        "dbname",          nullptr};
+  const char* keys[] = {
+      "connect_timeout",  "keepalives",       "keepalives_idle", "keepalives_interval",
+      "keepalives_count", "application_name", "dbname",          nullptr};
   const char* values[] = {"5", "1", "10", "5", "3", "trackrelay", uri.c_str(), nullptr};
   Conn c(PQconnectdbParams(keys, values, 1));
   if (!c || PQstatus(c.get()) != CONNECTION_OK) {
@@ -52,7 +53,8 @@ Result<Conn> connect(const std::string& uri) {
   }
   // The server's notices (e.g. FATAL before it ends the session) would go
   // to stderr as they are; the failure is logged by the caller instead.
-  PQsetNoticeProcessor(c.get(), [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(
+      c.get(), [](void*, const char*) {}, nullptr);
   return c;
 }
 
@@ -77,7 +79,7 @@ void nap(std::stop_token st, std::chrono::milliseconds d) {
 }  // namespace
 
 bool is_postgres_uri(std::string_view store) {
-  return store.starts_with("postgresql://") || store.starts_with("postgres://");
+  return internal::is_postgres_uri(store);  // the one rule (store/db.h)
 }
 
 std::string describe_server(const std::string& uri) {
@@ -116,10 +118,10 @@ void ChangeListener::run(std::stop_token st) {
     auto c = connect(uri_);
     if (!c || !command_ok(c->get(), "LISTEN \"" + channel_ + "\"")) {
       if (!failing) {
-        log::warning("store", "change notification: " +
-                                  (c ? describe_server(uri_) + ": " + pg_error(c->get())
-                                     : c.error()) +
-                                  "; retrying every second (the store is still polled)");
+        log::warning("store",
+                     "change notification: " +
+                         (c ? describe_server(uri_) + ": " + pg_error(c->get()) : c.error()) +
+                         "; retrying every second (the store is still polled)");
       }
       failing = true;
       nap(st, kRetry);
@@ -185,11 +187,10 @@ bool NodeLock::hold() {
   const std::string key = std::to_string(kLockClass) + ", " + std::to_string(int(work_));
   std::string got;
   // Held: prove the session (and so the lock) is alive. Not held: try.
-  const std::string sql =
-      held_ ? "SELECT 1" : "SELECT pg_try_advisory_lock(" + key + ")::int";
+  const std::string sql = held_ ? "SELECT 1" : "SELECT pg_try_advisory_lock(" + key + ")::int";
   if (!command_ok(session_->conn.get(), sql, &got)) {
-    log::warning("store", std::string(work_name(work_)) + " lock: " + describe_server(uri_) +
-                              ": " + pg_error(session_->conn.get()));
+    log::warning("store", std::string(work_name(work_)) + " lock: " + describe_server(uri_) + ": " +
+                              pg_error(session_->conn.get()));
     session_.reset();  // the lock went with the session
     held_ = false;
     return false;
