@@ -2,6 +2,7 @@
 // store/, dns/, net/http_server, conf/, base/, Boost.Asio.
 #include "api/service.h"
 
+#include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -73,15 +74,19 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
   // Periodic re-verification runs here, not on the API's workers: its DNS
   // lookups and HTTP challenges (each up to dns.timeout_ms) never hold them.
   asio::thread_pool verifier{1};
+  // The store reads of a refresh run here, never on the io_context that
+  // serves the relay and the tracker: a store that is slow or unreachable
+  // (PostgreSQL: up to its connect timeout) delays only the next snapshot.
+  asio::thread_pool loader{1};
   asio::steady_timer poll_timer{ioc};
   asio::steady_timer reverify_timer{ioc};
-  std::int64_t version = -1;
-  std::set<std::string> noted;  // notes already logged
+  std::int64_t version = -1;    // the snapshot's change counter (loader, or start())
+  std::set<std::string> noted;  // notes already logged (loader, or start())
   // PostgreSQL only (store/cluster.h): other nodes' changes wake refresh()
   // at once; one node at a time re-verifies (used on `verifier` only).
   std::unique_ptr<store::ChangeListener> listener;
   std::unique_ptr<store::NodeLock> reverify_lock;
-  bool stopping = false;
+  std::atomic<bool> stopping{false};  // read by the worker pools too
   bool reverifying = false;
 
   Impl(asio::io_context& io, conf::Snapshot& s, std::shared_ptr<const conf::Config> f,
@@ -92,7 +97,11 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
     std::lock_guard lock(file_mu);
     return file;
   }
+  // Rebuilds the snapshot when the store's change counter moved (`force`:
+  // always); refresh() hands the work to `loader`, load() does it.
   void refresh(bool force);
+  std::shared_ptr<const conf::Config> load(bool force);
+  void install(std::shared_ptr<const conf::Config> config);
   void schedule_poll();
   void listen_for_changes(const std::string& store);
   void schedule_reverify();
@@ -102,23 +111,37 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
 
 void Service::Impl::refresh(bool force) {
   if (stopping) return;
+  asio::post(loader, [self = shared_from_this(), force] {
+    if (auto config = self->load(force)) {
+      asio::post(self->ioc, [self, config] { self->install(config); });
+    }
+  });
+}
+
+std::shared_ptr<const conf::Config> Service::Impl::load(bool force) {
+  if (stopping) return nullptr;
   auto v = domains->version();
   if (!v) {
     log::error("api", "store: " + v.error());
-    return;
+    return nullptr;
   }
-  if (!force && *v == version) return;
+  if (!force && *v == version) return nullptr;
   auto snap = domains->load();
   if (!snap) {
     log::error("api", "store: " + snap.error());
-    return;
+    return nullptr;
   }
   Effective e = build_effective(*file_config(), *snap);
   for (const std::string& note : e.notes) {
     if (noted.insert(note).second) log::warning("domains", note);
   }
   version = snap->version;
-  snapshot.replace(std::move(e.config));
+  return std::move(e.config);
+}
+
+void Service::Impl::install(std::shared_ptr<const conf::Config> config) {
+  if (stopping) return;
+  snapshot.replace(std::move(config));
   if (snapshot_changed) snapshot_changed();
 }
 
@@ -139,7 +162,7 @@ void Service::Impl::listen_for_changes(const std::string& store) {
   if (!store::is_postgres_uri(store)) return;
   std::weak_ptr<Impl> weak = shared_from_this();
   listener = std::make_unique<store::ChangeListener>(store, store::kDomainsChannel, [weak] {
-    if (auto self = weak.lock()) asio::post(self->ioc, [self] { self->refresh(false); });
+    if (auto self = weak.lock()) self->refresh(false);
   });
   reverify_lock = std::make_unique<store::NodeLock>(store, store::Work::kReverify);
 }
@@ -220,7 +243,7 @@ void Service::Impl::reverify_due() {
                                  old.cname_status + "): " + check.message);
     }
   }
-  if (changed) asio::post(ioc, [self = shared_from_this()] { self->refresh(true); });
+  if (changed) refresh(true);
 }
 
 asio::awaitable<net::HttpResponse> Service::Impl::answer(const net::HttpRequest& req,
@@ -268,6 +291,7 @@ Service::~Service() {
   impl_->listener.reset();  // joined here, so its thread never holds the last reference
   impl_->pool.join();
   impl_->verifier.join();
+  impl_->loader.join();
 }
 
 Result<bool> Service::start() {
@@ -283,7 +307,7 @@ Result<bool> Service::start() {
   auto opened = store::DomainStore::open(cfg->store, true);
   if (!opened) return Error{"store: " + opened.error()};
   s.domains = std::move(opened).value();
-  s.refresh(true);
+  if (auto config = s.load(true)) s.install(std::move(config));  // before any listener
   s.schedule_poll();
   s.listen_for_changes(cfg->store);
   s.schedule_reverify();
@@ -310,7 +334,7 @@ Result<bool> Service::start() {
     return self ? self->file_config() : nullptr;
   };
   ro.changed = [weak] {
-    if (auto self = weak.lock()) asio::post(self->ioc, [self] { self->refresh(true); });
+    if (auto self = weak.lock()) self->refresh(true);
   };
   Dashboard::Options dopt;
   dopt.domains = s.domains.get();
