@@ -300,7 +300,7 @@ Result<bool> Service::start() {
   // dns.resolvers and dashboard.admin_password_hash were checked when the
   // configuration was loaded (conf/validate.cc), like every other key.
   const std::filesystem::path db(cfg->store);
-  if (db.has_parent_path()) {
+  if (db.has_parent_path() && !store::is_postgres_uri(cfg->store)) {
     std::error_code ec;
     std::filesystem::create_directories(db.parent_path(), ec);
   }
@@ -384,7 +384,9 @@ void Service::stop(std::chrono::seconds grace) {
 std::shared_ptr<const conf::Config> effective_for_command(
     std::shared_ptr<const conf::Config> file) {
   std::error_code ec;
-  if (!std::filesystem::exists(file->store, ec)) return file;
+  if (!store::is_postgres_uri(file->store) && !std::filesystem::exists(file->store, ec)) {
+    return file;
+  }
   auto opened = store::DomainStore::open(file->store, false);
   if (!opened) {
     log::error("store", opened.error() + "; using the configuration file's domains only");
