@@ -10,10 +10,10 @@ BUILD_PKGS="build-essential cmake pkg-config \
   libmimetic-dev libgumbo-dev \
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev \
   libyaml-cpp-dev libssl-dev libpsl-dev publicsuffix libidn2-dev zlib1g-dev \
-  libsystemd-dev libsqlite3-dev libc-ares-dev python3"
+  libsystemd-dev libsqlite3-dev libpq-dev libc-ares-dev python3"
 TEST_PKGS="libgtest-dev python3 curl openssl sqlite3 wrk nginx-light postfix swaks systemd \
   debhelper dpkg-dev fakeroot lintian man-db iproute2 util-linux ccache \
-  clang-14 libclang-rt-14-dev dnsmasq-base chromium prometheus pebble"
+  clang-14 libclang-rt-14-dev dnsmasq-base chromium prometheus pebble postgresql-15"
 # The API's compatibility test runs the official SparkPost Node client, and
 # the dashboard's end-to-end test drives Debian's chromium with playwright-core
 # (npm); a node/npm already on the PATH (e.g. from NodeSource) is used as it is.

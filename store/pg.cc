@@ -1,0 +1,308 @@
+// store/pg.cc — see pg.h. May call: base/, store/db.h, libpq.
+#include "store/pg.h"
+
+#include <libpq-fe.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <utility>
+
+namespace trackrelay::store::internal {
+namespace {
+
+constexpr Oid kByteaOid = 17;
+
+struct ResultClearer {
+  void operator()(PGresult* r) const { PQclear(r); }
+};
+using PgResult = std::unique_ptr<PGresult, ResultClearer>;
+
+std::string trimmed(const char* msg) {
+  std::string s = msg != nullptr ? msg : "";
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+// Connection failures (SQLSTATE class 08, the server shutting down) mean
+// "try again later", unlike a rejected statement.
+bool unavailable(PGconn* conn, const PGresult* r) {
+  if (PQstatus(conn) != CONNECTION_OK) return true;
+  const char* state = r != nullptr ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+  if (state == nullptr) return r == nullptr;
+  const std::string_view s(state);
+  return s.starts_with("08") || s == "57P01" || s == "57P02" || s == "57P03";
+}
+
+void ignore_notice(void* /*arg*/, const char* /*message*/) {}
+
+class PgStatement final : public Statement {
+ public:
+  PgStatement(PgConnection& conn, std::string_view sql)
+      : conn_(conn), sql_(number_placeholders(sql)) {}
+  void bind(std::initializer_list<Value> values) override {
+    params_.clear();
+    formats_.clear();
+    nulls_.clear();
+    for (const Value& v : values) {
+      if (const auto* n = std::get_if<std::int64_t>(&v)) {
+        params_.push_back(std::to_string(*n));
+        formats_.push_back(0);
+        nulls_.push_back(false);
+      } else if (const auto* t = std::get_if<std::string_view>(&v)) {
+        params_.emplace_back(*t);
+        formats_.push_back(1);
+        nulls_.push_back(false);
+      } else {
+        params_.emplace_back();
+        formats_.push_back(0);
+        nulls_.push_back(true);
+      }
+    }
+  }
+  bool step() override {
+    if (!ran_) run();
+    if (!error_.empty() || !result_) return false;
+    return ++row_ < PQntuples(result_.get());
+  }
+  std::int64_t i64(int c) const override {
+    const char* v = PQgetvalue(result_.get(), row_, c);
+    if (v[0] == 't' && v[1] == '\0') return 1;
+    return std::strtoll(v, nullptr, 10);
+  }
+  bool null(int c) const override { return PQgetisnull(result_.get(), row_, c) != 0; }
+  std::string text(int c) const override {
+    const char* v = PQgetvalue(result_.get(), row_, c);
+    if (PQftype(result_.get(), c) != kByteaOid) {
+      return std::string(v, static_cast<std::size_t>(PQgetlength(result_.get(), row_, c)));
+    }
+    std::size_t n = 0;
+    unsigned char* bytes = PQunescapeBytea(reinterpret_cast<const unsigned char*>(v), &n);
+    if (bytes == nullptr) return std::string();
+    std::string out(reinterpret_cast<const char*>(bytes), n);
+    PQfreemem(bytes);
+    return out;
+  }
+  std::int64_t changes() const override { return changes_; }
+  const std::string& error() const override { return error_; }
+  Errc code() const override { return code_; }
+
+ private:
+  void run() {
+    ran_ = true;
+    if (auto up = conn_.ensure_connected(); !up) {
+      error_ = up.error();
+      code_ = up.code();
+      return;
+    }
+    std::vector<const char*> values;
+    std::vector<int> lengths;
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+      values.push_back(nulls_[i] ? nullptr : params_[i].data());
+      lengths.push_back(static_cast<int>(params_[i].size()));
+    }
+    PGconn* c = conn_.handle();
+    result_.reset(PQexecParams(c, sql_.c_str(), static_cast<int>(params_.size()), nullptr,
+                               values.data(), lengths.data(), formats_.data(), 0));
+    const ExecStatusType status = result_ ? PQresultStatus(result_.get()) : PGRES_FATAL_ERROR;
+    if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) {
+      changes_ = std::strtoll(PQcmdTuples(result_.get()), nullptr, 10);
+      return;
+    }
+    error_ = trimmed(result_ ? PQresultErrorMessage(result_.get()) : PQerrorMessage(c));
+    if (error_.empty()) error_ = "PostgreSQL statement failed";
+    code_ = unavailable(c, result_.get()) ? Errc::kUnavailable : Errc::kFailed;
+    if (code_ == Errc::kUnavailable) error_ = conn_.name() + ": " + error_;
+  }
+
+  PgConnection& conn_;
+  std::string sql_;
+  std::vector<std::string> params_;
+  std::vector<int> formats_;
+  std::vector<bool> nulls_;
+  bool ran_ = false;
+  PgResult result_;
+  int row_ = -1;
+  std::int64_t changes_ = 0;
+  std::string error_;
+  Errc code_ = Errc::kFailed;
+};
+
+// `uri` without the password of its user info (scheme://user:pw@host…).
+std::string without_password(std::string_view uri) {
+  const auto scheme = uri.find("://");
+  if (scheme == std::string_view::npos) return std::string(uri);
+  const auto start = scheme + 3;
+  const auto end = std::min(uri.find_first_of("/?", start), uri.size());
+  const auto at = uri.substr(0, end).rfind('@');
+  if (at == std::string_view::npos || at < start) return std::string(uri);
+  const auto colon = uri.substr(0, at).find(':', start);
+  if (colon == std::string_view::npos) return std::string(uri);
+  return std::string(uri.substr(0, colon)) + std::string(uri.substr(at));
+}
+
+// `msg` with every copy of `uri` shown without its password (libpq quotes
+// the URI it could not parse).
+std::string scrubbed(std::string msg, std::string_view uri) {
+  const std::string safe = without_password(uri);
+  for (auto at = msg.find(uri); !uri.empty() && at != std::string::npos;
+       at = msg.find(uri, at + safe.size())) {
+    msg.replace(at, uri.size(), safe);
+  }
+  return msg;
+}
+
+}  // namespace
+
+std::string redacted_uri(std::string_view uri) {
+  char* err = nullptr;
+  PQconninfoOption* opts = PQconninfoParse(std::string(uri).c_str(), &err);
+  if (opts == nullptr) {
+    std::string msg = scrubbed(trimmed(err), uri);
+    PQfreemem(err);
+    return without_password(uri) + " (invalid URI: " + msg + ")";
+  }
+  std::string user, host, port, db;
+  for (PQconninfoOption* o = opts; o->keyword != nullptr; ++o) {
+    const std::string_view k(o->keyword);
+    const std::string v = o->val != nullptr ? o->val : "";
+    if (k == "user") user = v;
+    if (k == "host") host = v;
+    if (k == "port") port = v;
+    if (k == "dbname") db = v;
+  }
+  PQconninfoFree(opts);
+  std::string out = "postgresql://";
+  if (!user.empty()) out += user + "@";
+  out += host.empty() ? "localhost" : host;
+  if (!port.empty()) out += ":" + port;
+  return out + "/" + db;
+}
+
+std::string number_placeholders(std::string_view sql) {
+  std::string out;
+  out.reserve(sql.size() + 16);
+  char quote = 0;
+  int n = 0;
+  for (char ch : sql) {
+    if (quote != 0) {
+      if (ch == quote) quote = 0;  // a doubled quote re-enters at once: same result
+      out += ch;
+    } else if (ch == '\'' || ch == '"') {
+      quote = ch;
+      out += ch;
+    } else if (ch == '?') {
+      out += "$" + std::to_string(++n);
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
+
+void PgConnection::Closer::operator()(pg_conn* c) const {
+  PQfinish(c);
+}
+
+PgConnection::PgConnection(Key /*key*/, std::unique_ptr<pg_conn, Closer> conn, std::string name)
+    : conn_(std::move(conn)), name_(std::move(name)) {}
+
+PgConnection::~PgConnection() = default;
+
+Result<bool> check_uri(std::string_view uri) {
+  char* err = nullptr;
+  PQconninfoOption* opts = PQconninfoParse(std::string(uri).c_str(), &err);
+  if (opts != nullptr) {
+    PQconninfoFree(opts);
+    return true;
+  }
+  std::string msg = err != nullptr ? scrubbed(trimmed(err), uri) : "out of memory";
+  PQfreemem(err);
+  return Error{"invalid PostgreSQL URI " + without_password(uri) + ": " + msg, Errc::kInvalid};
+}
+
+Result<std::unique_ptr<PgConnection>> PgConnection::connect(const std::string& uri) {
+  if (auto ok = check_uri(uri); !ok) return ok.failure();
+  std::string name = redacted_uri(uri);
+  // Settings before dbname are defaults the URI may override.
+  const char* keys[] = {"connect_timeout", "application_name", "dbname", nullptr};
+  const char* values[] = {"5", "trackrelay", uri.c_str(), nullptr};
+  std::unique_ptr<pg_conn, Closer> conn(PQconnectdbParams(keys, values, 1));
+  if (!conn) return Error{"cannot connect to " + name + ": out of memory", Errc::kUnavailable};
+  if (PQstatus(conn.get()) != CONNECTION_OK) {
+    return Error{
+        "cannot connect to " + name + ": " + scrubbed(trimmed(PQerrorMessage(conn.get())), uri),
+        Errc::kUnavailable};
+  }
+  PQsetNoticeProcessor(conn.get(), ignore_notice, nullptr);
+  return std::make_unique<PgConnection>(Key{}, std::move(conn), std::move(name));
+}
+
+std::unique_ptr<Statement> PgConnection::statement(std::string_view sql) {
+  return std::make_unique<PgStatement>(*this, sql);
+}
+
+Result<bool> PgConnection::ensure_connected() {
+  if (PQstatus(conn_.get()) == CONNECTION_OK) return true;
+  if (in_transaction_) {
+    return Error{name_ + ": connection lost inside a transaction", Errc::kUnavailable};
+  }
+  PQreset(conn_.get());
+  if (PQstatus(conn_.get()) != CONNECTION_OK) {
+    return Error{"cannot connect to " + name_ + ": " + trimmed(PQerrorMessage(conn_.get())),
+                 Errc::kUnavailable};
+  }
+  PQsetNoticeProcessor(conn_.get(), ignore_notice, nullptr);
+  return true;
+}
+
+Result<bool> PgConnection::exec(std::string_view sql) {
+  if (auto up = ensure_connected(); !up) return up;
+  PgResult r(PQexec(conn_.get(), std::string(sql).c_str()));
+  const ExecStatusType status = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
+  if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return true;
+  std::string msg = trimmed(r ? PQresultErrorMessage(r.get()) : PQerrorMessage(conn_.get()));
+  if (unavailable(conn_.get(), r.get())) return Error{name_ + ": " + msg, Errc::kUnavailable};
+  return Error{msg};
+}
+
+Result<bool> PgConnection::begin(const char* sql) {
+  auto r = exec(sql);
+  if (r) in_transaction_ = true;
+  return r;
+}
+
+Result<bool> PgConnection::commit() {
+  // COMMIT of a failed transaction "succeeds" as a ROLLBACK: say so.
+  if (PQtransactionStatus(conn_.get()) == PQTRANS_INERROR) {
+    (void)exec("ROLLBACK");
+    in_transaction_ = false;
+    return Error{name_ + ": the transaction failed and was rolled back"};
+  }
+  auto r = exec("COMMIT");
+  in_transaction_ = false;
+  return r;
+}
+
+Result<bool> PgConnection::rollback() {
+  in_transaction_ = false;
+  if (PQstatus(conn_.get()) != CONNECTION_OK) return true;  // the server rolled it back
+  return exec("ROLLBACK");
+}
+
+int PgConnection::socket() const {
+  return PQsocket(conn_.get());
+}
+
+Result<std::vector<Notification>> PgConnection::notifies() {
+  if (PQconsumeInput(conn_.get()) == 0) {
+    return Error{name_ + ": " + trimmed(PQerrorMessage(conn_.get())), Errc::kUnavailable};
+  }
+  std::vector<Notification> out;
+  while (PGnotify* n = PQnotifies(conn_.get())) {
+    out.push_back({n->relname, n->extra != nullptr ? n->extra : ""});
+    PQfreemem(n);
+  }
+  return out;
+}
+
+}  // namespace trackrelay::store::internal

@@ -1,0 +1,234 @@
+// tests/store/db_test.cc — store/db.h on both backends against real
+// databases: open creates and migrates the schema (twice is a no-op, two at
+// once do not race), values round-trip (bytes with NUL, NULL, the int64
+// range), changes(), RETURNING, ON CONFLICT, rollback; PostgreSQL's
+// placeholder numbering, errors that never show the password, an unreachable
+// server as Errc::kUnavailable, and a newer schema refused.
+#include "store/db.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <limits>
+#include <thread>
+
+#include "pg_fixture.h"
+#include "store/event_store.h"  // kSchemaVersion
+#include "store/pg.h"
+
+namespace trackrelay::store {
+namespace {
+
+using internal::Backend;
+using internal::Connection;
+using internal::Query;
+using testing::fresh_store;
+using testing::TempDir;
+
+class Db : public ::testing::TestWithParam<Backend> {
+ protected:
+  std::unique_ptr<Connection> open() {
+    if (store_.empty()) store_ = fresh_store(GetParam(), dir_);
+    auto c = internal::open_connection(store_, true);
+    EXPECT_TRUE(c.ok()) << (c ? "" : c.error());
+    return c ? std::move(c).value() : nullptr;
+  }
+  TempDir dir_;
+  std::string store_;
+};
+
+TEST_P(Db, OpensAndMigratesToTheCurrentVersionOnce) {
+  auto c = open();
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->backend(), GetParam());
+  const char* sql = GetParam() == Backend::kSqlite ? "PRAGMA user_version"
+                                                   : "SELECT version FROM trackrelay_schema";
+  Query v(*c, sql);
+  ASSERT_TRUE(v.step()) << v.error();
+  EXPECT_EQ(v.i64(0), kSchemaVersion);
+  // Every table of the end state is there (one column of each).
+  for (const char* t :
+       {"events.seq", "subaccounts.id", "tracking_domains.domain", "sending_domains.txt_token",
+        "api_keys.grants", "meta.value", "webhooks.cursor_seq", "webhook_batches.payload",
+        "webhook_attempts.error", "webhook_lease.owner", "certificates.serial", "acme_accounts.kid",
+        "acme_challenges.token", "acme_lease.holder"}) {
+    const std::string s(t);
+    const auto dot = s.find('.');
+    Query q(*c, "SELECT count(" + s.substr(dot + 1) + ") FROM " + s.substr(0, dot));
+    EXPECT_TRUE(q.step()) << t << ": " << q.error();
+  }
+  auto again = open();  // a second open finds it current
+  ASSERT_TRUE(again);
+  Query d(*again, "SELECT value FROM meta WHERE key = 'domains_version'");
+  ASSERT_TRUE(d.step()) << d.error();
+  EXPECT_EQ(d.i64(0), 0);
+  EXPECT_FALSE(d.step());
+}
+
+TEST_P(Db, TwoProcessesOpeningAFreshStoreTogetherDoNotRace) {
+  store_ = fresh_store(GetParam(), dir_);
+  std::string errors[4];
+  std::thread threads[4];
+  for (int i = 0; i < 4; ++i) {
+    threads[i] = std::thread([&, i] {
+      auto c = internal::open_connection(store_, true);
+      if (!c) errors[i] = c.error();
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const auto& e : errors) EXPECT_EQ(e, "");
+}
+
+TEST_P(Db, ValuesRoundTrip) {
+  auto c = open();
+  ASSERT_TRUE(c);
+  ASSERT_TRUE(c->exec("CREATE TABLE t (id BIGINT PRIMARY KEY, s TEXT, n BIGINT)").ok());
+  const std::int64_t big = std::numeric_limits<std::int64_t>::max();
+  const std::int64_t small = std::numeric_limits<std::int64_t>::min();
+  const std::string text = "h\xc3\xa9llo 'quoted' ? \"q\"";
+  {
+    Query q(*c, "INSERT INTO t (id, s, n) VALUES (?, ?, ?), (?, ?, ?)",
+            {std::int64_t{1}, std::string_view(text), big, std::int64_t{2}, nullptr, small});
+    ASSERT_TRUE(q.run().ok()) << q.error();
+    EXPECT_EQ(q.changes(), 2);
+  }
+  Query q(*c,
+          "SELECT id, s, n, s IS NULL FROM t WHERE id >= ? AND s IS NOT NULL OR id = 2 "
+          "ORDER BY id",
+          {std::int64_t{1}});
+  ASSERT_TRUE(q.step()) << q.error();
+  EXPECT_EQ(q.text(1), text);
+  EXPECT_EQ(q.i64(2), big);
+  EXPECT_FALSE(q.null(1));
+  ASSERT_TRUE(q.step());
+  EXPECT_TRUE(q.null(1));
+  EXPECT_EQ(q.text(1), "");
+  EXPECT_EQ(q.i64(2), small);
+  EXPECT_EQ(q.i64(3), 1);
+  EXPECT_FALSE(q.step());
+  EXPECT_FALSE(q.failed());
+}
+
+TEST_P(Db, BytesWithNulRoundTripThroughABlobColumn) {
+  auto c = open();
+  ASSERT_TRUE(c);
+  const std::string hash("\x00\x01\xff\x7f'\\x", 7);
+  Query ins(*c,
+            "INSERT INTO api_keys (prefix, hash, label, created_ms) VALUES (?, ?, ?, ?) "
+            "RETURNING id",
+            {"abcd", std::string_view(hash), "label", std::int64_t{5}});
+  ASSERT_TRUE(ins.step()) << ins.error();
+  const std::int64_t id = ins.i64(0);
+  EXPECT_GT(id, 0);
+  Query q(*c, "SELECT hash FROM api_keys WHERE id = ? AND hash = ?", {id, std::string_view(hash)});
+  ASSERT_TRUE(q.step()) << q.error();
+  EXPECT_EQ(q.text(0), hash);
+}
+
+TEST_P(Db, OnConflictAndChangesAndRollback) {
+  auto c = open();
+  ASSERT_TRUE(c);
+  const char* upsert =
+      "INSERT INTO webhook_lease (name, owner, expires_ms) VALUES (?, ?, ?) ON CONFLICT (name) "
+      "DO UPDATE SET owner = excluded.owner, expires_ms = excluded.expires_ms "
+      "WHERE webhook_lease.expires_ms < ?";
+  Query a(*c, upsert, {"d", "a", std::int64_t{100}, std::int64_t{50}});
+  ASSERT_TRUE(a.run().ok()) << a.error();
+  EXPECT_EQ(a.changes(), 1);
+  Query b(*c, upsert, {"d", "b", std::int64_t{200}, std::int64_t{50}});  // still held
+  ASSERT_TRUE(b.run().ok()) << b.error();
+  EXPECT_EQ(b.changes(), 0);
+  ASSERT_TRUE(c->begin_write().ok());
+  Query d(*c, "DELETE FROM webhook_lease");
+  ASSERT_TRUE(d.run().ok());
+  EXPECT_EQ(d.changes(), 1);
+  ASSERT_TRUE(c->rollback().ok());
+  Query s(*c, "SELECT owner FROM webhook_lease");
+  ASSERT_TRUE(s.step()) << s.error();
+  EXPECT_EQ(s.text(0), "a");
+}
+
+TEST_P(Db, AFailedStatementReportsItsError) {
+  auto c = open();
+  ASSERT_TRUE(c);
+  Query q(*c, "SELECT nope FROM no_such_table");
+  EXPECT_FALSE(q.step());
+  EXPECT_TRUE(q.failed());
+  EXPECT_NE(q.error().find("no_such_table"), std::string::npos) << q.error();
+  EXPECT_FALSE(c->exec("NOT SQL").ok());
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, Db, testing::kBackends, testing::backend_name);
+
+TEST(Postgres, NumbersPlaceholdersOutsideQuotes) {
+  EXPECT_EQ(internal::number_placeholders("SELECT ?, '?', \"a?\", ? WHERE x = 'it''s ?' AND ?"),
+            "SELECT $1, '?', \"a?\", $2 WHERE x = 'it''s ?' AND $3");
+}
+
+TEST(Postgres, ErrorsNameTheServerButNeverThePassword) {
+  // A port nothing listens on (the test server's, plus one, is unlikely to be used).
+  auto c = internal::open_connection("postgresql://alice:s3cret@127.0.0.1:1/db1", true);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.code(), Errc::kUnavailable);
+  EXPECT_NE(c.error().find("postgresql://alice@127.0.0.1:1/db1"), std::string::npos) << c.error();
+  EXPECT_EQ(c.error().find("s3cret"), std::string::npos) << c.error();
+  auto bad = internal::open_connection("postgresql://x:pw@[::1/db?nonsense=1", true);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.code(), Errc::kInvalid);
+  EXPECT_NE(bad.error().find("invalid PostgreSQL URI postgresql://x@[::1"), std::string::npos)
+      << bad.error();
+  EXPECT_EQ(bad.error().find("pw@"), std::string::npos) << bad.error();
+}
+
+TEST(Postgres, RefusesANewerSchema) {
+  TempDir dir;
+  const std::string uri = fresh_store(Backend::kPostgres, dir);
+  ASSERT_FALSE(uri.empty());
+  {
+    auto c = internal::open_connection(uri, true);
+    ASSERT_TRUE(c.ok()) << c.error();
+    ASSERT_TRUE((*c)->exec("UPDATE trackrelay_schema SET version = 99").ok());
+  }
+  auto again = internal::open_connection(uri, true);
+  ASSERT_FALSE(again.ok());
+  EXPECT_NE(again.error().find("newer than this trackrelay understands"), std::string::npos)
+      << again.error();
+}
+
+TEST(Postgres, RefusesAForeignDatabase) {
+  TempDir dir;
+  const std::string uri = fresh_store(Backend::kPostgres, dir);
+  ASSERT_FALSE(uri.empty());
+  {
+    auto c = internal::PgConnection::connect(uri);
+    ASSERT_TRUE(c.ok()) << c.error();
+    ASSERT_TRUE((*c)->exec("CREATE TABLE events (x INT)").ok());
+  }
+  auto again = internal::open_connection(uri, true);
+  ASSERT_FALSE(again.ok());
+  EXPECT_NE(again.error().find("not a trackrelay store"), std::string::npos) << again.error();
+}
+
+TEST(Postgres, DeliversNotifications) {
+  TempDir dir;
+  const std::string uri = fresh_store(Backend::kPostgres, dir);
+  auto listener = internal::PgConnection::connect(uri);
+  auto sender = internal::PgConnection::connect(uri);
+  ASSERT_TRUE(listener.ok() && sender.ok());
+  ASSERT_TRUE((*listener)->exec("LISTEN domains").ok());
+  EXPECT_GE((*listener)->socket(), 0);
+  ASSERT_TRUE((*sender)->exec("NOTIFY domains, 'v2'").ok());
+  std::vector<internal::Notification> got;
+  for (int i = 0; i < 100 && got.empty(); ++i) {
+    auto n = (*listener)->notifies();
+    ASSERT_TRUE(n.ok()) << n.error();
+    got = *n;
+    if (got.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].channel, "domains");
+  EXPECT_EQ(got[0].payload, "v2");
+}
+
+}  // namespace
+}  // namespace trackrelay::store
