@@ -153,6 +153,13 @@ void ChangeListener::run(std::stop_token st) {
   }
 }
 
+Result<bool> internal::bump_domains_version(Connection& conn) {
+  Query q(conn, "UPDATE meta SET value = value + 1 WHERE key = 'domains_version'");
+  if (auto r = q.run(); !r) return r;
+  if (conn.backend() != Backend::kPostgres) return true;
+  return conn.exec(std::string("NOTIFY ") + kDomainsChannel);
+}
+
 std::string_view work_name(Work w) {
   switch (w) {
     case Work::kWebhooks:

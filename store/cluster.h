@@ -39,6 +39,15 @@ bool is_postgres_uri(std::string_view store);
 // "postgresql://HOST:PORT/DB" for messages: never the user or password.
 std::string describe_server(const std::string& uri);
 
+namespace internal {
+class Connection;
+// THE bump of the domains change counter, inside the caller's write
+// transaction (domain_store.cc, cert_store.cc): on PostgreSQL it also
+// NOTIFYs kDomainsChannel, delivered when (and only if) that transaction
+// commits.
+Result<bool> bump_domains_version(Connection& conn);
+}  // namespace internal
+
 class ChangeListener {
  public:
   // Starts the listening thread; connection errors are logged and retried

@@ -15,6 +15,8 @@
 #include <thread>
 
 #include "pg_fixture.h"
+#include "store/cert_store.h"
+#include "store/domain_store.h"
 
 namespace trackrelay::store {
 namespace {
@@ -82,6 +84,36 @@ TEST(Cluster, ListenerWakesOnNotifyAndAfterReconnecting) {
   EXPECT_TRUE(eventually([&] { return calls == 3; })) << "and reloads once";
   psql(uri, std::string("NOTIFY ") + kDomainsChannel);
   EXPECT_TRUE(eventually([&] { return calls == 4; }, 1000ms)) << "listening again";
+}
+
+TEST(Cluster, EveryCounterBumpNotifiesOnCommitOnly) {
+  const std::string uri = testing::pg_database();
+  ASSERT_FALSE(uri.empty());
+  auto domains = DomainStore::open(uri);
+  ASSERT_TRUE(domains) << domains.error();
+  auto certs = CertStore::open(uri);
+  ASSERT_TRUE(certs) << certs.error();
+  std::atomic<int> calls{0};
+  ChangeListener listener(uri, kDomainsChannel, [&calls] { ++calls; });
+  ASSERT_TRUE(eventually([&] { return calls == 1; }));
+  TrackingDomainRow row;
+  row.domain = "click.example.com";
+  ASSERT_EQ(*(*domains)->add_tracking_domain(row), Change::kDone);
+  EXPECT_TRUE(eventually([&] { return calls == 2; }, 1000ms)) << "a domain write notifies";
+  ASSERT_EQ(*(*domains)->add_tracking_domain(row), Change::kExists);
+  std::vector<std::string> used_by;
+  ASSERT_EQ(*(*domains)->delete_tracking_domain("nope.example.com", used_by), Change::kNotFound);
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(calls, 2) << "refused writes change nothing and notify nobody";
+  CertificateRow cert;
+  cert.domain = "click.example.com";
+  cert.status = "active";
+  cert.chain_pem = "pem";
+  ASSERT_TRUE((*certs)->put_certificate(cert));
+  EXPECT_TRUE(eventually([&] { return calls == 3; }, 1000ms)) << "a certificate write notifies";
+  auto v = (*domains)->version();
+  ASSERT_TRUE(v);
+  EXPECT_EQ(*v, 2);
 }
 
 TEST(Cluster, NodeLockIsHeldByOneSessionAtATime) {
