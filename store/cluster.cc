@@ -186,7 +186,7 @@ bool NodeLock::hold() {
     held_ = false;
     auto c = connect(uri_);
     if (!c) {
-      log::warning("store", std::string(work_name(work_)) + " lock: " + c.error());
+      failed(c.error());
       return false;
     }
     session_ = std::make_unique<Session>(Session{std::move(c).value()});
@@ -196,14 +196,27 @@ bool NodeLock::hold() {
   // Held: prove the session (and so the lock) is alive. Not held: try.
   const std::string sql = held_ ? "SELECT 1" : "SELECT pg_try_advisory_lock(" + key + ")::int";
   if (!command_ok(session_->conn.get(), sql, &got)) {
-    log::warning("store", std::string(work_name(work_)) + " lock: " + describe_server(uri_) + ": " +
-                              pg_error(session_->conn.get()));
+    failed(describe_server(uri_) + ": " + pg_error(session_->conn.get()));
     session_.reset();  // the lock went with the session
     held_ = false;
     return false;
   }
+  if (failing_) {
+    log::info("store",
+              std::string(work_name(work_)) + " lock: " + describe_server(uri_) + " answers again");
+    failing_ = false;
+  }
   if (!held_) held_ = got == "1";
   return held_;
+}
+
+// Logs the first failure of a streak (a node retries every pass).
+void NodeLock::failed(const std::string& why) {
+  if (!failing_) {
+    log::warning("store", std::string(work_name(work_)) + " lock: " + why +
+                              "; this node does not do it until the database answers");
+  }
+  failing_ = true;
 }
 
 void NodeLock::release() {

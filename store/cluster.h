@@ -97,6 +97,9 @@ class NodeLock {
   Work work_;
   std::unique_ptr<Session> session_;
   bool held_ = false;
+  bool failing_ = false;  // the database failed: logged once until it works again
+
+  void failed(const std::string& why);
 };
 
 }  // namespace trackrelay::store
