@@ -23,6 +23,7 @@
 #include "store/cluster.h"
 #include "store/domain_store.h"
 #include "store/event_store.h"
+#include "store/location.h"
 #include "store/webhook_store.h"
 
 namespace trackrelay::api {
@@ -299,11 +300,7 @@ Result<bool> Service::start() {
   const std::shared_ptr<const conf::Config> cfg = s.file_config();
   // dns.resolvers and dashboard.admin_password_hash were checked when the
   // configuration was loaded (conf/validate.cc), like every other key.
-  const std::filesystem::path db(cfg->store);
-  if (db.has_parent_path() && !store::is_postgres_uri(cfg->store)) {
-    std::error_code ec;
-    std::filesystem::create_directories(db.parent_path(), ec);
-  }
+  store::make_store_directory(cfg->store);
   auto opened = store::DomainStore::open(cfg->store, true);
   if (!opened) return Error{"store: " + opened.error()};
   s.domains = std::move(opened).value();
@@ -384,7 +381,7 @@ void Service::stop(std::chrono::seconds grace) {
 std::shared_ptr<const conf::Config> effective_for_command(
     std::shared_ptr<const conf::Config> file) {
   std::error_code ec;
-  if (!store::is_postgres_uri(file->store) && !std::filesystem::exists(file->store, ec)) {
+  if (!store::is_database_uri(file->store) && !std::filesystem::exists(file->store, ec)) {
     return file;
   }
   auto opened = store::DomainStore::open(file->store, false);
