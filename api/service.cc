@@ -21,6 +21,7 @@
 #include "store/cert_store.h"
 #include "store/domain_store.h"
 #include "store/event_store.h"
+#include "store/location.h"
 #include "store/webhook_store.h"
 
 namespace trackrelay::api {
@@ -255,11 +256,7 @@ Result<bool> Service::start() {
   const std::shared_ptr<const conf::Config> cfg = s.file_config();
   // dns.resolvers and dashboard.admin_password_hash were checked when the
   // configuration was loaded (conf/validate.cc), like every other key.
-  const std::filesystem::path db(cfg->store);
-  if (db.has_parent_path()) {
-    std::error_code ec;
-    std::filesystem::create_directories(db.parent_path(), ec);
-  }
+  store::make_store_directory(cfg->store);
   auto opened = store::DomainStore::open(cfg->store, true);
   if (!opened) return Error{"store: " + opened.error()};
   s.domains = std::move(opened).value();
@@ -338,7 +335,9 @@ void Service::stop(std::chrono::seconds grace) {
 std::shared_ptr<const conf::Config> effective_for_command(
     std::shared_ptr<const conf::Config> file) {
   std::error_code ec;
-  if (!std::filesystem::exists(file->store, ec)) return file;
+  if (!store::is_database_uri(file->store) && !std::filesystem::exists(file->store, ec)) {
+    return file;
+  }
   auto opened = store::DomainStore::open(file->store, false);
   if (!opened) {
     log::error("store", opened.error() + "; using the configuration file's domains only");

@@ -21,6 +21,7 @@
 #include "app/commands.h"
 #include "store/event_json.h"
 #include "store/event_store.h"
+#include "store/location.h"
 
 namespace trackrelay::app {
 namespace {
@@ -119,7 +120,8 @@ int cmd_events(const conf::Config& config, const std::vector<std::string>& args)
   }
   auto page = (*opened)->query(q);
   if (!page) {
-    std::cerr << "trackrelay: events: " << config.store << ": " << page.error() << "\n";
+    std::cerr << "trackrelay: events: " << store::store_name(config.store) << ": " << page.error()
+              << "\n";
     return EX_IOERR;
   }
   std::reverse(page->events.begin(), page->events.end());

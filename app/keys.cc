@@ -19,6 +19,7 @@
 #include "app/commands.h"
 #include "store/domain_store.h"
 #include "store/event_json.h"
+#include "store/location.h"
 
 namespace trackrelay::app {
 namespace {
@@ -136,11 +137,7 @@ int revoke_key(store::DomainStore& s, std::int64_t id) {
 int cmd_keys(const conf::Config& config, const std::vector<std::string>& args) {
   KeysArgs a;
   if (auto wrong = parse_args(args, &a)) return *wrong;
-  const std::filesystem::path db(config.store);
-  if (db.has_parent_path()) {
-    std::error_code ec;
-    std::filesystem::create_directories(db.parent_path(), ec);
-  }
+  store::make_store_directory(config.store);
   auto opened = store::DomainStore::open(config.store, true);
   if (!opened) {
     std::cerr << "trackrelay: keys: " << opened.error() << "\n";

@@ -218,7 +218,8 @@ constexpr KeySpec kKeys[] = {
    "a click this many seconds or less after its token was issued is classified scanner; 0: off",
    [](Config& c) -> FieldRef { return &c.track.quick_click_seconds; }},
   {"store", Kind::kPath, kOptional, "var/trackrelay.db", 0, 0,
-   "the SQLite event store file (relative: to the configuration file's directory)",
+   "the store: an SQLite file (relative: to the configuration file's directory) or a "
+   "postgresql:// URI shared by many processes",
    [](Config& c) -> FieldRef { return &c.store; }},
   {"api", Kind::kMap, kOptional, "", 0, 0,
    "the management REST API (/api/v1); without api.listen no API runs", nullptr},

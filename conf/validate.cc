@@ -1,11 +1,14 @@
 // conf/validate.cc — the checks that make `check` refuse whatever `serve`
 // would: the syntax of the checked kinds of the key table (listen addresses,
 // upstream, CIDRs, resolvers, password hashes, enums, paths resolved against
-// the configuration file's directory), and the cross-key TLS rules
+// the configuration file's directory, the store's file path or PostgreSQL
+// URI), and the cross-key TLS rules
 // (certificate and key files readable, PEM, matching, covering their names).
 // `check`, `serve` and SIGHUP reload all load through here.
 //
-// May call: net/address.h, base/password_hash.h, OpenSSL.
+// May call: net/address.h, base/password_hash.h, OpenSSL, libpq (the syntax
+// of a postgresql:// store URI).
+#include <libpq-fe.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -219,13 +222,49 @@ std::string resolve_path(const std::string& base_dir, const std::string& path) {
   return (std::filesystem::path(base_dir) / p).lexically_normal().string();
 }
 
+namespace {
+
+// `store`: a PostgreSQL URI (checked by libpq's own parser; the message
+// never shows the password) or an SQLite file path (resolved).
+Result<std::string> check_store(const std::string& text, const std::string& base_dir) {
+  if (text.empty()) return Error{"empty file name"};
+  const auto scheme = text.find("://");
+  if (scheme == std::string::npos) return resolve_path(base_dir, text);
+  const std::string name = text.substr(0, scheme);
+  if (name != "postgresql" && name != "postgres") {
+    return Error{"unsupported store URI scheme '" + name +
+                 "' (a file path for SQLite, or a postgresql:// URI)"};
+  }
+  char* err = nullptr;
+  PQconninfoOption* opts = PQconninfoParse(text.c_str(), &err);
+  if (opts != nullptr) {
+    PQconninfoFree(opts);
+    return text;
+  }
+  std::string msg = err != nullptr ? err : "out of memory";
+  PQfreemem(err);
+  while (!msg.empty() && msg.back() == '\n') msg.pop_back();
+  // libpq quotes the URI: show it without the password of its user info.
+  const auto at = text.rfind('@', text.find_first_of("/?", scheme + 3));
+  const auto colon = text.find(':', scheme + 3);
+  if (at != std::string::npos && at > scheme && colon < at) {
+    const std::string safe = text.substr(0, colon) + text.substr(at);
+    for (auto pos = msg.find(text); pos != std::string::npos; pos = msg.find(text, pos + 1)) {
+      msg.replace(pos, text.size(), safe);
+    }
+  }
+  return Error{"invalid PostgreSQL URI: " + msg};
+}
+
+}  // namespace
+
 Result<std::string> check_value(Kind kind, std::string_view path, const std::string& text,
                                 const std::string& base_dir) {
   switch (kind) {
     case Kind::kEnum:
       return check_enum(path, text);
     case Kind::kPath:
-      if (text.empty() && path == "store") return Error{"empty file name"};
+      if (path == "store") return check_store(text, base_dir);
       return resolve_path(base_dir, text);
     case Kind::kUpstream:
       if (text.empty()) return text;  // none: only an error when relay.listen is set

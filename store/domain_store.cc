@@ -1,5 +1,5 @@
-// store/domain_store.cc — DomainStore over SQLite. May call: base/, SQLite,
-// OpenSSL.
+// store/domain_store.cc — DomainStore over either backend (store/db.h), in
+// portable SQL. May call: base/, store/db.h, OpenSSL.
 #include "store/domain_store.h"
 
 #include <openssl/crypto.h>
@@ -11,16 +11,12 @@
 #include <variant>
 
 #include "base/crypto.h"
-#include "store/schema.h"
-#include "store/statement.h"
+#include "store/db.h"
 
 namespace trackrelay::store {
 namespace {
 
-using internal::Db;
-using internal::errmsg;
-using internal::exec;
-using internal::Stmt;
+using internal::Connection;
 
 constexpr std::size_t kKeyBytes = 20;  // 160 bits, 40 hex characters (the hosted service's size)
 constexpr std::size_t kPrefixChars = 8;
@@ -98,7 +94,7 @@ template <class T, class F>
 Result<std::vector<T>> all(Query& q, F row) {
   std::vector<T> out;
   while (q.step()) out.push_back(row(q));
-  if (q.failed()) return Error{q.error()};
+  if (q.failed()) return Error{q.error(), q.code()};
   return out;
 }
 
@@ -116,24 +112,22 @@ bool changed(const Result<T>& r) {
 struct DomainStore::Impl {
   std::string path;
   std::mutex mu;  // guards db
-  Db db;
+  std::unique_ptr<Connection> db;
 
   // Runs `body` in a write transaction that also bumps the change counter
   // when `bump`; commits when it returns a value, rolls back on an error.
   template <class F>
   auto write(bool bump, F body) -> decltype(body()) {
-    sqlite3* d = db.get();
-    if (auto r = exec(d, "BEGIN IMMEDIATE"); !r) return Error{path + ": " + r.error()};
+    if (auto r = db->begin_write(); !r) return Error{db->name() + ": " + r.error(), r.code()};
     auto result = body();
     if (bump && changed(result)) {
-      if (auto r = exec(d, "UPDATE meta SET value = value + 1 WHERE key = 'domains_version'"); !r) {
-        result = Error{r.error()};
-      }
+      Query q(*db, "UPDATE meta SET value = value + 1 WHERE key = 'domains_version'");
+      if (auto r = q.run(); !r) result = r.failure();
     }
     if (result.ok()) {
-      if (auto r = exec(d, "COMMIT"); !r) result = Error{r.error()};
+      if (auto r = db->commit(); !r) result = r.failure();
     }
-    if (!result.ok()) (void)exec(d, "ROLLBACK");
+    if (!result.ok()) (void)db->rollback();
     return result;
   }
 };
@@ -142,11 +136,8 @@ DomainStore::DomainStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 DomainStore::~DomainStore() = default;
 
 Result<std::unique_ptr<DomainStore>> DomainStore::open(const std::string& path, bool create) {
-  auto db = internal::open_db(path, create);
+  auto db = internal::open_connection(path, create);
   if (!db) return db.failure();
-  if (auto r = internal::ensure_schema(db->get(), path); !r) return Error{r.error()};
-  if (auto r = exec(db->get(), "PRAGMA synchronous=FULL"); !r)
-    return Error{path + ": " + r.error()};
   auto impl = std::make_unique<Impl>();
   impl->path = path;
   impl->db = std::move(db).value();
@@ -157,20 +148,29 @@ const std::string& DomainStore::path() const {
   return impl_->path;
 }
 
+namespace {
+
+Result<std::int64_t> domains_version(Connection& d) {
+  Query q(d, "SELECT value FROM meta WHERE key = 'domains_version'");
+  if (q.step()) return q.i64(0);
+  return Error{q.failed() ? q.error() : "no domains_version in meta", q.code()};
+}
+
+}  // namespace
+
 Result<std::int64_t> DomainStore::version() {
   std::lock_guard lock(impl_->mu);
-  return internal::query_int(impl_->db.get(),
-                             "SELECT value FROM meta WHERE key = 'domains_version'");
+  return domains_version(*impl_->db);
 }
 
 Result<DomainsSnapshot> DomainStore::load() {
   std::lock_guard lock(impl_->mu);
-  sqlite3* d = impl_->db.get();
+  Connection& d = *impl_->db;
   // One read transaction, so the version matches the rows.
-  if (auto r = exec(d, "BEGIN"); !r) return Error{r.error()};
+  if (auto r = d.begin_read(); !r) return Error{d.name() + ": " + r.error(), r.code()};
   DomainsSnapshot snap;
   Result<bool> ok = true;
-  auto v = internal::query_int(d, "SELECT value FROM meta WHERE key = 'domains_version'");
+  auto v = domains_version(d);
   if (v) {
     snap.version = *v;
     Query t(d,
@@ -187,31 +187,31 @@ Result<DomainsSnapshot> DomainStore::load() {
       Query c(d, "SELECT domain FROM certificates WHERE status = 'active' AND not_after_ms > ?");
       c.bind({now_ms()});
       while (c.step()) snap.tls_live.insert(c.text(0));
-      if (c.failed()) ok = Error{c.error()};
+      if (c.failed()) ok = Error{c.error(), c.code()};
     } else {
-      ok = Error{!tracking ? tracking.error() : !sending ? sending.error() : subs.error()};
+      ok = !tracking ? tracking.failure() : !sending ? sending.failure() : subs.failure();
     }
   } else {
-    ok = Error{v.error()};
+    ok = v.failure();
   }
-  (void)exec(d, "COMMIT");
-  if (!ok) return Error{impl_->path + ": " + ok.error()};
+  (void)d.commit();
+  if (!ok) return Error{d.name() + ": " + ok.error(), ok.code()};
   return snap;
 }
 
 Result<std::optional<TrackingDomainRow>> DomainStore::tracking_domain(std::string_view domain) {
   std::lock_guard lock(impl_->mu);
-  Query q(impl_->db.get(),
+  Query q(*impl_->db,
           std::string("SELECT ") + kTrackingColumns + " FROM tracking_domains WHERE domain = ?");
   q.bind({domain});
   if (q.step()) return std::optional<TrackingDomainRow>(tracking_row(q));
-  if (q.failed()) return Error{q.error()};
+  if (q.failed()) return Error{q.error(), q.code()};
   return std::optional<TrackingDomainRow>();
 }
 
 Result<std::vector<TrackingDomainRow>> DomainStore::tracking_domains() {
   std::lock_guard lock(impl_->mu);
-  Query q(impl_->db.get(),
+  Query q(*impl_->db,
           std::string("SELECT ") + kTrackingColumns + " FROM tracking_domains ORDER BY domain");
   return all<TrackingDomainRow>(q, tracking_row);
 }
@@ -223,12 +223,12 @@ Value port_value(const TrackingDomainRow& r) {
   return nullptr;
 }
 
-Result<bool> unset_other_defaults(sqlite3* d, const TrackingDomainRow& row) {
+Result<bool> unset_other_defaults(Connection& d, const TrackingDomainRow& row) {
   if (!row.is_default) return true;
   Query q(d, "UPDATE tracking_domains SET is_default = 0 WHERE subaccount_id = ? AND domain != ?");
   q.bind({row.subaccount_id, row.domain});
   q.step();
-  if (q.failed()) return Error{q.error()};
+  if (q.failed()) return Error{q.error(), q.code()};
   return true;
 }
 
@@ -236,31 +236,29 @@ Result<bool> unset_other_defaults(sqlite3* d, const TrackingDomainRow& row) {
 
 Result<Change> DomainStore::add_tracking_domain(const TrackingDomainRow& row) {
   std::lock_guard lock(impl_->mu);
-  sqlite3* d = impl_->db.get();
+  Connection& d = *impl_->db;
   return impl_->write(true, [&]() -> Result<Change> {
-    Query exists(d, "SELECT 1 FROM tracking_domains WHERE domain = ?");
-    exists.bind({row.domain});
-    if (exists.step()) return Change::kExists;
-    if (exists.failed()) return Error{exists.error()};
-    if (auto r = unset_other_defaults(d, row); !r) return Error{r.error()};
+    // ON CONFLICT: two processes adding one name at once get one kExists.
     Query q(d, std::string("INSERT INTO tracking_domains (") + kTrackingColumns +
-                   ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                   ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                   "ON CONFLICT (domain) DO NOTHING");
     q.bind({row.domain, row.subaccount_id, port_value(row), std::int64_t{row.secure},
             std::int64_t{row.is_default}, std::int64_t{row.default_on_verify},
             std::int64_t{row.verified}, row.cname_status, row.compliance_status, row.found,
             row.message, row.checked_ms, std::int64_t{row.failures}, row.http_token,
             row.created_ms != 0 ? row.created_ms : now_ms()});
-    q.step();
-    if (q.failed()) return Error{q.error()};
+    if (auto r = q.run(); !r) return r.failure();
+    if (q.changes() == 0) return Change::kExists;
+    if (auto r = unset_other_defaults(d, row); !r) return r.failure();
     return Change::kDone;
   });
 }
 
 Result<Change> DomainStore::update_tracking_domain(const TrackingDomainRow& row) {
   std::lock_guard lock(impl_->mu);
-  sqlite3* d = impl_->db.get();
+  Connection& d = *impl_->db;
   return impl_->write(true, [&]() -> Result<Change> {
-    if (auto r = unset_other_defaults(d, row); !r) return Error{r.error()};
+    if (auto r = unset_other_defaults(d, row); !r) return r.failure();
     Query q(d,
             "UPDATE tracking_domains SET subaccount_id = ?, port = ?, secure = ?, is_default = ?, "
             "default_on_verify = ?, verified = ?, cname_status = ?, compliance_status = ?, "
@@ -271,15 +269,15 @@ Result<Change> DomainStore::update_tracking_domain(const TrackingDomainRow& row)
             std::int64_t{row.verified}, row.cname_status, row.compliance_status, row.found,
             row.message, row.checked_ms, std::int64_t{row.failures}, row.http_token, row.domain});
     q.step();
-    if (q.failed()) return Error{q.error()};
-    return sqlite3_changes(d) == 0 ? Change::kNotFound : Change::kDone;
+    if (q.failed()) return Error{q.error(), q.code()};
+    return q.changes() == 0 ? Change::kNotFound : Change::kDone;
   });
 }
 
 Result<Change> DomainStore::delete_tracking_domain(std::string_view domain,
                                                    std::vector<std::string>& used_by) {
   std::lock_guard lock(impl_->mu);
-  sqlite3* d = impl_->db.get();
+  Connection& d = *impl_->db;
   used_by.clear();
   return impl_->write(true, [&]() -> Result<Change> {
     Query users(d, "SELECT domain FROM sending_domains WHERE tracking_domain = ? ORDER BY domain");
@@ -290,24 +288,24 @@ Result<Change> DomainStore::delete_tracking_domain(std::string_view domain,
     Query q(d, "DELETE FROM tracking_domains WHERE domain = ?");
     q.bind({domain});
     q.step();
-    if (q.failed()) return Error{q.error()};
-    return sqlite3_changes(d) == 0 ? Change::kNotFound : Change::kDone;
+    if (q.failed()) return Error{q.error(), q.code()};
+    return q.changes() == 0 ? Change::kNotFound : Change::kDone;
   });
 }
 
 Result<std::optional<SendingDomainRow>> DomainStore::sending_domain(std::string_view domain) {
   std::lock_guard lock(impl_->mu);
-  Query q(impl_->db.get(),
+  Query q(*impl_->db,
           std::string("SELECT ") + kSendingColumns + " FROM sending_domains WHERE domain = ?");
   q.bind({domain});
   if (q.step()) return std::optional<SendingDomainRow>(sending_row(q));
-  if (q.failed()) return Error{q.error()};
+  if (q.failed()) return Error{q.error(), q.code()};
   return std::optional<SendingDomainRow>();
 }
 
 Result<std::vector<SendingDomainRow>> DomainStore::sending_domains() {
   std::lock_guard lock(impl_->mu);
-  Query q(impl_->db.get(),
+  Query q(*impl_->db,
           std::string("SELECT ") + kSendingColumns + " FROM sending_domains ORDER BY domain");
   return all<SendingDomainRow>(q, sending_row);
 }
@@ -319,26 +317,21 @@ Result<Change> DomainStore::add_sending_domain(const SendingDomainRow& given) {
     if (row.txt_token.empty()) return Error{"no random bytes for a verification token"};
   }
   std::lock_guard lock(impl_->mu);
-  sqlite3* d = impl_->db.get();
+  Connection& d = *impl_->db;
   return impl_->write(true, [&]() -> Result<Change> {
-    Query exists(d, "SELECT 1 FROM sending_domains WHERE domain = ?");
-    exists.bind({row.domain});
-    if (exists.step()) return Change::kExists;
-    if (exists.failed()) return Error{exists.error()};
     Query q(d, std::string("INSERT INTO sending_domains (") + kSendingColumns +
-                   ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                   ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (domain) DO NOTHING");
     q.bind({row.domain, row.subaccount_id, row.tracking_domain,
             row.created_ms != 0 ? row.created_ms : now_ms(), std::int64_t{row.verified},
             row.txt_status, row.txt_token, row.found, row.message, row.checked_ms});
-    q.step();
-    if (q.failed()) return Error{q.error()};
-    return Change::kDone;
+    if (auto r = q.run(); !r) return r.failure();
+    return q.changes() == 0 ? Change::kExists : Change::kDone;
   });
 }
 
 Result<Change> DomainStore::update_sending_domain(const SendingDomainRow& row) {
   std::lock_guard lock(impl_->mu);
-  sqlite3* d = impl_->db.get();
+  Connection& d = *impl_->db;
   return impl_->write(true, [&]() -> Result<Change> {
     Query q(d,
             "UPDATE sending_domains SET tracking_domain = ?, verified = ?, txt_status = ?, "
@@ -346,61 +339,60 @@ Result<Change> DomainStore::update_sending_domain(const SendingDomainRow& row) {
     q.bind({row.tracking_domain, std::int64_t{row.verified}, row.txt_status, row.found, row.message,
             row.checked_ms, row.domain});
     q.step();
-    if (q.failed()) return Error{q.error()};
-    return sqlite3_changes(d) == 0 ? Change::kNotFound : Change::kDone;
+    if (q.failed()) return Error{q.error(), q.code()};
+    return q.changes() == 0 ? Change::kNotFound : Change::kDone;
   });
 }
 
 Result<Change> DomainStore::delete_sending_domain(std::string_view domain) {
   std::lock_guard lock(impl_->mu);
-  sqlite3* d = impl_->db.get();
+  Connection& d = *impl_->db;
   return impl_->write(true, [&]() -> Result<Change> {
     Query q(d, "DELETE FROM sending_domains WHERE domain = ?");
     q.bind({domain});
     q.step();
-    if (q.failed()) return Error{q.error()};
-    return sqlite3_changes(d) == 0 ? Change::kNotFound : Change::kDone;
+    if (q.failed()) return Error{q.error(), q.code()};
+    return q.changes() == 0 ? Change::kNotFound : Change::kDone;
   });
 }
 
 Result<SubaccountRow> DomainStore::add_subaccount(std::string name, std::string status) {
   std::lock_guard lock(impl_->mu);
-  sqlite3* d = impl_->db.get();
+  Connection& d = *impl_->db;
   return impl_->write(false, [&]() -> Result<SubaccountRow> {
     SubaccountRow row{0, std::move(name), std::move(status), now_ms()};
-    Query q(d, "INSERT INTO subaccounts (name, status, created_ms) VALUES (?, ?, ?)");
+    Query q(d, "INSERT INTO subaccounts (name, status, created_ms) VALUES (?, ?, ?) RETURNING id");
     q.bind({row.name, row.status, row.created_ms});
-    q.step();
-    if (q.failed()) return Error{q.error()};
-    row.id = sqlite3_last_insert_rowid(d);
+    if (!q.step()) return Error{q.failed() ? q.error() : "no id returned", q.code()};
+    row.id = q.i64(0);
     return row;
   });
 }
 
 Result<std::vector<SubaccountRow>> DomainStore::subaccounts() {
   std::lock_guard lock(impl_->mu);
-  Query q(impl_->db.get(), std::string(kSubaccountSelect) + " ORDER BY id");
+  Query q(*impl_->db, std::string(kSubaccountSelect) + " ORDER BY id");
   return all<SubaccountRow>(q, subaccount_row);
 }
 
 Result<std::optional<SubaccountRow>> DomainStore::subaccount(std::int64_t id) {
   std::lock_guard lock(impl_->mu);
-  Query q(impl_->db.get(), std::string(kSubaccountSelect) + " WHERE id = ?");
+  Query q(*impl_->db, std::string(kSubaccountSelect) + " WHERE id = ?");
   q.bind({id});
   if (q.step()) return std::optional<SubaccountRow>(subaccount_row(q));
-  if (q.failed()) return Error{q.error()};
+  if (q.failed()) return Error{q.error(), q.code()};
   return std::optional<SubaccountRow>();
 }
 
 Result<Change> DomainStore::update_subaccount(const SubaccountRow& row) {
   std::lock_guard lock(impl_->mu);
-  sqlite3* d = impl_->db.get();
+  Connection& d = *impl_->db;
   return impl_->write(true, [&]() -> Result<Change> {
     Query q(d, "UPDATE subaccounts SET name = ?, status = ? WHERE id = ?");
     q.bind({row.name, row.status, row.id});
     q.step();
-    if (q.failed()) return Error{q.error()};
-    return sqlite3_changes(d) == 0 ? Change::kNotFound : Change::kDone;
+    if (q.failed()) return Error{q.error(), q.code()};
+    return q.changes() == 0 ? Change::kNotFound : Change::kDone;
   });
 }
 
@@ -432,15 +424,14 @@ Result<DomainStore::NewKey> make_key(std::string label, std::int64_t subaccount_
 }
 
 // Inserts `k` (only the key's hash) and sets its id; inside the caller's transaction.
-Result<bool> insert_key(sqlite3* d, DomainStore::NewKey& k) {
+Result<bool> insert_key(Connection& d, DomainStore::NewKey& k) {
   Query q(d,
           "INSERT INTO api_keys (prefix, hash, label, subaccount_id, created_ms, grants) "
-          "VALUES (?, ?, ?, ?, ?, ?)");
+          "VALUES (?, ?, ?, ?, ?, ?) RETURNING id");
   q.bind({k.row.prefix, sha256(k.key), k.row.label, k.row.subaccount_id, k.row.created_ms,
           k.row.grants});
-  q.step();
-  if (q.failed()) return Error{q.error()};
-  k.row.id = sqlite3_last_insert_rowid(d);
+  if (!q.step()) return Error{q.failed() ? q.error() : "no id returned", q.code()};
+  k.row.id = q.i64(0);
   return true;
 }
 
@@ -452,9 +443,9 @@ Result<DomainStore::NewKey> DomainStore::create_api_key(std::string label,
   auto out = make_key(std::move(label), subaccount_id, std::move(grants));
   if (!out) return out;
   std::lock_guard lock(impl_->mu);
-  sqlite3* d = impl_->db.get();
+  Connection& d = *impl_->db;
   return impl_->write(false, [&]() -> Result<NewKey> {
-    if (auto r = insert_key(d, *out); !r) return Error{r.error()};
+    if (auto r = insert_key(d, *out); !r) return r.failure();
     return std::move(*out);
   });
 }
@@ -469,20 +460,19 @@ Result<DomainStore::NewSubaccount> DomainStore::add_subaccount_with_key(
     key = std::move(*k);
   }
   std::lock_guard lock(impl_->mu);
-  sqlite3* d = impl_->db.get();
+  Connection& d = *impl_->db;
   return impl_->write(false, [&]() -> Result<NewSubaccount> {
     NewSubaccount out{SubaccountRow{0, std::move(name), std::move(status), now_ms()}, {}};
-    Query q(d, "INSERT INTO subaccounts (name, status, created_ms) VALUES (?, ?, ?)");
+    Query q(d, "INSERT INTO subaccounts (name, status, created_ms) VALUES (?, ?, ?) RETURNING id");
     q.bind({out.row.name, out.row.status, out.row.created_ms});
-    q.step();
-    if (q.failed()) return Error{q.error()};
-    out.row.id = sqlite3_last_insert_rowid(d);
+    if (!q.step()) return Error{q.failed() ? q.error() : "no id returned", q.code()};
+    out.row.id = q.i64(0);
     if (key) {
       key->row.subaccount_id = out.row.id;
       if (key->row.label.empty()) {
         key->row.label = "API key for subaccount " + std::to_string(out.row.id);
       }
-      if (auto r = insert_key(d, *key); !r) return Error{r.error()};
+      if (auto r = insert_key(d, *key); !r) return r.failure();
       out.key = std::move(key);
     }
     return out;
@@ -498,7 +488,7 @@ Result<std::optional<ApiKeyRow>> DomainStore::authenticate(std::string_view key,
   std::lock_guard lock(impl_->mu);
   // The subaccount's status is read with the key, so a key stops working the
   // moment its subaccount is suspended (no cache to go stale).
-  Query q(impl_->db.get(),
+  Query q(*impl_->db,
           "SELECT k.id, k.prefix, k.label, k.subaccount_id, k.created_ms, k.hash, "
           "coalesce(s.status, 'deleted'), k.grants FROM api_keys k "
           "LEFT JOIN subaccounts s ON s.id = k.subaccount_id WHERE k.prefix = ?");
@@ -513,7 +503,7 @@ Result<std::optional<ApiKeyRow>> DomainStore::authenticate(std::string_view key,
       status = q.text(6);
     }
   }
-  if (q.failed()) return Error{q.error()};
+  if (q.failed()) return Error{q.error(), q.code()};
   if (found && found->subaccount_id != 0 && status != "active") {
     if (refusal != nullptr) {
       *refusal = "subaccount " + std::to_string(found->subaccount_id) + " is " + status +
@@ -527,20 +517,20 @@ Result<std::optional<ApiKeyRow>> DomainStore::authenticate(std::string_view key,
 
 Result<std::vector<ApiKeyRow>> DomainStore::api_keys() {
   std::lock_guard lock(impl_->mu);
-  Query q(impl_->db.get(),
+  Query q(*impl_->db,
           "SELECT id, prefix, label, subaccount_id, created_ms, grants FROM api_keys ORDER BY id");
   return all<ApiKeyRow>(q, [](const Query& row) { return key_row(row, 5); });
 }
 
 Result<Change> DomainStore::revoke_api_key(std::int64_t id) {
   std::lock_guard lock(impl_->mu);
-  sqlite3* d = impl_->db.get();
+  Connection& d = *impl_->db;
   return impl_->write(false, [&]() -> Result<Change> {
     Query q(d, "DELETE FROM api_keys WHERE id = ?");
     q.bind({id});
     q.step();
-    if (q.failed()) return Error{q.error()};
-    return sqlite3_changes(d) == 0 ? Change::kNotFound : Change::kDone;
+    if (q.failed()) return Error{q.error(), q.code()};
+    return q.changes() == 0 ? Change::kNotFound : Change::kDone;
   });
 }
 

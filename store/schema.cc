@@ -3,7 +3,9 @@
 
 #include <filesystem>
 
+#include "store/db.h"
 #include "store/event_store.h"
+#include "store/pg.h"
 
 namespace trackrelay::store::internal {
 namespace {
@@ -263,6 +265,13 @@ Result<std::int64_t> query_int(sqlite3* db, const char* sql) {
 }
 
 Result<Db> open_db(const std::string& path, bool create) {
+  // The SQLite-only code paths (the event files) never open a file named
+  // like a URI.
+  if (is_postgres_uri(path)) {
+    return Error{"the events of " + redacted_uri(path) +
+                     " need the PostgreSQL event store, which this build does not have yet",
+                 Errc::kInvalid};
+  }
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
   if (create) flags |= SQLITE_OPEN_CREATE;
   sqlite3* raw = nullptr;

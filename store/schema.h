@@ -13,7 +13,9 @@
 // certificates, acme_accounts, acme_challenges, acme_lease (store/cert_store.h). Each migration
 // runs in its own transaction, in order, so a file of any older version is
 // brought up to date by whichever process opens it first; a newer version is
-// refused. May call: base/, SQLite.
+// refused. PostgreSQL has its own list reaching the same version
+// (store/schema_pg.cc): a new version adds a step to both. May call: base/,
+// store/db.h, store/pg.h, SQLite.
 #pragma once
 
 #include <sqlite3.h>

@@ -1,19 +1,17 @@
-// store/webhook_store.cc — WebhookStore over SQLite. May call: base/, SQLite.
+// store/webhook_store.cc — WebhookStore over either backend (store/db.h), in
+// portable SQL. May call: base/, store/db.h.
 #include "store/webhook_store.h"
 
 #include <mutex>
 #include <variant>
 
-#include "store/schema.h"
-#include "store/statement.h"
+#include "store/db.h"
 
 namespace trackrelay::store {
 namespace {
 
-using internal::Db;
-using internal::errmsg;
-using internal::exec;
-using internal::Stmt;
+using internal::Backend;
+using internal::Connection;
 
 using Sql = internal::Query;
 
@@ -87,15 +85,16 @@ BatchRow batch_row(const Sql& q) {
 
 struct WebhookStore::Impl {
   std::mutex mu;
-  Db db;
+  std::unique_ptr<Connection> db;
 
-  // Runs `body` inside BEGIN IMMEDIATE … COMMIT (ROLLBACK on any error).
+  // Runs `body` inside a write transaction (SQLite: BEGIN IMMEDIATE),
+  // rolled back on any error.
   template <class F>
   Result<bool> transaction(F body) {
-    if (auto r = exec(db.get(), "BEGIN IMMEDIATE"); !r) return r;
+    if (auto r = db->begin_write(); !r) return r;
     Result<bool> r = body();
-    if (r) r = exec(db.get(), "COMMIT");
-    if (!r) (void)exec(db.get(), "ROLLBACK");
+    if (r) r = db->commit();
+    if (!r) (void)db->rollback();
     return r;
   }
 };
@@ -104,9 +103,8 @@ WebhookStore::WebhookStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) 
 WebhookStore::~WebhookStore() = default;
 
 Result<std::unique_ptr<WebhookStore>> WebhookStore::open(const std::string& path, bool create) {
-  auto db = internal::open_db(path, create);
-  if (!db) return Error{db.error()};
-  if (auto r = internal::ensure_schema(db->get(), path); !r) return Error{r.error()};
+  auto db = internal::open_connection(path, create);
+  if (!db) return db.failure();
   auto impl = std::make_unique<Impl>();
   impl->db = std::move(db).value();
   return std::make_unique<WebhookStore>(std::move(impl));
@@ -114,7 +112,7 @@ Result<std::unique_ptr<WebhookStore>> WebhookStore::open(const std::string& path
 
 Result<WebhookRow> WebhookStore::add(WebhookRow row) {
   std::lock_guard lock(impl_->mu);
-  sqlite3* db = impl_->db.get();
+  Connection& db = *impl_->db;
   auto r = impl_->transaction([&]() -> Result<bool> {
     Sql max(db, "SELECT coalesce(max(seq), 0) FROM events", {});
     if (!max.step()) return Error{max.failed() ? max.error() : "no max(seq)"};
@@ -134,7 +132,7 @@ Result<WebhookRow> WebhookStore::add(WebhookRow row) {
 
 Result<std::vector<WebhookRow>> WebhookStore::list() {
   std::lock_guard lock(impl_->mu);
-  Sql q(impl_->db.get(),
+  Sql q(*impl_->db,
         std::string("SELECT ") + kWebhookColumns + " FROM webhooks ORDER BY created_ms, id", {});
   std::vector<WebhookRow> out;
   while (q.step()) out.push_back(webhook_row(q));
@@ -144,8 +142,7 @@ Result<std::vector<WebhookRow>> WebhookStore::list() {
 
 Result<std::optional<WebhookRow>> WebhookStore::get(const std::string& id) {
   std::lock_guard lock(impl_->mu);
-  Sql q(impl_->db.get(), std::string("SELECT ") + kWebhookColumns + " FROM webhooks WHERE id = ?",
-        {id});
+  Sql q(*impl_->db, std::string("SELECT ") + kWebhookColumns + " FROM webhooks WHERE id = ?", {id});
   if (q.step()) return std::optional<WebhookRow>(webhook_row(q));
   if (q.failed()) return Error{q.error()};
   return std::optional<WebhookRow>();
@@ -153,19 +150,19 @@ Result<std::optional<WebhookRow>> WebhookStore::get(const std::string& id) {
 
 Result<bool> WebhookStore::update(const WebhookRow& row) {
   std::lock_guard lock(impl_->mu);
-  sqlite3* db = impl_->db.get();
+  Connection& db = *impl_->db;
   Sql q(db,
         "UPDATE webhooks SET name = ?, target = ?, events = ?, auth_type = ?, auth_username = ?, "
         "auth_password = ?, active = ? WHERE id = ?",
         {row.name, row.target, join(row.events), row.auth_type, row.auth_username,
          row.auth_password, std::int64_t{row.active}, row.id});
   if (auto r = q.run(); !r) return r;
-  return sqlite3_changes(db) > 0;
+  return q.changes() > 0;
 }
 
 Result<bool> WebhookStore::remove(const std::string& id) {
   std::lock_guard lock(impl_->mu);
-  sqlite3* db = impl_->db.get();
+  Connection& db = *impl_->db;
   bool found = false;
   auto r = impl_->transaction([&]() -> Result<bool> {
     if (auto d = Sql(db, "DELETE FROM webhook_batches WHERE webhook_id = ?", {id}).run(); !d) {
@@ -174,8 +171,9 @@ Result<bool> WebhookStore::remove(const std::string& id) {
     if (auto d = Sql(db, "DELETE FROM webhook_attempts WHERE webhook_id = ?", {id}).run(); !d) {
       return d;
     }
-    if (auto d = Sql(db, "DELETE FROM webhooks WHERE id = ?", {id}).run(); !d) return d;
-    found = sqlite3_changes(db) > 0;
+    Sql hook(db, "DELETE FROM webhooks WHERE id = ?", {id});
+    if (auto d = hook.run(); !d) return d;
+    found = hook.changes() > 0;
     return true;
   });
   if (!r) return r;
@@ -184,7 +182,7 @@ Result<bool> WebhookStore::remove(const std::string& id) {
 
 Result<std::int64_t> WebhookStore::max_event_seq() {
   std::lock_guard lock(impl_->mu);
-  Sql q(impl_->db.get(), "SELECT coalesce(max(seq), 0) FROM events", {});
+  Sql q(*impl_->db, "SELECT coalesce(max(seq), 0) FROM events", {});
   if (q.step()) return q.i64(0);
   return Error{q.failed() ? q.error() : "no max(seq)"};
 }
@@ -192,22 +190,22 @@ Result<std::int64_t> WebhookStore::max_event_seq() {
 Result<bool> WebhookStore::advance_cursor(const std::string& webhook_id, std::int64_t from,
                                           std::int64_t to) {
   std::lock_guard lock(impl_->mu);
-  sqlite3* db = impl_->db.get();
+  Connection& db = *impl_->db;
   Sql q(db, "UPDATE webhooks SET cursor_seq = ? WHERE id = ? AND cursor_seq = ?",
         {to, webhook_id, from});
   if (auto r = q.run(); !r) return r;
-  return sqlite3_changes(db) > 0;
+  return q.changes() > 0;
 }
 
 Result<bool> WebhookStore::cut_batch(const BatchRow& b, std::int64_t from, std::int64_t to) {
   std::lock_guard lock(impl_->mu);
-  sqlite3* db = impl_->db.get();
+  Connection& db = *impl_->db;
   bool moved = false;
   auto r = impl_->transaction([&]() -> Result<bool> {
     Sql cas(db, "UPDATE webhooks SET cursor_seq = ? WHERE id = ? AND cursor_seq = ?",
             {to, b.webhook_id, from});
     if (auto u = cas.run(); !u) return u;
-    moved = sqlite3_changes(db) > 0;
+    moved = cas.changes() > 0;
     if (!moved) return true;
     return Sql(db,
                "INSERT INTO webhook_batches (webhook_id, batch_id, first_seq, last_seq, "
@@ -224,7 +222,7 @@ Result<bool> WebhookStore::cut_batch(const BatchRow& b, std::int64_t from, std::
 Result<std::vector<BatchRow>> WebhookStore::due(const std::string& webhook_id, std::int64_t now_ms,
                                                 std::size_t limit) {
   std::lock_guard lock(impl_->mu);
-  Sql q(impl_->db.get(),
+  Sql q(*impl_->db,
         std::string("SELECT ") + kBatchColumns +
             " FROM webhook_batches WHERE webhook_id = ? AND state = 'pending' AND "
             "next_attempt_ms <= ? ORDER BY id LIMIT ?",
@@ -237,7 +235,7 @@ Result<std::vector<BatchRow>> WebhookStore::due(const std::string& webhook_id, s
 
 Result<std::optional<std::int64_t>> WebhookStore::next_due(const std::string& webhook_id) {
   std::lock_guard lock(impl_->mu);
-  Sql q(impl_->db.get(),
+  Sql q(*impl_->db,
         "SELECT min(next_attempt_ms) FROM webhook_batches WHERE webhook_id = ? AND state = "
         "'pending'",
         {webhook_id});
@@ -248,7 +246,7 @@ Result<std::optional<std::int64_t>> WebhookStore::next_due(const std::string& we
 
 Result<bool> WebhookStore::record_attempt(std::int64_t batch_row_id, const Attempt& a) {
   std::lock_guard lock(impl_->mu);
-  sqlite3* db = impl_->db.get();
+  Connection& db = *impl_->db;
   return impl_->transaction([&]() -> Result<bool> {
     Sql q(db,
           "UPDATE webhook_batches SET state = ?, attempts = attempts + 1, last_attempt_ms = ?, "
@@ -276,7 +274,7 @@ Result<bool> WebhookStore::record_attempt(std::int64_t batch_row_id, const Attem
 Result<std::vector<BatchRow>> WebhookStore::batches(const std::string& webhook_id,
                                                     std::size_t limit) {
   std::lock_guard lock(impl_->mu);
-  Sql q(impl_->db.get(),
+  Sql q(*impl_->db,
         "SELECT id, webhook_id, batch_id, first_seq, last_seq, event_count, '', state, attempts, "
         "created_ms, next_attempt_ms, last_attempt_ms, response_code, last_error FROM "
         "webhook_batches WHERE webhook_id = ? ORDER BY id DESC LIMIT ?",
@@ -290,7 +288,7 @@ Result<std::vector<BatchRow>> WebhookStore::batches(const std::string& webhook_i
 Result<std::vector<AttemptRow>> WebhookStore::attempts(const std::string& webhook_id,
                                                        std::size_t limit) {
   std::lock_guard lock(impl_->mu);
-  Sql q(impl_->db.get(),
+  Sql q(*impl_->db,
         "SELECT batch_id, attempt, ts_ms, response_code, state, error FROM webhook_attempts "
         "WHERE webhook_id = ? ORDER BY id DESC LIMIT ?",
         {webhook_id, static_cast<std::int64_t>(limit)});
@@ -304,7 +302,7 @@ Result<std::vector<AttemptRow>> WebhookStore::attempts(const std::string& webhoo
 
 Result<bool> WebhookStore::prune(std::int64_t before_ms) {
   std::lock_guard lock(impl_->mu);
-  sqlite3* db = impl_->db.get();
+  Connection& db = *impl_->db;
   return impl_->transaction([&]() -> Result<bool> {
     if (auto r = Sql(db, "DELETE FROM webhook_attempts WHERE ts_ms < ?", {before_ms}).run(); !r) {
       return r;
@@ -317,35 +315,49 @@ Result<bool> WebhookStore::prune(std::int64_t before_ms) {
 
 Result<QueueStats> WebhookStore::stats() {
   std::lock_guard lock(impl_->mu);
-  Sql q(impl_->db.get(),
-        "SELECT coalesce(sum(state = 'pending'), 0), "
+  Sql q(*impl_->db,
+        "SELECT coalesce(sum(CASE WHEN state = 'pending' THEN 1 ELSE 0 END), 0), "
         "coalesce(sum(CASE WHEN state = 'pending' THEN event_count ELSE 0 END), 0), "
-        "coalesce(sum(state = 'failed'), 0), "
+        "coalesce(sum(CASE WHEN state = 'failed' THEN 1 ELSE 0 END), 0), "
         "coalesce(min(CASE WHEN state = 'pending' THEN created_ms END), 0) FROM webhook_batches",
         {});
   if (!q.step()) return Error{q.failed() ? q.error() : "no row"};
   return QueueStats{q.i64(0), q.i64(1), q.i64(2), q.i64(3)};
 }
 
+// The dispatcher lease, one row per name. The row is made to exist first
+// (ON CONFLICT DO NOTHING: free names are taken at once), then read locked
+// (PostgreSQL: FOR UPDATE, so two processes never both take an expired
+// lease; SQLite's BEGIN IMMEDIATE already serialises writers).
 Result<bool> WebhookStore::lease(const std::string& name, const std::string& owner,
                                  std::int64_t now_ms, std::int64_t ttl_ms,
                                  bool (*stale_owner)(const std::string&)) {
   std::lock_guard lock(impl_->mu);
-  sqlite3* db = impl_->db.get();
+  Connection& db = *impl_->db;
   bool held = false;
   auto r = impl_->transaction([&]() -> Result<bool> {
-    Sql cur(db, "SELECT owner, expires_ms FROM webhook_lease WHERE name = ?", {name});
-    if (cur.step()) {
-      const std::string holder = cur.text(0);
-      const bool free = holder == owner || cur.i64(1) <= now_ms ||
-                        (stale_owner != nullptr && stale_owner(holder));
-      if (!free) return true;
-    } else if (cur.failed()) {
-      return Error{cur.error()};
+    Sql take(db,
+             "INSERT INTO webhook_lease (name, owner, expires_ms) VALUES (?,?,?) "
+             "ON CONFLICT (name) DO NOTHING",
+             {name, owner, now_ms + ttl_ms});
+    if (auto t = take.run(); !t) return t;
+    if (take.changes() > 0) {
+      held = true;
+      return true;
     }
+    Sql cur(db,
+            db.backend() == Backend::kPostgres
+                ? "SELECT owner, expires_ms FROM webhook_lease WHERE name = ? FOR UPDATE"
+                : "SELECT owner, expires_ms FROM webhook_lease WHERE name = ?",
+            {name});
+    if (!cur.step()) return Error{cur.failed() ? cur.error() : "the lease row vanished"};
+    const std::string holder = cur.text(0);
+    const bool free =
+        holder == owner || cur.i64(1) <= now_ms || (stale_owner != nullptr && stale_owner(holder));
+    if (!free) return true;
     held = true;
-    return Sql(db, "INSERT OR REPLACE INTO webhook_lease (name, owner, expires_ms) VALUES (?,?,?)",
-               {name, owner, now_ms + ttl_ms})
+    return Sql(db, "UPDATE webhook_lease SET owner = ?, expires_ms = ? WHERE name = ?",
+               {owner, now_ms + ttl_ms, name})
         .run();
   });
   if (!r) return r;
@@ -354,8 +366,7 @@ Result<bool> WebhookStore::lease(const std::string& name, const std::string& own
 
 Result<bool> WebhookStore::release(const std::string& name, const std::string& owner) {
   std::lock_guard lock(impl_->mu);
-  return Sql(impl_->db.get(), "DELETE FROM webhook_lease WHERE name = ? AND owner = ?",
-             {name, owner})
+  return Sql(*impl_->db, "DELETE FROM webhook_lease WHERE name = ? AND owner = ?", {name, owner})
       .run();
 }
 

@@ -20,6 +20,7 @@
 #include "net/http_server.h"
 #include "store/cert_store.h"
 #include "store/event_store.h"
+#include "store/location.h"
 #include "track/certificate_expiry.h"
 #include "track/classify.h"
 #include "track/handler.h"
@@ -241,11 +242,7 @@ Result<bool> Server::start() {
     s.certs = CertificateSet::make(s.file_certs, {});
     report_certificate_expiry(cfg->track.certificates, s.metrics);
   }
-  const std::filesystem::path db(cfg->store);
-  if (db.has_parent_path()) {
-    std::error_code ec;
-    std::filesystem::create_directories(db.parent_path(), ec);
-  }
+  store::make_store_directory(cfg->store);
   auto certs = store::CertStore::open(cfg->store, true);
   if (!certs) return Error{"store: " + certs.error()};
   s.cert_store = std::move(certs).value();
@@ -292,9 +289,9 @@ Result<bool> Server::reloaded() {
   }
   s.rebuild_certificates();
   if (cfg->store != s.store->path()) {
-    log::warning("track", "store: the new path " + cfg->store +
+    log::warning("track", "store: the new store " + store::store_name(cfg->store) +
                               " takes effect at the next restart; events still go to " +
-                              s.store->path());
+                              store::store_name(s.store->path()));
   }
   return true;
 }

@@ -98,6 +98,34 @@ INSTANTIATE_TEST_SUITE_P(
         BadValue{"dashboard:\n  admin_password_hash: md5$x\n", "dashboard.admin_password_hash"},
         BadValue{"rewrite:\n  html_scanner: regex\n", "expected fast or gumbo, got 'regex'"}));
 
+TEST(Store, ABadUriIsRefusedAtItsLine) {
+  for (auto [tail, want] :
+       {std::pair{"store: 'postgresql://u:hunter2@[::1/db'\n", "store: invalid PostgreSQL URI"},
+        {"store: postgresql://h/db?nosuchoption=1\n", "invalid URI query parameter"},
+        {"store: mysql://h/db\n", "unsupported store URI scheme 'mysql'"}}) {
+    const LoadResult r = load(minimal_yaml("", tail));
+    EXPECT_FALSE(r.ok()) << tail;
+    EXPECT_TRUE(any_contains(errors(r), want));
+    EXPECT_TRUE(any_contains(errors(r), "t.yaml:6:8: error: store:")) << "the value's line:col";
+  }
+}
+
+TEST(Store, APostgresqlUriIsKeptAsItIsAndItsPasswordNeverShown) {
+  const LoadResult r =
+      load(minimal_yaml(
+               "", "store: postgresql://tr:pw@db.example.net:5433/trackrelay?sslmode=require\n"),
+           "/etc/trackrelay");
+  ASSERT_TRUE(r.ok()) << ::testing::PrintToString(testing::lines(r));
+  EXPECT_EQ(r.config->store, "postgresql://tr:pw@db.example.net:5433/trackrelay?sslmode=require");
+  const LoadResult short_scheme = load(minimal_yaml("", "store: postgres:///trackrelay\n"));
+  ASSERT_TRUE(short_scheme.ok());
+  EXPECT_EQ(short_scheme.config->store, "postgres:///trackrelay");
+  const LoadResult bad = load(minimal_yaml("", "store: 'postgresql://u:hunter2@[::1/db'\n"));
+  ASSERT_FALSE(bad.ok());
+  for (const std::string& e : errors(bad)) EXPECT_EQ(e.find("hunter2"), std::string::npos) << e;
+  EXPECT_TRUE(any_contains(errors(bad), "postgresql://u@[::1/db")) << "the URI, without password";
+}
+
 TEST(Paths, RelativePathsResolveAgainstTheBaseDirectory) {
   const LoadResult r = load(minimal_yaml("",
                                          "relay:\n  upstream: maildir:out\n"

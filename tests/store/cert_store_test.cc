@@ -2,20 +2,22 @@
 // write that changes what is served bumps the domains change counter (so
 // every process rebuilds) and one that does not, does not; live
 // certificates (active, unexpired) reach DomainStore::load()'s tls_live;
-// the ACME account and HTTP-01 challenges round-trip.
+// the ACME account and HTTP-01 challenges round-trip; one issuer holds the
+// lease. On both backends.
 #include "store/cert_store.h"
 
 #include <gtest/gtest.h>
 
 #include <chrono>
 
+#include "pg_fixture.h"
 #include "store/domain_store.h"
 #include "store_test_util.h"
 
 namespace trackrelay::store {
 namespace {
 
-using Dir = testing::TempDir;
+using CertStoreOn = testing::BackendTest;
 
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -23,9 +25,8 @@ std::int64_t now_ms() {
       .count();
 }
 
-TEST(CertStore, CertificatesBumpTheCounterAndReachTlsLive) {
-  Dir dir;
-  const std::string db = dir.file("s.db");
+TEST_P(CertStoreOn, CertificatesBumpTheCounterAndReachTlsLive) {
+  const std::string db = store("s.db");
   auto certs = CertStore::open(db);
   auto domains = DomainStore::open(db);
   ASSERT_TRUE(certs.ok()) << certs.error();
@@ -74,9 +75,8 @@ TEST(CertStore, CertificatesBumpTheCounterAndReachTlsLive) {
   EXPECT_TRUE((*domains)->load()->tls_live.empty());
 }
 
-TEST(CertStore, AccountsAndChallenges) {
-  Dir dir;
-  auto certs = CertStore::open(dir.file("s.db"));
+TEST_P(CertStoreOn, AccountsAndChallenges) {
+  auto certs = CertStore::open(store("s.db"));
   ASSERT_TRUE(certs.ok());
   EXPECT_FALSE((*certs)->account("https://ca.test/dir")->has_value());
   ASSERT_TRUE((*certs)->put_account({"https://ca.test/dir", "PEM", "https://ca.test/acct/1"}).ok());
@@ -89,7 +89,30 @@ TEST(CertStore, AccountsAndChallenges) {
   EXPECT_FALSE((*certs)->challenge("other")->has_value());
   ASSERT_TRUE((*certs)->delete_challenge("tok").ok());
   EXPECT_FALSE((*certs)->challenge("tok")->has_value());
+  // Replacing an account or a challenge keeps one row.
+  ASSERT_TRUE(
+      (*certs)->put_account({"https://ca.test/dir", "PEM2", "https://ca.test/acct/2"}).ok());
+  EXPECT_EQ((*(*certs)->account("https://ca.test/dir"))->key_pem, "PEM2");
+  ASSERT_TRUE((*certs)->put_challenge("t2", "a", "x.example.com").ok());
+  ASSERT_TRUE((*certs)->put_challenge("t2", "b", "x.example.com").ok());
+  EXPECT_EQ(**(*certs)->challenge("t2"), "b");
 }
+
+TEST_P(CertStoreOn, OneIssuerHoldsTheLeaseUntilItExpiresOrIsReleased) {
+  const std::string db = store("s.db");
+  auto a = CertStore::open(db);
+  auto b = CertStore::open(db);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_TRUE(*(*a)->take_lease("node-a", 60000));
+  EXPECT_FALSE(*(*b)->take_lease("node-b", 60000)) << "held by node-a";
+  EXPECT_TRUE(*(*a)->take_lease("node-a", 60000)) << "the holder renews";
+  ASSERT_TRUE((*a)->release_lease("node-a").ok());
+  EXPECT_TRUE(*(*b)->take_lease("node-b", -1)) << "free after release";
+  EXPECT_TRUE(*(*a)->take_lease("node-a", 60000)) << "node-b's lease expired at once";
+  EXPECT_EQ(testing::read_sql(db, "SELECT holder FROM acme_lease"), "node-a");
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, CertStoreOn, testing::kBackends, testing::backend_name);
 
 }  // namespace
 }  // namespace trackrelay::store

@@ -1,7 +1,8 @@
 // tests/store/domain_store_test.cc — DomainStore: the v1 → v2 migration
 // keeps existing events, the change counter, uniqueness, one default per
 // account, "no delete while in use", hashed keys with revocation, and two
-// handles on one file seeing each other's writes.
+// handles on one store seeing each other's writes; all but the SQLite
+// migration tests run on both backends.
 #include "store/domain_store.h"
 
 #include <gtest/gtest.h>
@@ -11,6 +12,7 @@
 #include <filesystem>
 #include <map>
 
+#include "pg_fixture.h"
 #include "store/event_store.h"
 #include "store_test_util.h"
 
@@ -20,6 +22,8 @@ namespace {
 namespace fs = std::filesystem;
 using testing::sqlite;
 using Dir = testing::TempDir;
+using testing::read_sql;
+using DomainStoreOn = testing::BackendTest;
 
 std::unique_ptr<DomainStore> open_store(const std::string& path) {
   auto s = DomainStore::open(path);
@@ -71,9 +75,8 @@ TEST(DomainStore, EventStoreAndDomainStoreShareOneNewFile) {
   EXPECT_EQ(*s->version(), 0);
 }
 
-TEST(DomainStore, ChangeCounterAndUniqueness) {
-  Dir dir;
-  auto s = open_store(dir.file("d.db"));
+TEST_P(DomainStoreOn, ChangeCounterAndUniqueness) {
+  auto s = open_store(store("d.db"));
   ASSERT_TRUE(s);
   EXPECT_EQ(*s->add_tracking_domain(domain("click.example.com")), Change::kDone);
   EXPECT_EQ(*s->version(), 1);
@@ -86,9 +89,8 @@ TEST(DomainStore, ChangeCounterAndUniqueness) {
   EXPECT_FALSE((*row)->verified);
 }
 
-TEST(DomainStore, OneDefaultPerAccount) {
-  Dir dir;
-  auto s = open_store(dir.file("d.db"));
+TEST_P(DomainStoreOn, OneDefaultPerAccount) {
+  auto s = open_store(store("d.db"));
   ASSERT_TRUE(s);
   for (auto [name, sub] :
        {std::pair{"a.example.com", 0}, {"b.example.com", 0}, {"c.example.com", 3}}) {
@@ -106,9 +108,8 @@ TEST(DomainStore, OneDefaultPerAccount) {
   EXPECT_TRUE(def["c.example.com"]) << "another account keeps its own default";
 }
 
-TEST(DomainStore, TrackingDomainInUseCannotBeDeleted) {
-  Dir dir;
-  auto s = open_store(dir.file("d.db"));
+TEST_P(DomainStoreOn, TrackingDomainInUseCannotBeDeleted) {
+  auto s = open_store(store("d.db"));
   ASSERT_TRUE(s);
   ASSERT_EQ(*s->add_tracking_domain(domain("click.example.com")), Change::kDone);
   ASSERT_EQ(*s->add_sending_domain({"example.com", 0, "click.example.com", 0}), Change::kDone);
@@ -122,17 +123,23 @@ TEST(DomainStore, TrackingDomainInUseCannotBeDeleted) {
   EXPECT_EQ(*s->delete_tracking_domain("click.example.com", used_by), Change::kNotFound);
 }
 
-TEST(DomainStore, KeysAreHashedAndRevocable) {
-  Dir dir;
-  const std::string db = dir.file("k.db");
+TEST_P(DomainStoreOn, KeysAreHashedAndRevocable) {
+  const std::string db = store("k.db");
   auto s = open_store(db);
   ASSERT_TRUE(s);
   auto k = s->create_api_key("ops", 0);
   ASSERT_TRUE(k.ok());
   EXPECT_EQ(k->key.size(), 40u);
-  EXPECT_EQ(sqlite(db, "SELECT count(*) FROM api_keys WHERE hash = '" + k->key + "'"), "0");
-  EXPECT_EQ(sqlite(db, "SELECT instr(CAST(hash AS TEXT), '" + k->key + "') FROM api_keys"), "0")
+  EXPECT_EQ(read_sql(db, "SELECT count(*) FROM api_keys WHERE hash = '" + k->key + "'"), "0");
+  EXPECT_EQ(
+      read_sql(db, postgres() ? "SELECT position('" + k->key + "'::bytea in hash) FROM api_keys"
+                              : "SELECT instr(CAST(hash AS TEXT), '" + k->key + "') FROM api_keys"),
+      "0")
       << "the key itself is never stored";
+  EXPECT_EQ(read_sql(db, postgres() ? "SELECT octet_length(hash) FROM api_keys"
+                                    : "SELECT length(CAST(hash AS BLOB)) FROM api_keys"),
+            "32")
+      << "a SHA-256 digest";
   auto found = s->authenticate(k->key);
   ASSERT_TRUE(found.ok() && found->has_value());
   EXPECT_EQ((*found)->label, "ops");
@@ -145,9 +152,8 @@ TEST(DomainStore, KeysAreHashedAndRevocable) {
   EXPECT_EQ(*s->revoke_api_key(k->row.id), Change::kNotFound);
 }
 
-TEST(DomainStore, TwoHandlesSeeEachOthersWrites) {
-  Dir dir;
-  const std::string db = dir.file("shared.db");
+TEST_P(DomainStoreOn, TwoHandlesSeeEachOthersWrites) {
+  const std::string db = store("shared.db");
   auto a = open_store(db);
   auto b = open_store(db);
   ASSERT_TRUE(a && b);
@@ -160,9 +166,8 @@ TEST(DomainStore, TwoHandlesSeeEachOthersWrites) {
   EXPECT_EQ(snap->sending[0].domain, "example.com");
 }
 
-TEST(DomainStore, Subaccounts) {
-  Dir dir;
-  auto s = open_store(dir.file("s.db"));
+TEST_P(DomainStoreOn, Subaccounts) {
+  auto s = open_store(store("s.db"));
   ASSERT_TRUE(s);
   auto one = s->add_subaccount("Customer One", "active");
   auto two = s->add_subaccount("Customer Two", "suspended");
@@ -172,6 +177,8 @@ TEST(DomainStore, Subaccounts) {
   EXPECT_EQ((*s->subaccount(2))->status, "suspended");
   EXPECT_FALSE(s->subaccount(3)->has_value());
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, DomainStoreOn, testing::kBackends, testing::backend_name);
 
 }  // namespace
 }  // namespace trackrelay::store

@@ -2,9 +2,11 @@
 // subaccounts part): the v3 → v4 migration gives existing keys every grant
 // (""), a key's grants are kept and read back by authenticate() and
 // api_keys(), has_grant() matches whole names only, and a subaccount with
-// its first key is one transaction (both or neither).
+// its first key is one transaction (both or neither). KeyGrantsOn runs on
+// both backends.
 #include <gtest/gtest.h>
 
+#include "pg_fixture.h"
 #include "store/domain_store.h"
 #include "store/event_store.h"
 #include "store_test_util.h"
@@ -14,6 +16,8 @@ namespace {
 
 using testing::sqlite;
 using Dir = testing::TempDir;
+using testing::read_sql;
+using KeyGrantsOn = testing::BackendTest;
 
 TEST(KeyGrants, MigratedKeysKeepEveryGrant) {
   Dir dir;
@@ -37,9 +41,8 @@ TEST(KeyGrants, MigratedKeysKeepEveryGrant) {
   EXPECT_TRUE((*found)->has_grant("smtp/inject")) << "\"\" is every grant";
 }
 
-TEST(KeyGrants, StoredAndReadBack) {
-  Dir dir;
-  auto s = DomainStore::open(dir.file("g.db"));
+TEST_P(KeyGrantsOn, StoredAndReadBack) {
+  auto s = DomainStore::open(store("g.db"));
   ASSERT_TRUE(s.ok()) << s.error();
   auto sub = (*s)->add_subaccount("a", "active");
   ASSERT_TRUE(sub.ok());
@@ -58,9 +61,8 @@ TEST(KeyGrants, StoredAndReadBack) {
   EXPECT_EQ(keys->front().grants, "smtp/inject message_events/view");
 }
 
-TEST(KeyGrants, SubaccountAndItsFirstKeyInOneTransaction) {
-  Dir dir;
-  const std::string db = dir.file("t.db");
+TEST_P(KeyGrantsOn, SubaccountAndItsFirstKeyInOneTransaction) {
+  const std::string db = store("t.db");
   auto s = DomainStore::open(db);
   ASSERT_TRUE(s.ok()) << s.error();
   auto made = (*s)->add_subaccount_with_key("acme", "active", "", "smtp/inject");
@@ -76,14 +78,20 @@ TEST(KeyGrants, SubaccountAndItsFirstKeyInOneTransaction) {
   ASSERT_TRUE(bare.ok());
   EXPECT_FALSE(bare->key.has_value());
   // When the key cannot be stored, neither is the subaccount.
-  sqlite(db,
-         "CREATE TRIGGER no_keys BEFORE INSERT ON api_keys BEGIN "
-         "SELECT RAISE(ABORT, 'refused'); END;");
+  EXPECT_EQ(read_sql(db, postgres() ? "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql "
+                                      "AS 'BEGIN RAISE EXCEPTION ''refused''; END'; "
+                                      "CREATE TRIGGER no_keys BEFORE INSERT ON api_keys "
+                                      "FOR EACH ROW EXECUTE FUNCTION refuse();"
+                                    : "CREATE TRIGGER no_keys BEFORE INSERT ON api_keys BEGIN "
+                                      "SELECT RAISE(ABORT, 'refused'); END;"),
+            "");
   auto failed = (*s)->add_subaccount_with_key("half", "active", "k", "");
   EXPECT_FALSE(failed.ok());
-  EXPECT_EQ(sqlite(db, "SELECT count(*) FROM subaccounts WHERE name = 'half'"), "0");
-  EXPECT_EQ(sqlite(db, "SELECT count(*) FROM subaccounts"), "2");
+  EXPECT_EQ(read_sql(db, "SELECT count(*) FROM subaccounts WHERE name = 'half'"), "0");
+  EXPECT_EQ(read_sql(db, "SELECT count(*) FROM subaccounts"), "2");
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, KeyGrantsOn, testing::kBackends, testing::backend_name);
 
 }  // namespace
 }  // namespace trackrelay::store

@@ -13,6 +13,7 @@
 
 #include <cctype>
 #include <cstdio>
+#include <map>
 #include <ostream>
 #include <string>
 
@@ -87,5 +88,39 @@ inline std::string fresh_store(Backend backend, const TempDir& dir,
                                const std::string& file = "store.db") {
   return backend == Backend::kSqlite ? dir.file(file) : pg_database();
 }
+
+// Reads `sql` through the backend's own client, independent of store/: the
+// sqlite3 CLI, or psql (unaligned, tuples only: columns joined by '|', as
+// the CLI prints them). Output without trailing newlines.
+inline std::string read_sql(const std::string& store, const std::string& sql) {
+  if (!internal::is_postgres_uri(store)) return sqlite(store, sql);
+  std::string cmd =
+      "/usr/lib/postgresql/15/bin/psql -X -q -A -t -d '" + store + "' -c \"" + sql + "\" 2>&1";
+  std::string out;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (p == nullptr) return out;
+  char buf[512];
+  std::size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  pclose(p);
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  return out;
+}
+
+// A suite run once per backend: store("name") is a fresh store value, the
+// same one for the same name within a test.
+class BackendTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  const std::string& store(const std::string& name = "store.db") {
+    auto it = stores_.find(name);
+    if (it == stores_.end()) it = stores_.emplace(name, fresh_store(GetParam(), dir_, name)).first;
+    return it->second;
+  }
+  bool postgres() const { return GetParam() == Backend::kPostgres; }
+  TempDir dir_;
+
+ private:
+  std::map<std::string, std::string> stores_;
+};
 
 }  // namespace trackrelay::store::testing

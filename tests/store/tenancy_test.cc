@@ -4,9 +4,11 @@
 // stored; keys of suspended, terminated or deleted subaccounts do not
 // authenticate (and do again when reactivated); a subaccount's status change
 // bumps the change counter and is in the snapshot; events keep their
-// subaccount_id and are filtered by it, never by tracking domain.
+// subaccount_id and are filtered by it, never by tracking domain. The
+// domain-store tests (TenancyOn) run on both backends.
 #include <gtest/gtest.h>
 
+#include "pg_fixture.h"
 #include "store/domain_store.h"
 #include "store/event_store.h"
 #include "store/event_summary.h"
@@ -17,6 +19,7 @@ namespace {
 
 using testing::sqlite;
 using Dir = testing::TempDir;
+using TenancyOn = testing::BackendTest;
 
 // Undoes migration 4 (the events' message fields, issue 11).
 constexpr const char* kWindBackVersion4 =
@@ -73,9 +76,8 @@ TEST(Tenancy, MigratesVersion2SendingDomainsToUnverifiedWithATokenAndEventsToPri
   EXPECT_EQ(sqlite(db, "SELECT subaccount_id FROM events"), "0");
 }
 
-TEST(Tenancy, SendingDomainVerificationIsStored) {
-  Dir dir;
-  auto s = open_store(dir.file("v.db"));
+TEST_P(TenancyOn, SendingDomainVerificationIsStored) {
+  auto s = open_store(store("v.db"));
   ASSERT_TRUE(s);
   ASSERT_EQ(*s->add_sending_domain({"example.com", 3, "", 0}), Change::kDone);
   auto row = s->sending_domain("example.com");
@@ -104,9 +106,8 @@ TEST(Tenancy, SendingDomainVerificationIsStored) {
   EXPECT_EQ(snap->sending[0].subaccount_id, 3);
 }
 
-TEST(Tenancy, KeysOfInactiveSubaccountsDoNotAuthenticate) {
-  Dir dir;
-  auto s = open_store(dir.file("k.db"));
+TEST_P(TenancyOn, KeysOfInactiveSubaccountsDoNotAuthenticate) {
+  auto s = open_store(store("k.db"));
   ASSERT_TRUE(s);
   auto sub = s->add_subaccount("tenant", "active");
   ASSERT_TRUE(sub.ok());
@@ -201,6 +202,8 @@ TEST(Tenancy, EventsAreSelectedByTheirOwnerNotByDomain) {
   sq.subaccount_id.reset();
   EXPECT_EQ(summarize(o.path, sq)->totals[0], 4);
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, TenancyOn, testing::kBackends, testing::backend_name);
 
 }  // namespace
 }  // namespace trackrelay::store

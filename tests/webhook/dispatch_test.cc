@@ -1,15 +1,21 @@
 // tests/webhook/dispatch_test.cc — the pieces of webhook delivery without a
 // network: the signature (against a value computed independently with
 // OpenSSL's one-shot HMAC), the retry schedule, the batch shape, and the
-// store's queue rules (cut_batch compare-and-set, attempts, the lease).
+// store's queue rules (cut_batch compare-and-set, attempts, the lease) on
+// SQLite and PostgreSQL.
 #include <gtest/gtest.h>
 #include <openssl/hmac.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <boost/json.hpp>
 #include <filesystem>
+#include <thread>
+#include <vector>
 
+#include "../store/pg_fixture.h"
 #include "base/encoding.h"
+#include "store/db.h"
 #include "store/event_store.h"
 #include "store/webhook_store.h"
 #include "webhook/dispatcher.h"
@@ -18,8 +24,6 @@
 
 namespace trackrelay::webhook {
 namespace {
-
-namespace fs = std::filesystem;
 
 TEST(Signature, IsHmacSha256OfTimeDotBody) {
   const std::string secret = "s3cret", body = R"([{"msys":{}}])";
@@ -118,37 +122,52 @@ TEST(Target, ParsesAndRefuses) {
   EXPECT_NE(r.error.find("refused"), std::string::npos) << r.error;
 }
 
-class Queue : public ::testing::Test {
+// The queue rules on both store backends. Events come from EventStore on
+// SQLite and are inserted directly on PostgreSQL (its EventStore is not
+// this suite's subject).
+class Queue : public ::testing::TestWithParam<store::internal::Backend> {
  protected:
   void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "trackrelay-webhook-XXXXXX").string();
-    dir_ = mkdtemp(tmpl.data());
-    store::Options o;
-    o.path = dir_ + "/s.db";
-    auto e = store::EventStore::open(o);
-    ASSERT_TRUE(e.ok()) << e.error();
-    events_ = std::move(e).value();
-    auto w = store::WebhookStore::open(o.path);
+    store_ = store::testing::fresh_store(GetParam(), dir_, "s.db");
+    ASSERT_FALSE(store_.empty());
+    if (GetParam() == store::internal::Backend::kSqlite) {
+      store::Options o;
+      o.path = store_;
+      auto e = store::EventStore::open(o);
+      ASSERT_TRUE(e.ok()) << e.error();
+      events_ = std::move(e).value();
+    } else {
+      auto c = store::internal::open_connection(store_, true);
+      ASSERT_TRUE(c.ok()) << c.error();
+      sql_ = std::move(c).value();
+    }
+    auto w = store::WebhookStore::open(store_);
     ASSERT_TRUE(w.ok()) << w.error();
     hooks_ = std::move(w).value();
   }
-  void TearDown() override {
-    hooks_.reset();
-    events_.reset();
-    fs::remove_all(dir_);
-  }
   void click() {
+    if (sql_) {
+      store::internal::Query q(*sql_,
+                               "INSERT INTO events (event_id, type, ts_ms, tracking_domain, "
+                               "target_link_url, target_link_name, message_id, rcpt_to, "
+                               "campaign_id, sending_domain, user_agent, ip_address, method) "
+                               "VALUES ('e', 'click', 1, '', '', '', '', '', '', '', '', '', '')");
+      ASSERT_TRUE(q.run().ok()) << q.error();
+      return;
+    }
     store::Event e;
     e.type = "click";
     e.timestamp_ms = 1;
     ASSERT_TRUE(events_->append_and_wait(e).ok());
   }
-  std::string dir_;
+  store::testing::TempDir dir_;
+  std::string store_;
+  std::unique_ptr<store::internal::Connection> sql_;
   std::unique_ptr<store::EventStore> events_;
   std::unique_ptr<store::WebhookStore> hooks_;
 };
 
-TEST_F(Queue, ANewWebhookStartsAfterTheNewestEvent) {
+TEST_P(Queue, ANewWebhookStartsAfterTheNewestEvent) {
   click();
   click();
   store::WebhookRow h;
@@ -160,7 +179,7 @@ TEST_F(Queue, ANewWebhookStartsAfterTheNewestEvent) {
   EXPECT_EQ(*hooks_->max_event_seq(), 2);
 }
 
-TEST_F(Queue, CutBatchMovesTheCursorOnceAndRecordsAttempts) {
+TEST_P(Queue, CutBatchMovesTheCursorOnceAndRecordsAttempts) {
   store::WebhookRow h;
   h.id = "w1";
   ASSERT_TRUE(hooks_->add(h).ok());
@@ -195,7 +214,7 @@ bool always_stale(const std::string&) {
   return true;
 }
 
-TEST_F(Queue, OneLeaseHolderAtATime) {
+TEST_P(Queue, OneLeaseHolderAtATime) {
   EXPECT_TRUE(*hooks_->lease("d", "a", 1000, 10000));
   EXPECT_FALSE(*hooks_->lease("d", "b", 2000, 10000));
   EXPECT_TRUE(*hooks_->lease("d", "a", 3000, 10000)) << "renewal";
@@ -204,6 +223,32 @@ TEST_F(Queue, OneLeaseHolderAtATime) {
   ASSERT_TRUE(hooks_->release("d", "c").ok());
   EXPECT_TRUE(*hooks_->lease("d", "a", 13003, 10000));
 }
+
+TEST_P(Queue, ProcessesRacingForAnExpiredLeaseGetOneHolder) {
+  ASSERT_TRUE(*hooks_->lease("d", "old", 1000, 10));  // expired for everyone below
+  constexpr int kRacers = 6;
+  std::vector<std::unique_ptr<store::WebhookStore>> stores;
+  for (int i = 0; i < kRacers; ++i) {
+    auto w = store::WebhookStore::open(store_);
+    ASSERT_TRUE(w.ok()) << w.error();
+    stores.push_back(std::move(w).value());
+  }
+  std::atomic<int> held{0};
+  std::atomic<int> failed{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kRacers; ++i) {
+    threads.emplace_back([&, i] {
+      auto r = stores[i]->lease("d", "racer" + std::to_string(i), 5000, 60000);
+      if (!r) ++failed;
+      if (r && *r) ++held;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_EQ(held.load(), 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, Queue, store::testing::kBackends, store::testing::backend_name);
 
 }  // namespace
 }  // namespace trackrelay::webhook
