@@ -305,6 +305,9 @@ constexpr KeySpec kKeys[] = {
   {"metrics.listen", Kind::kListen, kOptional, "", 0, 0,
    "address(es) serving GET /metrics over plain HTTP: host:port, [v6]:port; empty: none",
    [](Config& c) -> FieldRef { return &c.metrics.listen; }},
+  {"store_spool", Kind::kPath, kOptional, "var/spool", 0, 0,
+   "store: postgresql://… only: the local directory where events wait while PostgreSQL is unreachable",
+   [](Config& c) -> FieldRef { return &c.store_spool; }},
 };
 // clang-format on
 

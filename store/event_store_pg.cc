@@ -356,7 +356,15 @@ Result<bool> PgEvents::Impl::insert(const std::vector<Event>& events) {
   return true;
 }
 
-void PgEvents::Impl::set_health(bool ok, const std::string& reason, bool spooling) {
+void PgEvents::Impl::set_health(bool ok, const std::string& why, bool spooling) {
+  std::string reason;  // one line (libpq's messages span several)
+  for (char c : why) {
+    if (c != '\n' && c != '\t') {
+      reason += c;
+    } else if (!reason.empty() && reason.back() != ' ') {
+      reason += ' ';
+    }
+  }
   std::lock_guard lock(mu);
   const std::string& name = db->name();
   if (ok) {

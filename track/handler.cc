@@ -95,7 +95,11 @@ Reply handle(const Prepared& p, const Request& r, std::chrono::system_clock::tim
       reply.body = "ok\n";
     } else {
       reply.status = 503;
-      reply.body = "degraded: the event store is failing (events are not recorded); see the log\n";
+      reply.body = store_health.spooling
+                       ? "degraded: the database is unreachable (events are spooled on local disk "
+                         "and shipped when it is back); see the log\n"
+                       : "degraded: the event store is failing (events are not recorded); see the "
+                         "log\n";
       reply.why = store_health.reason;
     }
     return reply;
