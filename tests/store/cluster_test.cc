@@ -48,11 +48,13 @@ bool eventually(const std::function<bool()>& done, std::chrono::milliseconds lim
   return true;
 }
 
-// Ends every other session of trackrelay's (application_name) on the server.
+// Ends trackrelay's sessions (application_name) on this test's database whose
+// last statement is like `like`.
 void kill_sessions(const std::string& uri, const std::string& like) {
+  // This test's database only: other tests share the server.
   psql(uri,
        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name "
-       "= 'trackrelay' AND query LIKE '" +
+       "= 'trackrelay' AND datname = current_database() AND query LIKE '" +
            like + "'");
 }
 
