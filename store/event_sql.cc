@@ -35,8 +35,7 @@ class PgRow final : public Row {
     return std::strtoll(PQgetvalue(r_, row_, c), nullptr, 10);
   }
   std::string text(int c) const override {
-    return std::string(PQgetvalue(r_, row_, c),
-                       static_cast<std::size_t>(PQgetlength(r_, row_, c)));
+    return std::string(PQgetvalue(r_, row_, c), static_cast<std::size_t>(PQgetlength(r_, row_, c)));
   }
 
  private:
@@ -156,9 +155,10 @@ std::string pg_text(std::string_view s) {
       continue;
     }
     // A well-formed sequence (RFC 3629: no overlongs, no surrogates, <= U+10FFFF).
-    std::size_t len = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3
-                                                : c >= 0xF0 && c <= 0xF4 ? 4
-                                                                         : 0;
+    std::size_t len = c >= 0xC2 && c <= 0xDF   ? 2
+                      : c >= 0xE0 && c <= 0xEF ? 3
+                      : c >= 0xF0 && c <= 0xF4 ? 4
+                                               : 0;
     bool ok = len != 0 && i + len <= s.size();
     for (std::size_t k = 1; ok && k < len; ++k) {
       ok = (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80;

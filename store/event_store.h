@@ -190,7 +190,7 @@ class EventStore {
   explicit EventStore(std::unique_ptr<internal::PgEvents> pg);
 
  private:
-  std::unique_ptr<Impl> impl_;             // SQLite
+  std::unique_ptr<Impl> impl_;              // SQLite
   std::unique_ptr<internal::PgEvents> pg_;  // PostgreSQL (store/event_store_pg.h)
 };
 

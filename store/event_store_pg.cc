@@ -146,12 +146,12 @@ struct PgEvents::Impl {
   };
 
   Options options;
-  std::unique_ptr<PgConnection> db;     // writer thread only
-  std::unique_ptr<EventSpool> spool;    // null without Options::spool_dir
+  std::unique_ptr<PgConnection> db;             // writer thread only
+  std::unique_ptr<EventSpool> spool;            // null without Options::spool_dir
   std::mt19937_64 ids{std::random_device{}()};  // writer thread only
-  bool db_down = false;                 // writer thread: the last write failed
-  bool look_for_orphans = true;         // writer thread: ship dead writers' files
-  Steady::time_point next_try{};        // writer thread: the next reconnect
+  bool db_down = false;                         // writer thread: the last write failed
+  bool look_for_orphans = true;                 // writer thread: ship dead writers' files
+  Steady::time_point next_try{};                // writer thread: the next reconnect
 
   std::mutex mu;  // guards queue, stopping, health
   std::condition_variable wake;
@@ -206,14 +206,12 @@ void PgEvents::Impl::run() {
   for (;;) {
     batch.clear();
     const bool more = take(batch);
-    if (spool && Steady::now() >= next_try &&
-        (db_down || spool->holding() || look_for_orphans)) {
+    if (spool && Steady::now() >= next_try && (db_down || spool->holding() || look_for_orphans)) {
       ship_spool();
     }
     if (!more) return;
     if (batch.empty()) continue;
-    Result<bool> r =
-        metrics::timed(options.commit_seconds, [&] { return write_or_spool(batch); });
+    Result<bool> r = metrics::timed(options.commit_seconds, [&] { return write_or_spool(batch); });
     (r ? appended : failed) += batch.size();
     for (Pending& p : batch) {
       if (p.done) p.done(r);
@@ -261,16 +259,19 @@ Result<bool> PgEvents::Impl::write_or_spool(std::vector<Pending>& batch) {
 void PgEvents::Impl::ship_spool() {
   next_try = Steady::now() + std::chrono::milliseconds(options.retry_ms);
   if (auto up = db->ensure_connected(); !up) {
-    set_health(false, "the database failed: " + up.error() + "; events are spooled in " +
-                          spool->dir(), true);
+    set_health(false,
+               "the database failed: " + up.error() + "; events are spooled in " + spool->dir(),
+               true);
     return;
   }
-  auto shipped = spool->drain([this](std::vector<Event>& b) { return write(b); },
-                              options.max_batch);
+  auto shipped =
+      spool->drain([this](std::vector<Event>& b) { return write(b); }, options.max_batch);
   if (!shipped) {
     db_down = true;
-    set_health(false, "shipping the spool failed: " + shipped.error() +
-                          "; events are spooled in " + spool->dir(), true);
+    set_health(
+        false,
+        "shipping the spool failed: " + shipped.error() + "; events are spooled in " + spool->dir(),
+        true);
     return;
   }
   look_for_orphans = false;

@@ -8,10 +8,10 @@
 #include <boost/json/serialize.hpp>
 #include <map>
 
+#include "pg_fixture.h"
 #include "store/event_json.h"
 #include "store/event_store.h"
 #include "store/event_summary.h"
-#include "event_backends.h"
 #include "store_test_util.h"
 
 namespace trackrelay::store {
@@ -42,7 +42,7 @@ Event event(const std::string& type, const std::string& kind, std::vector<std::s
 }
 
 // The tests below run on SQLite and on PostgreSQL.
-class ClassificationBackends : public testing::EventBackends {};
+class ClassificationBackends : public testing::BackendTest {};
 INSTANTIATE_TEST_SUITE_P(Backends, ClassificationBackends, testing::kBackends,
                          testing::backend_name);
 

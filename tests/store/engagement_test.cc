@@ -9,10 +9,10 @@
 #include <map>
 #include <set>
 
+#include "pg_fixture.h"
 #include "store/event_json.h"
 #include "store/event_metrics.h"
 #include "store/event_store.h"
-#include "event_backends.h"
 #include "store_test_util.h"
 
 namespace trackrelay::store {
@@ -104,9 +104,9 @@ TEST(Engagement, MigratesVersion3EventsWithEmptyMessageFields) {
 }
 
 // The tests below run on SQLite and on PostgreSQL.
-class EngagementBackends : public testing::EventBackends {};
+class EngagementBackends : public testing::BackendTest {};
 INSTANTIATE_TEST_SUITE_P(Backends, EngagementBackends, testing::kBackends, testing::backend_name);
-using testing::independent;
+using testing::read_sql;
 
 TEST_P(EngagementBackends, InjectionsAreWrittenTogetherInOneCommit) {
   auto s = open_at(store());
@@ -117,7 +117,7 @@ TEST_P(EngagementBackends, InjectionsAreWrittenTogetherInOneCommit) {
                               injection("1", "c@x.org", "c")})
           .ok());
   EXPECT_EQ(s->stats().commits, before + 1) << "one durable write per message";
-  EXPECT_EQ(independent(store(), "SELECT count(*) FROM events WHERE type='injection'"), "3");
+  EXPECT_EQ(read_sql(store(), "SELECT count(*) FROM events WHERE type='injection'"), "3");
   EXPECT_TRUE(s->append_all_and_wait({}).ok());
 }
 

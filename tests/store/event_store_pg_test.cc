@@ -10,7 +10,6 @@
 #include <filesystem>
 #include <thread>
 
-#include "event_backends.h"
 #include "pg_fixture.h"
 #include "store/event_spool.h"
 #include "store/event_store.h"
@@ -20,7 +19,7 @@ namespace trackrelay::store {
 namespace {
 
 namespace fs = std::filesystem;
-using testing::independent;
+using testing::read_sql;
 using testing::TempDir;
 
 Event click(int i) {
@@ -113,12 +112,12 @@ TEST(EventStorePg, SpoolsWhileTheDatabaseIsAwayThenShipsEachEventOnce) {
   outage.end();
   ASSERT_TRUE(eventually([&] { return s->health().ok; })) << s->health().reason;
   ASSERT_TRUE(s->append_and_wait(click(12)).ok());
-  EXPECT_EQ(independent(uri, "SELECT count(*) FROM events"), "13");
-  EXPECT_EQ(independent(uri, "SELECT count(DISTINCT event_id) FROM events"), "13");
-  EXPECT_EQ(independent(uri, "SELECT count(DISTINCT ts_ms) FROM events"), "13");
+  EXPECT_EQ(read_sql(uri, "SELECT count(*) FROM events"), "13");
+  EXPECT_EQ(read_sql(uri, "SELECT count(DISTINCT event_id) FROM events"), "13");
+  EXPECT_EQ(read_sql(uri, "SELECT count(DISTINCT ts_ms) FROM events"), "13");
   EXPECT_EQ(spool_files(spool), 0u);
   // In order: the spooled events were committed before the one after the outage.
-  EXPECT_EQ(independent(uri, "SELECT ts_ms FROM events ORDER BY seq DESC LIMIT 1"),
+  EXPECT_EQ(read_sql(uri, "SELECT ts_ms FROM events ORDER BY seq DESC LIMIT 1"),
             std::to_string(click(12).timestamp_ms));
 }
 
@@ -135,7 +134,7 @@ TEST(EventStorePg, WithoutASpoolAnUnreachableDatabaseFailsTheAppend) {
   outage.end();
   ASSERT_TRUE(eventually([&] { return s->append_and_wait(click(2)).ok(); }));
   EXPECT_TRUE(s->health().ok);
-  EXPECT_EQ(independent(uri, "SELECT count(*) FROM events"), "2");
+  EXPECT_EQ(read_sql(uri, "SELECT count(*) FROM events"), "2");
 }
 
 TEST(EventStorePg, SpoolOfADeadWriterIsShippedAtStartWithoutDuplicates) {
@@ -163,9 +162,8 @@ TEST(EventStorePg, SpoolOfADeadWriterIsShippedAtStartWithoutDuplicates) {
   auto s = open_pg(uri, spool);
   ASSERT_TRUE(s);
   ASSERT_TRUE(eventually([&] { return spool_files(spool) == 0; }));
-  EXPECT_EQ(independent(uri, "SELECT count(*) FROM events"), "4");
-  EXPECT_EQ(independent(uri, "SELECT min(event_id) || ' ' || max(event_id) FROM events"),
-            "7000 7003");
+  EXPECT_EQ(read_sql(uri, "SELECT count(*) FROM events"), "4");
+  EXPECT_EQ(read_sql(uri, "SELECT min(event_id) || ' ' || max(event_id) FROM events"), "7000 7003");
 }
 
 TEST(EventStorePg, TextPostgresqlWouldRefuseIsStoredNotLost) {
@@ -174,7 +172,7 @@ TEST(EventStorePg, TextPostgresqlWouldRefuseIsStoredNotLost) {
   ASSERT_TRUE(s);
   Event e = click(0);
   e.user_agent = std::string("ok\xff\xc3(\0z", 7);  // invalid UTF-8 and a NUL byte
-  e.target_link_name = "caf\xc3\xa9";              // valid UTF-8 stays as it is
+  e.target_link_name = "caf\xc3\xa9";               // valid UTF-8 stays as it is
   ASSERT_TRUE(s->append_and_wait(e).ok());
   auto page = s->query(Query{});
   ASSERT_TRUE(page.ok()) << page.error();

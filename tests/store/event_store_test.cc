@@ -13,8 +13,8 @@
 #include <mutex>
 #include <thread>
 
+#include "pg_fixture.h"
 #include "store/event_json.h"
-#include "event_backends.h"
 #include "store_test_util.h"
 
 namespace trackrelay::store {
@@ -90,9 +90,9 @@ TEST(EventStore, MissingFileIsAnErrorWhenNotCreating) {
 }
 
 // The tests below run on SQLite and on PostgreSQL.
-class EventStoreBackends : public testing::EventBackends {};
+class EventStoreBackends : public testing::BackendTest {};
 INSTANTIATE_TEST_SUITE_P(Backends, EventStoreBackends, testing::kBackends, testing::backend_name);
-using testing::independent;
+using testing::read_sql;
 
 TEST_P(EventStoreBackends, EventsSurviveReopenWithEveryField) {
   const std::string db = store();
@@ -169,7 +169,7 @@ TEST_P(EventStoreBackends, CompletionRunsOnlyAfterCommit) {
   for (int i = 0; i < 20; ++i) {
     ASSERT_TRUE(s->append_and_wait(make("click", i)).ok());
     // Another connection (another process) sees it at once.
-    EXPECT_EQ(independent(db, "SELECT count(*) FROM events"), std::to_string(i + 1));
+    EXPECT_EQ(read_sql(db, "SELECT count(*) FROM events"), std::to_string(i + 1));
   }
 }
 
