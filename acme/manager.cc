@@ -20,6 +20,7 @@
 #include "base/crypto.h"
 #include "base/encoding.h"
 #include "base/log.h"
+#include "store/cluster.h"
 
 namespace trackrelay::acme {
 namespace {
@@ -118,6 +119,8 @@ struct Manager::Impl : std::enable_shared_from_this<Manager::Impl> {
   asio::steady_timer timer{ioc};
   std::atomic<bool> stopping{false};
   std::string holder;
+  // PostgreSQL: the advisory lock replaces the lease row (store/cluster.h).
+  std::unique_ptr<store::NodeLock> lock;
   std::deque<std::int64_t> issued;  // start times of the last hour's orders (worker only)
   std::map<std::string, std::int64_t> ocsp_next;  // domain:serial -> next OCSP check (worker only)
   int ocsp_budget = 0;                            // OCSP queries left in this pass
@@ -146,8 +149,11 @@ struct Manager::Impl : std::enable_shared_from_this<Manager::Impl> {
 void Manager::Impl::pass() {
   const std::shared_ptr<const conf::Config> cfg = snapshot.current();
   if (cfg->acme.directory.empty()) return;
-  auto lease = certs->take_lease(holder, kLeaseMs);
-  if (!lease || !*lease) return;  // another process issues for this store
+  if (lock) {
+    if (!lock->hold()) return;  // another node issues for this database
+  } else if (auto lease = certs->take_lease(holder, kLeaseMs); !lease || !*lease) {
+    return;  // another process issues for this store
+  }
   auto snap = domains->load();
   auto rows = certs->certificates();
   if (!snap || !rows) {
@@ -324,6 +330,9 @@ Result<bool> Manager::start() {
   char host[256] = {};
   gethostname(host, sizeof host - 1);
   impl_->holder = std::string(host) + ":" + std::to_string(getpid()) + ":" + random_hex(6);
+  if (store::is_postgres_uri(path)) {
+    impl_->lock = std::make_unique<store::NodeLock>(path, store::Work::kAcme);
+  }
   impl_->schedule();
   return true;
 }

@@ -2,7 +2,8 @@
 //
 // Owns: the issuance loop `serve` runs when acme.directory is set: every
 // pass (kPassEvery) it takes the store's issuance lease (one issuer per
-// store; another process's lease blocks it until that one lapses), lists
+// store; another process's lease blocks it until that one lapses; on
+// PostgreSQL a session advisory lock instead, store/cluster.h), lists
 // the wanted names (verified, secure API tracking domains of active
 // accounts; secure file domains and tracking.system_domain when
 // system_secure, unless a track.certificates entry covers them), and issues

@@ -2,6 +2,7 @@
 // store/, dns/, net/http_server, conf/, base/, Boost.Asio.
 #include "api/service.h"
 
+#include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -19,6 +20,7 @@
 #include "dns/verify.h"
 #include "net/http_server.h"
 #include "store/cert_store.h"
+#include "store/cluster.h"
 #include "store/domain_store.h"
 #include "store/event_store.h"
 #include "store/location.h"
@@ -73,11 +75,19 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
   // Periodic re-verification runs here, not on the API's workers: its DNS
   // lookups and HTTP challenges (each up to dns.timeout_ms) never hold them.
   asio::thread_pool verifier{1};
+  // The store reads of a refresh run here, never on the io_context that
+  // serves the relay and the tracker: a store that is slow or unreachable
+  // (PostgreSQL: up to its connect timeout) delays only the next snapshot.
+  asio::thread_pool loader{1};
   asio::steady_timer poll_timer{ioc};
   asio::steady_timer reverify_timer{ioc};
-  std::int64_t version = -1;
-  std::set<std::string> noted;  // notes already logged
-  bool stopping = false;
+  std::int64_t version = -1;    // the snapshot's change counter (loader, or start())
+  std::set<std::string> noted;  // notes already logged (loader, or start())
+  // PostgreSQL only (store/cluster.h): other nodes' changes wake refresh()
+  // at once; one node at a time re-verifies (used on `verifier` only).
+  std::unique_ptr<store::ChangeListener> listener;
+  std::unique_ptr<store::NodeLock> reverify_lock;
+  std::atomic<bool> stopping{false};  // read by the worker pools too
   bool reverifying = false;
 
   Impl(asio::io_context& io, conf::Snapshot& s, std::shared_ptr<const conf::Config> f,
@@ -88,8 +98,13 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
     std::lock_guard lock(file_mu);
     return file;
   }
+  // Rebuilds the snapshot when the store's change counter moved (`force`:
+  // always); refresh() hands the work to `loader`, load() does it.
   void refresh(bool force);
+  std::shared_ptr<const conf::Config> load(bool force);
+  void install(std::shared_ptr<const conf::Config> config);
   void schedule_poll();
+  void listen_for_changes(const std::string& store);
   void schedule_reverify();
   void reverify_due();  // on `verifier`
   asio::awaitable<net::HttpResponse> answer(const net::HttpRequest& req, const tcp::endpoint& peer);
@@ -97,23 +112,37 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
 
 void Service::Impl::refresh(bool force) {
   if (stopping) return;
+  asio::post(loader, [self = shared_from_this(), force] {
+    if (auto config = self->load(force)) {
+      asio::post(self->ioc, [self, config] { self->install(config); });
+    }
+  });
+}
+
+std::shared_ptr<const conf::Config> Service::Impl::load(bool force) {
+  if (stopping) return nullptr;
   auto v = domains->version();
   if (!v) {
     log::error("api", "store: " + v.error());
-    return;
+    return nullptr;
   }
-  if (!force && *v == version) return;
+  if (!force && *v == version) return nullptr;
   auto snap = domains->load();
   if (!snap) {
     log::error("api", "store: " + snap.error());
-    return;
+    return nullptr;
   }
   Effective e = build_effective(*file_config(), *snap);
   for (const std::string& note : e.notes) {
     if (noted.insert(note).second) log::warning("domains", note);
   }
   version = snap->version;
-  snapshot.replace(std::move(e.config));
+  return std::move(e.config);
+}
+
+void Service::Impl::install(std::shared_ptr<const conf::Config> config) {
+  if (stopping) return;
+  snapshot.replace(std::move(config));
   if (snapshot_changed) snapshot_changed();
 }
 
@@ -125,6 +154,18 @@ void Service::Impl::schedule_poll() {
     self->refresh(false);
     self->schedule_poll();
   });
+}
+
+// On PostgreSQL the change counter's bump NOTIFYs (store/cluster.h): the
+// listener's thread hands each notification (and each reconnection) to the
+// io_context; the poll stays as the fallback. SQLite only polls.
+void Service::Impl::listen_for_changes(const std::string& store) {
+  if (!store::is_postgres_uri(store)) return;
+  std::weak_ptr<Impl> weak = shared_from_this();
+  listener = std::make_unique<store::ChangeListener>(store, store::kDomainsChannel, [weak] {
+    if (auto self = weak.lock()) self->refresh(false);
+  });
+  reverify_lock = std::make_unique<store::NodeLock>(store, store::Work::kReverify);
 }
 
 void Service::Impl::schedule_reverify() {
@@ -151,6 +192,7 @@ void Service::Impl::schedule_reverify() {
 
 void Service::Impl::reverify_due() {
   const std::shared_ptr<const conf::Config> cfg = file_config();
+  if (reverify_lock && !reverify_lock->hold()) return;  // another node re-verifies
   auto rows = domains->tracking_domains();
   if (!rows) return;
   const std::int64_t due_ms = std::int64_t{cfg->dns.reverify_interval} * 1000;
@@ -202,7 +244,7 @@ void Service::Impl::reverify_due() {
                                  old.cname_status + "): " + check.message);
     }
   }
-  if (changed) asio::post(ioc, [self = shared_from_this()] { self->refresh(true); });
+  if (changed) refresh(true);
 }
 
 asio::awaitable<net::HttpResponse> Service::Impl::answer(const net::HttpRequest& req,
@@ -247,8 +289,10 @@ Service::Service(asio::io_context& ioc, conf::Snapshot& snapshot,
 
 Service::~Service() {
   impl_->stopping = true;
+  impl_->listener.reset();  // joined here, so its thread never holds the last reference
   impl_->pool.join();
   impl_->verifier.join();
+  impl_->loader.join();
 }
 
 Result<bool> Service::start() {
@@ -260,8 +304,9 @@ Result<bool> Service::start() {
   auto opened = store::DomainStore::open(cfg->store, true);
   if (!opened) return Error{"store: " + opened.error()};
   s.domains = std::move(opened).value();
-  s.refresh(true);
+  if (auto config = s.load(true)) s.install(std::move(config));  // before any listener
   s.schedule_poll();
+  s.listen_for_changes(cfg->store);
   s.schedule_reverify();
   if (cfg->api.listen.empty()) return true;
   store::Options options;
@@ -286,7 +331,7 @@ Result<bool> Service::start() {
     return self ? self->file_config() : nullptr;
   };
   ro.changed = [weak] {
-    if (auto self = weak.lock()) asio::post(self->ioc, [self] { self->refresh(true); });
+    if (auto self = weak.lock()) self->refresh(true);
   };
   Dashboard::Options dopt;
   dopt.domains = s.domains.get();
@@ -327,6 +372,7 @@ void Service::file_reloaded(std::shared_ptr<const conf::Config> file) {
 
 void Service::stop(std::chrono::seconds grace) {
   impl_->stopping = true;
+  impl_->listener.reset();
   impl_->poll_timer.cancel();
   impl_->reverify_timer.cancel();
   if (impl_->http) impl_->http->stop(grace);

@@ -5,9 +5,12 @@
 // configuration (file + store domains, api/effective.h): built at start,
 // rebuilt after this process's API writes at once and after other
 // processes' writes within api.store_poll_ms (the store's change counter is
-// polled), and after a reload of the file; (2) the API listener (api.listen)
+// polled; on PostgreSQL its NOTIFY wakes the rebuild at once, store/cluster.h),
+// and after a reload of the file — the store is read on a thread of its own,
+// never on the io_context; (2) the API listener (api.listen)
 // on net/http_server, with the router run on worker threads; (3) periodic
-// re-verification (dns.reverify_interval) with flap protection.
+// re-verification (dns.reverify_interval) with flap protection, by one node
+// at a time on PostgreSQL (an advisory lock).
 // May call: api/router, api/effective, store/, dns/, net/http_server,
 // conf/, base/, Boost.Asio.
 #pragma once

@@ -52,9 +52,11 @@ class StoreInjections final : public relay::Injections {
 
 }  // namespace
 
-Result<std::shared_ptr<relay::Injections>> open_relay_injections(const std::string& path) {
+Result<std::shared_ptr<relay::Injections>> open_relay_injections(const std::string& path,
+                                                                 const std::string& spool_dir) {
   store::Options options;
   options.path = path;
+  options.spool_dir = spool_dir;
   options.create = false;
   auto s = store::EventStore::open(std::move(options));
   if (!s) return Error{s.error()};

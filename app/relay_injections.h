@@ -13,6 +13,8 @@ namespace trackrelay::app {
 
 // Opens its own EventStore (writer thread, group commit) on the store file
 // `path`. The error names the file.
-Result<std::shared_ptr<relay::Injections>> open_relay_injections(const std::string& path);
+// `spool_dir` (store_spool): where injections wait while PostgreSQL is away.
+Result<std::shared_ptr<relay::Injections>> open_relay_injections(const std::string& path,
+                                                                 const std::string& spool_dir = "");
 
 }  // namespace trackrelay::app

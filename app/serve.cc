@@ -82,7 +82,9 @@ Result<bool> start_relay(boost::asio::io_context& ioc, conf::Snapshot& snapshot,
   }
   // Injection events (issue 11): a store that cannot be opened only loses them.
   std::shared_ptr<relay::Injections> injections;
-  if (auto recorder = open_relay_injections(snapshot.current()->store); recorder) {
+  if (auto recorder =
+          open_relay_injections(snapshot.current()->store, snapshot.current()->store_spool);
+      recorder) {
     injections = std::move(*recorder);
   } else {
     log::error("relay", "store: " + recorder.error() + "; injection events are not recorded");

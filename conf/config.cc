@@ -230,7 +230,8 @@ constexpr KeySpec kKeys[] = {
    "largest request body accepted; larger ones get 413",
    [](Config& c) -> FieldRef { return &c.api.max_body_bytes; }},
   {"api.store_poll_ms", Kind::kInt, kOptional, "1000", 50, 60000,
-   "how often serve checks the store for domain changes made by other processes",
+   "how often serve checks the store for domain changes made by other processes (PostgreSQL: "
+   "the fallback; LISTEN/NOTIFY applies them at once)",
    [](Config& c) -> FieldRef { return &c.api.store_poll_ms; }},
   {"dashboard", Kind::kMap, kOptional, "", 0, 0,
    "the operator dashboard, served under / of api.listen", nullptr},
@@ -308,6 +309,9 @@ constexpr KeySpec kKeys[] = {
   {"metrics.listen", Kind::kListen, kOptional, "", 0, 0,
    "address(es) serving GET /metrics over plain HTTP: host:port, [v6]:port; empty: none",
    [](Config& c) -> FieldRef { return &c.metrics.listen; }},
+  {"store_spool", Kind::kPath, kOptional, "var/spool", 0, 0,
+   "store: postgresql://… only: the local directory where events wait while PostgreSQL is unreachable",
+   [](Config& c) -> FieldRef { return &c.store_spool; }},
 };
 // clang-format on
 

@@ -217,6 +217,9 @@ struct Config {
   AcmeConfig acme;
   LogConfig log;
   MetricsConfig metrics;
+  // store: postgresql://… — events wait here (store/event_spool.h) while the
+  // database is unreachable; one file per writer process (resolved at load).
+  std::string store_spool = "var/spool";
   // Effective configuration only (api/effective.h): challenges the tracker serves.
   std::vector<HttpChallenge> http_challenges;
 

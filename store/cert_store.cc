@@ -6,6 +6,7 @@
 #include <mutex>
 #include <utility>
 
+#include "store/cluster.h"
 #include "store/db.h"
 
 namespace trackrelay::store {
@@ -53,8 +54,6 @@ Result<std::optional<std::string>> first_text(Query q) {
   if (q.failed()) return Error{q.error(), q.code()};
   return std::optional<std::string>();
 }
-
-constexpr const char* kBump = "UPDATE meta SET value = value + 1 WHERE key = 'domains_version'";
 
 }  // namespace
 
@@ -133,7 +132,7 @@ Result<bool> CertStore::put_certificate(const CertificateRow& row) {
                         row.serial, row.not_before_ms, row.not_after_ms, std::int64_t{row.failures},
                         row.next_try_ms, now_ms()}));
     if (!r || !bump) return r;
-    return run(Query(d, kBump));
+    return internal::bump_domains_version(d);
   });
 }
 
@@ -142,7 +141,7 @@ Result<bool> CertStore::delete_certificate(std::string_view domain) {
   return impl_->write([&](Connection& d) -> Result<bool> {
     auto r = run(Query(d, "DELETE FROM certificates WHERE domain = ?", {domain}));
     if (!r || !*r) return r;
-    if (auto b = run(Query(d, kBump)); !b) return b;
+    if (auto b = internal::bump_domains_version(d); !b) return b;
     return true;
   });
 }

@@ -11,6 +11,7 @@
 #include <variant>
 
 #include "base/crypto.h"
+#include "store/cluster.h"
 #include "store/db.h"
 
 namespace trackrelay::store {
@@ -138,8 +139,7 @@ struct DomainStore::Impl {
     if (auto r = begin(); !r) return Error{db->name() + ": " + r.error(), r.code()};
     auto result = body();
     if (bump && changed(result)) {
-      Query q(*db, "UPDATE meta SET value = value + 1 WHERE key = 'domains_version'");
-      if (auto r = q.run(); !r) result = r.failure();
+      if (auto r = internal::bump_domains_version(*db); !r) result = r.failure();
     }
     if (result.ok()) {
       if (auto r = db->commit(); !r) result = r.failure();

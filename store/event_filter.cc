@@ -31,7 +31,7 @@ namespace internal {
 
 Result<Where> Where::of(const Selection& s) {
   Where w;
-  w.sql_ = " WHERE 1";
+  w.sql_ = " WHERE TRUE";  // portable: SQLite >= 3.23 and PostgreSQL
   auto number = [&w](std::int64_t v) { w.values_.push_back(Value{true, v, {}}); };
   if (s.from_ms) {
     w.sql_ += " AND ts_ms >= ?";
@@ -83,6 +83,19 @@ int Where::bind(sqlite3_stmt* s, int i) const {
     }
   }
   return i;
+}
+
+std::vector<std::variant<std::int64_t, std::string_view, std::nullptr_t>> Where::values() const {
+  std::vector<std::variant<std::int64_t, std::string_view, std::nullptr_t>> out;
+  out.reserve(values_.size());
+  for (const Value& v : values_) {
+    if (v.integer) {
+      out.emplace_back(v.number);
+    } else {
+      out.emplace_back(std::string_view(v.text));
+    }
+  }
+  return out;
 }
 
 }  // namespace internal

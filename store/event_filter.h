@@ -6,7 +6,7 @@
 // text from a request — and its values are always bound parameters. Filters
 // are ANDed; the values of one filter are ORed (SQL IN). Adding a filterable
 // column is one row of filter_columns() (and an index when it is common).
-// May call: base/, SQLite.
+// The SQL is portable (SQLite and PostgreSQL). May call: base/, SQLite.
 #pragma once
 
 #include <sqlite3.h>
@@ -16,6 +16,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "base/result.h"
@@ -58,6 +59,8 @@ class Where {
   bool matches_nothing() const { return nothing_; }
   // Binds from index `i` on; returns the next free index.
   int bind(sqlite3_stmt* s, int i) const;
+  // The bindings in order (views into this Where), for store/event_sql.h.
+  std::vector<std::variant<std::int64_t, std::string_view, std::nullptr_t>> values() const;
 
  private:
   struct Value {

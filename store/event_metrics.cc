@@ -1,11 +1,10 @@
-// store/event_metrics.cc — see event_metrics.h. May call: store/, base/, SQLite.
+// store/event_metrics.cc — see event_metrics.h: portable SQL, either
+// backend (store/event_sql.h). May call: store/, base/.
 #include "store/event_metrics.h"
-
-#include <sqlite3.h>
 
 #include <array>
 
-#include "store/schema.h"
+#include "store/event_sql.h"
 
 namespace trackrelay::store {
 namespace {
@@ -16,10 +15,12 @@ constexpr std::array<const char*, 4> kGroups = {"campaign_id", "sending_domain",
 constexpr const char* kCounts =
     "count(CASE WHEN type = 'injection' THEN 1 END), "
     "count(CASE WHEN type = 'click' THEN 1 END), "
-    "count(DISTINCT CASE WHEN type = 'click' THEN message_id || char(10) || rcpt_to END), "
+    // A newline between the two (in neither): a literal one, as SQLite's
+    // char(10) and PostgreSQL's chr(10) differ.
+    "count(DISTINCT CASE WHEN type = 'click' THEN message_id || '\n' || rcpt_to END), "
     "count(CASE WHEN type IN ('open', 'initial_open') THEN 1 END), "
     "count(DISTINCT CASE WHEN type IN ('open', 'initial_open') "
-    "THEN message_id || char(10) || rcpt_to END), "
+    "THEN message_id || '\n' || rcpt_to END), "
     "count(CASE WHEN type = 'initial_open' THEN 1 END)";
 
 }  // namespace
@@ -43,28 +44,20 @@ Result<std::vector<Deliverability>> deliverability(const std::string& path, cons
   sql += kCounts;
   sql += " FROM events" + where->sql();
   if (column != nullptr) sql += std::string(" GROUP BY ") + column + " ORDER BY " + column;
-  auto db = internal::open_db(path, false);
-  if (!db) return Error{db.error()};
-  sqlite3_stmt* raw = nullptr;
-  if (sqlite3_prepare_v2(db->get(), sql.c_str(), -1, &raw, nullptr) != SQLITE_OK) {
-    return Error{"query failed: " + internal::errmsg(db->get())};
-  }
-  internal::Stmt st(raw);
-  where->bind(raw, 1);
-  int rc;
-  while ((rc = sqlite3_step(raw)) == SQLITE_ROW) {
+  auto db = internal::EventReader::open(path);
+  if (!db) return db.failure();
+  auto r = (*db)->each(sql, where->values(), [&out](const internal::Row& row) {
     Deliverability d;
-    const auto* key = reinterpret_cast<const char*>(sqlite3_column_text(raw, 0));
-    if (key != nullptr) d.key = key;
-    d.count_injected = sqlite3_column_int64(raw, 1);
-    d.count_clicked = sqlite3_column_int64(raw, 2);
-    d.count_unique_clicked = sqlite3_column_int64(raw, 3);
-    d.count_rendered = sqlite3_column_int64(raw, 4);
-    d.count_unique_rendered = sqlite3_column_int64(raw, 5);
-    d.count_initial_rendered = sqlite3_column_int64(raw, 6);
+    d.key = row.text(0);
+    d.count_injected = row.i64(1);
+    d.count_clicked = row.i64(2);
+    d.count_unique_clicked = row.i64(3);
+    d.count_rendered = row.i64(4);
+    d.count_unique_rendered = row.i64(5);
+    d.count_initial_rendered = row.i64(6);
     out.push_back(std::move(d));
-  }
-  if (rc != SQLITE_DONE) return Error{"query failed: " + internal::errmsg(db->get())};
+  });
+  if (!r) return r.failure();
   return out;
 }
 

@@ -1,7 +1,7 @@
 // store/event_metrics.h — SparkPost's deliverability metrics over the events
 // table: injections, clicks and renders (opens), overall or per campaign,
 // sending domain, tracking domain or subaccount, for one Selection
-// (event_filter.h). Counted by SQLite over the whole range, never from a page.
+// (event_filter.h). Counted by the database over the whole range, never from a page.
 //
 // Definitions (docs/api.md): count_injected = injection events;
 // count_clicked = click events; count_rendered = open + initial_open events;
@@ -10,7 +10,7 @@
 // (count_unique_clicked) or render (count_unique_rendered). A link for a
 // message with several recipients and no per-recipient copy names no
 // recipient: its clicks count once per message.
-// May call: store/event_filter.h, store/schema.h, base/, SQLite.
+// May call: store/event_filter.h, store/event_sql.h, base/.
 #pragma once
 
 #include <cstdint>

@@ -17,6 +17,8 @@
 #include <thread>
 #include <utility>
 
+#include "store/db.h"
+#include "store/event_store_pg.h"
 #include "store/schema.h"
 #include "store/statement.h"
 
@@ -286,8 +288,10 @@ void EventStore::Impl::set_health(const Result<bool>& r) {
 }
 
 EventStore::EventStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+EventStore::EventStore(std::unique_ptr<internal::PgEvents> pg) : pg_(std::move(pg)) {}
 
 EventStore::~EventStore() {
+  if (!impl_) return;  // PostgreSQL: pg_ stops its own writer
   {
     std::lock_guard lock(impl_->mu);
     impl_->stopping = true;
@@ -298,6 +302,11 @@ EventStore::~EventStore() {
 
 Result<std::unique_ptr<EventStore>> EventStore::open(Options options) {
   if (options.path.empty()) return Error{"the event store path is empty"};
+  if (internal::is_postgres_uri(options.path)) {
+    auto pg = internal::PgEvents::open(std::move(options));
+    if (!pg) return pg.failure();
+    return std::make_unique<EventStore>(std::move(pg).value());
+  }
   if (!options.clock) options.clock = [] { return std::chrono::system_clock::now(); };
   options.max_batch = std::max<std::size_t>(options.max_batch, 1);
   auto impl = std::make_unique<Impl>();
@@ -325,6 +334,7 @@ Result<std::unique_ptr<EventStore>> EventStore::open(Options options) {
 }
 
 void EventStore::append(Event e, Done done) {
+  if (pg_) return pg_->append(std::move(e), std::move(done));
   {
     std::unique_lock lock(impl_->mu);
     if (!impl_->stopping && impl_->queue.size() < impl_->options.max_queue) {
@@ -349,6 +359,7 @@ Result<bool> EventStore::append_and_wait(Event e) {
 
 Result<bool> EventStore::append_all_and_wait(std::vector<Event> events,
                                              std::chrono::milliseconds max_wait) {
+  if (pg_) return pg_->append_all_and_wait(std::move(events), max_wait);
   if (events.empty()) return true;
   struct Shared {
     std::mutex mu;
@@ -397,6 +408,7 @@ Result<sqlite3*> EventStore::Impl::reader() const {
 }
 
 Result<std::int64_t> EventStore::count(const Query& q) const {
+  if (pg_) return pg_->count(q);
   auto where = internal::Where::of(selection_of(q));
   if (!where) return Error{where.error()};
   if (where->matches_nothing()) return std::int64_t{0};
@@ -415,6 +427,7 @@ Result<std::int64_t> EventStore::count(const Query& q) const {
 }
 
 Result<Page> EventStore::query(const Query& q) const {
+  if (pg_) return pg_->query(q);
   if (q.limit == 0 || q.limit > kMaxLimit) {
     return Error{"limit must be between 1 and " + std::to_string(kMaxLimit)};
   }
@@ -463,6 +476,7 @@ Result<Page> EventStore::query(const Query& q) const {
 }
 
 Result<std::int64_t> EventStore::count() const {
+  if (pg_) return pg_->count();
   std::lock_guard lock(impl_->read_mu);
   auto db = impl_->reader();
   if (!db) return Error{db.error()};
@@ -470,15 +484,18 @@ Result<std::int64_t> EventStore::count() const {
 }
 
 Health EventStore::health() const {
+  if (pg_) return pg_->health();
   std::lock_guard lock(impl_->mu);
   return impl_->health;
 }
 
 Stats EventStore::stats() const {
+  if (pg_) return pg_->stats();
   return Stats{impl_->appended.load(), impl_->failed.load(), impl_->commits.load()};
 }
 
 const std::string& EventStore::path() const {
+  if (pg_) return pg_->path();
   return impl_->options.path;
 }
 

@@ -18,6 +18,12 @@
 // A failing store (disk full, read-only file, I/O error) completes waiters
 // with an error instead of blocking them, and health() says why until a
 // later commit succeeds; callers serve their clients anyway and log.
+//
+// A `postgresql://…` store value puts the events in PostgreSQL
+// (store/event_store_pg.h): the same contract, and while the database fails
+// the batches go to the local spool (Options::spool_dir, store/event_spool.h)
+// — completed ok once fsynced there, health() not ok with `spooling` set —
+// and are shipped when it is back.
 #pragma once
 
 #include <chrono>
@@ -34,6 +40,10 @@
 #include "store/event_filter.h"
 
 namespace trackrelay::store {
+
+namespace internal {
+class PgEvents;  // store/event_store_pg.h
+}  // namespace internal
 
 // One served click or open, or one recipient of a message the upstream
 // accepted (an injection), as the events API shows it.
@@ -104,6 +114,9 @@ struct Health {
   bool ok = true;
   std::string reason;  // why not, e.g. "commit failed: database or disk is full"
   std::int64_t failing_since_ms = 0;
+  // PostgreSQL with a spool: the database fails but appends still complete
+  // ok once fsynced in the local spool (callers may wait for them).
+  bool spooling = false;
 };
 
 struct Stats {
@@ -124,6 +137,11 @@ struct Options {
   std::int64_t max_page_count = 0;
   // Observes each group commit's duration in seconds (metrics/); null: none.
   metrics::Histogram* commit_seconds = nullptr;
+  // PostgreSQL only (store_spool): where events wait on local disk while the
+  // database fails; "" (tools, the API): appends then fail like SQLite's.
+  std::string spool_dir;
+  // PostgreSQL only: how often a writer with spooled events reconnects and ships them.
+  std::int64_t retry_ms = 1000;
 };
 
 // The current schema version; a file with a newer one is refused.
@@ -169,9 +187,11 @@ class EventStore {
 
   struct Impl;
   explicit EventStore(std::unique_ptr<Impl> impl);  // use open()
+  explicit EventStore(std::unique_ptr<internal::PgEvents> pg);
 
  private:
-  std::unique_ptr<Impl> impl_;
+  std::unique_ptr<Impl> impl_;              // SQLite
+  std::unique_ptr<internal::PgEvents> pg_;  // PostgreSQL (store/event_store_pg.h)
 };
 
 // "click", "open", "initial_open", "injection"; false for anything else.

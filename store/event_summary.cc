@@ -1,91 +1,73 @@
 // store/event_summary.cc — see event_summary.h. Every count is one GROUP BY
-// over the events table (the ts_ms index bounds the scan to the range).
-// May call: base/, SQLite.
+// over the events table (the ts_ms index bounds the scan to the range), in
+// portable SQL run on either backend (store/event_sql.h).
+// May call: base/, store/event_sql.h.
 #include "store/event_summary.h"
 
-#include <sqlite3.h>
-
 #include <algorithm>
+#include <functional>
 
-#include "store/schema.h"
-#include "store/statement.h"
+#include "store/event_sql.h"
 
 namespace trackrelay::store {
 namespace {
 
-using internal::Db;
-using internal::errmsg;
-using internal::Stmt;
-
-using internal::column_text;
+using internal::EventReader;
+using internal::Row;
+using internal::Value;
 
 // The WHERE clause shared by every count, and its bindings in order.
 struct Where {
   std::string sql;
-  const SummaryQuery* q = nullptr;
+  std::vector<Value> values;  // views into the SummaryQuery
 
-  explicit Where(const SummaryQuery& query) : q(&query) {
+  explicit Where(const SummaryQuery& q) {
     sql = " WHERE ts_ms >= ? AND ts_ms < ?";
-    if (q->subaccount_id) sql += " AND subaccount_id = ?";
-    auto in_list = [this](const char* column, std::size_t n) {
-      if (n == 0) return;
+    values = {q.from_ms, q.to_ms};
+    if (q.subaccount_id) {
+      sql += " AND subaccount_id = ?";
+      values.emplace_back(*q.subaccount_id);
+    }
+    auto in_list = [this](const char* column, const std::vector<std::string>& list) {
+      if (list.empty()) return;
       sql += std::string(" AND ") + column + " IN (";
-      for (std::size_t i = 0; i < n; ++i) sql += i == 0 ? "?" : ",?";
+      for (std::size_t i = 0; i < list.size(); ++i) {
+        sql += i == 0 ? "?" : ",?";
+        values.emplace_back(std::string_view(list[i]));
+      }
       sql += ")";
     };
-    in_list("type", q->types.size());
-    in_list("campaign_id", q->campaign_ids.size());
-    in_list("tracking_domain", q->tracking_domains.size());
-    in_list("classification", q->classifications.size());
-  }
-
-  // Binds from parameter 1; returns the next free index.
-  int bind(sqlite3_stmt* s) const {
-    int i = 1;
-    sqlite3_bind_int64(s, i++, q->from_ms);
-    sqlite3_bind_int64(s, i++, q->to_ms);
-    if (q->subaccount_id) sqlite3_bind_int64(s, i++, *q->subaccount_id);
-    auto text = [&](const std::string& v) {
-      sqlite3_bind_text(s, i++, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
-    };
-    for (const auto& v : q->types) text(v);
-    for (const auto& v : q->campaign_ids) text(v);
-    for (const auto& v : q->tracking_domains) text(v);
-    for (const auto& v : q->classifications) text(v);
-    return i;
+    in_list("type", q.types);
+    in_list("campaign_id", q.campaign_ids);
+    in_list("tracking_domain", q.tracking_domains);
+    in_list("classification", q.classifications);
   }
 };
 
 // Runs `sql` (with the shared WHERE bound first, then `extra` ints) and calls
 // `row` for every result row.
-template <class Row>
-Result<bool> each(sqlite3* db, const std::string& sql, const Where& where,
-                  std::vector<std::int64_t> extra, Row row) {
-  sqlite3_stmt* raw = nullptr;
-  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &raw, nullptr) != SQLITE_OK) {
-    return Error{"summary query failed: " + errmsg(db)};
-  }
-  Stmt st(raw);
-  int i = where.bind(raw);
-  for (std::int64_t v : extra) sqlite3_bind_int64(raw, i++, v);
-  int rc;
-  while ((rc = sqlite3_step(raw)) == SQLITE_ROW) row(raw);
-  if (rc != SQLITE_DONE) return Error{"summary query failed: " + errmsg(db)};
+Result<bool> each(EventReader& db, const std::string& sql, const Where& where,
+                  const std::vector<std::int64_t>& extra,
+                  const std::function<void(const Row&)>& row) {
+  std::vector<Value> params = where.values;
+  for (std::int64_t v : extra) params.emplace_back(v);
+  auto r = db.each(sql, params, row);
+  if (!r) return Error{"summary " + r.error(), r.code()};
   return true;
 }
 
-Result<std::vector<KeyCount>> by_key(sqlite3* db, const char* column, const Where& where,
+Result<std::vector<KeyCount>> by_key(EventReader& db, const char* column, const Where& where,
                                      std::size_t top) {
   std::vector<KeyCount> out;
   const std::string sql = std::string("SELECT ") + column + ", type, count(*) FROM events" +
                           where.sql + " GROUP BY " + column + ", type";
-  auto r = each(db, sql, where, {}, [&](sqlite3_stmt* s) {
-    std::string key = column_text(s, 0);
-    const int t = type_index(column_text(s, 1));
+  auto r = each(db, sql, where, {}, [&](const Row& s) {
+    std::string key = s.text(0);
+    const int t = type_index(s.text(1));
     if (t < 0) return;
     auto it = std::find_if(out.begin(), out.end(), [&](const KeyCount& k) { return k.key == key; });
     if (it == out.end()) it = out.insert(out.end(), KeyCount{std::move(key), {}});
-    it->counts[static_cast<std::size_t>(t)] += sqlite3_column_int64(s, 2);
+    it->counts[static_cast<std::size_t>(t)] += s.i64(2);
   });
   if (!r) return Error{r.error()};
   auto total = [](const KeyCount& k) { return k.counts[0] + k.counts[1] + k.counts[2]; };
@@ -115,20 +97,20 @@ Result<Summary> summarize(const std::string& path, const SummaryQuery& q) {
   Summary out;
   out.buckets.assign(static_cast<std::size_t>(n), TypeCounts{});
   if (q.only_listed_domains && q.tracking_domains.empty()) return out;
-  auto db = internal::open_db(path, false);
-  if (!db) return Error{db.error()};
-  sqlite3* raw = db->get();
+  auto opened = EventReader::open(path);
+  if (!opened) return opened.failure();
+  EventReader& raw = **opened;
   const Where where(q);
 
   // The bucket arithmetic uses integers of this request, never its strings.
   const std::string bucket_sql = "SELECT (ts_ms - " + std::to_string(q.from_ms) + ") / " +
                                  std::to_string(q.bucket_ms) + ", type, count(*) FROM events" +
                                  where.sql + " GROUP BY 1, 2";
-  auto b = each(raw, bucket_sql, where, {}, [&](sqlite3_stmt* s) {
-    const std::int64_t i = sqlite3_column_int64(s, 0);
-    const int t = type_index(column_text(s, 1));
+  auto b = each(raw, bucket_sql, where, {}, [&](const Row& s) {
+    const std::int64_t i = s.i64(0);
+    const int t = type_index(s.text(1));
     if (i < 0 || i >= n || t < 0) return;
-    const std::int64_t c = sqlite3_column_int64(s, 2);
+    const std::int64_t c = s.i64(2);
     out.buckets[static_cast<std::size_t>(i)][static_cast<std::size_t>(t)] += c;
     out.totals[static_cast<std::size_t>(t)] += c;
   });
@@ -140,9 +122,8 @@ Result<Summary> summarize(const std::string& path, const SummaryQuery& q) {
         "SELECT target_link_url, target_link_name, count(*) AS c FROM events" + where.sql +
         " AND type = 'click' GROUP BY target_link_url, target_link_name"
         " ORDER BY c DESC, target_link_url LIMIT ?";
-    auto l = each(raw, links_sql, where, {static_cast<std::int64_t>(q.top)}, [&](sqlite3_stmt* s) {
-      out.top_links.push_back(
-          LinkCount{column_text(s, 0), column_text(s, 1), sqlite3_column_int64(s, 2)});
+    auto l = each(raw, links_sql, where, {static_cast<std::int64_t>(q.top)}, [&](const Row& s) {
+      out.top_links.push_back(LinkCount{s.text(0), s.text(1), s.i64(2)});
     });
     if (!l) return Error{l.error()};
   }

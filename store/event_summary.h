@@ -1,8 +1,8 @@
 // store/event_summary.h — aggregates of the recorded events, counted by
-// SQLite: clicks and opens per time bucket, top links by clicks, counts per
-// tracking domain and per campaign. What the dashboard's Engagement page and
-// GET /api/v1/events/summary show, without paging through every event.
-// May call: base/, SQLite (its own read connection per call). Called by api/.
+// the database (SQLite or PostgreSQL): clicks and opens per time bucket, top links by clicks,
+// counts per tracking domain and per campaign. What the dashboard's Engagement page and GET
+// /api/v1/events/summary show, without paging through every event. May call: base/,
+// store/event_sql.h (its own read connection per call). Called by api/.
 #pragma once
 
 #include <array>

@@ -2,6 +2,7 @@
 #include "store/pg.h"
 
 #include <libpq-fe.h>
+#include <poll.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -242,6 +243,16 @@ std::unique_ptr<Statement> PgConnection::statement(std::string_view sql) {
 }
 
 Result<bool> PgConnection::ensure_connected() {
+  if (PQstatus(conn_.get()) == CONNECTION_OK && !in_transaction_) {
+    // An idle session whose server restarted or ended it still says OK; the
+    // server's goodbye (FATAL, then EOF) waits on the socket. Read it, so the
+    // statement goes to a new session instead of failing on the dead one.
+    // (The message and the EOF may take two reads.)
+    for (int i = 0; i < 4 && PQstatus(conn_.get()) == CONNECTION_OK; ++i) {
+      pollfd p{PQsocket(conn_.get()), POLLIN, 0};
+      if (poll(&p, 1, 0) <= 0 || PQconsumeInput(conn_.get()) == 0) break;
+    }
+  }
   if (PQstatus(conn_.get()) == CONNECTION_OK) return true;
   if (in_transaction_) {
     return Error{name_ + ": connection lost inside a transaction", Errc::kUnavailable};

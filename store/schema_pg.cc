@@ -49,7 +49,10 @@ constexpr const char* kVersion8Events =
     "CREATE INDEX events_transmission ON events(transmission_id, type);"
     "CREATE INDEX events_campaign ON events(campaign_id, ts_ms);"
     "CREATE INDEX events_rcpt ON events(rcpt_to, ts_ms);"
-    "CREATE INDEX events_type ON events(type, ts_ms);";
+    "CREATE INDEX events_type ON events(type, ts_ms);"
+    // Spooled events are shipped again after a crash: ON CONFLICT (event_id)
+    // DO NOTHING keeps them once (store/event_spool.h).
+    "CREATE UNIQUE INDEX events_event_id ON events(event_id);";
 
 constexpr const char* kVersion8Domains =
     "CREATE TABLE subaccounts ("

@@ -82,24 +82,35 @@ std::string_view host_without_port(std::string_view host) {
   return colon == std::string_view::npos ? host : host.substr(0, colon);
 }
 
+namespace {
+
+// /healthz: 200, or 503 while the event store fails (or spools: PostgreSQL away).
+Reply healthz(const store::Health& store_health) {
+  Reply reply;
+  reply.no_store = true;
+  if (store_health.ok) {
+    reply.status = 200;
+    reply.body = "ok\n";
+    return reply;
+  }
+  reply.status = 503;
+  reply.body =
+      store_health.spooling
+          ? "degraded: the database is unreachable (events are spooled on local disk and "
+            "shipped when it is back); see the log\n"
+          : "degraded: the event store is failing (events are not recorded); see the log\n";
+  reply.why = store_health.reason;
+  return reply;
+}
+
+}  // namespace
+
 Reply handle(const Prepared& p, const Request& r, std::chrono::system_clock::time_point now,
              const store::Health& store_health) {
   const bool head = r.method == "HEAD";
   if (!head && r.method != "GET") return not_found("method " + std::string(r.method));
   std::string_view path = r.target.substr(0, r.target.find_first_of("?#"));
-  if (path == "/healthz") {
-    Reply reply;
-    reply.no_store = true;
-    if (store_health.ok) {
-      reply.status = 200;
-      reply.body = "ok\n";
-    } else {
-      reply.status = 503;
-      reply.body = "degraded: the event store is failing (events are not recorded); see the log\n";
-      reply.why = store_health.reason;
-    }
-    return reply;
-  }
+  if (path == "/healthz") return healthz(store_health);
   if (path.starts_with("/.well-known/trackrelay/")) return challenge(p, r, path.substr(24));
   const bool click = path.starts_with("/f/");
   if (!click && !path.starts_with("/q/")) return not_found("no such path");

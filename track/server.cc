@@ -136,8 +136,9 @@ void Server::Impl::rebuild_certificates() {
 
 asio::awaitable<bool> Server::Impl::record(store::Event e) {
   // A link must never break: while the store is failing, do not wait for it
-  // (the event is still offered, and /healthz says why).
-  if (!store->health().ok) {
+  // (the event is still offered, and /healthz says why). A store that spools
+  // (PostgreSQL away, store_spool) still makes the event durable: wait.
+  if (const store::Health h = store->health(); !h.ok && !h.spooling) {
     store->append(std::move(e), [](const Result<bool>&) {});
     co_return false;
   }
@@ -261,6 +262,7 @@ Result<bool> Server::start() {
   s.rebuild_certificates();
   store::Options options;
   options.path = cfg->store;
+  options.spool_dir = cfg->store_spool;  // PostgreSQL only
   if (s.metrics) options.commit_seconds = &s.metrics->store_commit_seconds();
   auto opened = store::EventStore::open(std::move(options));
   if (!opened) return Error{"store: " + opened.error()};

@@ -17,6 +17,7 @@
 #include "base/crypto.h"
 #include "base/encoding.h"
 #include "base/log.h"
+#include "store/cluster.h"
 #include "store/event_store.h"
 #include "webhook/payload.h"
 #include "webhook/signature.h"
@@ -125,6 +126,8 @@ struct Dispatcher::Impl {
   std::unique_ptr<store::EventStore> events;
   std::string owner = make_owner();
   std::atomic<bool> holding{false};
+  // PostgreSQL: the advisory lock replaces the lease row (store/cluster.h).
+  std::unique_ptr<store::NodeLock> lock;
   std::map<std::string, Worker> workers;  // the control thread's only
   std::vector<Worker> retiring;           // stopped, not yet finished
   std::jthread control;
@@ -138,9 +141,14 @@ struct Dispatcher::Impl {
 };
 
 void Dispatcher::Impl::renew_lease() {
-  auto l = hooks->lease(kLease, owner, now_ms(), kLeaseTtlMs, stale_owner);
-  const bool held = l && *l;
-  if (!l) log::error("webhooks", "lease: " + l.error());
+  bool held = false;
+  if (lock) {
+    held = lock->hold();
+  } else {
+    auto l = hooks->lease(kLease, owner, now_ms(), kLeaseTtlMs, stale_owner);
+    held = l && *l;
+    if (!l) log::error("webhooks", "lease: " + l.error());
+  }
   if (held != holding.load()) {
     log::info("webhooks", held ? "this process sends the store's webhooks"
                                : "another process sends the store's webhooks");
@@ -200,7 +208,11 @@ void Dispatcher::Impl::control_loop(std::stop_token st) {
   for (auto& [id, w] : workers) w.thread.request_stop();
   workers.clear();
   retiring.clear();
-  if (holding) (void)hooks->release(kLease, owner);
+  if (lock) {
+    lock->release();
+  } else if (holding) {
+    (void)hooks->release(kLease, owner);
+  }
 }
 
 // Cuts the events after the cursor into batches (see dispatcher.h).
@@ -314,6 +326,9 @@ Result<std::unique_ptr<Dispatcher>> Dispatcher::start(DispatcherOptions options)
   auto events = store::EventStore::open(std::move(eo));
   if (!events) return Error{events.error()};
   impl->events = std::move(events).value();
+  if (store::is_postgres_uri(impl->o.store_path)) {
+    impl->lock = std::make_unique<store::NodeLock>(impl->o.store_path, store::Work::kWebhooks);
+  }
   Impl* raw = impl.get();
   impl->control = std::jthread([raw](std::stop_token st) { raw->control_loop(st); });
   return std::make_unique<Dispatcher>(std::move(impl));

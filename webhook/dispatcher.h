@@ -3,7 +3,8 @@
 //
 // Owns: the lease that makes one process per store file the sender
 // (webhook_lease; renewed every 2 s, expires after 10 s, taken over at once
-// from a holder on this host whose process is gone), one worker thread per
+// from a holder on this host whose process is gone; on PostgreSQL a session
+// advisory lock instead, store/cluster.h), one worker thread per
 // active webhook (a slow or dead receiver delays nobody else), cutting
 // batches from the webhook's cursor over the events table (at most 1,000
 // events, or what 1 s of events gave), signing and POSTing them, and the

@@ -8,6 +8,7 @@
 #include <boost/json/serialize.hpp>
 #include <map>
 
+#include "pg_fixture.h"
 #include "store/event_json.h"
 #include "store/event_store.h"
 #include "store/event_summary.h"
@@ -40,9 +41,13 @@ Event event(const std::string& type, const std::string& kind, std::vector<std::s
   return e;
 }
 
-TEST(Classification, RoundTripsAndIsInTheJson) {
-  Dir dir;
-  auto s = open_events(dir.file("e.db"));
+// The tests below run on SQLite and on PostgreSQL.
+class ClassificationBackends : public testing::BackendTest {};
+INSTANTIATE_TEST_SUITE_P(Backends, ClassificationBackends, testing::kBackends,
+                         testing::backend_name);
+
+TEST_P(ClassificationBackends, RoundTripsAndIsInTheJson) {
+  auto s = open_events(store());
   ASSERT_TRUE(s);
   ASSERT_TRUE(s->append_and_wait(event("click", "scanner", {"barracuda", "head_request"}, 10)));
   ASSERT_TRUE(s->append_and_wait(event("open", "human", {}, 20)));
@@ -62,9 +67,8 @@ TEST(Classification, RoundTripsAndIsInTheJson) {
             R"({"kind":"human","reasons":[]})");
 }
 
-TEST(Classification, FiltersQueriesAndSummaries) {
-  Dir dir;
-  const std::string db = dir.file("e.db");
+TEST_P(ClassificationBackends, FiltersQueriesAndSummaries) {
+  const std::string db = store();
   auto s = open_events(db);
   ASSERT_TRUE(s);
   ASSERT_TRUE(s->append_and_wait(event("click", "scanner", {"head_request"}, 10)));

@@ -9,6 +9,7 @@
 #include <map>
 #include <set>
 
+#include "pg_fixture.h"
 #include "store/event_json.h"
 #include "store/event_metrics.h"
 #include "store/event_store.h"
@@ -102,9 +103,13 @@ TEST(Engagement, MigratesVersion3EventsWithEmptyMessageFields) {
   EXPECT_TRUE(j.at("rcpt_tags").as_array().empty());
 }
 
-TEST(Engagement, InjectionsAreWrittenTogetherInOneCommit) {
-  TempDir dir;
-  auto s = open_at(dir.file("e.db"));
+// The tests below run on SQLite and on PostgreSQL.
+class EngagementBackends : public testing::BackendTest {};
+INSTANTIATE_TEST_SUITE_P(Backends, EngagementBackends, testing::kBackends, testing::backend_name);
+using testing::read_sql;
+
+TEST_P(EngagementBackends, InjectionsAreWrittenTogetherInOneCommit) {
+  auto s = open_at(store());
   ASSERT_TRUE(s);
   const auto before = s->stats().commits;
   ASSERT_TRUE(
@@ -112,13 +117,12 @@ TEST(Engagement, InjectionsAreWrittenTogetherInOneCommit) {
                               injection("1", "c@x.org", "c")})
           .ok());
   EXPECT_EQ(s->stats().commits, before + 1) << "one durable write per message";
-  EXPECT_EQ(sqlite(dir.file("e.db"), "SELECT count(*) FROM events WHERE type='injection'"), "3");
+  EXPECT_EQ(read_sql(store(), "SELECT count(*) FROM events WHERE type='injection'"), "3");
   EXPECT_TRUE(s->append_all_and_wait({}).ok());
 }
 
-TEST(Engagement, ClicksAndOpensGetTheirMessageJoinedAtWrite) {
-  TempDir dir;
-  auto s = open_at(dir.file("e.db"));
+TEST_P(EngagementBackends, ClicksAndOpensGetTheirMessageJoinedAtWrite) {
+  auto s = open_at(store());
   ASSERT_TRUE(s);
   Event a = injection("111", "alice@x.org", "spring");
   Event b = injection("111", "bob@x.org", "spring");
@@ -167,9 +171,8 @@ TEST(Engagement, ClicksAndOpensGetTheirMessageJoinedAtWrite) {
   EXPECT_FALSE(inj.contains("target_link_url"));
 }
 
-TEST(Engagement, EachFilterSelectsExactlyItsEventsAndCountsAllPages) {
-  TempDir dir;
-  auto s = open_at(dir.file("e.db"));
+TEST_P(EngagementBackends, EachFilterSelectsExactlyItsEventsAndCountsAllPages) {
+  auto s = open_at(store());
   ASSERT_TRUE(s);
   Event m1 = injection("100", "alice@x.org", "spring");
   Event m2 = injection("200", "bob@x.org", "autumn", 3);
@@ -237,9 +240,8 @@ TEST(Engagement, EachFilterSelectsExactlyItsEventsAndCountsAllPages) {
   EXPECT_FALSE(s->count(not_int).ok());
 }
 
-TEST(Engagement, DeliverabilityAgreesWithCountingByHand) {
-  TempDir dir;
-  const std::string path = dir.file("e.db");
+TEST_P(EngagementBackends, DeliverabilityAgreesWithCountingByHand) {
+  const std::string path = store();
   auto s = open_at(path);
   ASSERT_TRUE(s);
   std::vector<Event> written;

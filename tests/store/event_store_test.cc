@@ -13,6 +13,7 @@
 #include <mutex>
 #include <thread>
 
+#include "pg_fixture.h"
 #include "store/event_json.h"
 #include "store_test_util.h"
 
@@ -88,9 +89,13 @@ TEST(EventStore, MissingFileIsAnErrorWhenNotCreating) {
   EXPECT_FALSE(fs::exists(o.path));
 }
 
-TEST(EventStore, EventsSurviveReopenWithEveryField) {
-  TempDir dir;
-  const std::string db = dir.file("e.db");
+// The tests below run on SQLite and on PostgreSQL.
+class EventStoreBackends : public testing::BackendTest {};
+INSTANTIATE_TEST_SUITE_P(Backends, EventStoreBackends, testing::kBackends, testing::backend_name);
+using testing::read_sql;
+
+TEST_P(EventStoreBackends, EventsSurviveReopenWithEveryField) {
+  const std::string db = store();
   {
     auto s = open_at(db);
     ASSERT_TRUE(s);
@@ -120,9 +125,8 @@ TEST(EventStore, EventsSurviveReopenWithEveryField) {
   EXPECT_TRUE(page->next_cursor.empty());
 }
 
-TEST(EventStore, ConcurrentWritersShareCommits) {
-  TempDir dir;
-  auto s = open_at(dir.file("e.db"));
+TEST_P(EventStoreBackends, ConcurrentWritersShareCommits) {
+  auto s = open_at(store());
   ASSERT_TRUE(s);
   constexpr int kThreads = 8;
   constexpr int kEach = 500;
@@ -158,21 +162,19 @@ TEST(EventStore, ConcurrentWritersShareCommits) {
   EXPECT_LT(st.commits, static_cast<std::uint64_t>(kThreads * kEach) / 4) << st.commits;
 }
 
-TEST(EventStore, CompletionRunsOnlyAfterCommit) {
-  TempDir dir;
-  const std::string db = dir.file("e.db");
+TEST_P(EventStoreBackends, CompletionRunsOnlyAfterCommit) {
+  const std::string db = store();
   auto s = open_at(db);
   ASSERT_TRUE(s);
   for (int i = 0; i < 20; ++i) {
     ASSERT_TRUE(s->append_and_wait(make("click", i)).ok());
     // Another connection (another process) sees it at once.
-    EXPECT_EQ(sqlite(db, "SELECT count(*) FROM events"), std::to_string(i + 1));
+    EXPECT_EQ(read_sql(db, "SELECT count(*) FROM events"), std::to_string(i + 1));
   }
 }
 
-TEST(EventStore, QueriesFilterAndPage) {
-  TempDir dir;
-  auto s = open_at(dir.file("e.db"));
+TEST_P(EventStoreBackends, QueriesFilterAndPage) {
+  auto s = open_at(store());
   ASSERT_TRUE(s);
   for (int i = 0; i < 30; ++i) {
     const char* type = i % 3 == 0 ? "click" : i % 3 == 1 ? "open" : "initial_open";

@@ -151,7 +151,8 @@ class Queue : public ::testing::TestWithParam<store::internal::Backend> {
                                "INSERT INTO events (event_id, type, ts_ms, tracking_domain, "
                                "target_link_url, target_link_name, message_id, rcpt_to, "
                                "campaign_id, sending_domain, user_agent, ip_address, method) "
-                               "VALUES ('e', 'click', 1, '', '', '', '', '', '', '', '', '', '')");
+                               "VALUES ('e' || (SELECT count(*) FROM events), 'click', 1, '', '', "
+                               "'', '', '', '', '', '', '', '')");  // event_id is unique
       ASSERT_TRUE(q.run().ok()) << q.error();
       return;
     }

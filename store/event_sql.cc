@@ -1,0 +1,182 @@
+// store/event_sql.cc — see event_sql.h. May call: store/db.h, store/pg.h,
+// store/schema.h, base/, SQLite, libpq.
+#include "store/event_sql.h"
+
+#include <libpq-fe.h>
+#include <sqlite3.h>
+
+#include <cstdlib>
+#include <variant>
+
+#include "store/pg.h"
+#include "store/schema.h"
+
+namespace trackrelay::store::internal {
+namespace {
+
+class SqliteRow final : public Row {
+ public:
+  explicit SqliteRow(sqlite3_stmt* s) : s_(s) {}
+  std::int64_t i64(int c) const override { return sqlite3_column_int64(s_, c); }
+  std::string text(int c) const override {
+    const auto* p = static_cast<const char*>(sqlite3_column_blob(s_, c));
+    return p == nullptr ? std::string()
+                        : std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(s_, c)));
+  }
+
+ private:
+  sqlite3_stmt* s_;
+};
+
+class PgRow final : public Row {
+ public:
+  PgRow(const PGresult* r, int row) : r_(r), row_(row) {}
+  std::int64_t i64(int c) const override {
+    return std::strtoll(PQgetvalue(r_, row_, c), nullptr, 10);
+  }
+  std::string text(int c) const override {
+    return std::string(PQgetvalue(r_, row_, c), static_cast<std::size_t>(PQgetlength(r_, row_, c)));
+  }
+
+ private:
+  const PGresult* r_;
+  int row_;
+};
+
+Result<bool> sqlite_each(sqlite3* db, const std::string& sql, const std::vector<Value>& params,
+                         const std::function<void(const Row&)>& row) {
+  sqlite3_stmt* raw = nullptr;
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &raw, nullptr) != SQLITE_OK) {
+    return Error{"query failed: " + errmsg(db)};
+  }
+  Stmt st(raw);
+  int i = 1;
+  for (const Value& v : params) {
+    if (const auto* n = std::get_if<std::int64_t>(&v)) {
+      sqlite3_bind_int64(raw, i++, *n);
+    } else if (const auto* t = std::get_if<std::string_view>(&v)) {
+      sqlite3_bind_text(raw, i++, t->data(), static_cast<int>(t->size()), SQLITE_TRANSIENT);
+    } else {
+      sqlite3_bind_null(raw, i++);
+    }
+  }
+  const SqliteRow r(raw);
+  int rc;
+  while ((rc = sqlite3_step(raw)) == SQLITE_ROW) row(r);
+  if (rc != SQLITE_DONE) return Error{"query failed: " + errmsg(db)};
+  return true;
+}
+
+// Whether a failure means the server is out of reach (try later).
+bool unreachable(PGconn* conn, const PGresult* r) {
+  if (PQstatus(conn) != CONNECTION_OK) return true;
+  const char* state = r != nullptr ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+  if (state == nullptr) return r == nullptr;
+  const std::string_view s(state);
+  return s.starts_with("08") || s.starts_with("57P");
+}
+
+std::string trimmed(const char* msg) {
+  std::string s = msg != nullptr ? msg : "";
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<EventReader>> EventReader::open(const std::string& store) {
+  auto conn = open_connection(store, false);
+  if (!conn) return conn.failure();
+  return std::make_unique<EventReader>(std::move(conn).value());
+}
+
+EventReader::EventReader(std::unique_ptr<Connection> conn) : conn_(std::move(conn)) {}
+
+Result<bool> EventReader::each(const std::string& sql, const std::vector<Value>& params,
+                               const std::function<void(const Row&)>& row) {
+  if (conn_->backend() == Backend::kSqlite) {
+    return sqlite_each(conn_->sqlite_handle(), sql, params, row);
+  }
+  auto& pg = static_cast<PgConnection&>(*conn_);
+  if (auto up = pg.ensure_connected(); !up) return up;
+  std::vector<std::string> text;
+  for (const Value& v : params) {
+    if (const auto* n = std::get_if<std::int64_t>(&v)) {
+      text.push_back(std::to_string(*n));
+    } else if (const auto* t = std::get_if<std::string_view>(&v)) {
+      text.push_back(pg_text(*t));
+    } else {
+      return Error{"query failed: a NULL parameter"};  // the events queries bind none
+    }
+  }
+  auto r = pg_each(pg.handle(), number_placeholders(sql), text, row);
+  if (!r && r.code() == Errc::kUnavailable) return Error{pg.name() + ": " + r.error(), r.code()};
+  return r;
+}
+
+Result<bool> pg_each(pg_conn* conn, const std::string& sql, const std::vector<std::string>& params,
+                     const std::function<void(const Row&)>& row) {
+  std::vector<const char*> values;
+  std::vector<int> lengths;
+  values.reserve(params.size());
+  lengths.reserve(params.size());
+  for (const std::string& p : params) {
+    values.push_back(p.c_str());
+    lengths.push_back(static_cast<int>(p.size()));
+  }
+  PGresult* raw = PQexecParams(conn, sql.c_str(), static_cast<int>(params.size()), nullptr,
+                               values.data(), lengths.data(), nullptr, 0);
+  std::unique_ptr<PGresult, decltype(&PQclear)> r(raw, &PQclear);
+  const ExecStatusType status = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
+  if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
+    std::string msg = trimmed(r ? PQresultErrorMessage(r.get()) : PQerrorMessage(conn));
+    if (msg.empty()) msg = "PostgreSQL statement failed";
+    return Error{"query failed: " + msg,
+                 unreachable(conn, r.get()) ? Errc::kUnavailable : Errc::kFailed};
+  }
+  const int n = PQntuples(r.get());
+  for (int i = 0; i < n; ++i) row(PgRow(r.get(), i));
+  return true;
+}
+
+std::string pg_text(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c == 0) {
+      ++i;
+      continue;
+    }
+    if (c < 0x80) {
+      out += static_cast<char>(c);
+      ++i;
+      continue;
+    }
+    // A well-formed sequence (RFC 3629: no overlongs, no surrogates, <= U+10FFFF).
+    std::size_t len = c >= 0xC2 && c <= 0xDF   ? 2
+                      : c >= 0xE0 && c <= 0xEF ? 3
+                      : c >= 0xF0 && c <= 0xF4 ? 4
+                                               : 0;
+    bool ok = len != 0 && i + len <= s.size();
+    for (std::size_t k = 1; ok && k < len; ++k) {
+      ok = (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80;
+    }
+    if (ok && len >= 3) {
+      const auto c1 = static_cast<unsigned char>(s[i + 1]);
+      ok = !(c == 0xE0 && c1 < 0xA0) && !(c == 0xED && c1 > 0x9F) && !(c == 0xF0 && c1 < 0x90) &&
+           !(c == 0xF4 && c1 > 0x8F);
+    }
+    if (!ok) {
+      out += "\xEF\xBF\xBD";  // U+FFFD
+      ++i;
+      continue;
+    }
+    out.append(s.substr(i, len));
+    i += len;
+  }
+  return out;
+}
+
+}  // namespace trackrelay::store::internal

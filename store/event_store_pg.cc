@@ -1,0 +1,542 @@
+// store/event_store_pg.cc — see event_store_pg.h: the writer thread, the
+// spool hand-over and the page queries on PostgreSQL. May call:
+// store/event_spool.h, store/event_sql.h, store/pg.h, store/db.h, base/,
+// metrics/registry.h, libpq.
+#include "store/event_store_pg.h"
+
+#include <algorithm>
+#include <condition_variable>
+#include <cstdio>
+#include <future>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+
+#include "store/event_spool.h"
+#include "store/event_sql.h"
+#include "store/pg.h"
+
+namespace trackrelay::store::internal {
+namespace {
+
+using Steady = std::chrono::steady_clock;
+
+constexpr std::size_t kRowsPerInsert = 1000;  // 23 parameters a row; PostgreSQL allows 65535
+constexpr int kColumnCount = 23;
+
+constexpr const char* kInsertHead =
+    "INSERT INTO events (event_id, type, ts_ms, tracking_domain, target_link_url, "
+    "target_link_name, message_id, rcpt_to, campaign_id, sending_domain, user_agent, ip_address, "
+    "method, subaccount_id, transmission_id, raw_rcpt_to, rcpt_meta, rcpt_tags, friendly_from, "
+    "msg_from, msg_size, classification, classification_reasons) VALUES ";
+
+constexpr const char* kColumns =
+    "seq, event_id, type, ts_ms, tracking_domain, target_link_url, target_link_name, message_id, "
+    "rcpt_to, campaign_id, sending_domain, user_agent, ip_address, method, subaccount_id, "
+    "transmission_id, raw_rcpt_to, rcpt_meta, rcpt_tags, friendly_from, msg_from, msg_size, "
+    "classification, classification_reasons";
+
+std::int64_t to_ms(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+// Classification reasons: one comma-separated column (as event_store.cc).
+std::string join_reasons(const std::vector<std::string>& reasons) {
+  std::string out;
+  for (const std::string& r : reasons) out += (out.empty() ? "" : ",") + r;
+  return out;
+}
+
+std::vector<std::string> split_reasons(const std::string& joined) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start < joined.size()) {
+    const std::size_t comma = std::min(joined.find(',', start), joined.size());
+    out.push_back(joined.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return out;
+}
+
+Event event_from(const Row& r) {
+  Event e;
+  e.seq = r.i64(0);
+  e.event_id = r.text(1);
+  e.type = r.text(2);
+  e.timestamp_ms = r.i64(3);
+  e.tracking_domain = r.text(4);
+  e.target_link_url = r.text(5);
+  e.target_link_name = r.text(6);
+  e.message_id = r.text(7);
+  e.rcpt_to = r.text(8);
+  e.campaign_id = r.text(9);
+  e.sending_domain = r.text(10);
+  e.user_agent = r.text(11);
+  e.ip_address = r.text(12);
+  e.method = r.text(13);
+  e.subaccount_id = r.i64(14);
+  e.transmission_id = r.text(15);
+  e.raw_rcpt_to = r.text(16);
+  e.rcpt_meta = r.text(17);
+  e.rcpt_tags = r.text(18);
+  e.friendly_from = r.text(19);
+  e.msg_from = r.text(20);
+  e.msg_size = r.i64(21);
+  e.classification = r.text(22);
+  e.classification_reasons = split_reasons(r.text(23));
+  return e;
+}
+
+// The 23 parameters of one row, in kInsertHead's order.
+void add_params(const Event& e, std::vector<std::string>& p) {
+  for (const std::string* s :
+       {&e.event_id, &e.type, static_cast<const std::string*>(nullptr), &e.tracking_domain,
+        &e.target_link_url, &e.target_link_name, &e.message_id, &e.rcpt_to, &e.campaign_id,
+        &e.sending_domain, &e.user_agent, &e.ip_address, &e.method}) {
+    p.push_back(s != nullptr ? pg_text(*s) : std::to_string(e.timestamp_ms));
+  }
+  p.push_back(std::to_string(e.subaccount_id));
+  for (const std::string* s : {&e.transmission_id, &e.raw_rcpt_to, &e.rcpt_meta, &e.rcpt_tags,
+                               &e.friendly_from, &e.msg_from}) {
+    p.push_back(pg_text(*s));
+  }
+  p.push_back(std::to_string(e.msg_size));
+  p.push_back(pg_text(e.classification));
+  p.push_back(pg_text(join_reasons(e.classification_reasons)));
+}
+
+// "INSERT … VALUES ($1,…,$23),($24,…) ON CONFLICT (event_id) DO NOTHING" for `rows` rows.
+std::string insert_sql(std::size_t rows) {
+  std::string sql = kInsertHead;
+  int n = 0;
+  for (std::size_t r = 0; r < rows; ++r) {
+    sql += r == 0 ? "(" : ",(";
+    for (int c = 0; c < kColumnCount; ++c) sql += (c == 0 ? "$" : ",$") + std::to_string(++n);
+    sql += ")";
+  }
+  return sql + " ON CONFLICT (event_id) DO NOTHING";
+}
+
+// What an engagement event takes from its message's injection.
+struct Message {
+  std::string rcpt_to, raw_rcpt_to, rcpt_meta, rcpt_tags, friendly_from, msg_from, campaign_id;
+};
+
+void fill_from(const Message& m, Event& e) {
+  auto fill = [](std::string& field, const std::string& v) {
+    if (field.empty()) field = v;
+  };
+  if (!e.rcpt_to.empty()) fill(e.raw_rcpt_to, m.raw_rcpt_to);
+  fill(e.rcpt_meta, m.rcpt_meta);
+  fill(e.rcpt_tags, m.rcpt_tags);
+  fill(e.friendly_from, m.friendly_from);
+  fill(e.msg_from, m.msg_from);
+  fill(e.campaign_id, m.campaign_id);
+}
+
+}  // namespace
+
+struct PgEvents::Impl {
+  struct Pending {
+    Event event;
+    EventStore::Done done;
+  };
+
+  Options options;
+  std::unique_ptr<PgConnection> db;             // writer thread only
+  std::unique_ptr<EventSpool> spool;            // null without Options::spool_dir
+  std::mt19937_64 ids{std::random_device{}()};  // writer thread only
+  bool db_down = false;                         // writer thread: the last write failed
+  bool look_for_orphans = true;                 // writer thread: ship dead writers' files
+  Steady::time_point next_try{};                // writer thread: the next reconnect
+
+  std::mutex mu;  // guards queue, stopping, health
+  std::condition_variable wake;
+  std::vector<Pending> queue;
+  bool stopping = false;
+  Health health;
+
+  std::atomic<std::uint64_t> appended{0};
+  std::atomic<std::uint64_t> failed{0};
+  std::atomic<std::uint64_t> commits{0};
+
+  mutable std::mutex read_mu;  // guards reader
+  mutable std::unique_ptr<EventReader> reader;
+
+  std::thread writer;
+
+  void run();
+  bool take(std::vector<Pending>& batch);
+  Result<bool> write(std::vector<Event>& events);
+  Result<bool> join_messages(std::vector<Event>& events);
+  Result<bool> insert(const std::vector<Event>& events);
+  Result<bool> write_or_spool(std::vector<Pending>& batch);
+  void ship_spool();
+  void set_health(bool ok, const std::string& reason, bool spooling);
+  Result<bool> read(const std::string& sql, const std::vector<Value>& params,
+                    const std::function<void(const Row&)>& row) const;
+};
+
+// Waits for work (or the next reconnect while events are spooled) and takes
+// a batch; false when stopping with nothing left.
+bool PgEvents::Impl::take(std::vector<Pending>& batch) {
+  std::unique_lock lock(mu);
+  auto ready = [this] { return stopping || !queue.empty(); };
+  if (spool && (db_down || spool->holding() || look_for_orphans)) {
+    wake.wait_until(lock, next_try, ready);
+  } else {
+    wake.wait(lock, ready);
+  }
+  if (queue.empty()) return !stopping;
+  if (queue.size() <= options.max_batch) {
+    batch.swap(queue);
+  } else {
+    auto end = queue.begin() + static_cast<std::ptrdiff_t>(options.max_batch);
+    std::move(queue.begin(), end, std::back_inserter(batch));
+    queue.erase(queue.begin(), end);
+  }
+  return true;
+}
+
+void PgEvents::Impl::run() {
+  std::vector<Pending> batch;
+  for (;;) {
+    batch.clear();
+    const bool more = take(batch);
+    if (spool && Steady::now() >= next_try && (db_down || spool->holding() || look_for_orphans)) {
+      ship_spool();
+    }
+    if (!more) return;
+    if (batch.empty()) continue;
+    Result<bool> r = metrics::timed(options.commit_seconds, [&] { return write_or_spool(batch); });
+    (r ? appended : failed) += batch.size();
+    for (Pending& p : batch) {
+      if (p.done) p.done(r);
+    }
+  }
+}
+
+// Writes the batch to the database, or (while it fails, with a spool) to the
+// spool; ok when the events are durable in either.
+Result<bool> PgEvents::Impl::write_or_spool(std::vector<Pending>& batch) {
+  std::vector<Event> events;
+  events.reserve(batch.size());
+  for (Pending& p : batch) {
+    if (p.event.event_id.empty()) p.event.event_id = std::to_string(ids() >> 1);
+    events.push_back(std::move(p.event));
+  }
+  std::string why;
+  if (!spool || !spool->holding()) {
+    auto r = write(events);
+    if (r) {
+      if (db_down || !health.ok) set_health(true, "", false);
+      db_down = false;
+      return r;
+    }
+    if (!spool) {
+      set_health(false, r.error(), false);
+      return r;
+    }
+    why = r.error();
+    db_down = true;
+    next_try = Steady::now() + std::chrono::milliseconds(options.retry_ms);
+  }
+  if (auto s = spool->append(events); !s) {
+    set_health(false, (why.empty() ? "" : why + "; ") + "the spool failed: " + s.error(), false);
+    return Error{"the database failed (" + why + ") and so did the spool: " + s.error()};
+  }
+  if (!why.empty()) {
+    set_health(false, "the database failed: " + why + "; events are spooled in " + spool->dir(),
+               true);
+  }
+  return true;
+}
+
+// Reconnects and ships the spool (this writer's file, then dead writers').
+void PgEvents::Impl::ship_spool() {
+  next_try = Steady::now() + std::chrono::milliseconds(options.retry_ms);
+  if (auto up = db->ensure_connected(); !up) {
+    set_health(false,
+               "the database failed: " + up.error() + "; events are spooled in " + spool->dir(),
+               true);
+    return;
+  }
+  auto shipped =
+      spool->drain([this](std::vector<Event>& b) { return write(b); }, options.max_batch);
+  if (!shipped) {
+    db_down = true;
+    set_health(
+        false,
+        "shipping the spool failed: " + shipped.error() + "; events are spooled in " + spool->dir(),
+        true);
+    return;
+  }
+  look_for_orphans = false;
+  db_down = false;
+  if (*shipped > 0) {
+    std::fprintf(stderr, "trackrelay: store: %s: %zu spooled events shipped from %s\n",
+                 db->name().c_str(), *shipped, spool->dir().c_str());
+  }
+  set_health(true, "", false);
+}
+
+Result<bool> PgEvents::Impl::write(std::vector<Event>& events) {
+  if (auto r = db->begin_write(); !r) return r;
+  auto r = join_messages(events);
+  if (r) r = insert(events);
+  if (!r) {
+    (void)db->rollback();
+    return r;
+  }
+  if (auto c = db->commit(); !c) return c;
+  ++commits;
+  return true;
+}
+
+// The "join at write": one SELECT for the injections of every message the
+// batch's clicks and opens belong to (and injections earlier in the batch).
+Result<bool> PgEvents::Impl::join_messages(std::vector<Event>& events) {
+  std::vector<std::string> tids;
+  for (const Event& e : events) {
+    if (e.type != "injection" && !e.transmission_id.empty()) tids.push_back(e.transmission_id);
+  }
+  if (tids.empty()) return true;
+  std::sort(tids.begin(), tids.end());
+  tids.erase(std::unique(tids.begin(), tids.end()), tids.end());
+  std::string sql =
+      "SELECT transmission_id, rcpt_to, raw_rcpt_to, rcpt_meta, rcpt_tags, friendly_from, "
+      "msg_from, campaign_id FROM events WHERE type = 'injection' AND transmission_id IN (";
+  std::vector<std::string> params;
+  for (const std::string& t : tids) {
+    sql += (params.empty() ? "$" : ",$") + std::to_string(params.size() + 1);
+    params.push_back(pg_text(t));
+  }
+  sql += ") ORDER BY seq";
+  std::unordered_map<std::string, std::vector<Message>> messages;  // in seq order
+  auto r = pg_each(db->handle(), sql, params, [&](const Row& row) {
+    messages[row.text(0)].push_back(Message{row.text(1), row.text(2), row.text(3), row.text(4),
+                                            row.text(5), row.text(6), row.text(7)});
+  });
+  if (!r) return r;
+  for (Event& e : events) {
+    if (e.type == "injection") {
+      if (!e.transmission_id.empty()) {
+        messages[e.transmission_id].push_back(Message{e.rcpt_to, e.raw_rcpt_to, e.rcpt_meta,
+                                                      e.rcpt_tags, e.friendly_from, e.msg_from,
+                                                      e.campaign_id});
+      }
+      continue;
+    }
+    if (e.transmission_id.empty()) continue;
+    // The first injection (by seq) of the message, the recipient's when named.
+    auto it = messages.find(e.transmission_id);
+    if (it == messages.end()) continue;
+    for (const Message& m : it->second) {
+      if (e.rcpt_to.empty() || m.rcpt_to == e.rcpt_to) {
+        fill_from(m, e);
+        break;
+      }
+    }
+  }
+  return true;
+}
+
+Result<bool> PgEvents::Impl::insert(const std::vector<Event>& events) {
+  std::vector<std::string> params;
+  for (std::size_t at = 0; at < events.size(); at += kRowsPerInsert) {
+    const std::size_t rows = std::min(kRowsPerInsert, events.size() - at);
+    params.clear();
+    params.reserve(rows * kColumnCount);
+    for (std::size_t i = at; i < at + rows; ++i) add_params(events[i], params);
+    auto r = pg_each(db->handle(), insert_sql(rows), params, [](const Row&) {});
+    if (!r) return Error{"insert failed: " + r.error(), r.code()};
+  }
+  return true;
+}
+
+void PgEvents::Impl::set_health(bool ok, const std::string& why, bool spooling) {
+  std::string reason;  // one line (libpq's messages span several)
+  for (char c : why) {
+    if (c != '\n' && c != '\t') {
+      reason += c;
+    } else if (!reason.empty() && reason.back() != ' ') {
+      reason += ' ';
+    }
+  }
+  std::lock_guard lock(mu);
+  const std::string& name = db->name();
+  if (ok) {
+    if (!health.ok) {
+      std::fprintf(stderr, "trackrelay: store: %s: recovered; events are recorded again\n",
+                   name.c_str());
+    }
+    health = Health{};
+    return;
+  }
+  if (health.ok) health.failing_since_ms = to_ms(options.clock());
+  const bool changed = health.ok || health.reason != reason;
+  health.ok = false;
+  health.spooling = spooling;
+  health.reason = reason;
+  if (!changed) return;
+  // Loud on purpose: events are not reaching the database.
+  std::fprintf(stderr, "trackrelay: store: %s: %s: %s\n", name.c_str(),
+               spooling ? "EVENTS SPOOLED ON LOCAL DISK" : "EVENTS NOT RECORDED", reason.c_str());
+}
+
+Result<bool> PgEvents::Impl::read(const std::string& sql, const std::vector<Value>& params,
+                                  const std::function<void(const Row&)>& row) const {
+  std::lock_guard lock(read_mu);
+  if (!reader) {
+    auto opened = EventReader::open(options.path);
+    if (!opened) return opened.failure();
+    reader = std::move(opened).value();
+  }
+  return reader->each(sql, params, row);
+}
+
+PgEvents::PgEvents(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+PgEvents::~PgEvents() {
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->stopping = true;
+  }
+  impl_->wake.notify_one();
+  if (impl_->writer.joinable()) impl_->writer.join();
+}
+
+Result<std::unique_ptr<PgEvents>> PgEvents::open(Options options) {
+  if (!options.clock) options.clock = [] { return std::chrono::system_clock::now(); };
+  options.max_batch = std::max<std::size_t>(options.max_batch, 1);
+  options.retry_ms = std::max<std::int64_t>(options.retry_ms, 10);
+  auto impl = std::make_unique<Impl>();
+  auto conn = PgConnection::connect(options.path);
+  if (!conn) return conn.failure();
+  impl->db = std::move(conn).value();
+  if (auto r = ensure_pg_schema(*impl->db); !r) return r.failure();
+  if (!options.spool_dir.empty()) {
+    auto spool = EventSpool::open(options.spool_dir);
+    if (!spool) return spool.failure();
+    impl->spool = std::move(spool).value();
+  }
+  impl->options = std::move(options);
+  Impl* p = impl.get();
+  impl->writer = std::thread([p] { p->run(); });
+  return std::make_unique<PgEvents>(std::move(impl));
+}
+
+void PgEvents::append(Event e, EventStore::Done done) {
+  {
+    std::unique_lock lock(impl_->mu);
+    if (!impl_->stopping && impl_->queue.size() < impl_->options.max_queue) {
+      impl_->queue.push_back(Impl::Pending{std::move(e), std::move(done)});
+      lock.unlock();
+      impl_->wake.notify_one();
+      return;
+    }
+  }
+  ++impl_->failed;
+  Result<bool> err = Error{impl_->stopping ? "the event store is closing"
+                                           : "the event store queue is full (writes stalled)"};
+  if (done) done(err);
+}
+
+Result<bool> PgEvents::append_all_and_wait(std::vector<Event> events,
+                                           std::chrono::milliseconds max_wait) {
+  if (events.empty()) return true;
+  struct Shared {
+    std::mutex mu;
+    std::size_t left = 0;
+    std::optional<std::string> error;
+    std::promise<Result<bool>> promise;
+  };
+  auto shared = std::make_shared<Shared>();
+  shared->left = events.size();
+  auto future = shared->promise.get_future();
+  for (Event& e : events) {
+    append(std::move(e), [shared](const Result<bool>& r) {
+      std::lock_guard lock(shared->mu);
+      if (!r && !shared->error) shared->error = r.error();
+      if (--shared->left > 0) return;
+      shared->promise.set_value(shared->error ? Result<bool>(Error{*shared->error})
+                                              : Result<bool>(true));
+    });
+  }
+  if (future.wait_for(max_wait) != std::future_status::ready) {
+    return Error{"not committed within " + std::to_string(max_wait.count()) +
+                 " ms (the store is stalled)"};
+  }
+  return future.get();
+}
+
+Result<std::int64_t> PgEvents::count(const store::Query& q) const {
+  auto where = Where::of(selection_of(q));
+  if (!where) return where.failure();
+  if (where->matches_nothing()) return std::int64_t{0};
+  std::int64_t n = 0;
+  auto r = impl_->read("SELECT count(*) FROM events" + where->sql(), where->values(),
+                       [&n](const Row& row) { n = row.i64(0); });
+  if (!r) return r.failure();
+  return n;
+}
+
+Result<std::int64_t> PgEvents::count() const {
+  return count(store::Query{});
+}
+
+Result<Page> PgEvents::query(const store::Query& q) const {
+  if (q.limit == 0 || q.limit > kMaxLimit) {
+    return Error{"limit must be between 1 and " + std::to_string(kMaxLimit)};
+  }
+  for (const std::string& t : q.types) {
+    if (!is_event_type(t)) return Error{"unknown event type '" + t + "'"};
+  }
+  std::optional<std::int64_t> after;
+  if (!q.cursor.empty()) {
+    if (q.cursor.size() > 18 || !std::all_of(q.cursor.begin(), q.cursor.end(),
+                                             [](char c) { return c >= '0' && c <= '9'; })) {
+      return Error{"invalid cursor"};
+    }
+    after = std::stoll(q.cursor);
+  }
+  auto where = Where::of(selection_of(q));
+  if (!where) return where.failure();
+  if (where->matches_nothing()) return Page{};
+  std::string sql = std::string("SELECT ") + kColumns + " FROM events" + where->sql();
+  std::vector<Value> params = where->values();
+  if (after) {
+    sql += q.newest_first ? " AND seq < ?" : " AND seq > ?";
+    params.emplace_back(*after);
+  }
+  sql += q.newest_first ? " ORDER BY seq DESC LIMIT ?" : " ORDER BY seq ASC LIMIT ?";
+  params.emplace_back(static_cast<std::int64_t>(q.limit) + 1);
+  Page page;
+  auto r = impl_->read(sql, params, [&](const Row& row) {
+    if (page.events.size() == q.limit) {
+      page.next_cursor = std::to_string(page.events.back().seq);
+      return;
+    }
+    page.events.push_back(event_from(row));
+  });
+  if (!r) return r.failure();
+  return page;
+}
+
+Health PgEvents::health() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->health;
+}
+
+Stats PgEvents::stats() const {
+  return Stats{impl_->appended.load(), impl_->failed.load(), impl_->commits.load()};
+}
+
+const std::string& PgEvents::path() const {
+  return impl_->options.path;
+}
+
+}  // namespace trackrelay::store::internal

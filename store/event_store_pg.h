@@ -1,0 +1,63 @@
+// store/event_store_pg.h — EventStore on PostgreSQL (`store:
+// postgresql://…`): what EventStore (event_store.h) does when its store value
+// is a URI, with the same durability contract. Internal to store/.
+//
+// Writes: one writer thread takes everything queued (up to
+// Options::max_batch), fills the "join at write" fields from the messages'
+// injections with one SELECT, inserts the batch with multi-row
+// `INSERT … VALUES (…),(…) ON CONFLICT (event_id) DO NOTHING` (1000 rows a
+// statement) in one transaction, commits once (PostgreSQL fsyncs its WAL),
+// then completes every waiter of the batch.
+//
+// When the database fails (unreachable, restarting, refusing writes) and
+// Options::spool_dir is set, the batch goes to the local spool
+// (store/event_spool.h) instead, fsynced before the waiters complete (ok):
+// the event is durable on this machine, and health() is not ok (reason,
+// `spooling`) so /healthz answers 503. While the spool holds events, new
+// batches are spooled behind them (order is kept); every
+// Options::retry_ms the writer reconnects and ships the spool (idempotent by
+// event_id), then writes to the database again. Spool files left by a writer
+// that died are shipped at start and after every outage.
+//
+// Queries run through their own connection (store/event_sql.h), safe from any
+// thread. May call: store/event_spool.h, store/event_sql.h, store/pg.h,
+// store/db.h, base/, metrics/registry.h, libpq.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "store/event_store.h"
+
+namespace trackrelay::store::internal {
+
+class PgEvents {
+ public:
+  // Connects, brings the schema to this version and starts the writer. The
+  // error names the server and database, never the password.
+  static Result<std::unique_ptr<PgEvents>> open(Options options);
+  ~PgEvents();  // completes every queued append (spooling what it must), then stops
+  PgEvents(const PgEvents&) = delete;
+  PgEvents& operator=(const PgEvents&) = delete;
+
+  void append(Event e, EventStore::Done done);
+  Result<bool> append_all_and_wait(std::vector<Event> events, std::chrono::milliseconds max_wait);
+  Result<Page> query(const store::Query& q) const;
+  Result<std::int64_t> count() const;
+  Result<std::int64_t> count(const store::Query& q) const;
+  Health health() const;
+  Stats stats() const;
+  const std::string& path() const;
+
+  struct Impl;
+  explicit PgEvents(std::unique_ptr<Impl> impl);  // use open()
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace trackrelay::store::internal

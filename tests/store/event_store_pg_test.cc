@@ -1,0 +1,185 @@
+// tests/store/event_store_pg_test.cc — EventStore on PostgreSQL only: while
+// the database is away (its connections refused and cut) appends complete
+// once fsynced in the local spool and health() says so; when it is back the
+// spool is shipped and every event is in the database exactly once; a spool
+// left by a writer that died after its events committed ships no duplicates;
+// text PostgreSQL would refuse (invalid UTF-8, NUL) is stored, not lost.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "pg_fixture.h"
+#include "store/event_spool.h"
+#include "store/event_store.h"
+#include "store/pg.h"
+
+namespace trackrelay::store {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::read_sql;
+using testing::TempDir;
+
+Event click(int i) {
+  Event e;
+  e.type = "click";
+  e.timestamp_ms = 1795000000000 + i;
+  e.tracking_domain = "click.example.com";
+  e.target_link_url = "https://example.com/" + std::to_string(i);
+  e.method = "GET";
+  return e;
+}
+
+std::size_t spool_files(const std::string& dir) {
+  std::size_t n = 0;
+  std::error_code ec;
+  for (const auto& f : fs::directory_iterator(dir, ec)) n += f.path().extension() == ".spool";
+  return n;
+}
+
+// The database of `uri` refusing connections (and its open ones cut), or
+// accepting them again: PostgreSQL "away" for this test only (the server is
+// shared with the other tests).
+class Outage {
+ public:
+  explicit Outage(const std::string& uri) : db_(uri.substr(uri.rfind('/') + 1)) {
+    auto admin = internal::PgConnection::connect(uri.substr(0, uri.rfind('/') + 1) + "postgres");
+    EXPECT_TRUE(admin.ok()) << (admin ? "" : admin.error());
+    if (admin) admin_ = std::move(admin).value();
+  }
+  void begin() {
+    run("ALTER DATABASE \"" + db_ + "\" ALLOW_CONNECTIONS false");
+    run("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" + db_ + "'");
+  }
+  void end() { run("ALTER DATABASE \"" + db_ + "\" ALLOW_CONNECTIONS true"); }
+
+ private:
+  void run(const std::string& sql) {
+    ASSERT_TRUE(admin_);
+    auto r = admin_->exec(sql);
+    ASSERT_TRUE(r.ok()) << sql << ": " << r.error();
+  }
+  std::string db_;
+  std::unique_ptr<internal::PgConnection> admin_;
+};
+
+std::unique_ptr<EventStore> open_pg(const std::string& uri, const std::string& spool) {
+  Options o;
+  o.path = uri;
+  o.spool_dir = spool;
+  o.retry_ms = 100;
+  auto s = EventStore::open(std::move(o));
+  EXPECT_TRUE(s.ok()) << (s ? "" : s.error());
+  return s ? std::move(s).value() : nullptr;
+}
+
+// Waits until `done()` (at most 30 s).
+template <class F>
+bool eventually(F done) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return true;
+}
+
+TEST(EventStorePg, SpoolsWhileTheDatabaseIsAwayThenShipsEachEventOnce) {
+  TempDir dir;
+  const std::string uri = testing::pg_database();
+  const std::string spool = dir.file("spool");
+  auto s = open_pg(uri, spool);
+  ASSERT_TRUE(s);
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(s->append_and_wait(click(i)).ok());
+  EXPECT_EQ(spool_files(spool), 0u);
+
+  Outage outage(uri);
+  outage.begin();
+  for (int i = 5; i < 12; ++i) {
+    auto r = s->append_and_wait(click(i));
+    ASSERT_TRUE(r.ok()) << "acknowledged once on local disk: " << r.error();
+  }
+  const Health h = s->health();
+  EXPECT_FALSE(h.ok);
+  EXPECT_TRUE(h.spooling);
+  EXPECT_NE(h.reason.find(spool), std::string::npos) << h.reason;
+  EXPECT_GT(h.failing_since_ms, 0);
+  EXPECT_EQ(spool_files(spool), 1u);
+  EXPECT_EQ(s->stats().appended, 12u);
+
+  outage.end();
+  ASSERT_TRUE(eventually([&] { return s->health().ok; })) << s->health().reason;
+  ASSERT_TRUE(s->append_and_wait(click(12)).ok());
+  EXPECT_EQ(read_sql(uri, "SELECT count(*) FROM events"), "13");
+  EXPECT_EQ(read_sql(uri, "SELECT count(DISTINCT event_id) FROM events"), "13");
+  EXPECT_EQ(read_sql(uri, "SELECT count(DISTINCT ts_ms) FROM events"), "13");
+  EXPECT_EQ(spool_files(spool), 0u);
+  // In order: the spooled events were committed before the one after the outage.
+  EXPECT_EQ(read_sql(uri, "SELECT ts_ms FROM events ORDER BY seq DESC LIMIT 1"),
+            std::to_string(click(12).timestamp_ms));
+}
+
+TEST(EventStorePg, WithoutASpoolAnUnreachableDatabaseFailsTheAppend) {
+  const std::string uri = testing::pg_database();
+  auto s = open_pg(uri, "");
+  ASSERT_TRUE(s);
+  ASSERT_TRUE(s->append_and_wait(click(0)).ok());
+  Outage outage(uri);
+  outage.begin();
+  EXPECT_FALSE(s->append_and_wait(click(1)).ok());
+  EXPECT_FALSE(s->health().ok);
+  EXPECT_FALSE(s->health().spooling);
+  outage.end();
+  ASSERT_TRUE(eventually([&] { return s->append_and_wait(click(2)).ok(); }));
+  EXPECT_TRUE(s->health().ok);
+  EXPECT_EQ(read_sql(uri, "SELECT count(*) FROM events"), "2");
+}
+
+TEST(EventStorePg, SpoolOfADeadWriterIsShippedAtStartWithoutDuplicates) {
+  TempDir dir;
+  const std::string uri = testing::pg_database();
+  const std::string spool = dir.file("spool");
+  std::vector<Event> events;
+  for (int i = 0; i < 4; ++i) {
+    events.push_back(click(i));
+    events.back().event_id = std::to_string(7000 + i);
+  }
+  {
+    auto s = open_pg(uri, "");
+    ASSERT_TRUE(s);
+    // Three of them committed before the writer died ...
+    ASSERT_TRUE(s->append_all_and_wait({events[0], events[1], events[2]}).ok());
+  }
+  {
+    // ... and all four were still in its spool file.
+    auto dead = EventSpool::open(spool);
+    ASSERT_TRUE(dead.ok());
+    ASSERT_TRUE((*dead)->append(events).ok());
+  }
+  ASSERT_EQ(spool_files(spool), 1u);
+  auto s = open_pg(uri, spool);
+  ASSERT_TRUE(s);
+  ASSERT_TRUE(eventually([&] { return spool_files(spool) == 0; }));
+  EXPECT_EQ(read_sql(uri, "SELECT count(*) FROM events"), "4");
+  EXPECT_EQ(read_sql(uri, "SELECT min(event_id) || ' ' || max(event_id) FROM events"), "7000 7003");
+}
+
+TEST(EventStorePg, TextPostgresqlWouldRefuseIsStoredNotLost) {
+  const std::string uri = testing::pg_database();
+  auto s = open_pg(uri, "");
+  ASSERT_TRUE(s);
+  Event e = click(0);
+  e.user_agent = std::string("ok\xff\xc3(\0z", 7);  // invalid UTF-8 and a NUL byte
+  e.target_link_name = "caf\xc3\xa9";               // valid UTF-8 stays as it is
+  ASSERT_TRUE(s->append_and_wait(e).ok());
+  auto page = s->query(Query{});
+  ASSERT_TRUE(page.ok()) << page.error();
+  ASSERT_EQ(page->events.size(), 1u);
+  EXPECT_EQ(page->events[0].user_agent, "ok\xef\xbf\xbd\xef\xbf\xbd(z");
+  EXPECT_EQ(page->events[0].target_link_name, "caf\xc3\xa9");
+}
+
+}  // namespace
+}  // namespace trackrelay::store

@@ -1,0 +1,147 @@
+#!/usr/bin/env python3
+"""tests/track/pg_outage_test.py — the tracker on PostgreSQL (issue 15) while
+the database is stopped: a real PostgreSQL 15 (tests/support/pgserver.py)
+and a real `trackrelay serve` (tests/api/harness.py) with `store:
+postgresql://…`. Redirects keep working while the server is down, /healthz
+answers 503 saying the events are spooled, and when the server is back the
+spooled clicks appear in the database exactly once. A tracker SIGKILLed
+with clicks spooled loses none of them: the next one started with the same
+store_spool ships them.
+
+Usage: pg_outage_test.py TRACKRELAY TRACK_MINT
+"""
+import glob
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "api"))
+sys.path.insert(0, os.path.join(HERE, "..", "support"))
+import harness  # noqa: E402
+from pgserver import PgServer  # noqa: E402
+
+TRACKRELAY = None
+MINT = None
+HOST = "track.example.net"  # the system domain of harness.Env.config
+
+
+def mint(target):
+    return subprocess.run([MINT, harness.SECRET, "click", HOST, target], capture_output=True,
+                          text=True, check=True).stdout.strip()
+
+
+def healthz(port):
+    import http.client
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request("GET", "/healthz", headers={"Host": HOST})
+    r = conn.getresponse()
+    body = r.read().decode()
+    conn.close()
+    return r.status, body
+
+
+class PgOutage(unittest.TestCase):
+    def setUp(self):
+        self.env = harness.Env(TRACKRELAY)
+        # The server runs as `postgres` when the tests run as root: its
+        # directory must not be inside the harness's private one.
+        self.pgdir = tempfile.mkdtemp(prefix="trackrelay-pg-outage-")
+        os.chmod(self.pgdir, 0o755)
+        self.pg = PgServer(self.pgdir)
+        self.pg.start()
+        self.port = int(self.pg.uri.rsplit(":", 1)[1].split("/")[0])
+        self.env.store = self.pg.create_database("events")
+        self.spool = os.path.join(self.env.dir, "spool")
+        self.config = self.env.config(
+            "serve.yaml", "track:\n  listen: 127.0.0.1:0\nstore_spool: '%s'\n" % self.spool)
+
+    def tearDown(self):
+        for p in self.env.procs:
+            p.stop()
+        self.pg.stop()
+        self.env.close()
+        shutil.rmtree(self.pgdir, ignore_errors=True)
+
+    def restart_postgresql(self):
+        """Starts the stopped server again on its port (the store's URI)."""
+        self.pg._start_on(self.port)
+        with open(os.path.join(self.pgdir, "uri"), "w") as f:
+            f.write(self.pg.uri + "\n")
+
+    def count(self, what="count(*)"):
+        return int(self.pg.psql("SELECT %s FROM events" % what, "events"))
+
+    def spooled_files(self):
+        return glob.glob(os.path.join(self.spool, "*.spool"))
+
+    def click(self, port, n):
+        started = time.monotonic()
+        status, location, _ = harness.http_get(port, "/f/" + mint("https://example.com/%d" % n),
+                                               HOST)
+        self.assertEqual(status, 302)
+        self.assertEqual(location, "https://example.com/%d" % n)
+        return time.monotonic() - started
+
+    def wait(self, what, done, timeout=30):
+        deadline = time.monotonic() + timeout
+        while not done():
+            if time.monotonic() > deadline:
+                self.fail("not within %d s: %s" % (timeout, what))
+            time.sleep(0.1)
+
+    def test_clicks_while_postgresql_is_stopped_are_shipped_once(self):
+        serve = self.env.serve(self.config)
+        port = serve.ports["track"]
+        for n in range(5):
+            self.click(port, n)
+        self.assertEqual(healthz(port)[0], 200)
+        self.assertEqual(self.count(), 5)
+
+        self.pg.stop()
+        for n in range(5, 15):
+            took = self.click(port, n)
+            self.assertLess(took, 2.0, "a redirect waited for the stopped database")
+        status, body = healthz(port)
+        self.assertEqual(status, 503)
+        self.assertIn("spooled", body)
+        self.assertEqual(len(self.spooled_files()), 1)
+        serve.wait_for("EVENTS SPOOLED ON LOCAL DISK")
+
+        self.restart_postgresql()
+        self.wait("/healthz 200 again", lambda: healthz(port)[0] == 200)
+        self.wait("the spool shipped", lambda: not self.spooled_files())
+        self.assertEqual(self.count(), 15)
+        self.assertEqual(self.count("count(DISTINCT event_id)"), 15)
+        self.assertEqual(self.count("count(DISTINCT target_link_url)"), 15)
+        self.click(port, 15)
+        self.assertEqual(self.count(), 16)
+
+    def test_a_killed_trackers_spool_is_shipped_by_the_next_one(self):
+        serve = self.env.serve(self.config)
+        port = serve.ports["track"]
+        self.click(port, 0)
+        self.pg.stop()
+        for n in range(1, 7):
+            self.click(port, n)  # acknowledged: on local disk
+        serve.proc.kill()
+        serve.proc.wait()
+        self.assertEqual(len(self.spooled_files()), 1)
+        self.restart_postgresql()
+        self.assertEqual(self.count(), 1)
+        self.env.serve(self.config)
+        self.wait("the dead tracker's spool shipped", lambda: not self.spooled_files())
+        self.assertEqual(self.count(), 7)
+        self.assertEqual(self.count("count(DISTINCT event_id)"), 7)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 3:
+        sys.exit("usage: pg_outage_test.py TRACKRELAY TRACK_MINT")
+    TRACKRELAY, MINT = sys.argv[1], sys.argv[2]
+    del sys.argv[1:3]
+    unittest.main()
