@@ -18,6 +18,8 @@ namespace {
 
 using internal::Connection;
 
+// pg_advisory_xact_lock key of domain writes ("trackrlD").
+constexpr std::int64_t kDomainsLockKey = 8390876135376972868;
 constexpr std::size_t kKeyBytes = 20;  // 160 bits, 40 hex characters (the hosted service's size)
 constexpr std::size_t kPrefixChars = 8;
 
@@ -114,11 +116,26 @@ struct DomainStore::Impl {
   std::mutex mu;  // guards db
   std::unique_ptr<Connection> db;
 
+  // A write transaction. On PostgreSQL it also takes the domains' advisory
+  // lock, so domain writes are serialised as SQLite's BEGIN IMMEDIATE
+  // serialises them ("one default per account" reads and writes several
+  // rows; without it two processes could deadlock or both keep a default).
+  Result<bool> begin() {
+    if (auto r = db->begin_write(); !r) return r;
+    if (db->backend() != internal::Backend::kPostgres) return true;
+    Query lock(*db, "SELECT pg_advisory_xact_lock(?)", {kDomainsLockKey});
+    if (auto r = lock.run(); !r) {
+      (void)db->rollback();
+      return r;
+    }
+    return true;
+  }
+
   // Runs `body` in a write transaction that also bumps the change counter
   // when `bump`; commits when it returns a value, rolls back on an error.
   template <class F>
   auto write(bool bump, F body) -> decltype(body()) {
-    if (auto r = db->begin_write(); !r) return Error{db->name() + ": " + r.error(), r.code()};
+    if (auto r = begin(); !r) return Error{db->name() + ": " + r.error(), r.code()};
     auto result = body();
     if (bump && changed(result)) {
       Query q(*db, "UPDATE meta SET value = value + 1 WHERE key = 'domains_version'");

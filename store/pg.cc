@@ -265,8 +265,12 @@ Result<bool> PgConnection::exec(std::string_view sql) {
   return Error{msg};
 }
 
+// A connection that died while idle (a server restart, a failover) is only
+// noticed when used: BEGIN sent nothing the server kept, so it is sent once
+// more on a fresh connection.
 Result<bool> PgConnection::begin(const char* sql) {
   auto r = exec(sql);
+  if (!r && PQstatus(conn_.get()) != CONNECTION_OK) r = exec(sql);
   if (r) in_transaction_ = true;
   return r;
 }

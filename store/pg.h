@@ -61,7 +61,10 @@ class PgConnection final : public Connection {
   std::unique_ptr<Statement> statement(std::string_view sql) override;
   Result<bool> exec(std::string_view sql) override;
   // A lost connection is reset only outside a transaction begun here: a
-  // statement after the loss inside one fails until rollback().
+  // statement after the loss inside one fails until rollback(). A statement
+  // outside a transaction on a connection that died while idle fails once
+  // (kUnavailable; it is never re-sent, it may have run); begin_*() is
+  // re-sent once on a fresh connection.
   Result<bool> begin_write() override { return begin("BEGIN"); }
   Result<bool> begin_read() override {
     return begin("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");

@@ -1,7 +1,10 @@
-// store/schema.cc — see schema.h. May call: base/, SQLite.
+// store/schema.cc — see schema.h. May call: base/, store/db.h, store/pg.h (a
+// URI named in a refusal), SQLite.
 #include "store/schema.h"
 
+#include <chrono>
 #include <filesystem>
+#include <thread>
 
 #include "store/db.h"
 #include "store/event_store.h"
@@ -287,8 +290,24 @@ Result<Db> open_db(const std::string& path, bool create) {
   return db;
 }
 
-Result<bool> ensure_schema(sqlite3* db, const std::string& path) {
+namespace {
+
+// Switching a new file to WAL needs a moment alone with it, which the busy
+// timeout does not wait for: processes creating one store together retry.
+Result<bool> use_wal(sqlite3* db) {
+  constexpr int kTries = 50;
   auto wal = exec(db, "PRAGMA journal_mode=WAL");
+  for (int i = 1; i < kTries && !wal && (sqlite3_errcode(db) & 0xff) == SQLITE_BUSY; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20 * i));
+    wal = exec(db, "PRAGMA journal_mode=WAL");
+  }
+  return wal;
+}
+
+}  // namespace
+
+Result<bool> ensure_schema(sqlite3* db, const std::string& path) {
+  auto wal = use_wal(db);
   if (!wal) return Error{"cannot use WAL mode on " + path + ": " + wal.error()};
   auto version = query_int(db, "PRAGMA user_version");
   if (!version) return Error{path + ": " + version.error()};

@@ -16,7 +16,7 @@ namespace trackrelay::store::internal {
 namespace {
 
 // pg_advisory_xact_lock key of schema migration ("trackrlS").
-constexpr const char* kLockSql = "SELECT pg_advisory_xact_lock(8390045720463762259)";
+constexpr const char* kLockSql = "SELECT pg_advisory_xact_lock(8390876135376972883)";
 
 constexpr const char* kVersion8Events =
     "CREATE TABLE events ("

@@ -2,6 +2,7 @@
 // diagnostics. Runs the real binary.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -85,6 +86,35 @@ TEST(Cli, EventsTellsAMissingStoreFromABrokenOne) {
   auto broken = run(bin() + " --config " + garbage + " events 2>&1");
   EXPECT_EQ(broken.status, 74) << broken.out;
   std::filesystem::remove_all(dir);
+}
+
+// `store: postgresql://…` (issue 15): check accepts it, and keys create,
+// list and revoke work on the database (a real PostgreSQL started by
+// tests/support/pgserver.py; one that cannot start fails the test).
+TEST(Cli, KeysOnAPostgresqlStore) {
+  const std::string name = "cli_keys_" + std::to_string(getpid());
+  auto db = run("python3 " + src("tests/support/pgserver.py") + " createdb " + TRACKRELAY_PG_DIR +
+                " " + name + " 2>&1");
+  ASSERT_EQ(db.status, 0) << db.out;
+  const std::string uri = db.out.substr(0, db.out.find('\n'));
+  ASSERT_EQ(uri.rfind("postgresql://", 0), 0u) << db.out;
+  const std::string config =
+      temp_file("pg.yaml",
+                "tracking:\n  system_domain: track.example.net\n  keys:\n"
+                "    - {id: k1, secret: \"0123456789abcdef0123456789abcdef\"}\nstore: " +
+                    uri + "\n");
+  const std::string tr = bin() + " --config " + config + " ";
+  auto checked = run(tr + "check 2>&1");
+  EXPECT_EQ(checked.status, 0) << checked.out;
+  auto created = run(tr + "keys create --label pg-ops 2>/dev/null");
+  ASSERT_EQ(created.status, 0) << created.out;
+  EXPECT_EQ(created.out.size(), 41u) << created.out;  // 40 hex digits and a newline
+  auto listed = run(tr + "keys list 2>&1");
+  EXPECT_EQ(listed.status, 0) << listed.out;
+  EXPECT_NE(listed.out.find("pg-ops"), std::string::npos) << listed.out;
+  EXPECT_NE(listed.out.find(created.out.substr(0, 8)), std::string::npos) << listed.out;
+  EXPECT_EQ(run(tr + "keys revoke 1 2>&1").status, 0);
+  EXPECT_EQ(run(tr + "keys list 2>&1").out.find("pg-ops"), std::string::npos);
 }
 
 TEST(Cli, UsageErrors) {

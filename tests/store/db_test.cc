@@ -209,6 +209,56 @@ TEST(Postgres, RefusesAForeignDatabase) {
   EXPECT_NE(again.error().find("not a trackrelay store"), std::string::npos) << again.error();
 }
 
+// Ends every other session on `uri`'s database, as a server restart would.
+void kill_sessions(const std::string& uri) {
+  const std::string db = uri.substr(uri.rfind('/') + 1);
+  ASSERT_TRUE(
+      testing::pg_admin("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+                        "datname = '" +
+                        db + "' AND pid <> pg_backend_pid()"));
+}
+
+TEST(Postgres, ALostConnectionIsResetAndATransactionBeginsOnTheNewOne) {
+  TempDir dir;
+  const std::string uri = fresh_store(Backend::kPostgres, dir);
+  auto c = internal::open_connection(uri, true);
+  ASSERT_TRUE(c.ok()) << c.error();
+  Connection& conn = **c;
+  kill_sessions(uri);
+  ASSERT_TRUE(conn.begin_write().ok()) << "BEGIN is sent again on a fresh connection";
+  Query ins(conn, "INSERT INTO meta (key, value) VALUES ('k', 1)");
+  ASSERT_TRUE(ins.run().ok()) << ins.error();
+  ASSERT_TRUE(conn.commit().ok());
+  kill_sessions(uri);
+  Query lost(conn, "SELECT value FROM meta WHERE key = 'k'");
+  EXPECT_FALSE(lost.step()) << "a statement on a dead connection fails once";
+  EXPECT_EQ(lost.code(), Errc::kUnavailable) << lost.error();
+  Query again(conn, "SELECT value FROM meta WHERE key = 'k'");
+  ASSERT_TRUE(again.step()) << again.error();
+  EXPECT_EQ(again.i64(0), 1);
+}
+
+TEST(Postgres, ALostConnectionInsideATransactionFailsUntilRollback) {
+  TempDir dir;
+  const std::string uri = fresh_store(Backend::kPostgres, dir);
+  auto c = internal::open_connection(uri, true);
+  ASSERT_TRUE(c.ok()) << c.error();
+  Connection& conn = **c;
+  ASSERT_TRUE(conn.begin_write().ok());
+  Query one(conn, "INSERT INTO meta (key, value) VALUES ('a', 1)");
+  ASSERT_TRUE(one.run().ok()) << one.error();
+  kill_sessions(uri);
+  Query two(conn, "INSERT INTO meta (key, value) VALUES ('b', 2)");
+  EXPECT_FALSE(two.run().ok());
+  Query three(conn, "INSERT INTO meta (key, value) VALUES ('c', 3)");
+  EXPECT_FALSE(three.run().ok()) << "never half a transaction on a new connection";
+  EXPECT_FALSE(conn.commit().ok());
+  ASSERT_TRUE(conn.rollback().ok());
+  EXPECT_EQ(testing::read_sql(uri, "SELECT count(*) FROM meta WHERE key IN ('a', 'b', 'c')"), "0");
+  Query after(conn, "SELECT count(*) FROM meta");
+  ASSERT_TRUE(after.step()) << after.error();
+}
+
 TEST(Postgres, DeliversNotifications) {
   TempDir dir;
   const std::string uri = fresh_store(Backend::kPostgres, dir);

@@ -8,9 +8,12 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <thread>
+#include <vector>
 
 #include "pg_fixture.h"
 #include "store/event_store.h"
@@ -106,6 +109,31 @@ TEST_P(DomainStoreOn, OneDefaultPerAccount) {
   EXPECT_FALSE(def["a.example.com"]) << "setting b unset a";
   EXPECT_TRUE(def["b.example.com"]);
   EXPECT_TRUE(def["c.example.com"]) << "another account keeps its own default";
+}
+
+TEST_P(DomainStoreOn, ProcessesAddingDefaultsTogetherLeaveOneDefault) {
+  constexpr int kWriters = 6;
+  std::vector<std::unique_ptr<DomainStore>> stores;
+  for (int i = 0; i < kWriters; ++i) stores.push_back(open_store(store("d.db")));
+  for (const auto& s : stores) ASSERT_TRUE(s);
+  std::vector<std::thread> threads;
+  std::atomic<int> failed{0};
+  for (int i = 0; i < kWriters; ++i) {
+    threads.emplace_back([&, i] {
+      TrackingDomainRow r = domain("d" + std::to_string(i) + ".example.com", 7);
+      r.is_default = true;
+      auto done = stores[i]->add_tracking_domain(r);
+      if (!done || *done != Change::kDone) ++failed;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failed.load(), 0);
+  auto rows = stores[0]->tracking_domains();
+  ASSERT_TRUE(rows.ok()) << rows.error();
+  int defaults = 0;
+  for (const auto& r : *rows) defaults += r.is_default ? 1 : 0;
+  EXPECT_EQ(defaults, 1);
+  EXPECT_EQ(*stores[0]->version(), kWriters) << "every write counted once";
 }
 
 TEST_P(DomainStoreOn, TrackingDomainInUseCannotBeDeleted) {

@@ -1,7 +1,8 @@
 // tests/store/pg_fixture.h — the store suites' backends: a fresh store value
 // for SQLite (a file in a TempDir) or PostgreSQL (a new database on the one
 // server of this build, started by tests/support/pgserver.py on first use and
-// reused by every test process; the ctest fixture store_pgserver stops it).
+// reused by every test process; the ctest fixture store_pgserver_stop stops
+// it and deletes its directory).
 // PostgreSQL missing or failing to start fails the test, never skips it.
 // Parameterise a suite with
 //   INSTANTIATE_TEST_SUITE_P(Backends, Suite, kBackends, backend_name);
@@ -18,6 +19,7 @@
 #include <string>
 
 #include "store/db.h"
+#include "store/pg.h"
 #include "store_test_util.h"
 
 namespace trackrelay::store::testing {
@@ -68,6 +70,27 @@ inline std::string pgserver(const std::string& args) {
   return out;
 }
 
+// The server's URI (its `postgres` database), started on first use in this
+// process (pgserver.py reuses a running server). "" after a failure.
+inline const std::string& pg_server_uri() {
+  static const std::string uri = pgserver("start '" + pg_server_dir() + "'");
+  return uri;
+}
+
+// Runs one statement as the server's superuser; false after recording a
+// test failure.
+inline bool pg_admin(const std::string& sql) {
+  if (pg_server_uri().empty()) return false;
+  auto c = internal::PgConnection::connect(pg_server_uri());
+  if (!c) {
+    ADD_FAILURE() << c.error();
+    return false;
+  }
+  auto r = (*c)->exec(sql);
+  if (!r) ADD_FAILURE() << sql << ": " << r.error();
+  return r.ok();
+}
+
 // The URI of a new, empty database named after the running test.
 inline std::string pg_database() {
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
@@ -80,7 +103,16 @@ inline std::string pg_database() {
   }
   static int counter = 0;
   name = name.substr(0, 40) + "_" + std::to_string(getpid()) + "_" + std::to_string(++counter);
-  return pgserver("createdb '" + pg_server_dir() + "' " + name);
+  if (!pg_admin("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")) return "";
+  if (!pg_admin("CREATE DATABASE " + name)) return "";
+  const std::string& server = pg_server_uri();
+  return server.substr(0, server.rfind('/') + 1) + name;
+}
+
+// Drops the database `uri` names (the end of a test that made it).
+inline void drop_pg_database(const std::string& uri) {
+  const std::string name = uri.substr(uri.rfind('/') + 1);
+  (void)pg_admin("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
 }
 
 // A store value naming a fresh store of `backend` (`dir` holds SQLite's file).
@@ -111,6 +143,11 @@ inline std::string read_sql(const std::string& store, const std::string& sql) {
 // same one for the same name within a test.
 class BackendTest : public ::testing::TestWithParam<Backend> {
  protected:
+  ~BackendTest() override {
+    for (const auto& [name, value] : stores_) {
+      if (internal::is_postgres_uri(value)) drop_pg_database(value);
+    }
+  }
   const std::string& store(const std::string& name = "store.db") {
     auto it = stores_.find(name);
     if (it == stores_.end()) it = stores_.emplace(name, fresh_store(GetParam(), dir_, name)).first;

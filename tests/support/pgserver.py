@@ -11,6 +11,7 @@ Command line (the C++ fixture tests/store/pg_fixture.h uses it):
   pgserver.py start DIR        → prints the server URI; reuses a running one
   pgserver.py createdb DIR NAME → creates database NAME, prints its URI
   pgserver.py stop DIR         → stops the server (no error when none runs)
+  pgserver.py destroy DIR      → stops it and deletes DIR
 
 From Python (the harnesses):
   from pgserver import PgServer
@@ -137,6 +138,12 @@ class PgServer:
         if os.path.exists(self._uri_file()):
             os.unlink(self._uri_file())
 
+    def destroy(self):
+        """Stops the server and deletes its directory (data, log, socket);
+        immediate shutdown: nothing in it is kept, so no checkpoint."""
+        self.stop(mode="immediate")
+        shutil.rmtree(self.dir, ignore_errors=True)
+
     def psql(self, sql, database="postgres"):
         """Runs `sql` with psql as the superuser; returns its output."""
         uri = self._database_uri(database)
@@ -166,8 +173,9 @@ class PgServer:
 
 
 def main(argv):
-    if len(argv) < 3 or argv[1] not in ("start", "stop", "createdb"):
-        sys.stderr.write("usage: pgserver.py start DIR | createdb DIR NAME | stop DIR\n")
+    if len(argv) < 3 or argv[1] not in ("start", "stop", "destroy", "createdb"):
+        sys.stderr.write("usage: pgserver.py start DIR | createdb DIR NAME | stop DIR | "
+                         "destroy DIR\n")
         return 2
     server = PgServer(argv[2])
     try:
@@ -175,6 +183,8 @@ def main(argv):
             print(server.start())
         elif argv[1] == "stop":
             server.stop()
+        elif argv[1] == "destroy":
+            server.destroy()
         else:
             if len(argv) != 4:
                 sys.stderr.write("usage: pgserver.py createdb DIR NAME\n")
