@@ -190,10 +190,14 @@ struct EventStore::Impl {
   Stmt message_of;                              // kMessageOf
   std::mt19937_64 ids{std::random_device{}()};  // writer thread only
 
-  std::mutex mu;  // guards queue, stopping, health
+  std::mutex mu;  // guards queue, stopping, health, idle
   std::condition_variable wake;
   std::vector<Pending> queue;
   bool stopping = false;
+  // The writer waits on `wake` (nothing queued). An append notifies only
+  // then: while a batch commits, appends queue without a wake-up each, and
+  // the writer takes them all when its commit returns.
+  bool idle = false;
   Health health;
 
   std::atomic<std::uint64_t> appended{0};
@@ -217,7 +221,9 @@ void EventStore::Impl::run() {
     batch.clear();
     {
       std::unique_lock lock(mu);
+      idle = true;
       wake.wait(lock, [this] { return stopping || !queue.empty(); });
+      idle = false;
       if (queue.empty()) return;  // stopping, and everything is done
       if (queue.size() <= options.max_batch) {
         batch.swap(queue);
@@ -329,8 +335,10 @@ void EventStore::append(Event e, Done done) {
     std::unique_lock lock(impl_->mu);
     if (!impl_->stopping && impl_->queue.size() < impl_->options.max_queue) {
       impl_->queue.push_back(Impl::Pending{std::move(e), std::move(done)});
+      const bool wake = impl_->idle;
+      impl_->idle = false;  // one wake-up for everything queued until the writer runs
       lock.unlock();
-      impl_->wake.notify_one();
+      if (wake) impl_->wake.notify_one();
       return;
     }
   }
@@ -373,8 +381,10 @@ Result<bool> EventStore::append_all_and_wait(std::vector<Event> events,
     std::unique_lock lock(impl_->mu);
     if (!impl_->stopping && impl_->queue.size() + events.size() <= impl_->options.max_queue) {
       for (Event& e : events) impl_->queue.push_back(Impl::Pending{std::move(e), done});
+      const bool wake = impl_->idle;
+      impl_->idle = false;
       lock.unlock();
-      impl_->wake.notify_one();
+      if (wake) impl_->wake.notify_one();
       if (future.wait_for(max_wait) != std::future_status::ready) {
         return Error{"not committed within " + std::to_string(max_wait.count()) +
                      " ms (the store is stalled)"};
