@@ -51,6 +51,15 @@ constexpr const char* kMessageOf =
     "WHERE transmission_id = ?1 AND type = 'injection' AND (?2 = '' OR rcpt_to = ?2) "
     "ORDER BY seq LIMIT 1";
 
+// WAL checkpoints (copying committed pages into the database file, two
+// fsyncs) run on their own thread and connection once the WAL holds this many
+// frames, not inside the commit a request waits for (SQLite's default
+// autocheckpoint: the same threshold, in the committing call). Should they
+// fall behind this many frames, the writer checkpoints itself as before, so the WAL
+// stays bounded.
+constexpr int kCheckpointFrames = 1000;
+constexpr int kInlineCheckpointFrames = 8 * kCheckpointFrames;
+
 void bind_text(sqlite3_stmt* s, int i, const std::string& v) {
   sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
 }
@@ -209,11 +218,68 @@ struct EventStore::Impl {
 
   std::thread writer;
 
+  // The checkpointer (kCheckpointFrames): started by the writer the first
+  // time the WAL is that long, woken by it after a commit.
+  std::mutex ckpt_mu;  // guards ckpt_wanted, ckpt_stopping
+  std::condition_variable ckpt_wake;
+  bool ckpt_wanted = false;
+  bool ckpt_stopping = false;
+  std::thread checkpointer;  // writer thread starts it; the destructor joins it
+
   void run();
+  void checkpoint_loop(Db db);
+  // sqlite3_wal_hook on the writer's connection: after every commit.
+  static int on_commit(void* self, sqlite3* db, const char* name, int frames);
   Result<bool> write_batch(std::vector<Pending>& batch);
   Result<sqlite3*> reader() const;  // read_db, opened on first use; hold read_mu
   void set_health(const Result<bool>& r);
 };
+
+int EventStore::Impl::on_commit(void* self, sqlite3* db, const char* name, int frames) {
+  auto* impl = static_cast<Impl*>(self);
+  if (frames >= kInlineCheckpointFrames) {  // the checkpointer is behind
+    (void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    return SQLITE_OK;
+  }
+  if (frames < kCheckpointFrames) return SQLITE_OK;
+  if (!impl->checkpointer.joinable()) {
+    auto own = open_db(impl->options.path, false);
+    if (!own) {  // checkpoint here, as SQLite would
+      (void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+      return SQLITE_OK;
+    }
+    impl->checkpointer = std::thread(&Impl::checkpoint_loop, impl, std::move(own).value());
+  }
+  {
+    std::lock_guard lock(impl->ckpt_mu);
+    if (impl->ckpt_wanted) return SQLITE_OK;
+    impl->ckpt_wanted = true;
+  }
+  impl->ckpt_wake.notify_one();
+  return SQLITE_OK;
+}
+
+// PASSIVE: never waits for the writer or readers; what it cannot copy yet is
+// copied next time. A few passes let it catch up with the commits made
+// meanwhile, so that the writer can restart the WAL from its beginning.
+void EventStore::Impl::checkpoint_loop(Db db) {
+  (void)exec(db.get(), "PRAGMA synchronous=FULL");
+  for (;;) {
+    {
+      std::unique_lock lock(ckpt_mu);
+      ckpt_wake.wait(lock, [this] { return ckpt_stopping || ckpt_wanted; });
+      if (ckpt_stopping) return;
+      ckpt_wanted = false;
+    }
+    for (int pass = 0; pass < 4; ++pass) {
+      int log = 0;
+      int copied = 0;
+      const int rc =
+          sqlite3_wal_checkpoint_v2(db.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
+      if (rc != SQLITE_OK || log <= 0 || copied >= log) break;
+    }
+  }
+}
 
 void EventStore::Impl::run() {
   std::vector<Pending> batch;
@@ -300,6 +366,12 @@ EventStore::~EventStore() {
   }
   impl_->wake.notify_one();
   if (impl_->writer.joinable()) impl_->writer.join();
+  {
+    std::lock_guard lock(impl_->ckpt_mu);
+    impl_->ckpt_stopping = true;
+  }
+  impl_->ckpt_wake.notify_one();
+  if (impl_->checkpointer.joinable()) impl_->checkpointer.join();
 }
 
 Result<std::unique_ptr<EventStore>> EventStore::open(Options options) {
@@ -319,6 +391,7 @@ Result<std::unique_ptr<EventStore>> EventStore::open(Options options) {
     std::string pragma = "PRAGMA max_page_count=" + std::to_string(impl->options.max_page_count);
     if (auto r = exec(raw, pragma.c_str()); !r) return Error{path + ": " + r.error()};
   }
+  sqlite3_wal_hook(raw, &Impl::on_commit, impl.get());  // replaces the autocheckpoint
   auto insert = prepare(raw, kInsert);
   if (!insert) return Error{path + ": " + insert.error()};
   impl->insert = std::move(insert).value();
