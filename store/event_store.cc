@@ -404,21 +404,36 @@ Result<std::unique_ptr<EventStore>> EventStore::open(Options options) {
 }
 
 void EventStore::append(Event e, Done done) {
+  std::vector<Item> one;
+  one.push_back(Item{std::move(e), std::move(done)});
+  append(one);
+}
+
+void EventStore::append(std::vector<Item>& items) {
+  std::size_t queued = 0;
+  bool stopping;
   {
     std::unique_lock lock(impl_->mu);
-    if (!impl_->stopping && impl_->queue.size() < impl_->options.max_queue) {
-      impl_->queue.push_back(Impl::Pending{std::move(e), std::move(done)});
-      const bool wake = impl_->idle;
-      impl_->idle = false;  // one wake-up for everything queued until the writer runs
-      lock.unlock();
-      if (wake) impl_->wake.notify_one();
-      return;
+    stopping = impl_->stopping;
+    for (; !stopping && queued < items.size() && impl_->queue.size() < impl_->options.max_queue;
+         ++queued) {
+      Item& it = items[queued];
+      impl_->queue.push_back(Impl::Pending{std::move(it.event), std::move(it.done)});
+    }
+    const bool wake = queued > 0 && impl_->idle;
+    if (wake) impl_->idle = false;  // one wake-up for everything queued until the writer runs
+    lock.unlock();
+    if (wake) impl_->wake.notify_one();
+  }
+  if (queued < items.size()) {
+    impl_->failed += items.size() - queued;
+    const Result<bool> err = Error{stopping ? "the event store is closing"
+                                            : "the event store queue is full (writes stalled)"};
+    for (std::size_t i = queued; i < items.size(); ++i) {
+      if (items[i].done) items[i].done(err);
     }
   }
-  ++impl_->failed;
-  Result<bool> err = Error{impl_->stopping ? "the event store is closing"
-                                           : "the event store queue is full (writes stalled)"};
-  if (done) done(err);
+  items.clear();
 }
 
 Result<bool> EventStore::append_and_wait(Event e) {

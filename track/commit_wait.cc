@@ -19,7 +19,10 @@ asio::awaitable<bool> CommitWait::wait(store::Event e) {
   const std::uint64_t id = next_id_++;
   waiters_.push_back(&w);
   const bool post = outbox_.empty();
-  outbox_.push_back(Outgoing{std::move(e), id});
+  // [this, id]: small enough for std::function's in-place storage, so no
+  // allocation; `this` outlives the store (commit_wait.h).
+  outbox_.push_back(store::EventStore::Item{
+      std::move(e), [this, id](const Result<bool>& r) { committed(id, r.ok()); }});
   if (post) asio::post(ioc_, [self = shared_from_this()] { self->flush(); });
   // drain() cancels the timer once the commit is reported; expiry means the
   // store did not answer in time. Either way `done` says which.
@@ -31,16 +34,12 @@ asio::awaitable<bool> CommitWait::wait(store::Event e) {
 
 void CommitWait::flush() {
   sending_.swap(outbox_);
-  for (Outgoing& o : sending_) {
-    if (store_ == nullptr) {
-      committed(o.id, false);
-      continue;
-    }
-    // [this, id]: small enough for std::function's in-place storage, so no
-    // allocation; `this` outlives the store (commit_wait.h).
-    store_->append(std::move(o.event),
-                   [this, id = o.id](const Result<bool>& r) { committed(id, r.ok()); });
+  if (store_ != nullptr) {
+    store_->append(sending_);  // one lock, at most one wake-up of the writer
+    return;
   }
+  const Result<bool> closed = Error{"the event store is closing"};
+  for (store::EventStore::Item& it : sending_) it.done(closed);
   sending_.clear();
 }
 

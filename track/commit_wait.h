@@ -54,10 +54,6 @@ class CommitWait : public std::enable_shared_from_this<CommitWait> {
     bool done = false;
     bool ok = false;
   };
-  struct Outgoing {
-    store::Event event;
-    std::uint64_t id;
-  };
 
   void flush();  // io thread: hands the round's events to the store
   void drain();  // io thread: resumes the waiters of the commits reported
@@ -73,8 +69,8 @@ class CommitWait : public std::enable_shared_from_this<CommitWait> {
   std::deque<Waiter*> waiters_;
   std::uint64_t first_id_ = 1;
   std::uint64_t next_id_ = 1;
-  std::vector<Outgoing> outbox_;   // this round's events; a flush is posted when non-empty
-  std::vector<Outgoing> sending_;  // flush()'s, reused
+  std::vector<store::EventStore::Item> outbox_;   // this round's; a flush is posted when non-empty
+  std::vector<store::EventStore::Item> sending_;  // flush()'s, reused
 
   std::mutex mu_;                                         // guards reported_
   std::vector<std::pair<std::uint64_t, bool>> reported_;  // a drain is posted when non-empty
