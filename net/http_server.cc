@@ -8,12 +8,15 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <ctime>
 #include <deque>
 #include <list>
+#include <string>
+#include <tuple>
 
 #include "base/log.h"
 #include "net/address.h"
@@ -49,6 +52,44 @@ class DateCache {
   char buf_[64] = {};
   std::size_t len_ = 0;
 };
+
+// The response as it goes on the wire, into `out` (reused per connection, so
+// no allocation once it has grown): status line, the fields in their order,
+// the empty line, the body. The same bytes Beast's serializer writes for a
+// response that is not chunked (serve() leaves chunked ones to Beast), in
+// one buffer and one write.
+void serialize(const HttpResponse& res, std::string& out) {
+  out.clear();
+  const unsigned v = res.version();
+  const unsigned c = res.result_int();
+  const char line[] = {'H',
+                       'T',
+                       'T',
+                       'P',
+                       '/',
+                       static_cast<char>('0' + v / 10 % 10),
+                       '.',
+                       static_cast<char>('0' + v % 10),
+                       ' ',
+                       static_cast<char>('0' + c / 100 % 10),
+                       static_cast<char>('0' + c / 10 % 10),
+                       static_cast<char>('0' + c % 10),
+                       ' '};
+  out.append(line, sizeof line);
+  const std::string_view reason = res.reason();
+  out.append(reason.data(), reason.size());
+  out += "\r\n";
+  for (const auto& f : res) {
+    const std::string_view name = f.name_string();
+    const std::string_view value = f.value();
+    out.append(name.data(), name.size());
+    out += ": ";
+    out.append(value.data(), value.size());
+    out += "\r\n";
+  }
+  out += "\r\n";
+  out += res.body();
+}
 
 }  // namespace
 
@@ -164,6 +205,7 @@ asio::awaitable<void> HttpServer::Impl::serve(Stream& stream, const tcp::endpoin
                                               Conn& conn) {
   beast::tcp_stream& tcp = beast::get_lowest_layer(stream);
   beast::flat_buffer buffer(kReadBuffer);
+  std::string out;  // the serialized response, reused
   for (;;) {
     conn.idle = buffer.size() == 0;
     if (stopping && conn.idle) co_return;
@@ -199,7 +241,13 @@ asio::awaitable<void> HttpServer::Impl::serve(Stream& stream, const tcp::endpoin
     res.set(http::field::date, date.now());
     res.keep_alive(keep_alive);
     tcp.expires_after(limits.write_timeout);
-    auto [wec, wn] = co_await http::async_write(stream, res, kNoThrow);
+    boost::system::error_code wec;
+    if (res.chunked()) {
+      std::tie(wec, std::ignore) = co_await http::async_write(stream, res, kNoThrow);
+    } else {
+      serialize(res, out);
+      std::tie(wec, std::ignore) = co_await asio::async_write(stream, asio::buffer(out), kNoThrow);
+    }
     if (wec || !keep_alive) co_return;
   }
 }

@@ -53,6 +53,15 @@ constexpr const char* kMessageOf =
     "WHERE transmission_id = ?1 AND type = 'injection' AND (?2 = '' OR rcpt_to = ?2) "
     "ORDER BY seq LIMIT 1";
 
+// WAL checkpoints (copying committed pages into the database file, two
+// fsyncs) run on their own thread and connection once the WAL holds this many
+// frames, not inside the commit a request waits for (SQLite's default
+// autocheckpoint: the same threshold, in the committing call). Should they
+// fall behind this many frames, the writer checkpoints itself as before, so the WAL
+// stays bounded.
+constexpr int kCheckpointFrames = 1000;
+constexpr int kInlineCheckpointFrames = 8 * kCheckpointFrames;
+
 void bind_text(sqlite3_stmt* s, int i, const std::string& v) {
   sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
 }
@@ -192,10 +201,14 @@ struct EventStore::Impl {
   Stmt message_of;                              // kMessageOf
   std::mt19937_64 ids{std::random_device{}()};  // writer thread only
 
-  std::mutex mu;  // guards queue, stopping, health
+  std::mutex mu;  // guards queue, stopping, health, idle
   std::condition_variable wake;
   std::vector<Pending> queue;
   bool stopping = false;
+  // The writer waits on `wake` (nothing queued). An append notifies only
+  // then: while a batch commits, appends queue without a wake-up each, and
+  // the writer takes them all when its commit returns.
+  bool idle = false;
   Health health;
 
   std::atomic<std::uint64_t> appended{0};
@@ -207,11 +220,68 @@ struct EventStore::Impl {
 
   std::thread writer;
 
+  // The checkpointer (kCheckpointFrames): started by the writer the first
+  // time the WAL is that long, woken by it after a commit.
+  std::mutex ckpt_mu;  // guards ckpt_wanted, ckpt_stopping
+  std::condition_variable ckpt_wake;
+  bool ckpt_wanted = false;
+  bool ckpt_stopping = false;
+  std::thread checkpointer;  // writer thread starts it; the destructor joins it
+
   void run();
+  void checkpoint_loop(Db db);
+  // sqlite3_wal_hook on the writer's connection: after every commit.
+  static int on_commit(void* self, sqlite3* db, const char* name, int frames);
   Result<bool> write_batch(std::vector<Pending>& batch);
   Result<sqlite3*> reader() const;  // read_db, opened on first use; hold read_mu
   void set_health(const Result<bool>& r);
 };
+
+int EventStore::Impl::on_commit(void* self, sqlite3* db, const char* name, int frames) {
+  auto* impl = static_cast<Impl*>(self);
+  if (frames >= kInlineCheckpointFrames) {  // the checkpointer is behind
+    (void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    return SQLITE_OK;
+  }
+  if (frames < kCheckpointFrames) return SQLITE_OK;
+  if (!impl->checkpointer.joinable()) {
+    auto own = open_db(impl->options.path, false);
+    if (!own) {  // checkpoint here, as SQLite would
+      (void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+      return SQLITE_OK;
+    }
+    impl->checkpointer = std::thread(&Impl::checkpoint_loop, impl, std::move(own).value());
+  }
+  {
+    std::lock_guard lock(impl->ckpt_mu);
+    if (impl->ckpt_wanted) return SQLITE_OK;
+    impl->ckpt_wanted = true;
+  }
+  impl->ckpt_wake.notify_one();
+  return SQLITE_OK;
+}
+
+// PASSIVE: never waits for the writer or readers; what it cannot copy yet is
+// copied next time. A few passes let it catch up with the commits made
+// meanwhile, so that the writer can restart the WAL from its beginning.
+void EventStore::Impl::checkpoint_loop(Db db) {
+  (void)exec(db.get(), "PRAGMA synchronous=FULL");
+  for (;;) {
+    {
+      std::unique_lock lock(ckpt_mu);
+      ckpt_wake.wait(lock, [this] { return ckpt_stopping || ckpt_wanted; });
+      if (ckpt_stopping) return;
+      ckpt_wanted = false;
+    }
+    for (int pass = 0; pass < 4; ++pass) {
+      int log = 0;
+      int copied = 0;
+      const int rc =
+          sqlite3_wal_checkpoint_v2(db.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
+      if (rc != SQLITE_OK || log <= 0 || copied >= log) break;
+    }
+  }
+}
 
 void EventStore::Impl::run() {
   std::vector<Pending> batch;
@@ -219,7 +289,9 @@ void EventStore::Impl::run() {
     batch.clear();
     {
       std::unique_lock lock(mu);
+      idle = true;
       wake.wait(lock, [this] { return stopping || !queue.empty(); });
+      idle = false;
       if (queue.empty()) return;  // stopping, and everything is done
       if (queue.size() <= options.max_batch) {
         batch.swap(queue);
@@ -298,6 +370,12 @@ EventStore::~EventStore() {
   }
   impl_->wake.notify_one();
   if (impl_->writer.joinable()) impl_->writer.join();
+  {
+    std::lock_guard lock(impl_->ckpt_mu);
+    impl_->ckpt_stopping = true;
+  }
+  impl_->ckpt_wake.notify_one();
+  if (impl_->checkpointer.joinable()) impl_->checkpointer.join();
 }
 
 Result<std::unique_ptr<EventStore>> EventStore::open(Options options) {
@@ -322,6 +400,7 @@ Result<std::unique_ptr<EventStore>> EventStore::open(Options options) {
     std::string pragma = "PRAGMA max_page_count=" + std::to_string(impl->options.max_page_count);
     if (auto r = exec(raw, pragma.c_str()); !r) return Error{path + ": " + r.error()};
   }
+  sqlite3_wal_hook(raw, &Impl::on_commit, impl.get());  // replaces the autocheckpoint
   auto insert = prepare(raw, kInsert);
   if (!insert) return Error{path + ": " + insert.error()};
   impl->insert = std::move(insert).value();
@@ -334,20 +413,41 @@ Result<std::unique_ptr<EventStore>> EventStore::open(Options options) {
 }
 
 void EventStore::append(Event e, Done done) {
-  if (pg_) return pg_->append(std::move(e), std::move(done));
+  std::vector<Item> one;
+  one.push_back(Item{std::move(e), std::move(done)});
+  append(one);
+}
+
+void EventStore::append(std::vector<Item>& items) {
+  if (pg_) {  // PostgreSQL's writer queues one at a time (store/event_store_pg.h)
+    for (Item& it : items) pg_->append(std::move(it.event), std::move(it.done));
+    items.clear();
+    return;
+  }
+  std::size_t queued = 0;
+  bool stopping;
   {
     std::unique_lock lock(impl_->mu);
-    if (!impl_->stopping && impl_->queue.size() < impl_->options.max_queue) {
-      impl_->queue.push_back(Impl::Pending{std::move(e), std::move(done)});
-      lock.unlock();
-      impl_->wake.notify_one();
-      return;
+    stopping = impl_->stopping;
+    for (; !stopping && queued < items.size() && impl_->queue.size() < impl_->options.max_queue;
+         ++queued) {
+      Item& it = items[queued];
+      impl_->queue.push_back(Impl::Pending{std::move(it.event), std::move(it.done)});
+    }
+    const bool wake = queued > 0 && impl_->idle;
+    if (wake) impl_->idle = false;  // one wake-up for everything queued until the writer runs
+    lock.unlock();
+    if (wake) impl_->wake.notify_one();
+  }
+  if (queued < items.size()) {
+    impl_->failed += items.size() - queued;
+    const Result<bool> err = Error{stopping ? "the event store is closing"
+                                            : "the event store queue is full (writes stalled)"};
+    for (std::size_t i = queued; i < items.size(); ++i) {
+      if (items[i].done) items[i].done(err);
     }
   }
-  ++impl_->failed;
-  Result<bool> err = Error{impl_->stopping ? "the event store is closing"
-                                           : "the event store queue is full (writes stalled)"};
-  if (done) done(err);
+  items.clear();
 }
 
 Result<bool> EventStore::append_and_wait(Event e) {
@@ -384,8 +484,10 @@ Result<bool> EventStore::append_all_and_wait(std::vector<Event> events,
     std::unique_lock lock(impl_->mu);
     if (!impl_->stopping && impl_->queue.size() + events.size() <= impl_->options.max_queue) {
       for (Event& e : events) impl_->queue.push_back(Impl::Pending{std::move(e), done});
+      const bool wake = impl_->idle;
+      impl_->idle = false;
       lock.unlock();
-      impl_->wake.notify_one();
+      if (wake) impl_->wake.notify_one();
       if (future.wait_for(max_wait) != std::future_status::ready) {
         return Error{"not committed within " + std::to_string(max_wait.count()) +
                      " ms (the store is stalled)"};

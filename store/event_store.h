@@ -164,6 +164,15 @@ class EventStore {
   // is over Options::max_queue (the disk stalls), `done` runs at once with an
   // error. `done` must be cheap: it delays the batch's other waiters.
   void append(Event e, Done done);
+  // append() for several events at once: queued under one lock, the writer
+  // woken at most once (the tracker hands over one io_context round's
+  // events together, track/commit_wait.h). Moves the events out and clears
+  // `items` (its capacity stays with the caller).
+  struct Item {
+    Event event;
+    Done done;
+  };
+  void append(std::vector<Item>& items);
   // append() and wait: for tools and tests.
   Result<bool> append_and_wait(Event e);
   // Appends every event (queued together, so usually one transaction) and

@@ -9,9 +9,6 @@
 // OpenSSL.
 #include "track/server.h"
 
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http.hpp>
 #include <filesystem>
@@ -25,6 +22,7 @@
 #include "store/location.h"
 #include "track/certificate_expiry.h"
 #include "track/classify.h"
+#include "track/commit_wait.h"
 #include "track/handler.h"
 #include "track/tls.h"
 
@@ -68,6 +66,9 @@ struct Server::Impl {
   std::vector<CertificateSet::Entry> file_certs;  // track.certificates, read at start and reload
   std::unique_ptr<Stapler> stapler;               // OCSP stapling; with track.tls_listen only
   TlsHelpers tls_helpers;                         // the stapler, TLS-ALPN-01 challenges
+  // Declared before the store: the store's last completions (when it is
+  // destroyed) still reach it.
+  std::shared_ptr<CommitWait> commit_wait;
   std::unique_ptr<store::EventStore> store;
   std::unique_ptr<store::CertStore> cert_store;  // ACME challenges, store certificates
   std::unique_ptr<HttpServer> http;
@@ -77,6 +78,9 @@ struct Server::Impl {
 
   Impl(asio::io_context& io, const conf::Snapshot& s, metrics::Instruments* m)
       : ioc(io), snapshot(s), metrics(m) {}
+  ~Impl() {
+    if (commit_wait) commit_wait->close();
+  }
 
   // track.classification_rules and track.quick_click_seconds of `cfg`.
   Result<bool> load_rules(const conf::Config& cfg);
@@ -142,36 +146,12 @@ asio::awaitable<bool> Server::Impl::record(store::Event e) {
     store->append(std::move(e), [](const Result<bool>&) {});
     co_return false;
   }
-  // Completes on this coroutine's executor once the store has committed (or
-  // failed), or after kMaxCommitWait when the store hangs (a stuck fsync, a
-  // lock held elsewhere): then the response goes out without its event being
-  // durable, and the store's health reports the failure. Single-threaded
-  // io_context: the timer and the posted completion cannot race.
-  auto initiate = [this](auto handler, store::Event ev) {
-    using Handler = decltype(handler);
-    struct State {
-      std::optional<Handler> handler;
-      asio::steady_timer timer;
-    };
-    auto state = std::make_shared<State>(State{std::move(handler), asio::steady_timer(ioc)});
-    auto finish = [state](bool ok) {
-      if (!state->handler) return;
-      Handler h = std::move(*state->handler);
-      state->handler.reset();
-      state->timer.cancel();
-      std::move(h)(ok);
-    };
-    state->timer.expires_after(kMaxCommitWait);
-    state->timer.async_wait([finish](const boost::system::error_code& ec) {
-      if (!ec) finish(false);
-    });
-    auto work = asio::make_work_guard(ioc.get_executor());
-    store->append(std::move(ev), [finish, work](const Result<bool>& r) {
-      asio::post(work.get_executor(), [finish, ok = r.ok()] { finish(ok); });
-    });
-  };
-  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(bool)>(
-      initiate, asio::use_awaitable, std::move(e));
+  // Completes once the store has committed (or failed), or after
+  // kMaxCommitWait when the store hangs (a stuck fsync, a lock held
+  // elsewhere): then the response goes out without its event being durable,
+  // and the store's health reports the failure. Hand-off and completions are
+  // batched per io_context round (track/commit_wait.h).
+  co_return co_await commit_wait->wait(std::move(e));
 }
 
 asio::awaitable<HttpResponse> Server::Impl::answer(const HttpRequest& req,
@@ -267,6 +247,7 @@ Result<bool> Server::start() {
   auto opened = store::EventStore::open(std::move(options));
   if (!opened) return Error{"store: " + opened.error()};
   s.store = std::move(opened).value();
+  s.commit_wait = std::make_shared<CommitWait>(s.ioc, *s.store, kMaxCommitWait);
   s.http = std::make_unique<HttpServer>(
       s.ioc, "track", kLimits,
       [&s](const HttpRequest& req, const tcp::endpoint& peer) { return s.answer(req, peer); },
