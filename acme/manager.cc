@@ -21,6 +21,7 @@
 #include "base/encoding.h"
 #include "base/log.h"
 #include "store/cluster.h"
+#include "store/location.h"
 
 namespace trackrelay::acme {
 namespace {
@@ -330,7 +331,7 @@ Result<bool> Manager::start() {
   char host[256] = {};
   gethostname(host, sizeof host - 1);
   impl_->holder = std::string(host) + ":" + std::to_string(getpid()) + ":" + random_hex(6);
-  if (store::is_postgres_uri(path)) {
+  if (store::is_database_uri(path)) {
     impl_->lock = std::make_unique<store::NodeLock>(path, store::Work::kAcme);
   }
   impl_->schedule();

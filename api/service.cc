@@ -160,7 +160,7 @@ void Service::Impl::schedule_poll() {
 // listener's thread hands each notification (and each reconnection) to the
 // io_context; the poll stays as the fallback. SQLite only polls.
 void Service::Impl::listen_for_changes(const std::string& store) {
-  if (!store::is_postgres_uri(store)) return;
+  if (!store::is_database_uri(store)) return;
   std::weak_ptr<Impl> weak = shared_from_this();
   listener = std::make_unique<store::ChangeListener>(store, store::kDomainsChannel, [weak] {
     if (auto self = weak.lock()) self->refresh(false);

@@ -1,4 +1,4 @@
-// store/cluster.cc — see cluster.h. May call: base/, libpq.
+// store/cluster.cc — see cluster.h. May call: base/, store/pg.h, libpq.
 #include "store/cluster.h"
 
 #include <libpq-fe.h>
@@ -10,14 +10,12 @@
 
 #include "base/log.h"
 #include "store/db.h"
+#include "store/pg.h"
 
 namespace trackrelay::store {
 namespace {
 
-struct PgFinish {
-  void operator()(PGconn* c) const { PQfinish(c); }
-};
-using Conn = std::unique_ptr<PGconn, PgFinish>;
+using Conn = std::unique_ptr<internal::PgConnection>;
 
 struct PgClear {
   void operator()(PGresult* r) const { PQclear(r); }
@@ -39,23 +37,10 @@ std::string pg_error(const PGconn* c) {
   return out;
 }
 
-// A session to `uri` with keepalives, so a dead server or network is noticed
-// within ~25 s even when idle. Our defaults come before the URI, whose own
-// settings win (libpq: later keywords override earlier ones).
+// A dedicated session to `uri` (store/pg.h: keepalives, connect timeout,
+// the password never in messages).
 Result<Conn> connect(const std::string& uri) {
-  const char* keys[] = {
-      "connect_timeout",  "keepalives",       "keepalives_idle", "keepalives_interval",
-      "keepalives_count", "application_name", "dbname",          nullptr};
-  const char* values[] = {"5", "1", "10", "5", "3", "trackrelay", uri.c_str(), nullptr};
-  Conn c(PQconnectdbParams(keys, values, 1));
-  if (!c || PQstatus(c.get()) != CONNECTION_OK) {
-    return Error{describe_server(uri) + ": " + pg_error(c.get()), Errc::kUnavailable};
-  }
-  // The server's notices (e.g. FATAL before it ends the session) would go
-  // to stderr as they are; the failure is logged by the caller instead.
-  PQsetNoticeProcessor(
-      c.get(), [](void*, const char*) {}, nullptr);
-  return c;
+  return internal::PgConnection::connect(uri);
 }
 
 bool command_ok(PGconn* c, const std::string& sql, std::string* out = nullptr) {
@@ -78,28 +63,6 @@ void nap(std::stop_token st, std::chrono::milliseconds d) {
 
 }  // namespace
 
-bool is_postgres_uri(std::string_view store) {
-  return internal::is_postgres_uri(store);  // the one rule (store/db.h)
-}
-
-std::string describe_server(const std::string& uri) {
-  char* err = nullptr;
-  PQconninfoOption* opts = PQconninfoParse(uri.c_str(), &err);
-  if (err != nullptr) PQfreemem(err);
-  if (opts == nullptr) return "postgresql server (unparsable URI)";
-  std::string host, port, db;
-  for (PQconninfoOption* o = opts; o->keyword != nullptr; ++o) {
-    const std::string_view k = o->keyword;
-    const std::string v = o->val != nullptr ? o->val : "";
-    if (k == "host" || (k == "hostaddr" && host.empty())) host = v;
-    if (k == "port") port = v;
-    if (k == "dbname") db = v;
-  }
-  PQconninfoFree(opts);
-  return "postgresql://" + (host.empty() ? std::string("localhost") : host) +
-         (port.empty() ? "" : ":" + port) + "/" + db;
-}
-
 ChangeListener::ChangeListener(std::string uri, std::string channel,
                                std::function<void()> on_change)
     : uri_(std::move(uri)),
@@ -116,23 +79,24 @@ void ChangeListener::run(std::stop_token st) {
   bool failing = false;  // log a lost server once, not every retry
   while (!st.stop_requested()) {
     auto c = connect(uri_);
-    if (!c || !command_ok(c->get(), "LISTEN \"" + channel_ + "\"")) {
+    if (!c || !command_ok((*c)->handle(), "LISTEN \"" + channel_ + "\"")) {
       if (!failing) {
-        log::warning("store",
-                     "change notification: " +
-                         (c ? describe_server(uri_) + ": " + pg_error(c->get()) : c.error()) +
-                         "; retrying every second (the store is still polled)");
+        log::warning(
+            "store",
+            "change notification: " +
+                (c ? internal::redacted_uri(uri_) + ": " + pg_error((*c)->handle()) : c.error()) +
+                "; retrying every second (the store is still polled)");
       }
       failing = true;
       nap(st, kRetry);
       continue;
     }
     if (failing || connections_ > 0) {
-      log::info("store", "change notification: listening again on " + describe_server(uri_));
+      log::info("store", "change notification: listening again on " + internal::redacted_uri(uri_));
     }
     failing = false;
     ++connections_;
-    PGconn* conn = c->get();
+    PGconn* conn = (*c)->handle();
     on_change_();  // whatever changed while no session listened
     while (!st.stop_requested()) {
       pollfd p{PQsocket(conn), POLLIN, 0};
@@ -146,7 +110,7 @@ void ChangeListener::run(std::stop_token st) {
       if (notified) on_change_();  // several notifications: one reload
     }
     if (!st.stop_requested()) {
-      log::warning("store", "change notification: lost " + describe_server(uri_) + ": " +
+      log::warning("store", "change notification: lost " + internal::redacted_uri(uri_) + ": " +
                                 pg_error(conn) + "; reconnecting");
       failing = true;
     }
@@ -181,7 +145,7 @@ NodeLock::NodeLock(std::string uri, Work work) : uri_(std::move(uri)), work_(wor
 NodeLock::~NodeLock() = default;
 
 bool NodeLock::hold() {
-  if (session_ && PQstatus(session_->conn.get()) != CONNECTION_OK) session_.reset();
+  if (session_ && PQstatus(session_->conn->handle()) != CONNECTION_OK) session_.reset();
   if (!session_) {
     held_ = false;
     auto c = connect(uri_);
@@ -195,15 +159,15 @@ bool NodeLock::hold() {
   std::string got;
   // Held: prove the session (and so the lock) is alive. Not held: try.
   const std::string sql = held_ ? "SELECT 1" : "SELECT pg_try_advisory_lock(" + key + ")::int";
-  if (!command_ok(session_->conn.get(), sql, &got)) {
-    failed(describe_server(uri_) + ": " + pg_error(session_->conn.get()));
+  if (!command_ok(session_->conn->handle(), sql, &got)) {
+    failed(internal::redacted_uri(uri_) + ": " + pg_error(session_->conn->handle()));
     session_.reset();  // the lock went with the session
     held_ = false;
     return false;
   }
   if (failing_) {
-    log::info("store",
-              std::string(work_name(work_)) + " lock: " + describe_server(uri_) + " answers again");
+    log::info("store", std::string(work_name(work_)) + " lock: " + internal::redacted_uri(uri_) +
+                           " answers again");
     failing_ = false;
   }
   if (!held_) held_ = got == "1";
@@ -222,7 +186,7 @@ void NodeLock::failed(const std::string& why) {
 void NodeLock::release() {
   if (!session_ || !held_) return;
   const std::string key = std::to_string(kLockClass) + ", " + std::to_string(int(work_));
-  if (!command_ok(session_->conn.get(), "SELECT pg_advisory_unlock(" + key + ")")) {
+  if (!command_ok(session_->conn->handle(), "SELECT pg_advisory_unlock(" + key + ")")) {
     session_.reset();  // closing the session releases it as well
   }
   held_ = false;

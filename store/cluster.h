@@ -13,7 +13,7 @@
 // when the holder's session ends, so a dead node's work passes to another at
 // its next try, with no lease to expire and no clock shared between nodes.
 // SQLite (one machine) keeps polling and the lease rows; callers branch on
-// is_postgres_uri(). May call: base/, libpq.
+// is_database_uri() (store/location.h). May call: base/, store/pg.h, libpq.
 //
 // Thread safety: a ChangeListener runs its own thread (the callback runs on
 // it); a NodeLock is used by one thread at a time (its owner's loop).
@@ -32,21 +32,6 @@ namespace trackrelay::store {
 
 // The channel the domains change counter's bump NOTIFYs.
 inline constexpr const char* kDomainsChannel = "trackrelay_domains";
-
-// Whether the `store` value is a PostgreSQL URI (postgresql:// or postgres://).
-bool is_postgres_uri(std::string_view store);
-
-// "postgresql://HOST:PORT/DB" for messages: never the user or password.
-std::string describe_server(const std::string& uri);
-
-namespace internal {
-class Connection;
-// THE bump of the domains change counter, inside the caller's write
-// transaction (domain_store.cc, cert_store.cc): on PostgreSQL it also
-// NOTIFYs kDomainsChannel, delivered when (and only if) that transaction
-// commits.
-Result<bool> bump_domains_version(Connection& conn);
-}  // namespace internal
 
 class ChangeListener {
  public:

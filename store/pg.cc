@@ -224,9 +224,13 @@ Result<bool> check_uri(std::string_view uri) {
 Result<std::unique_ptr<PgConnection>> PgConnection::connect(const std::string& uri) {
   if (auto ok = check_uri(uri); !ok) return ok.failure();
   std::string name = redacted_uri(uri);
-  // Settings before dbname are defaults the URI may override.
-  const char* keys[] = {"connect_timeout", "application_name", "dbname", nullptr};
-  const char* values[] = {"5", "trackrelay", uri.c_str(), nullptr};
+  // Settings before dbname are defaults the URI may override. Keepalives: a
+  // dead server or network is noticed within ~25 s even on an idle session
+  // (a LISTEN session, a node lock's session).
+  const char* keys[] = {
+      "connect_timeout",  "keepalives",       "keepalives_idle", "keepalives_interval",
+      "keepalives_count", "application_name", "dbname",          nullptr};
+  const char* values[] = {"5", "1", "10", "5", "3", "trackrelay", uri.c_str(), nullptr};
   std::unique_ptr<pg_conn, Closer> conn(PQconnectdbParams(keys, values, 1));
   if (!conn) return Error{"cannot connect to " + name + ": out of memory", Errc::kUnavailable};
   if (PQstatus(conn.get()) != CONNECTION_OK) {

@@ -182,9 +182,28 @@ Result<bool> WebhookStore::remove(const std::string& id) {
 
 Result<std::int64_t> WebhookStore::max_event_seq() {
   std::lock_guard lock(impl_->mu);
-  Sql q(*impl_->db, "SELECT coalesce(max(seq), 0) FROM events", {});
-  if (q.step()) return q.i64(0);
-  return Error{q.failed() ? q.error() : "no max(seq)"};
+  internal::Connection& db = *impl_->db;
+  if (db.backend() == internal::Backend::kSqlite) {
+    // One writer at a time: seq order is commit order.
+    Sql q(db, "SELECT coalesce(max(seq), 0) FROM events", {});
+    if (q.step()) return q.i64(0);
+    return Error{q.failed() ? q.error() : "no max(seq)"};
+  }
+  // PostgreSQL: several trackers insert at once, so a lower seq may commit
+  // after a higher one, and a cursor moved past it would skip that event.
+  // SHARE mode waits for every insert in progress and holds new ones for the
+  // length of this read; each insert draws its seq after taking its lock, so
+  // every seq up to the max read here belongs to a finished transaction.
+  std::int64_t max = 0;
+  auto r = impl_->transaction([&]() -> Result<bool> {
+    if (auto locked = db.exec("LOCK TABLE events IN SHARE MODE"); !locked) return locked;
+    Sql q(db, "SELECT coalesce(max(seq), 0) FROM events", {});
+    if (!q.step()) return Error{q.failed() ? q.error() : "no max(seq)"};
+    max = q.i64(0);
+    return true;
+  });
+  if (!r) return r.failure();
+  return max;
 }
 
 Result<bool> WebhookStore::advance_cursor(const std::string& webhook_id, std::int64_t from,

@@ -103,7 +103,10 @@ class WebhookStore {
   // The webhook and its batches; false when there is no such webhook.
   Result<bool> remove(const std::string& id);
 
-  // The highest event seq in the file (0: none).
+  // The highest event seq (0: none) such that every event with a seq up to
+  // it has committed or never will: a cursor may move up to it without
+  // skipping an event still being written (on PostgreSQL several writers
+  // commit out of seq order; see the .cc).
   Result<std::int64_t> max_event_seq();
   // Moves the cursor from `from` to `to` (nothing to batch in between);
   // false when another writer moved it first.

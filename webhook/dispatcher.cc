@@ -19,6 +19,7 @@
 #include "base/log.h"
 #include "store/cluster.h"
 #include "store/event_store.h"
+#include "store/location.h"
 #include "webhook/payload.h"
 #include "webhook/signature.h"
 
@@ -235,7 +236,10 @@ void Dispatcher::Impl::cut(store::WebhookRow hook) {
       log::error("webhooks", "events: " + page.error());
       return;
     }
-    const auto& ev = page->events;
+    // Only events up to the committed horizon: one after it may be followed
+    // by a lower seq still being written (store/webhook_store.h).
+    auto& ev = page->events;
+    std::erase_if(ev, [&](const store::Event& e) { return e.seq > *max; });
     if (ev.empty()) {
       (void)hooks->advance_cursor(hook.id, hook.cursor_seq, *max);
       return;
@@ -326,7 +330,7 @@ Result<std::unique_ptr<Dispatcher>> Dispatcher::start(DispatcherOptions options)
   auto events = store::EventStore::open(std::move(eo));
   if (!events) return Error{events.error()};
   impl->events = std::move(events).value();
-  if (store::is_postgres_uri(impl->o.store_path)) {
+  if (store::is_database_uri(impl->o.store_path)) {
     impl->lock = std::make_unique<store::NodeLock>(impl->o.store_path, store::Work::kWebhooks);
   }
   Impl* raw = impl.get();

@@ -58,16 +58,6 @@ void kill_sessions(const std::string& uri, const std::string& like) {
            like + "'");
 }
 
-TEST(Cluster, RecognisesPostgresUrisAndNeverShowsThePassword) {
-  EXPECT_TRUE(is_postgres_uri("postgresql://u@db/x"));
-  EXPECT_TRUE(is_postgres_uri("postgres://db/x"));
-  EXPECT_FALSE(is_postgres_uri("var/trackrelay.db"));
-  EXPECT_FALSE(is_postgres_uri("/srv/postgresql://x.db"));
-  const std::string d = describe_server("postgresql://alice:s3cret@db.example:5433/track");
-  EXPECT_EQ(d, "postgresql://db.example:5433/track");
-  EXPECT_EQ(d.find("s3cret"), std::string::npos);
-}
-
 TEST(Cluster, ListenerWakesOnNotifyAndAfterReconnecting) {
   const std::string uri = testing::pg_database();
   ASSERT_FALSE(uri.empty());

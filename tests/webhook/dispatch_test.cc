@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <boost/json.hpp>
 #include <filesystem>
 #include <thread>
@@ -250,6 +251,46 @@ TEST_P(Queue, ProcessesRacingForAnExpiredLeaseGetOneHolder) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, Queue, store::testing::kBackends, store::testing::backend_name);
+
+// PostgreSQL: trackers insert concurrently, so seq order is not commit order.
+// The cursor's horizon must wait for an insert in progress with a lower seq;
+// a plain max(seq) would return 2 while 1 is uncommitted, and the cursor
+// would skip event 1 for good once it committed.
+TEST(QueueOnPostgres, TheHorizonWaitsForALowerSeqStillBeingWritten) {
+  using store::internal::Backend;
+  store::testing::TempDir dir;
+  const std::string uri = store::testing::fresh_store(Backend::kPostgres, dir, "s.db");
+  ASSERT_FALSE(uri.empty());
+  auto slow = store::internal::open_connection(uri, true);
+  auto fast = store::internal::open_connection(uri, true);
+  auto hooks = store::WebhookStore::open(uri);
+  ASSERT_TRUE(slow.ok() && fast.ok() && hooks.ok());
+  auto insert = [](store::internal::Connection& c, const char* id) {
+    store::internal::Query q(c,
+                             "INSERT INTO events (event_id, type, ts_ms, tracking_domain, "
+                             "target_link_url, target_link_name, message_id, rcpt_to, campaign_id, "
+                             "sending_domain, user_agent, ip_address, method) VALUES (?, 'click', "
+                             "1, '', '', '', '', '', '', '', '', '', '') RETURNING seq",
+                             {std::string_view(id)});
+    EXPECT_TRUE(q.step()) << q.error();
+    return q.i64(0);
+  };
+  ASSERT_TRUE((*slow)->begin_write().ok());
+  EXPECT_EQ(insert(**slow, "first"), 1);   // drawn, not committed
+  EXPECT_EQ(insert(**fast, "second"), 2);  // committed
+  std::atomic<bool> returned{false};
+  std::int64_t horizon = -1;
+  std::thread reader([&] {
+    auto m = (*hooks)->max_event_seq();
+    horizon = m.ok() ? *m : -2;
+    returned = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_FALSE(returned) << "the horizon did not wait for seq 1 (returned " << horizon << ")";
+  ASSERT_TRUE((*slow)->commit().ok());
+  reader.join();
+  EXPECT_EQ(horizon, 2);
+}
 
 }  // namespace
 }  // namespace trackrelay::webhook
