@@ -6,9 +6,9 @@
 // An interface so that relay/ does not depend on store/: `serve` implements
 // it over the event store (app/relay_injections.cc); tests may fake it.
 // record() blocks until the records are durable (one group-committed store
-// write per message): sessions call it on the waits pool (never a rewrite
-// thread: SessionHost::waits), after the
-// upstream's positive reply and before the client's. A failure is logged and
+// write per message): sessions call it on the waits pool (SessionHost::waits,
+// never a rewrite thread), after the upstream's positive reply and before
+// the client's. A failure is logged and
 // never changes the reply: the message was accepted, and answering otherwise
 // would make the client send it twice. Implementations are thread-safe.
 //
