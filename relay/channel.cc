@@ -2,6 +2,7 @@
 // May call: Boost.Asio, OpenSSL (through asio::ssl).
 #include "relay/channel.h"
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -13,7 +14,8 @@ namespace trackrelay::relay {
 namespace {
 
 constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
-constexpr std::size_t kReadChunk = 64 * 1024;
+constexpr std::size_t kReadChunk = 64 * 1024;  // the most one read takes
+constexpr std::size_t kMinRead = 4 * 1024;     // the least room a read gets
 
 }  // namespace
 
@@ -68,31 +70,53 @@ Io Channel::result(const boost::system::error_code& ec) {
 }
 
 void Channel::consume(std::size_t n) {
-  pos_ += n;
+  begin_ += n;
+  if (begin_ == end_) begin_ = end_ = 0;
 }  // fill() compacts
 
 bool Channel::line_buffered() const {
-  return std::memchr(in_.data() + pos_, '\n', in_.size() - pos_) != nullptr;
+  return begin_ < end_ && std::memchr(in_.get() + begin_, '\n', end_ - begin_) != nullptr;
+}
+
+void Channel::reserve_for(std::size_t want) {
+  const std::size_t held = end_ - begin_;
+  if (capacity_ - end_ >= want) return;
+  if (capacity_ - held >= want) {
+    std::memmove(in_.get(), in_.get() + begin_, held);  // compact in place
+  } else {
+    const std::size_t cap = std::max(held + want, capacity_ + capacity_ / 2);
+    auto bigger = std::make_unique_for_overwrite<char[]>(cap);
+    if (held > 0) std::memcpy(bigger.get(), in_.get() + begin_, held);
+    in_ = std::move(bigger);
+    capacity_ = cap;
+  }
+  begin_ = 0;
+  end_ = held;
 }
 
 asio::awaitable<Io> Channel::fill(std::chrono::milliseconds timeout) {
   if (!socket_.is_open()) co_return Io::kClosed;
-  if (pos_ > 0 && pos_ * 2 >= in_.size()) {
-    in_.erase(0, pos_);
-    pos_ = 0;
-  }
-  const std::size_t old = in_.size();
-  in_.resize(old + kReadChunk);
   if (watch_ != nullptr) watch_->arm(this, timeout);
-  auto buf = asio::buffer(in_.data() + old, kReadChunk);
   boost::system::error_code ec;
+  std::size_t ready = tls_ ? 0 : socket_.available(ec);
+  if (!ec && !tls_ && ready == 0 && begin_ == end_) {
+    // The peer is quiet: hold no buffer while waiting for it.
+    in_.reset();
+    capacity_ = begin_ = end_ = 0;
+    std::tie(ec) = co_await socket_.async_wait(tcp::socket::wait_read, use_nothrow);
+    if (!ec) ready = socket_.available(ec);
+  }
+  if (ec) co_return result(ec);
+  // TLS: room for a record (16 KiB); plain: what the socket has.
+  reserve_for(tls_ ? 4 * kMinRead : std::clamp(ready, kMinRead, kReadChunk));
+  auto buf = asio::buffer(in_.get() + end_, std::min(capacity_ - end_, kReadChunk));
   std::size_t n = 0;
   if (tls_) {
     std::tie(ec, n) = co_await tls_->async_read_some(buf, use_nothrow);
   } else {
     std::tie(ec, n) = co_await socket_.async_read_some(buf, use_nothrow);
   }
-  in_.resize(old + n);
+  end_ += n;
   co_return result(ec);
 }
 
@@ -154,8 +178,7 @@ asio::awaitable<Io> Channel::write(std::string_view data, std::chrono::milliseco
 
 asio::awaitable<Io> Channel::start_tls_server(asio::ssl::context& ctx,
                                               std::chrono::milliseconds timeout) {
-  in_.clear();
-  pos_ = 0;
+  begin_ = end_ = 0;
   tls_.emplace(socket_, ctx);
   if (watch_ != nullptr) watch_->arm(this, timeout);
   auto [ec] = co_await tls_->async_handshake(asio::ssl::stream_base::server, use_nothrow);
@@ -164,8 +187,7 @@ asio::awaitable<Io> Channel::start_tls_server(asio::ssl::context& ctx,
 
 asio::awaitable<Io> Channel::start_tls_client(asio::ssl::context& ctx, const std::string& sni,
                                               std::chrono::milliseconds timeout) {
-  in_.clear();
-  pos_ = 0;
+  begin_ = end_ = 0;
   tls_.emplace(socket_, ctx);
   if (!sni.empty()) {
     SSL_set_tlsext_host_name(tls_->native_handle(), sni.c_str());

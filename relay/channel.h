@@ -2,7 +2,11 @@
 // upstream side), plain or TLS, with a deadline on every read and write.
 //
 // Owns: the read buffer (lines and DATA bytes), writes, the switch to TLS
-// (STARTTLS) and the Watch that enforces timeouts. A Watch is one timer per
+// (STARTTLS) and the Watch that enforces timeouts. The read buffer exists
+// only while bytes are coming: a plain channel with nothing buffered waits
+// for the peer to send before it allocates one, and frees it when it must
+// wait (an idle session or pooled upstream connection holds no buffer; a
+// read takes what the socket has, 4–64 KiB at a time). A Watch is one timer per
 // session: each operation arms it with its timeout before it starts; when
 // the deadline passes, the watch cancels the pending operation of the
 // channel it was armed for, which then reports Io::kTimeout. Running the
@@ -17,6 +21,7 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -84,7 +89,9 @@ class Channel {
   // True when a complete line is already buffered (pipelined commands).
   bool line_buffered() const;
   // Bytes read but not consumed yet; consume() drops a prefix of them.
-  std::string_view buffered() const { return std::string_view(in_).substr(pos_); }
+  std::string_view buffered() const { return std::string_view(in_.get() + begin_, end_ - begin_); }
+  // The read buffer's size in bytes (0 when idle).
+  std::size_t buffer_capacity() const { return capacity_; }
   void consume(std::size_t n);
   // Reads more bytes into the buffer.
   asio::awaitable<Io> fill(std::chrono::milliseconds timeout);
@@ -104,12 +111,17 @@ class Channel {
 
  private:
   Io result(const boost::system::error_code& ec);
+  // Room for at least `want` more bytes after the buffered ones.
+  void reserve_for(std::size_t want);
 
   tcp::socket socket_;
   std::optional<asio::ssl::stream<tcp::socket&>> tls_;
   Watch* watch_;
-  std::string in_;
-  std::size_t pos_ = 0;
+  // The read buffer: bytes [begin_, end_) are read and not consumed.
+  std::unique_ptr<char[]> in_;
+  std::size_t capacity_ = 0;
+  std::size_t begin_ = 0;
+  std::size_t end_ = 0;
   bool timed_out_ = false;
   boost::system::error_code error_;
 };

@@ -6,8 +6,9 @@
 // An interface so that relay/ does not depend on store/: `serve` implements
 // it over the event store (app/relay_injections.cc); tests may fake it.
 // record() blocks until the records are durable (one group-committed store
-// write per message): sessions call it on the blocking pool, after the
-// upstream's positive reply and before the client's. A failure is logged and
+// write per message): sessions call it on the waits pool (SessionHost::waits,
+// never a rewrite thread), after the upstream's positive reply and before
+// the client's. A failure is logged and
 // never changes the reply: the message was accepted, and answering otherwise
 // would make the client send it twice. Implementations are thread-safe.
 //
@@ -58,7 +59,7 @@ std::vector<Injection> injections_of(const rewrite::Envelope& envelope,
                                      const std::vector<std::string>& accepted,
                                      std::size_t forwarded_size, std::int64_t now_ms);
 
-// Records on `blocking` (the session's pool) and logs a failure; never throws.
+// Records on `blocking` (the session host's waits pool) and logs a failure; never throws.
 boost::asio::awaitable<void> record_injections(boost::asio::any_io_executor blocking,
                                                std::shared_ptr<Injections> sink,
                                                std::vector<Injection> injections);

@@ -297,6 +297,17 @@ std::size_t DataDecoder::feed(std::string_view in) {
     }
     const char before_lf = piece.size() > 1 ? piece[piece.size() - 2] : last_;
     last_ = piece.back();
+    if (!discarding_ && line_.empty() && nl != nullptr) {
+      // The whole line is in `in`: decoded from there, not copied into line_.
+      // +1: a line ending in a bare LF is counted with the CR it should have had.
+      if (piece.size() > max_line_ + 1) {
+        line_too_long_ = true;
+        prev_crlf_ = before_lf == '\r';
+      } else {
+        finish_line(piece);
+      }
+      continue;
+    }
     if (!discarding_) {
       line_.append(piece);
       // +1: a line ending in a bare LF is counted with the CR it should have had.
@@ -312,13 +323,13 @@ std::size_t DataDecoder::feed(std::string_view in) {
       discarding_ = false;
       continue;
     }
-    finish_line();
+    finish_line(line_);
   }
   return i;
 }
 
-void DataDecoder::finish_line() {
-  std::string_view content(line_);
+void DataDecoder::finish_line(std::string_view line) {
+  std::string_view content(line);
   content.remove_suffix(1);  // LF
   const bool crlf = !content.empty() && content.back() == '\r';
   if (crlf) content.remove_suffix(1);
@@ -336,7 +347,10 @@ void DataDecoder::finish_line() {
       } else {
         const std::size_t at = message_.size();
         message_.append(content);
-        std::replace(message_.begin() + static_cast<std::ptrdiff_t>(at), message_.end(), '\r', ' ');
+        if (std::memchr(content.data(), '\r', content.size()) != nullptr) {
+          std::replace(message_.begin() + static_cast<std::ptrdiff_t>(at), message_.end(), '\r',
+                       ' ');
+        }
         message_.append("\r\n");
       }
     }
@@ -351,20 +365,31 @@ namespace {
 // bare CR -> space, '.' doubled at the start of a line when `stuff`.
 void append_canonical(std::string& out, std::string_view message, bool stuff) {
   std::size_t i = 0;
+  std::size_t run = 0;  // lines from here to i are canonical: appended at once
   while (i < message.size()) {
     const void* nl = std::memchr(message.data() + i, '\n', message.size() - i);
     const std::size_t end =
         nl != nullptr ? static_cast<std::size_t>(static_cast<const char*>(nl) - message.data())
                       : message.size();
     std::string_view line = message.substr(i, end - i);
-    if (nl != nullptr && !line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (nl != nullptr && !line.empty() && line.back() == '\r') {
+      line.remove_suffix(1);
+      const bool stuffed = stuff && !line.empty() && line.front() == '.';
+      if (!stuffed && std::memchr(line.data(), '\r', line.size()) == nullptr) {
+        i = end + 1;  // already canonical
+        continue;
+      }
+    }
+    out.append(message.substr(run, i - run));
     if (stuff && !line.empty() && line.front() == '.') out += '.';
     const std::size_t at = out.size();
     out.append(line);
     std::replace(out.begin() + static_cast<std::ptrdiff_t>(at), out.end(), '\r', ' ');
     if (nl != nullptr) out += "\r\n";
     i = end + 1;
+    run = i;
   }
+  if (run < message.size()) out.append(message.substr(run));
 }
 
 }  // namespace

@@ -186,7 +186,8 @@ class DataDecoder {
   std::string take() { return std::move(message_); }
 
  private:
-  void finish_line();
+  // Decodes one complete line (with its LF) into message_.
+  void finish_line(std::string_view line);
 
   std::size_t max_size_;
   std::size_t max_line_;

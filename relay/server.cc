@@ -8,6 +8,7 @@
 // May call: relay/session.h, relay/upstream.h, net/address.h, conf/, Boost.Asio.
 #include "relay/server.h"
 
+#include <malloc.h>
 #include <unistd.h>
 
 #include <boost/asio/as_tuple.hpp>
@@ -32,6 +33,15 @@ constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
 // Postfix's smtpd_timeout of 300s, so the upstream does not close them first).
 constexpr std::size_t kMaxIdleUpstreams = 32;
 constexpr std::chrono::seconds kUpstreamIdleTime{60};
+// Threads for work that waits on the disk or the store (SessionHost::waits):
+// concurrent sessions waiting for one group commit each hold one.
+constexpr std::size_t kWaitThreads = 32;
+// Messages are buffers of 10 KB–MBs allocated on a rewrite thread and freed
+// on the I/O thread: with glibc's defaults each free hands the top of that
+// thread's heap back to the kernel (madvise) and the next message takes
+// page faults to get it again (10 % of the relay's time under bench/relay).
+// Keep up to this much free memory per heap instead.
+constexpr int kMallocKeep = 64 * 1024 * 1024;
 
 std::string system_hostname() {
   char host[256] = {};
@@ -67,7 +77,7 @@ struct Server::Impl final : SessionHost {
   asio::awaitable<std::variant<std::unique_ptr<Upstream>, Reply>> acquire_upstream(
       Watch& watch, std::uint64_t session_id) override {
     if (target_.kind == UpstreamTarget::Kind::kMaildir) {
-      co_return make_maildir(target_.maildir, workers_->get_executor(), session_id);
+      co_return make_maildir(target_.maildir, waits_->get_executor(), session_id);
     }
     const auto now = std::chrono::steady_clock::now();
     while (!idle_.empty()) {
@@ -96,6 +106,7 @@ struct Server::Impl final : SessionHost {
   }
 
   asio::any_io_executor blocking() override { return workers_->get_executor(); }
+  asio::any_io_executor waits() override { return waits_->get_executor(); }
   bool stopping() const override { return stopping_; }
   void session_ended(Session* s) override {
     sessions_.erase(s);
@@ -257,6 +268,11 @@ struct Server::Impl final : SessionHost {
     const unsigned workers = rc.workers > 0 ? static_cast<unsigned>(rc.workers)
                                             : std::max(1u, std::thread::hardware_concurrency());
     workers_.emplace(workers);
+    // Process-wide allocator setting, set once before any session starts;
+    // mmap only for blocks above 32 MiB (glibc's largest threshold).
+    ::mallopt(M_TRIM_THRESHOLD, kMallocKeep);
+    ::mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+    waits_.emplace(std::min(kWaitThreads, std::max<std::size_t>(2, max_sessions_)));
     for (const std::string& text : rc.listen) {
       // Checked when the configuration was loaded (conf/validate.cc).
       auto parsed = net::parse_listen(text);
@@ -348,7 +364,8 @@ struct Server::Impl final : SessionHost {
   UpstreamOptions upstream_options_;
   UpstreamTarget target_;
   std::uint64_t generation_ = 0;
-  std::optional<asio::thread_pool> workers_;
+  std::optional<asio::thread_pool> workers_;  // CPU work: the rewrite
+  std::optional<asio::thread_pool> waits_;    // work that waits: the store, maildir files
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
   std::set<Session*> sessions_;
   std::size_t max_sessions_ = 0;
@@ -367,6 +384,7 @@ Server::Server(asio::io_context& ioc, const conf::Snapshot& config,
 
 Server::~Server() {
   if (impl_->workers_) impl_->workers_->join();
+  if (impl_->waits_) impl_->waits_->join();
 }
 
 Result<bool> Server::start() {

@@ -90,8 +90,13 @@ class SessionHost {
   virtual asio::awaitable<std::variant<std::unique_ptr<Upstream>, Reply>> acquire_upstream(
       Watch& watch, std::uint64_t session_id) = 0;
   virtual void release_upstream(std::unique_ptr<Upstream> upstream) = 0;
-  // Where CPU-heavy work (the rewrite) and blocking file I/O run.
+  // Where CPU-heavy work runs (the rewrite, password hashing): one thread
+  // per core (relay.workers).
   virtual asio::any_io_executor blocking() = 0;
+  // Where work that mostly waits runs (durable injection writes, store
+  // lookups, maildir files), so that a wait for the disk never holds a
+  // rewrite thread.
+  virtual asio::any_io_executor waits() = 0;
   virtual bool stopping() const = 0;
   virtual void session_ended(Session* s) = 0;
   // AUTH per client address: refused now (failures + attempts in flight at

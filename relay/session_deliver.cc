@@ -24,24 +24,36 @@ namespace {
 
 // The message's account: the session's, or the subaccount its
 // X-MSYS-SUBACCOUNT names (only a primary session may choose one; a
-// subaccount session may name only itself). Else the refusal. Blocking
-// (the store): runs on the pool.
-std::variant<Reply, std::int64_t> message_account(std::string_view message, std::int64_t session,
-                                                  Accounts* accounts) {
+// subaccount session may name only itself). Else the refusal. The header
+// is read where the session runs (no I/O); a Lookup when the store must
+// be asked (stored_account(), on the waits pool).
+struct Lookup {
+  std::int64_t wanted;
+};
+std::variant<Reply, std::int64_t, Lookup> header_account(std::string_view message,
+                                                         std::int64_t session,
+                                                         const Accounts* accounts) {
   auto header = rewrite::subaccount_header(message);
   if (!header) return reply_for(Failure::kMalformedControls, header.error());
   if (!*header || **header == session) return session;
   const std::int64_t wanted = **header;
-  const std::string name = "X-MSYS-SUBACCOUNT: ";
   if (session != 0) {
-    return make_reply(550, "5.7.1 " + name + "this session is authenticated for subaccount " +
-                               std::to_string(session) + ", not " + std::to_string(wanted));
+    return make_reply(550,
+                      "5.7.1 X-MSYS-SUBACCOUNT: this session is authenticated for "
+                      "subaccount " +
+                          std::to_string(session) + ", not " + std::to_string(wanted));
   }
   if (wanted == 0) return std::int64_t{0};
   if (accounts == nullptr) {
-    return make_reply(550, "5.7.1 " + name + "no subaccounts here (no store)");
+    return make_reply(550, "5.7.1 X-MSYS-SUBACCOUNT: no subaccounts here (no store)");
   }
-  auto status = accounts->subaccount_status(wanted);
+  return Lookup{wanted};
+}
+
+// Whether subaccount `wanted` may send. Blocking (the store).
+std::variant<Reply, std::int64_t> stored_account(std::int64_t wanted, Accounts& accounts) {
+  const std::string name = "X-MSYS-SUBACCOUNT: ";
+  auto status = accounts.subaccount_status(wanted);
   if (!status) return reply_for(Failure::kLocalError, "subaccount lookup failed");
   if (!*status) {
     return make_reply(550, "5.7.1 " + name + "no subaccount " + std::to_string(wanted));
@@ -66,16 +78,25 @@ asio::awaitable<void> Session::deliver(std::string message) {
   // One transmission id for the message, shared by its per-recipient copies.
   rewrite::Envelope envelope{txn_->from, txn_->rcpts, account_, new_transmission_id()};
   std::shared_ptr<Accounts> accounts = txn_->runtime->accounts;
-  // The rewrite is CPU work and the account lookup may read the store: both
-  // run on the pool so that other sessions are not held up. No deadline
-  // while they run.
-  watch_.disarm();
-  std::variant<Reply, std::int64_t> account = co_await asio::co_spawn(
-      host_.blocking(),
-      [&]() -> asio::awaitable<std::variant<Reply, std::int64_t>> {
-        co_return message_account(message, envelope.subaccount_id, accounts.get());
-      },
-      asio::use_awaitable);
+  std::variant<Reply, std::int64_t> account = std::int64_t{0};
+  std::variant<Reply, std::int64_t, Lookup> chosen =
+      header_account(message, envelope.subaccount_id, accounts.get());
+  if (const Lookup* lookup = std::get_if<Lookup>(&chosen)) {
+    // A subaccount to look up: the store is read on the waits pool, so
+    // that other sessions are not held up. No deadline while it runs.
+    watch_.disarm();
+    const std::int64_t wanted = lookup->wanted;
+    account = co_await asio::co_spawn(
+        host_.waits(),
+        [&]() -> asio::awaitable<std::variant<Reply, std::int64_t>> {
+          co_return stored_account(wanted, *accounts);
+        },
+        asio::use_awaitable);
+  } else if (const Reply* r = std::get_if<Reply>(&chosen)) {
+    account = *r;
+  } else {
+    account = std::get<std::int64_t>(chosen);
+  }
   if (const Reply* refused = std::get_if<Reply>(&account)) {
     answer_all(*refused);
     log_transaction({{"status", "rejected"}, {"size", std::to_string(size_in)}}, *refused);
@@ -221,7 +242,7 @@ asio::awaitable<void> Session::injected(const rewrite::Envelope& envelope,
                                         std::size_t size_out) {
   std::shared_ptr<Injections> sink = txn_->runtime->injections;
   if (!sink) co_return;
-  co_await record_injections(host_.blocking(), std::move(sink),
+  co_await record_injections(host_.waits(), std::move(sink),
                              injections_of(envelope, outcome, rcpts, size_out, unix_now_ms()));
 }
 
