@@ -15,14 +15,6 @@
 namespace trackrelay::acme {
 namespace {
 
-template <auto F>
-struct Free {
-  template <typename T>
-  void operator()(T* p) const {
-    F(p);
-  }
-};
-
 std::string pem_of(X509* x) {
   std::unique_ptr<BIO, Free<BIO_free>> bio(BIO_new(BIO_s_mem()));
   if (!bio || PEM_write_bio_X509(bio.get(), x) != 1) return {};

@@ -17,6 +17,15 @@
 
 namespace trackrelay::acme {
 
+// A deleter calling OpenSSL's free function F: std::unique_ptr<X509, Free<X509_free>>.
+template <auto F>
+struct Free {
+  template <typename T>
+  void operator()(T* p) const {
+    F(p);
+  }
+};
+
 struct PkeyFree {
   void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
 };

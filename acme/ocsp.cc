@@ -1,4 +1,4 @@
-// acme/ocsp.cc — see ocsp.h. May call: base/, OpenSSL.
+// acme/ocsp.cc — see ocsp.h. May call: acme/key.h (the OpenSSL deleter), base/, OpenSSL.
 #include "acme/ocsp.h"
 
 #include <openssl/asn1.h>
@@ -14,16 +14,11 @@
 #include <memory>
 #include <vector>
 
+#include "acme/key.h"
+
 namespace trackrelay::acme {
 namespace {
 
-template <auto F>
-struct Free {
-  template <typename T>
-  void operator()(T* p) const {
-    F(p);
-  }
-};
 using X509Ptr = std::unique_ptr<X509, Free<X509_free>>;
 using BioPtr = std::unique_ptr<BIO, Free<BIO_free>>;
 using StorePtr = std::unique_ptr<X509_STORE, Free<X509_STORE_free>>;

@@ -33,6 +33,15 @@ namespace trackrelay::store {
 // The channel the domains change counter's bump NOTIFYs.
 inline constexpr const char* kDomainsChannel = "trackrelay_domains";
 
+namespace internal {
+class Connection;
+// THE bump of the domains change counter, inside the caller's write
+// transaction (domain_store.cc, cert_store.cc): on PostgreSQL it also
+// NOTIFYs kDomainsChannel, delivered when (and only if) that transaction
+// commits.
+Result<bool> bump_domains_version(Connection& conn);
+}  // namespace internal
+
 class ChangeListener {
  public:
   // Starts the listening thread; connection errors are logged and retried

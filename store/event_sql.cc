@@ -5,9 +5,12 @@
 #include <libpq-fe.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <optional>
 #include <variant>
 
+#include "store/event_filter.h"
 #include "store/pg.h"
 #include "store/schema.h"
 
@@ -43,30 +46,6 @@ class PgRow final : public Row {
   int row_;
 };
 
-Result<bool> sqlite_each(sqlite3* db, const std::string& sql, const std::vector<Value>& params,
-                         const std::function<void(const Row&)>& row) {
-  sqlite3_stmt* raw = nullptr;
-  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &raw, nullptr) != SQLITE_OK) {
-    return Error{"query failed: " + errmsg(db)};
-  }
-  Stmt st(raw);
-  int i = 1;
-  for (const Value& v : params) {
-    if (const auto* n = std::get_if<std::int64_t>(&v)) {
-      sqlite3_bind_int64(raw, i++, *n);
-    } else if (const auto* t = std::get_if<std::string_view>(&v)) {
-      sqlite3_bind_text(raw, i++, t->data(), static_cast<int>(t->size()), SQLITE_TRANSIENT);
-    } else {
-      sqlite3_bind_null(raw, i++);
-    }
-  }
-  const SqliteRow r(raw);
-  int rc;
-  while ((rc = sqlite3_step(raw)) == SQLITE_ROW) row(r);
-  if (rc != SQLITE_DONE) return Error{"query failed: " + errmsg(db)};
-  return true;
-}
-
 // Whether a failure means the server is out of reach (try later).
 bool unreachable(PGconn* conn, const PGresult* r) {
   if (PQstatus(conn) != CONNECTION_OK) return true;
@@ -91,6 +70,114 @@ Result<std::unique_ptr<EventReader>> EventReader::open(const std::string& store)
 }
 
 EventReader::EventReader(std::unique_ptr<Connection> conn) : conn_(std::move(conn)) {}
+
+Result<bool> sqlite_each(sqlite3* db, const std::string& sql, const std::vector<Value>& params,
+                         const std::function<void(const Row&)>& row) {
+  sqlite3_stmt* raw = nullptr;
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &raw, nullptr) != SQLITE_OK) {
+    return Error{"query failed: " + errmsg(db)};
+  }
+  Stmt st(raw);
+  int i = 1;
+  for (const Value& v : params) {
+    if (const auto* n = std::get_if<std::int64_t>(&v)) {
+      sqlite3_bind_int64(raw, i++, *n);
+    } else if (const auto* t = std::get_if<std::string_view>(&v)) {
+      sqlite3_bind_text(raw, i++, t->data(), static_cast<int>(t->size()), SQLITE_TRANSIENT);
+    } else {
+      sqlite3_bind_null(raw, i++);
+    }
+  }
+  const SqliteRow r(raw);
+  int rc;
+  while ((rc = sqlite3_step(raw)) == SQLITE_ROW) row(r);
+  if (rc != SQLITE_DONE) return Error{"query failed: " + errmsg(db)};
+  return true;
+}
+
+Event event_from(const Row& r) {
+  Event e;
+  e.seq = r.i64(0);
+  e.event_id = r.text(1);
+  e.type = r.text(2);
+  e.timestamp_ms = r.i64(3);
+  e.tracking_domain = r.text(4);
+  e.target_link_url = r.text(5);
+  e.target_link_name = r.text(6);
+  e.message_id = r.text(7);
+  e.rcpt_to = r.text(8);
+  e.campaign_id = r.text(9);
+  e.sending_domain = r.text(10);
+  e.user_agent = r.text(11);
+  e.ip_address = r.text(12);
+  e.method = r.text(13);
+  e.subaccount_id = r.i64(14);
+  e.transmission_id = r.text(15);
+  e.raw_rcpt_to = r.text(16);
+  e.rcpt_meta = r.text(17);
+  e.rcpt_tags = r.text(18);
+  e.friendly_from = r.text(19);
+  e.msg_from = r.text(20);
+  e.msg_size = r.i64(21);
+  e.classification = r.text(22);
+  e.classification_reasons = split_reasons(r.text(23));
+  return e;
+}
+
+std::string join_reasons(const std::vector<std::string>& reasons) {
+  std::string out;
+  for (const std::string& r : reasons) out += (out.empty() ? "" : ",") + r;
+  return out;
+}
+
+std::vector<std::string> split_reasons(const std::string& joined) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start < joined.size()) {
+    const std::size_t comma = std::min(joined.find(',', start), joined.size());
+    out.push_back(joined.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return out;
+}
+
+Result<Page> query_page(const store::Query& q, const RunSql& run) {
+  if (q.limit == 0 || q.limit > kMaxLimit) {
+    return Error{"limit must be between 1 and " + std::to_string(kMaxLimit)};
+  }
+  for (const std::string& t : q.types) {
+    if (!is_event_type(t)) return Error{"unknown event type '" + t + "'"};
+  }
+  std::optional<std::int64_t> after;
+  if (!q.cursor.empty()) {
+    if (q.cursor.size() > 18 || !std::all_of(q.cursor.begin(), q.cursor.end(),
+                                             [](char c) { return c >= '0' && c <= '9'; })) {
+      return Error{"invalid cursor"};
+    }
+    after = std::stoll(q.cursor);
+  }
+  auto where = Where::of(selection_of(q));
+  if (!where) return where.failure();
+  if (where->matches_nothing()) return Page{};
+  std::string sql = std::string("SELECT ") + kEventColumns + " FROM events" + where->sql();
+  std::vector<Value> params = where->values();
+  if (after) {
+    sql += q.newest_first ? " AND seq < ?" : " AND seq > ?";
+    params.emplace_back(*after);
+  }
+  sql += q.newest_first ? " ORDER BY seq DESC LIMIT ?" : " ORDER BY seq ASC LIMIT ?";
+  params.emplace_back(static_cast<std::int64_t>(q.limit) + 1);
+  Page page;
+  auto r = run(sql, params, [&](const Row& row) {
+    if (page.events.size() == q.limit) {
+      page.next_cursor = std::to_string(page.events.back().seq);
+      return;
+    }
+    page.events.push_back(event_from(row));
+  });
+  if (!r) return r.failure();
+  return page;
+}
 
 Result<bool> EventReader::each(const std::string& sql, const std::vector<Value>& params,
                                const std::function<void(const Row&)>& row) {

@@ -17,8 +17,10 @@
 
 #include "base/result.h"
 #include "store/db.h"
+#include "store/event_store.h"
 
 struct pg_conn;
+struct sqlite3;
 
 namespace trackrelay::store::internal {
 
@@ -50,6 +52,34 @@ class EventReader {
 // connection with text parameters; `row` per row. For the event writer.
 Result<bool> pg_each(pg_conn* conn, const std::string& sql, const std::vector<std::string>& params,
                      const std::function<void(const Row&)>& row);
+
+// The events table's columns, in the order event_from() reads them.
+inline constexpr const char* kEventColumns =
+    "seq, event_id, type, ts_ms, tracking_domain, target_link_url, target_link_name, message_id, "
+    "rcpt_to, campaign_id, sending_domain, user_agent, ip_address, method, subaccount_id, "
+    "transmission_id, raw_rcpt_to, rcpt_meta, rcpt_tags, friendly_from, msg_from, msg_size, "
+    "classification, classification_reasons";
+
+// The event in a row selecting kEventColumns.
+Event event_from(const Row& r);
+
+// Classification reasons are stored as one comma-separated column (rule
+// names never contain a comma: track/classify.h).
+std::string join_reasons(const std::vector<std::string>& reasons);
+std::vector<std::string> split_reasons(const std::string& joined);
+
+// Runs `sql` with `params` bound to its `?` in order; `row` per row.
+using RunSql = std::function<Result<bool>(const std::string& sql, const std::vector<Value>& params,
+                                          const std::function<void(const Row&)>& row)>;
+
+// One page of the events `q` selects (limit, types and cursor checked; the
+// next cursor set when there are more), read through `run`: the one page
+// query of both backends.
+Result<Page> query_page(const store::Query& q, const RunSql& run);
+
+// RunSql on an SQLite handle.
+Result<bool> sqlite_each(sqlite3* db, const std::string& sql, const std::vector<Value>& params,
+                         const std::function<void(const Row&)>& row);
 
 // `s` as PostgreSQL accepts it in a TEXT column: invalid UTF-8 sequences
 // become U+FFFD and NUL bytes are dropped (a client's User-Agent may hold

@@ -18,6 +18,7 @@
 #include <utility>
 
 #include "store/db.h"
+#include "store/event_sql.h"
 #include "store/event_store_pg.h"
 #include "store/schema.h"
 #include "store/statement.h"
@@ -32,12 +33,6 @@ using internal::open_db;
 using internal::prepare;
 using internal::query_int;
 using internal::Stmt;
-
-constexpr const char* kColumns =
-    "seq, event_id, type, ts_ms, tracking_domain, target_link_url, target_link_name, message_id, "
-    "rcpt_to, campaign_id, sending_domain, user_agent, ip_address, method, subaccount_id, "
-    "transmission_id, raw_rcpt_to, rcpt_meta, rcpt_tags, friendly_from, msg_from, msg_size, "
-    "classification, classification_reasons";
 
 constexpr const char* kInsert =
     "INSERT INTO events (event_id, type, ts_ms, tracking_domain, target_link_url, "
@@ -70,55 +65,6 @@ using internal::column_text;
 
 std::int64_t to_ms(std::chrono::system_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
-
-// Classification reasons are stored as one comma-separated column (rule
-// names never contain a comma: track/classify.h).
-std::string join_reasons(const std::vector<std::string>& reasons) {
-  std::string out;
-  for (const std::string& r : reasons) out += (out.empty() ? "" : ",") + r;
-  return out;
-}
-
-std::vector<std::string> split_reasons(const std::string& joined) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start < joined.size()) {
-    const std::size_t comma = std::min(joined.find(',', start), joined.size());
-    out.push_back(joined.substr(start, comma - start));
-    start = comma + 1;
-  }
-  return out;
-}
-
-// The event in the current row of a statement selecting kColumns.
-Event event_from_row(sqlite3_stmt* raw) {
-  Event e;
-  e.seq = sqlite3_column_int64(raw, 0);
-  e.event_id = column_text(raw, 1);
-  e.type = column_text(raw, 2);
-  e.timestamp_ms = sqlite3_column_int64(raw, 3);
-  e.tracking_domain = column_text(raw, 4);
-  e.target_link_url = column_text(raw, 5);
-  e.target_link_name = column_text(raw, 6);
-  e.message_id = column_text(raw, 7);
-  e.rcpt_to = column_text(raw, 8);
-  e.campaign_id = column_text(raw, 9);
-  e.sending_domain = column_text(raw, 10);
-  e.user_agent = column_text(raw, 11);
-  e.ip_address = column_text(raw, 12);
-  e.method = column_text(raw, 13);
-  e.subaccount_id = sqlite3_column_int64(raw, 14);
-  e.transmission_id = column_text(raw, 15);
-  e.raw_rcpt_to = column_text(raw, 16);
-  e.rcpt_meta = column_text(raw, 17);
-  e.rcpt_tags = column_text(raw, 18);
-  e.friendly_from = column_text(raw, 19);
-  e.msg_from = column_text(raw, 20);
-  e.msg_size = sqlite3_column_int64(raw, 21);
-  e.classification = column_text(raw, 22);
-  e.classification_reasons = split_reasons(column_text(raw, 23));
-  return e;
 }
 
 // Fills what an engagement event's token does not carry from its message's
@@ -165,7 +111,7 @@ void bind_event(sqlite3_stmt* s, const Event& e) {
   bind_text(s, 20, e.msg_from);
   sqlite3_bind_int64(s, 21, e.msg_size);
   bind_text(s, 22, e.classification);
-  const std::string reasons = join_reasons(e.classification_reasons);
+  const std::string reasons = internal::join_reasons(e.classification_reasons);
   sqlite3_bind_text(s, 23, reasons.data(), static_cast<int>(reasons.size()), SQLITE_TRANSIENT);
 }
 
@@ -530,51 +476,15 @@ Result<std::int64_t> EventStore::count(const Query& q) const {
 
 Result<Page> EventStore::query(const Query& q) const {
   if (pg_) return pg_->query(q);
-  if (q.limit == 0 || q.limit > kMaxLimit) {
-    return Error{"limit must be between 1 and " + std::to_string(kMaxLimit)};
-  }
-  for (const std::string& t : q.types) {
-    if (!is_event_type(t)) return Error{"unknown event type '" + t + "'"};
-  }
-  std::optional<std::int64_t> after;
-  if (!q.cursor.empty()) {
-    if (q.cursor.size() > 18 || !std::all_of(q.cursor.begin(), q.cursor.end(),
-                                             [](char c) { return c >= '0' && c <= '9'; })) {
-      return Error{"invalid cursor"};
-    }
-    after = std::stoll(q.cursor);
-  }
-  auto where = internal::Where::of(selection_of(q));
-  if (!where) return Error{where.error()};
-  if (where->matches_nothing()) return Page{};
-  std::string sql = std::string("SELECT ") + kColumns + " FROM events" + where->sql();
-  if (after) sql += q.newest_first ? " AND seq < ?" : " AND seq > ?";
-  sql += q.newest_first ? " ORDER BY seq DESC" : " ORDER BY seq ASC";
-  sql += " LIMIT ?";
-
   std::lock_guard lock(impl_->read_mu);
   auto opened = impl_->reader();
   if (!opened) return Error{opened.error()};
   sqlite3* db = *opened;
-  sqlite3_stmt* raw = nullptr;
-  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &raw, nullptr) != SQLITE_OK) {
-    return Error{"query failed: " + errmsg(db)};
-  }
-  Stmt st(raw);
-  int i = where->bind(raw, 1);
-  if (after) sqlite3_bind_int64(raw, i++, *after);
-  sqlite3_bind_int64(raw, i++, static_cast<std::int64_t>(q.limit) + 1);
-  Page page;
-  int rc;
-  while ((rc = sqlite3_step(raw)) == SQLITE_ROW) {
-    if (page.events.size() == q.limit) {
-      page.next_cursor = std::to_string(page.events.back().seq);
-      break;
-    }
-    page.events.push_back(event_from_row(raw));
-  }
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return Error{"query failed: " + errmsg(db)};
-  return page;
+  return internal::query_page(
+      q, [db](const std::string& sql, const std::vector<internal::Value>& params,
+              const std::function<void(const internal::Row&)>& row) {
+        return internal::sqlite_each(db, sql, params, row);
+      });
 }
 
 Result<std::int64_t> EventStore::count() const {

@@ -33,61 +33,8 @@ constexpr const char* kInsertHead =
     "method, subaccount_id, transmission_id, raw_rcpt_to, rcpt_meta, rcpt_tags, friendly_from, "
     "msg_from, msg_size, classification, classification_reasons) VALUES ";
 
-constexpr const char* kColumns =
-    "seq, event_id, type, ts_ms, tracking_domain, target_link_url, target_link_name, message_id, "
-    "rcpt_to, campaign_id, sending_domain, user_agent, ip_address, method, subaccount_id, "
-    "transmission_id, raw_rcpt_to, rcpt_meta, rcpt_tags, friendly_from, msg_from, msg_size, "
-    "classification, classification_reasons";
-
 std::int64_t to_ms(std::chrono::system_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
-
-// Classification reasons: one comma-separated column (as event_store.cc).
-std::string join_reasons(const std::vector<std::string>& reasons) {
-  std::string out;
-  for (const std::string& r : reasons) out += (out.empty() ? "" : ",") + r;
-  return out;
-}
-
-std::vector<std::string> split_reasons(const std::string& joined) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start < joined.size()) {
-    const std::size_t comma = std::min(joined.find(',', start), joined.size());
-    out.push_back(joined.substr(start, comma - start));
-    start = comma + 1;
-  }
-  return out;
-}
-
-Event event_from(const Row& r) {
-  Event e;
-  e.seq = r.i64(0);
-  e.event_id = r.text(1);
-  e.type = r.text(2);
-  e.timestamp_ms = r.i64(3);
-  e.tracking_domain = r.text(4);
-  e.target_link_url = r.text(5);
-  e.target_link_name = r.text(6);
-  e.message_id = r.text(7);
-  e.rcpt_to = r.text(8);
-  e.campaign_id = r.text(9);
-  e.sending_domain = r.text(10);
-  e.user_agent = r.text(11);
-  e.ip_address = r.text(12);
-  e.method = r.text(13);
-  e.subaccount_id = r.i64(14);
-  e.transmission_id = r.text(15);
-  e.raw_rcpt_to = r.text(16);
-  e.rcpt_meta = r.text(17);
-  e.rcpt_tags = r.text(18);
-  e.friendly_from = r.text(19);
-  e.msg_from = r.text(20);
-  e.msg_size = r.i64(21);
-  e.classification = r.text(22);
-  e.classification_reasons = split_reasons(r.text(23));
-  return e;
 }
 
 // The 23 parameters of one row, in kInsertHead's order.
@@ -498,41 +445,10 @@ Result<std::int64_t> PgEvents::count() const {
 }
 
 Result<Page> PgEvents::query(const store::Query& q) const {
-  if (q.limit == 0 || q.limit > kMaxLimit) {
-    return Error{"limit must be between 1 and " + std::to_string(kMaxLimit)};
-  }
-  for (const std::string& t : q.types) {
-    if (!is_event_type(t)) return Error{"unknown event type '" + t + "'"};
-  }
-  std::optional<std::int64_t> after;
-  if (!q.cursor.empty()) {
-    if (q.cursor.size() > 18 || !std::all_of(q.cursor.begin(), q.cursor.end(),
-                                             [](char c) { return c >= '0' && c <= '9'; })) {
-      return Error{"invalid cursor"};
-    }
-    after = std::stoll(q.cursor);
-  }
-  auto where = Where::of(selection_of(q));
-  if (!where) return where.failure();
-  if (where->matches_nothing()) return Page{};
-  std::string sql = std::string("SELECT ") + kColumns + " FROM events" + where->sql();
-  std::vector<Value> params = where->values();
-  if (after) {
-    sql += q.newest_first ? " AND seq < ?" : " AND seq > ?";
-    params.emplace_back(*after);
-  }
-  sql += q.newest_first ? " ORDER BY seq DESC LIMIT ?" : " ORDER BY seq ASC LIMIT ?";
-  params.emplace_back(static_cast<std::int64_t>(q.limit) + 1);
-  Page page;
-  auto r = impl_->read(sql, params, [&](const Row& row) {
-    if (page.events.size() == q.limit) {
-      page.next_cursor = std::to_string(page.events.back().seq);
-      return;
-    }
-    page.events.push_back(event_from(row));
+  return query_page(q, [this](const std::string& sql, const std::vector<Value>& params,
+                              const std::function<void(const Row&)>& row) {
+    return impl_->read(sql, params, row);
   });
-  if (!r) return r.failure();
-  return page;
 }
 
 Health PgEvents::health() const {
