@@ -116,7 +116,9 @@ std::int64_t renewal_time(const store::CertificateRow& row, int renew_before_day
                           std::optional<std::int64_t> ari_ms) {
   if (!ari_ms) return renew_at(row, renew_before_days);
   if (renew_before_days > 0) return std::min(*ari_ms, renew_at(row, renew_before_days));
-  return *ari_ms;
+  // A window reaching past expiry never lets the certificate lapse: at the
+  // latest with a tenth of its lifetime left.
+  return std::min(*ari_ms, row.not_after_ms - (row.not_after_ms - row.not_before_ms) / 10);
 }
 
 bool due(const store::CertificateRow& row, int renew_before_days, std::int64_t now,

@@ -48,8 +48,9 @@ std::vector<std::string> challenge_types(const conf::Config& cfg);
 
 // When an active certificate is renewed: the time chosen in the CA's ARI
 // window (acme/ari.h) when there is one — no later than renew_before_days
-// before expiry when that is set (> 0) — else renew_before_days before
-// expiry, or when a third of its lifetime is left.
+// before expiry when that is set (> 0), else than a tenth of the lifetime
+// before expiry — otherwise renew_before_days before expiry, or when a third
+// of its lifetime is left.
 std::int64_t renewal_time(const store::CertificateRow& row, int renew_before_days,
                           std::optional<std::int64_t> ari_ms = std::nullopt);
 

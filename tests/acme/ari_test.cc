@@ -230,6 +230,10 @@ TEST(AriRenewal, WindowWinsAndFallsBackToTheLifetime) {
   EXPECT_EQ(renewal_time(row, 30, 80 * kDay), 60 * kDay);
   EXPECT_EQ(renewal_time(row, 30, 10 * kDay), 10 * kDay);
   EXPECT_TRUE(due(row, 30, 61 * kDay, 80 * kDay));
+  // a window reaching past expiry: a tenth of the lifetime before it at the latest
+  EXPECT_EQ(renewal_time(row, 0, 89 * kDay), 81 * kDay);
+  EXPECT_EQ(renewal_time(row, 0, 200 * kDay), 81 * kDay);
+  EXPECT_TRUE(due(row, 0, 81 * kDay, 200 * kDay));
   // a missing or inactive certificate is due whatever ARI says
   store::CertificateRow failed = row;
   failed.status = "failed";
