@@ -103,6 +103,7 @@ Result<std::int64_t> parse_rfc3339(std::string_view s) {
     return bad;
   }
   std::size_t at = 19;
+  if (at < s.size() && s[at] == '.' && !digits(s, at + 1, 1)) return bad;  // "." needs a digit
   const std::int64_t ms = fraction_ms(s, at);
   std::int64_t offset_s = 0;
   if (at + 1 == s.size() && (s[at] == 'Z' || s[at] == 'z')) {
