@@ -77,6 +77,7 @@ Result<bool> Client::load_directory() {
   new_nonce_ = str(*dir, "newNonce");
   new_account_ = str(*dir, "newAccount");
   new_order_ = str(*dir, "newOrder");
+  renewal_info_ = str(*dir, "renewalInfo");
   if (new_nonce_.empty() || new_account_.empty() || new_order_.empty()) {
     new_order_.clear();
     return Error{"directory " + directory_url_ + " lacks newNonce, newAccount or newOrder"};
@@ -186,12 +187,25 @@ Result<bool> Client::authorize(const std::string& authz_url, const ChallengeSink
   return true;
 }
 
+// newOrder, with `replaces` (RFC 9773 §5) when renewing at a CA offering ARI;
+// an order the CA refuses with `replaces` is placed again without it.
+Result<Client::Reply> Client::new_order(const std::vector<std::string>& names) {
+  json::array ids;
+  for (const std::string& n : names) ids.push_back(json::object{{"type", "dns"}, {"value", n}});
+  json::object payload{{"identifiers", std::move(ids)}};
+  if (!replaces_.empty() && !renewal_info_.empty()) {
+    json::object with = payload;
+    with["replaces"] = replaces_;
+    auto r = post(new_order_, json::serialize(with));
+    if (r) return r;
+  }
+  return post(new_order_, json::serialize(payload));
+}
+
 Result<Issued> Client::issue(const std::vector<std::string>& names, const ChallengeSink& sink) {
   if (auto d = load_directory(); !d) return Error{d.error()};
   if (kid_.empty()) return Error{"no ACME account"};
-  json::array ids;
-  for (const std::string& n : names) ids.push_back(json::object{{"type", "dns"}, {"value", n}});
-  auto order = post(new_order_, json::serialize(json::object{{"identifiers", std::move(ids)}}));
+  auto order = new_order(names);
   if (!order) return Error{"newOrder: " + order.error()};
   const std::string order_url = order->http.location;
   auto o = parse_object(order->http.body, "newOrder");

@@ -51,6 +51,10 @@ class Client {
   // tls-alpn-01 key authorization is published under alpn_challenge_token()
   // (acme/alpn.h). Default: http-01 only.
   void set_challenge_types(std::vector<std::string> types) { types_ = std::move(types); }
+  // The ARI identifier (acme/ari.h) of the certificate this order replaces:
+  // sent as newOrder's `replaces` (RFC 9773 §5) when the directory offers
+  // renewalInfo; a CA refusing it gets the order again without it.
+  void set_replaces(std::string ari_id) { replaces_ = std::move(ari_id); }
 
  private:
   struct Reply {
@@ -58,6 +62,7 @@ class Client {
     std::string type;  // the problem document's type when status >= 400
   };
   Result<bool> load_directory();
+  Result<Reply> new_order(const std::vector<std::string>& names);
   Result<Reply> post(const std::string& url, const std::string& payload);
   Result<bool> authorize(const std::string& authz_url, const ChallengeSink& sink);
   Result<std::string> wait_for(const std::string& url, const std::string& until, const char* what);
@@ -68,7 +73,8 @@ class Client {
   std::string kid_;
   const std::atomic<bool>* stop_;
   std::string nonce_;
-  std::string new_nonce_, new_account_, new_order_;
+  std::string new_nonce_, new_account_, new_order_, renewal_info_;
+  std::string replaces_;
   std::vector<std::string> types_{"http-01"};
 };
 

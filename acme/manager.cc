@@ -1,4 +1,4 @@
-// acme/manager.cc — see manager.h. May call: acme/client, acme/pem, store/,
+// acme/manager.cc — see manager.h. May call: acme/ari, acme/client, acme/pem, store/,
 // conf/, base/, Boost.Asio.
 #include "acme/manager.h"
 
@@ -9,11 +9,13 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <cstring>
 #include <ctime>
 #include <deque>
 #include <map>
 #include <set>
 
+#include "acme/ari.h"
 #include "acme/client.h"
 #include "acme/ocsp.h"
 #include "acme/pem.h"
@@ -32,6 +34,17 @@ constexpr std::int64_t kDayMs = 86400000;
 constexpr std::int64_t kLeaseMs = 180000;  // a crashed issuer's lease lapses after 3 minutes
 constexpr std::int64_t kHourMs = 3600000;
 constexpr int kOcspPerPass = 5;  // revocation checks per pass (each bounded at 10 s)
+constexpr int kAriPerPass = 5;   // renewalInfo requests per pass (each bounded at 10 s)
+
+// What the CA's renewalInfo said about one certificate (worker only; a
+// restart asks again).
+struct AriState {
+  RenewalWindow window;
+  std::int64_t chosen_ms = 0;  // the random time in the window, kept while it stays the same
+  std::int64_t next_check_ms = 0;
+  bool ok = false;
+  bool failure_logged = false;
+};
 
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -101,9 +114,19 @@ std::vector<std::string> wanted_names(const conf::Config& cfg,
   return out;
 }
 
-bool due(const store::CertificateRow& row, int renew_before_days, std::int64_t now) {
+std::int64_t renewal_time(const store::CertificateRow& row, int renew_before_days,
+                          std::optional<std::int64_t> ari_ms) {
+  if (!ari_ms) return renew_at(row, renew_before_days);
+  if (renew_before_days > 0) return std::min(*ari_ms, renew_at(row, renew_before_days));
+  // A window reaching past expiry never lets the certificate lapse: at the
+  // latest with a tenth of its lifetime left.
+  return std::min(*ari_ms, row.not_after_ms - (row.not_after_ms - row.not_before_ms) / 10);
+}
+
+bool due(const store::CertificateRow& row, int renew_before_days, std::int64_t now,
+         std::optional<std::int64_t> ari_ms) {
   if (row.chain_pem.empty() || row.status != "active") return true;
-  return now >= renew_at(row, renew_before_days);
+  return now >= renewal_time(row, renew_before_days, ari_ms);
 }
 
 std::int64_t backoff_ms(int failures) {
@@ -125,6 +148,11 @@ struct Manager::Impl : std::enable_shared_from_this<Manager::Impl> {
   std::deque<std::int64_t> issued;  // start times of the last hour's orders (worker only)
   std::map<std::string, std::int64_t> ocsp_next;  // domain:serial -> next OCSP check (worker only)
   int ocsp_budget = 0;                            // OCSP queries left in this pass
+  std::map<std::string, AriState> ari;            // domain:serial -> ARI answer (worker only)
+  std::string ari_directory, ari_url;             // the directory and its renewalInfo URL
+  std::int64_t ari_url_next = 0;                  // when to read the directory again
+  bool ari_url_failure_logged = false;
+  int ari_budget = 0;  // renewalInfo requests left in this pass
 
   Impl(asio::io_context& io, const conf::Snapshot& s) : ioc(io), snapshot(s) {}
 
@@ -143,6 +171,11 @@ struct Manager::Impl : std::enable_shared_from_this<Manager::Impl> {
 
   void pass();
   void check_revocation(store::CertificateRow& row, std::int64_t now);
+  std::optional<std::int64_t> ari_time(const conf::Config& cfg, const store::CertificateRow& row,
+                                       std::int64_t now);
+  const std::string& renewal_info_url(const conf::Config& cfg, std::int64_t now);
+  void ask_ari(const conf::Config& cfg, const store::CertificateRow& row, AriState& st,
+               std::int64_t now);
   void issue_one(const conf::Config& cfg, store::CertificateRow row);
   Result<std::string> account(const conf::Config& cfg, const Key& key, std::string kid);
 };
@@ -174,13 +207,14 @@ void Manager::Impl::pass() {
   }
   const std::int64_t now = now_ms();
   ocsp_budget = kOcspPerPass;
+  ari_budget = kAriPerPass;
   for (auto& [name, row] : by_name) check_revocation(row, now);
   while (!issued.empty() && issued.front() < now - kHourMs) issued.pop_front();
   for (const std::string& name : names) {
     store::CertificateRow row = by_name.contains(name) ? by_name[name] : store::CertificateRow{};
     row.domain = name;
     if (row.source == "manual" || row.next_try_ms > now) continue;
-    if (!due(row, cfg->acme.renew_before_days, now)) continue;
+    if (!due(row, cfg->acme.renew_before_days, now, ari_time(*cfg, row, now))) continue;
     if (static_cast<int>(issued.size()) >= kMaxPerHour) {
       log::warning("acme", "rate limit: " + std::to_string(kMaxPerHour) +
                                " orders in the last hour; " + name + " waits");
@@ -221,6 +255,74 @@ void Manager::Impl::check_revocation(store::CertificateRow& row, std::int64_t no
   log::warning("acme", row.domain + ": " + row.message);
   if (auto r = certs->put_certificate(row); !r) log::error("acme", r.error());
   ocsp_next.erase(key);
+}
+
+// The renewal time the CA's ARI answer gives an active ACME certificate, or
+// nullopt (the lifetime rule applies): no renewalInfo, or it failed.
+std::optional<std::int64_t> Manager::Impl::ari_time(const conf::Config& cfg,
+                                                    const store::CertificateRow& row,
+                                                    std::int64_t now) {
+  if (row.source != "acme" || row.chain_pem.empty() || row.status != "active") return {};
+  if (renewal_info_url(cfg, now).empty()) return {};
+  AriState& st = ari[row.domain + ":" + row.serial];
+  if (now >= st.next_check_ms && ari_budget-- > 0) ask_ari(cfg, row, st, now);
+  if (!st.ok) return {};
+  return st.chosen_ms;
+}
+
+// The directory's renewalInfo URL, read again every 6 hours ("" = no ARI).
+const std::string& Manager::Impl::renewal_info_url(const conf::Config& cfg, std::int64_t now) {
+  if (ari_directory == cfg.acme.directory && now < ari_url_next) return ari_url;
+  ari_directory = cfg.acme.directory;
+  ari_url.clear();
+  HttpsOptions https{cfg.acme.ca_file, std::chrono::seconds(10)};
+  auto url = fetch_renewal_info_url(https, cfg.acme.directory);
+  if (!url) {
+    ari_url_next = now + kHourMs;
+    if (!ari_url_failure_logged) {
+      log::warning("acme", "renewal information (ARI): " + url.error() +
+                               "; renewing by the certificates' lifetime");
+    }
+    ari_url_failure_logged = true;
+    return ari_url;
+  }
+  ari_url_failure_logged = false;
+  ari_url_next = now + 6 * kHourMs;
+  ari_url = *url;
+  return ari_url;
+}
+
+// Asks the CA when it wants `row` renewed; a new window gets a new random
+// time, a failure falls back to the lifetime rule (logged once).
+void Manager::Impl::ask_ari(const conf::Config& cfg, const store::CertificateRow& row, AriState& st,
+                            std::int64_t now) {
+  auto id = ari_cert_id(row.chain_pem);
+  HttpsOptions https{cfg.acme.ca_file, std::chrono::seconds(10)};
+  auto info =
+      id ? fetch_renewal_info(https, ari_url, *id, now) : Result<RenewalInfo>(Error{id.error()});
+  if (!info) {
+    st.ok = false;
+    st.next_check_ms = now + kHourMs;
+    if (!st.failure_logged) {
+      log::warning("acme", row.domain + ": renewal information (ARI): " + info.error() +
+                               "; renewing by the certificate's lifetime");
+    }
+    st.failure_logged = true;
+    return;
+  }
+  st.next_check_ms = now + info->retry_after.count() * 1000;
+  st.failure_logged = false;
+  const RenewalWindow& w = info->window;
+  if (st.ok && w.start_ms == st.window.start_ms && w.end_ms == st.window.end_ms) return;
+  std::uint64_t random = 0;
+  if (auto bytes = random_bytes(sizeof random)) std::memcpy(&random, bytes->data(), sizeof random);
+  st.window = w;
+  st.chosen_ms = w.end_ms < now ? now : choose_in_window(w, random);
+  st.ok = true;
+  log::info("acme", row.domain + ": renewal information (ARI) for " + *id + ": window " +
+                        iso(w.start_ms) + " – " + iso(w.end_ms) + "; renewing at " +
+                        iso(renewal_time(row, cfg.acme.renew_before_days, st.chosen_ms)) +
+                        (w.explanation_url.empty() ? "" : " (" + w.explanation_url + ")"));
 }
 
 Result<std::string> Manager::Impl::account(const conf::Config& cfg, const Key& key,
@@ -270,6 +372,10 @@ void Manager::Impl::issue_one(const conf::Config& cfg, store::CertificateRow row
     } else {
       Client c({cfg.acme.ca_file}, dir, *key, *account_url, &stopping);
       c.set_challenge_types(challenge_types(cfg));
+      if (auto id = ari_cert_id(row.chain_pem); id) {
+        c.set_replaces(*id);  // sent only when the directory has renewalInfo
+        if (!ari_url.empty()) log::info("acme", row.domain + ": the order replaces " + *id);
+      }
       ChallengeSink sink{[this](const std::string& t, const std::string& ka, const std::string& d) {
                            return certs->put_challenge(t, ka, d);
                          },

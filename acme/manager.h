@@ -8,8 +8,10 @@
 // accounts; secure file domains and tracking.system_domain when
 // system_secure, unless a track.certificates entry covers them), and issues
 // at most one certificate per pass (at most kMaxPerHour an hour) for a name
-// that has none, whose certificate is due for renewal (acme.renew_before_days,
-// or a third of its lifetime) or expired, skipping names with an uploaded
+// that has none, whose certificate is due for renewal (the CA's ARI window
+// when its directory has renewalInfo, RFC 9773 — a random time in it, asked
+// again after Retry-After; acme.renew_before_days, or a third of its
+// lifetime, otherwise or when ARI fails) or expired, skipping names with an uploaded
 // (manual) certificate and names backing off after a failure (10 s, doubling
 // to 6 h). Before that, it asks the OCSP responder of every active store
 // certificate (acme/ocsp.h, halfway to each answer's nextUpdate): a revoked
@@ -17,7 +19,7 @@
 // an uploaded one waits for a new upload. Secure file domains still waiting
 // for a certificate (conf::TrackingDomain::https_pending) are wanted. Results
 // go to store/cert_store.h, which every process reads.
-// May call: acme/client, acme/ocsp, acme/pem, store/, conf/, base/, Boost.Asio.
+// May call: acme/client, acme/ari, acme/ocsp, acme/pem, store/, conf/, base/, Boost.Asio.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -45,8 +47,17 @@ std::vector<std::string> wanted_names(const conf::Config& cfg,
 // http-01 with track.listen, then tls-alpn-01 with track.tls_listen).
 std::vector<std::string> challenge_types(const conf::Config& cfg);
 
+// When an active certificate is renewed: the time chosen in the CA's ARI
+// window (acme/ari.h) when there is one — no later than renew_before_days
+// before expiry when that is set (> 0), else than a tenth of the lifetime
+// before expiry — otherwise renew_before_days before expiry, or when a third
+// of its lifetime is left.
+std::int64_t renewal_time(const store::CertificateRow& row, int renew_before_days,
+                          std::optional<std::int64_t> ari_ms = std::nullopt);
+
 // Whether `row` should be (re)issued at `now_ms`.
-bool due(const store::CertificateRow& row, int renew_before_days, std::int64_t now_ms);
+bool due(const store::CertificateRow& row, int renew_before_days, std::int64_t now_ms,
+         std::optional<std::int64_t> ari_ms = std::nullopt);
 
 // When to try again after `failures` consecutive failures.
 std::int64_t backoff_ms(int failures);

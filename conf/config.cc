@@ -293,7 +293,8 @@ constexpr KeySpec kKeys[] = {
    "extra PEM CA bundle trusted for the ACME directory's HTTPS (test and private CAs)",
    [](Config& c) -> FieldRef { return &c.acme.ca_file; }},
   {"acme.renew_before_days", Kind::kInt, kOptional, "0", 0, 3650,
-   "renew a certificate this many days before it expires; 0: when a third of its lifetime is left",
+   "renew a certificate this many days before it expires; 0: when a third of its lifetime is left;"
+   " a CA offering ARI (renewalInfo) decides instead, this (when > 0) still the latest",
    [](Config& c) -> FieldRef { return &c.acme.renew_before_days; }},
   {"acme.challenge", Kind::kEnum, kOptional, "auto", 0, 0,
    "how the CA checks a name: auto (http-01 when track.listen is set, else tls-alpn-01 on "

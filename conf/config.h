@@ -177,7 +177,7 @@ struct AcmeConfig {
   std::string directory;      // ACME directory URL; "" = ACME off
   std::string email;          // account contact; "" = none
   std::string ca_file;        // extra CA bundle trusted for the directory's HTTPS
-  int renew_before_days = 0;  // 0 = when a third of the lifetime is left
+  int renew_before_days = 0;  // 0 = ARI's window, else when a third of the lifetime is left
   // acme.challenge: "auto" (http-01 with track.listen, else tls-alpn-01 with
   // track.tls_listen), "http-01" or "tls-alpn-01" (RFC 8737).
   std::string challenge = "auto";
