@@ -5,9 +5,8 @@
 //              < in.eml > out.eml
 //   trackrelay [--config FILE] decode URL...
 //   trackrelay [--config FILE] events [--since T] [--type T] [--limit N] [--json]
-//   trackrelay [--config FILE] keys create [--subaccount N] [--label L] [--grants G,G…] | list | revoke ID
-//   trackrelay hash-password < password
-//   trackrelay --help | --version
+//   trackrelay [--config FILE] keys create [--subaccount N] [--label L] [--grants G,G…] | list |
+//   revoke ID trackrelay hash-password < password trackrelay --help | --version
 //
 // `rewrite` and `decode` use the effective configuration: the file's domains
 // plus the verified domains created through the management API, read from

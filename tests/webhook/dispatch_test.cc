@@ -8,8 +8,8 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <chrono>
 #include <boost/json.hpp>
+#include <chrono>
 #include <filesystem>
 #include <thread>
 #include <vector>
