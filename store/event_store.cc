@@ -405,7 +405,6 @@ Result<bool> EventStore::append_and_wait(Event e) {
 
 Result<bool> EventStore::append_all_and_wait(std::vector<Event> events,
                                              std::chrono::milliseconds max_wait) {
-  if (pg_) return pg_->append_all_and_wait(std::move(events), max_wait);
   if (events.empty()) return true;
   struct Shared {
     std::mutex mu;
@@ -426,24 +425,15 @@ Result<bool> EventStore::append_all_and_wait(std::vector<Event> events,
     }
   };
   auto future = shared->promise.get_future();
-  {
-    std::unique_lock lock(impl_->mu);
-    if (!impl_->stopping && impl_->queue.size() + events.size() <= impl_->options.max_queue) {
-      for (Event& e : events) impl_->queue.push_back(Impl::Pending{std::move(e), done});
-      const bool wake = impl_->idle;
-      impl_->idle = false;
-      lock.unlock();
-      if (wake) impl_->wake.notify_one();
-      if (future.wait_for(max_wait) != std::future_status::ready) {
-        return Error{"not committed within " + std::to_string(max_wait.count()) +
-                     " ms (the store is stalled)"};
-      }
-      return future.get();
-    }
+  std::vector<Item> items;
+  items.reserve(events.size());
+  for (Event& e : events) items.push_back(Item{std::move(e), done});
+  append(items);  // queued together (either backend); one that cannot be queued fails at once
+  if (future.wait_for(max_wait) != std::future_status::ready) {
+    return Error{"not committed within " + std::to_string(max_wait.count()) +
+                 " ms (the store is stalled)"};
   }
-  impl_->failed += events.size();
-  return Error{impl_->stopping ? "the event store is closing"
-                               : "the event store queue is full (writes stalled)"};
+  return future.get();
 }
 
 Result<sqlite3*> EventStore::Impl::reader() const {

@@ -401,34 +401,6 @@ void PgEvents::append(Event e, EventStore::Done done) {
   if (done) done(err);
 }
 
-Result<bool> PgEvents::append_all_and_wait(std::vector<Event> events,
-                                           std::chrono::milliseconds max_wait) {
-  if (events.empty()) return true;
-  struct Shared {
-    std::mutex mu;
-    std::size_t left = 0;
-    std::optional<std::string> error;
-    std::promise<Result<bool>> promise;
-  };
-  auto shared = std::make_shared<Shared>();
-  shared->left = events.size();
-  auto future = shared->promise.get_future();
-  for (Event& e : events) {
-    append(std::move(e), [shared](const Result<bool>& r) {
-      std::lock_guard lock(shared->mu);
-      if (!r && !shared->error) shared->error = r.error();
-      if (--shared->left > 0) return;
-      shared->promise.set_value(shared->error ? Result<bool>(Error{*shared->error})
-                                              : Result<bool>(true));
-    });
-  }
-  if (future.wait_for(max_wait) != std::future_status::ready) {
-    return Error{"not committed within " + std::to_string(max_wait.count()) +
-                 " ms (the store is stalled)"};
-  }
-  return future.get();
-}
-
 Result<std::int64_t> PgEvents::count(const store::Query& q) const {
   auto where = Where::of(selection_of(q));
   if (!where) return where.failure();

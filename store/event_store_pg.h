@@ -45,7 +45,6 @@ class PgEvents {
   PgEvents& operator=(const PgEvents&) = delete;
 
   void append(Event e, EventStore::Done done);
-  Result<bool> append_all_and_wait(std::vector<Event> events, std::chrono::milliseconds max_wait);
   Result<Page> query(const store::Query& q) const;
   Result<std::int64_t> count() const;
   Result<std::int64_t> count(const store::Query& q) const;
