@@ -126,17 +126,8 @@ inline std::string fresh_store(Backend backend, const TempDir& dir,
 // the CLI prints them). Output without trailing newlines.
 inline std::string read_sql(const std::string& store, const std::string& sql) {
   if (!internal::is_postgres_uri(store)) return sqlite(store, sql);
-  std::string cmd =
-      "/usr/lib/postgresql/15/bin/psql -X -q -A -t -d '" + store + "' -c \"" + sql + "\" 2>&1";
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) return out;
-  char buf[512];
-  std::size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  pclose(p);
-  while (!out.empty() && out.back() == '\n') out.pop_back();
-  return out;
+  return command_output("/usr/lib/postgresql/15/bin/psql -X -q -A -t -d '" + store + "' -c \"" +
+                        sql + "\" 2>&1");
 }
 
 // A suite run once per backend: store("name") is a fresh store value, the

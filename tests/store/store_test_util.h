@@ -34,9 +34,8 @@ class TempDir {
   std::string path_;
 };
 
-// Runs the sqlite3 CLI on `db`; returns its output without trailing newlines.
-inline std::string sqlite(const std::string& db, const std::string& sql) {
-  std::string cmd = "sqlite3 '" + db + "' \"" + sql + "\" 2>&1";
+// Runs the shell command `cmd`; returns its output without trailing newlines.
+inline std::string command_output(const std::string& cmd) {
   std::string out;
   FILE* p = popen(cmd.c_str(), "r");
   if (p == nullptr) return out;
@@ -46,6 +45,11 @@ inline std::string sqlite(const std::string& db, const std::string& sql) {
   pclose(p);
   while (!out.empty() && out.back() == '\n') out.pop_back();
   return out;
+}
+
+// Runs the sqlite3 CLI on `db`; returns its output without trailing newlines.
+inline std::string sqlite(const std::string& db, const std::string& sql) {
+  return command_output("sqlite3 '" + db + "' \"" + sql + "\" 2>&1");
 }
 
 // SQL that winds a fresh store file back to schema version `to` (>= 3) by
