@@ -365,11 +365,7 @@ void EventStore::append(Event e, Done done) {
 }
 
 void EventStore::append(std::vector<Item>& items) {
-  if (pg_) {  // PostgreSQL's writer queues one at a time (store/event_store_pg.h)
-    for (Item& it : items) pg_->append(std::move(it.event), std::move(it.done));
-    items.clear();
-    return;
-  }
+  if (pg_) return pg_->append(items);
   std::size_t queued = 0;
   bool stopping;
   {
@@ -385,16 +381,22 @@ void EventStore::append(std::vector<Item>& items) {
     lock.unlock();
     if (wake) impl_->wake.notify_one();
   }
-  if (queued < items.size()) {
-    impl_->failed += items.size() - queued;
-    const Result<bool> err = Error{stopping ? "the event store is closing"
-                                            : "the event store queue is full (writes stalled)"};
-    for (std::size_t i = queued; i < items.size(); ++i) {
-      if (items[i].done) items[i].done(err);
-    }
-  }
+  internal::refuse(items, queued, stopping, impl_->failed);
   items.clear();
 }
+
+namespace internal {
+void refuse(std::vector<EventStore::Item>& items, std::size_t from, bool stopping,
+            std::atomic<std::uint64_t>& failed) {
+  if (from >= items.size()) return;
+  failed += items.size() - from;
+  const Result<bool> err = Error{stopping ? "the event store is closing"
+                                          : "the event store queue is full (writes stalled)"};
+  for (std::size_t i = from; i < items.size(); ++i) {
+    if (items[i].done) items[i].done(err);
+  }
+}
+}  // namespace internal
 
 Result<bool> EventStore::append_and_wait(Event e) {
   std::promise<Result<bool>> promise;

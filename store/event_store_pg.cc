@@ -385,20 +385,22 @@ Result<std::unique_ptr<PgEvents>> PgEvents::open(Options options) {
   return std::make_unique<PgEvents>(std::move(impl));
 }
 
-void PgEvents::append(Event e, EventStore::Done done) {
+void PgEvents::append(std::vector<EventStore::Item>& items) {
+  std::size_t queued = 0;
+  bool stopping;
   {
     std::unique_lock lock(impl_->mu);
-    if (!impl_->stopping && impl_->queue.size() < impl_->options.max_queue) {
-      impl_->queue.push_back(Impl::Pending{std::move(e), std::move(done)});
-      lock.unlock();
-      impl_->wake.notify_one();
-      return;
+    stopping = impl_->stopping;
+    for (; !stopping && queued < items.size() && impl_->queue.size() < impl_->options.max_queue;
+         ++queued) {
+      EventStore::Item& it = items[queued];
+      impl_->queue.push_back(Impl::Pending{std::move(it.event), std::move(it.done)});
     }
+    lock.unlock();
+    if (queued > 0) impl_->wake.notify_one();
   }
-  ++impl_->failed;
-  Result<bool> err = Error{impl_->stopping ? "the event store is closing"
-                                           : "the event store queue is full (writes stalled)"};
-  if (done) done(err);
+  refuse(items, queued, stopping, impl_->failed);
+  items.clear();
 }
 
 Result<std::int64_t> PgEvents::count(const store::Query& q) const {

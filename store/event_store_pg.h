@@ -24,6 +24,7 @@
 // store/db.h, base/, metrics/registry.h, libpq.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -44,7 +45,9 @@ class PgEvents {
   PgEvents(const PgEvents&) = delete;
   PgEvents& operator=(const PgEvents&) = delete;
 
-  void append(Event e, EventStore::Done done);
+  // Queues every item under one lock, so the writer takes them in one batch
+  // (one transaction); clears `items`. See EventStore::append.
+  void append(std::vector<EventStore::Item>& items);
   Result<Page> query(const store::Query& q) const;
   Result<std::int64_t> count() const;
   Result<std::int64_t> count(const store::Query& q) const;
@@ -58,5 +61,10 @@ class PgEvents {
  private:
   std::unique_ptr<Impl> impl_;
 };
+
+// Completes items[from…] with the error of an append that could not queue
+// them (closing, or the queue full); counts them as failed in `failed`.
+void refuse(std::vector<EventStore::Item>& items, std::size_t from, bool stopping,
+            std::atomic<std::uint64_t>& failed);
 
 }  // namespace trackrelay::store::internal

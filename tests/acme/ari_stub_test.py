@@ -73,7 +73,7 @@ class Stub:
         self.answers = {}      # ARI id -> (status, body, retry_after)
         self.default = None    # the answer for other ids
         self.asked = []        # ARI ids asked, in order
-        self.orders = []       # newOrder payloads (JSON)
+        self.orders = []       # payloads (JSON) of the newOrders pebble created
         self.new_order_path = None
         stub = self
 
@@ -120,9 +120,6 @@ class Stub:
                                                            "Content-Type": "application/json"})
         length = int(req.headers.get("Content-Length") or 0)
         body = req.rfile.read(length) if length else b""
-        if req.command == "POST" and req.path == self.new_order_path:
-            with self.lock:
-                self.orders.append(json.loads(unb64url(json.loads(body)["payload"])))
         conn = http.client.HTTPSConnection("127.0.0.1", self.pebble.port, context=self.pebble.tls,
                                            timeout=30)
         headers = {k: v for k, v in req.headers.items() if k.lower() != "connection"}
@@ -132,6 +129,12 @@ class Stub:
         passed = {k: v for k, v in r.getheaders()
                   if k.lower() not in ("content-length", "transfer-encoding", "connection")}
         conn.close()
+        # Only orders pebble created count: pebble refuses a share of nonces
+        # (PEBBLE_WFE_NONCEREJECT, 5 % by default) and the client posts the
+        # same newOrder again, which is not a second order.
+        if req.command == "POST" and req.path == self.new_order_path and r.status == 201:
+            with self.lock:
+                self.orders.append(json.loads(unb64url(json.loads(body)["payload"])))
         if req.path == "/dir" and r.status == 200:
             d = json.loads(out)
             self.new_order_path = "/" + d["newOrder"].split("/", 3)[3]
