@@ -49,6 +49,13 @@ int num(std::string_view s, std::size_t at, std::size_t n) {
   return v;
 }
 
+// RFC 3339 §5.7's table; `month` 0-11.
+int days_in_month(int year, int month) {
+  static constexpr int kDays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  return month == 1 && leap ? 29 : kDays[month];
+}
+
 // Milliseconds of the fraction at s[at] ('.' digits), advancing `at`.
 std::int64_t fraction_ms(std::string_view s, std::size_t& at) {
   if (at >= s.size() || s[at] != '.') return 0;
@@ -98,9 +105,10 @@ Result<std::int64_t> parse_rfc3339(std::string_view s) {
   tm.tm_hour = num(s, 11, 2);
   tm.tm_min = num(s, 14, 2);
   tm.tm_sec = num(s, 17, 2);
-  if (tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 ||
-      tm.tm_sec > 60) {
-    return bad;
+  if (tm.tm_mon > 11 || tm.tm_mday < 1 ||
+      tm.tm_mday > days_in_month(tm.tm_year + 1900, tm.tm_mon) || tm.tm_hour > 23 ||
+      tm.tm_min > 59 || tm.tm_sec > 60) {
+    return bad;  // §5.7: no "February 31" (timegm would move it into March)
   }
   std::size_t at = 19;
   if (at < s.size() && s[at] == '.' && !digits(s, at + 1, 1)) return bad;  // "." needs a digit

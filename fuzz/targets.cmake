@@ -17,3 +17,4 @@ trackrelay_fuzz_target(codec     LIBS tr_mime    MAX_LEN 16384   SEEDS text/*.tx
 trackrelay_fuzz_target(token     LIBS tr_token   MAX_LEN 8192)
 trackrelay_fuzz_target(config    LIBS tr_conf    MAX_LEN 65536   DICT config.dict)
 trackrelay_fuzz_target(http      LIBS tr_track   MAX_LEN 8192)
+trackrelay_fuzz_target(ari       LIBS tr_acme    MAX_LEN 16384)
