@@ -105,7 +105,7 @@ Result<std::int64_t> parse_rfc3339(std::string_view s) {
   tm.tm_hour = num(s, 11, 2);
   tm.tm_min = num(s, 14, 2);
   tm.tm_sec = num(s, 17, 2);
-  if (tm.tm_mon > 11 || tm.tm_mday < 1 ||
+  if (tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 ||
       tm.tm_mday > days_in_month(tm.tm_year + 1900, tm.tm_mon) || tm.tm_hour > 23 ||
       tm.tm_min > 59 || tm.tm_sec > 60) {
     return bad;  // §5.7: no "February 31" (timegm would move it into March)
