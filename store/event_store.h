@@ -142,6 +142,12 @@ struct Options {
   std::string spool_dir;
   // PostgreSQL only: how often a writer with spooled events reconnects and ships them.
   std::int64_t retry_ms = 1000;
+  // PostgreSQL only: the deadline of each round trip of the writer (connect,
+  // the join's SELECT, each INSERT, BEGIN/COMMIT). Past it the session is
+  // dropped and the batch is spooled (a database that hangs, not refuses).
+  // Keep it well under the tracker's 2 s commit wait: a click can wait for
+  // two of them (the batch before it, then its own).
+  std::int64_t round_trip_ms = 500;
 };
 
 // The current schema version; a file with a newer one is refused.

@@ -120,6 +120,10 @@ struct PgEvents::Impl {
   Result<bool> write(std::vector<Event>& events);
   Result<bool> join_messages(std::vector<Event>& events);
   Result<bool> insert(const std::vector<Event>& events);
+  Result<bool> statement(const char* sql);
+  std::chrono::milliseconds round_trip() const {
+    return std::chrono::milliseconds(options.round_trip_ms);
+  }
   Result<bool> write_or_spool(std::vector<Pending>& batch);
   void ship_spool();
   void set_health(bool ok, const std::string& reason, bool spooling);
@@ -205,7 +209,7 @@ Result<bool> PgEvents::Impl::write_or_spool(std::vector<Pending>& batch) {
 // Reconnects and ships the spool (this writer's file, then dead writers').
 void PgEvents::Impl::ship_spool() {
   next_try = Steady::now() + std::chrono::milliseconds(options.retry_ms);
-  if (auto up = db->ensure_connected(); !up) {
+  if (auto up = db->ensure_connected(round_trip()); !up) {
     set_health(false,
                "the database failed: " + up.error() + "; events are spooled in " + spool->dir(),
                true);
@@ -230,25 +234,32 @@ void PgEvents::Impl::ship_spool() {
   set_health(true, "", false);
 }
 
+// One batch in the database: connect, the join's SELECT, the INSERTs (in one
+// transaction when there are several), each round trip within
+// Options::round_trip_ms. A round trip past it drops the session: the batch
+// is then spooled and shipped later (ON CONFLICT (event_id) DO NOTHING makes
+// an INSERT that did run on the dropped session harmless).
 Result<bool> PgEvents::Impl::write(std::vector<Event>& events) {
-  if (events.size() <= kRowsPerInsert) {
-    // One INSERT is one transaction by itself: no BEGIN and COMMIT round
-    // trips (the join's SELECT reads committed rows either way).
-    if (auto up = db->ensure_connected(); !up) return up;
-    auto r = join_messages(events);
-    if (r) r = insert(events);
-    if (r) ++commits;
-    return r;
-  }
-  if (auto r = db->begin_write(); !r) return r;
-  auto r = join_messages(events);
+  if (auto up = db->ensure_connected(round_trip()); !up) return up;
+  // One INSERT is one transaction by itself: no BEGIN and COMMIT round trips
+  // (the join's SELECT reads committed rows either way).
+  const bool one = events.size() <= kRowsPerInsert;
+  Result<bool> r = one ? Result<bool>(true) : statement("BEGIN");
+  if (r) r = join_messages(events);
   if (r) r = insert(events);
+  if (r && !one) r = statement("COMMIT");
   if (!r) {
-    (void)db->rollback();
+    if (!one && db->handle() != nullptr && !statement("ROLLBACK")) db->drop();
     return r;
   }
-  if (auto c = db->commit(); !c) return c;
   ++commits;
+  return true;
+}
+
+// A statement without rows, within the deadline.
+Result<bool> PgEvents::Impl::statement(const char* sql) {
+  auto r = db->run_until(sql, {}, round_trip());
+  if (!r) return r.failure();
   return true;
 }
 
@@ -272,10 +283,13 @@ Result<bool> PgEvents::Impl::join_messages(std::vector<Event>& events) {
   }
   sql += ") ORDER BY seq";
   std::unordered_map<std::string, std::vector<Message>> messages;  // in seq order
-  auto r = pg_each(db->handle(), sql, params, [&](const Row& row) {
-    messages[row.text(0)].push_back(Message{row.text(1), row.text(2), row.text(3), row.text(4),
-                                            row.text(5), row.text(6), row.text(7)});
-  });
+  auto r = pg_each_until(
+      *db, sql, params,
+      [&](const Row& row) {
+        messages[row.text(0)].push_back(Message{row.text(1), row.text(2), row.text(3), row.text(4),
+                                                row.text(5), row.text(6), row.text(7)});
+      },
+      round_trip());
   if (!r) return r;
   for (Event& e : events) {
     if (e.type == "injection") {
@@ -307,7 +321,8 @@ Result<bool> PgEvents::Impl::insert(const std::vector<Event>& events) {
     params.clear();
     params.reserve(rows * kColumnCount);
     for (std::size_t i = at; i < at + rows; ++i) add_params(events[i], params);
-    auto r = pg_each(db->handle(), insert_sql(rows), params, [](const Row&) {});
+    auto r = pg_each_until(
+        *db, insert_sql(rows), params, [](const Row&) {}, round_trip());
     if (!r) return Error{"insert failed: " + r.error(), r.code()};
   }
   return true;
@@ -369,6 +384,7 @@ Result<std::unique_ptr<PgEvents>> PgEvents::open(Options options) {
   if (!options.clock) options.clock = [] { return std::chrono::system_clock::now(); };
   options.max_batch = std::max<std::size_t>(options.max_batch, 1);
   options.retry_ms = std::max<std::int64_t>(options.retry_ms, 10);
+  options.round_trip_ms = std::max<std::int64_t>(options.round_trip_ms, 1);
   auto impl = std::make_unique<Impl>();
   auto conn = PgConnection::connect(options.path);
   if (!conn) return conn.failure();

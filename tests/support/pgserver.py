@@ -13,6 +13,12 @@ Command line (the C++ fixture tests/store/pg_fixture.h uses it):
   pgserver.py stop DIR         → stops the server (no error when none runs)
   pgserver.py destroy DIR      → stops it and deletes DIR
 
+A server that hangs rather than refuses (a network partition, a stopped
+machine: connections are accepted by the kernel, nothing answers) is
+pg.hang(): SIGSTOP to the postmaster and every process it started;
+pg.resume() sends SIGCONT (stop() resumes first, so a cleanup path that only
+stops the server still works).
+
 From Python (the harnesses):
   from pgserver import PgServer
   with PgServer(dir) as pg:          # start(); stop() at the end
@@ -22,6 +28,7 @@ import fcntl
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -50,6 +57,7 @@ class PgServer:
         self.data = os.path.join(self.dir, "data")
         self.settings = dict(settings or {})
         self.uri = None
+        self.hung = []  # the pids hang() stopped
 
     # --- running commands as the server's user ---
     def _as_server(self, argv):
@@ -130,8 +138,51 @@ class PgServer:
             raise PgServerError("pg_ctl start failed (exit %d): %s%s%s" %
                                 (p.returncode, p.stdout, p.stderr, tail))
 
+    def _server_pids(self):
+        """The postmaster's pid, then its children's (backends, checkpointer, …)."""
+        with open(os.path.join(self.data, "postmaster.pid")) as f:
+            postmaster = int(f.readline())
+        pids = [postmaster]
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open("/proc/%s/stat" % entry) as f:
+                    stat = f.read()
+            except OSError:
+                continue  # exited meanwhile
+            if int(stat.rsplit(")", 1)[1].split()[1]) == postmaster:
+                pids.append(int(entry))
+        return pids
+
+    def hang(self):
+        """Freezes the server: SIGSTOP to the postmaster first (so it starts
+        no new backend), then to every process it started. New connections
+        still complete their TCP handshake (the kernel's backlog) and get no
+        answer; open sessions get none either. Pair with resume()."""
+        postmaster = self._server_pids()[0]
+        os.kill(postmaster, signal.SIGSTOP)
+        self.hung = [postmaster]
+        for pid in self._server_pids()[1:]:
+            try:
+                os.kill(pid, signal.SIGSTOP)
+                self.hung.append(pid)
+            except ProcessLookupError:
+                pass
+
+    def resume(self):
+        """SIGCONT to every process hang() stopped (children first)."""
+        for pid in reversed(self.hung):
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+        self.hung = []
+
     def stop(self, mode="fast"):
-        """Stops the server; no error when none runs."""
+        """Stops the server (resuming it first if it hangs); no error when
+        none runs."""
+        self.resume()
         if not os.path.exists(os.path.join(self.data, "postmaster.pid")):
             return
         self._run([BIN + "/pg_ctl", "-D", self.data, "-m", mode, "-w", "stop"], "pg_ctl stop")
