@@ -12,6 +12,8 @@ Command line (the C++ fixture tests/store/pg_fixture.h uses it):
   pgserver.py createdb DIR NAME → creates database NAME, prints its URI
   pgserver.py stop DIR         → stops the server (no error when none runs)
   pgserver.py destroy DIR      → stops it and deletes DIR
+  pgserver.py hang DIR         → SIGSTOPs the server (see below)
+  pgserver.py resume DIR       → SIGCONTs it
 
 A server that hangs rather than refuses (a network partition, a stopped
 machine: connections are accepted by the kernel, nothing answers) is
@@ -171,8 +173,15 @@ class PgServer:
                 pass
 
     def resume(self):
-        """SIGCONT to every process hang() stopped (children first)."""
-        for pid in reversed(self.hung):
+        """SIGCONT to every process hang() stopped, and to every process of
+        the server (a hang() by another process: `pgserver.py hang DIR`)."""
+        pids = list(self.hung)
+        if os.path.exists(os.path.join(self.data, "postmaster.pid")):
+            try:
+                pids = self._server_pids() + pids
+            except (OSError, ValueError):
+                pass
+        for pid in reversed(pids):
             try:
                 os.kill(pid, signal.SIGCONT)
             except ProcessLookupError:
@@ -224,9 +233,10 @@ class PgServer:
 
 
 def main(argv):
-    if len(argv) < 3 or argv[1] not in ("start", "stop", "destroy", "createdb"):
+    if len(argv) < 3 or argv[1] not in ("start", "stop", "destroy", "createdb", "hang",
+                                        "resume"):
         sys.stderr.write("usage: pgserver.py start DIR | createdb DIR NAME | stop DIR | "
-                         "destroy DIR\n")
+                         "destroy DIR | hang DIR | resume DIR\n")
         return 2
     server = PgServer(argv[2])
     try:
@@ -236,6 +246,10 @@ def main(argv):
             server.stop()
         elif argv[1] == "destroy":
             server.destroy()
+        elif argv[1] == "hang":
+            server.hang()
+        elif argv[1] == "resume":
+            server.resume()
         else:
             if len(argv) != 4:
                 sys.stderr.write("usage: pgserver.py createdb DIR NAME\n")
