@@ -90,6 +90,7 @@ struct PgEvents::Impl {
   struct Pending {
     Event event;
     EventStore::Done done;
+    Steady::time_point queued;
   };
 
   Options options;
@@ -99,6 +100,7 @@ struct PgEvents::Impl {
   bool db_down = false;                         // writer thread: the last write failed
   bool look_for_orphans = true;                 // writer thread: ship dead writers' files
   Steady::time_point next_try{};                // writer thread: the next reconnect
+  Steady::time_point budget_end = Steady::time_point::max();  // writer thread: see round_trip()
 
   std::mutex mu;  // guards queue, stopping, health
   std::condition_variable wake;
@@ -121,8 +123,13 @@ struct PgEvents::Impl {
   Result<bool> join_messages(std::vector<Event>& events);
   Result<bool> insert(const std::vector<Event>& events);
   Result<bool> statement(const char* sql);
+  // The next round trip's deadline: Options::round_trip_ms, cut to what is
+  // left of the batch's wait budget (none while shipping the spool).
   std::chrono::milliseconds round_trip() const {
-    return std::chrono::milliseconds(options.round_trip_ms);
+    const std::chrono::milliseconds t(options.round_trip_ms);
+    if (budget_end == Steady::time_point::max()) return t;
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(budget_end - Steady::now());
+    return std::clamp(left, std::chrono::milliseconds(1), t);
   }
   Result<bool> write_or_spool(std::vector<Pending>& batch);
   void ship_spool();
@@ -175,13 +182,18 @@ void PgEvents::Impl::run() {
 Result<bool> PgEvents::Impl::write_or_spool(std::vector<Pending>& batch) {
   std::vector<Event> events;
   events.reserve(batch.size());
+  auto first = Steady::time_point::max();
   for (Pending& p : batch) {
     if (p.event.event_id.empty()) p.event.event_id = std::to_string(ids() >> 1);
     events.push_back(std::move(p.event));
+    first = std::min(first, p.queued);
   }
   std::string why;
   if (!spool || !spool->holding()) {
+    // With a spool to fall back on, the waiters' time is bounded too.
+    if (spool) budget_end = first + std::chrono::milliseconds(options.wait_budget_ms);
     auto r = write(events);
+    budget_end = Steady::time_point::max();
     if (r) {
       if (db_down || !health.ok) set_health(true, "", false);
       db_down = false;
@@ -385,6 +397,7 @@ Result<std::unique_ptr<PgEvents>> PgEvents::open(Options options) {
   options.max_batch = std::max<std::size_t>(options.max_batch, 1);
   options.retry_ms = std::max<std::int64_t>(options.retry_ms, 10);
   options.round_trip_ms = std::max<std::int64_t>(options.round_trip_ms, 1);
+  options.wait_budget_ms = std::max<std::int64_t>(options.wait_budget_ms, 1);
   auto impl = std::make_unique<Impl>();
   auto conn = PgConnection::connect(options.path);
   if (!conn) return conn.failure();
@@ -404,13 +417,14 @@ Result<std::unique_ptr<PgEvents>> PgEvents::open(Options options) {
 void PgEvents::append(std::vector<EventStore::Item>& items) {
   std::size_t queued = 0;
   bool stopping;
+  const auto now = Steady::now();
   {
     std::unique_lock lock(impl_->mu);
     stopping = impl_->stopping;
     for (; !stopping && queued < items.size() && impl_->queue.size() < impl_->options.max_queue;
          ++queued) {
       EventStore::Item& it = items[queued];
-      impl_->queue.push_back(Impl::Pending{std::move(it.event), std::move(it.done)});
+      impl_->queue.push_back(Impl::Pending{std::move(it.event), std::move(it.done), now});
     }
     lock.unlock();
     if (queued > 0) impl_->wake.notify_one();

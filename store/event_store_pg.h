@@ -24,7 +24,9 @@
 // SELECT, each INSERT, BEGIN/COMMIT) waits at most Options::round_trip_ms
 // (PgConnection::ensure_connected(timeout), run_until()); past it the session
 // is dropped and the batch spooled, so waiters complete within about two
-// deadlines, never after the tracker's commit wait. An INSERT in flight on
+// deadlines, never after the tracker's commit wait; a round trip is also cut
+// at Options::wait_budget_ms after the batch's first event was queued (a
+// database slow over several round trips, a lock holding the INSERT). An INSERT in flight on
 // the dropped session may still run: shipping it again is harmless (ON
 // CONFLICT (event_id) DO NOTHING).
 //

@@ -240,6 +240,45 @@ TEST(EventStorePg, AHangingDatabaseCostsOneDeadlineThenTheBatchIsSpooledAndShipp
   EXPECT_EQ(read_sql(uri, "SELECT count(DISTINCT ts_ms) FROM events"), "9");
 }
 
+// A database that answers but not in time (here: the events table locked by
+// another session, so the INSERT waits): the batch's wait budget cuts the
+// round trip long before its own deadline; the INSERT left on the dropped
+// session runs once the lock goes, and shipping the spool adds no duplicate.
+TEST(EventStorePg, TheWaitBudgetCutsARoundTripThatWouldEndTooLate) {
+  TempDir dir;
+  const std::string uri = testing::pg_database();
+  const std::string spool = dir.file("spool");
+  Options o;
+  o.path = uri;
+  o.spool_dir = spool;
+  o.retry_ms = 2000;
+  o.round_trip_ms = 10000;
+  o.wait_budget_ms = 300;
+  auto opened = EventStore::open(std::move(o));
+  ASSERT_TRUE(opened.ok()) << opened.error();
+  auto& s = *opened;
+  ASSERT_TRUE(s->append_and_wait(click(0)).ok());
+
+  auto locker = internal::PgConnection::connect(uri);
+  ASSERT_TRUE(locker.ok()) << locker.error();
+  ASSERT_TRUE((*locker)->exec("BEGIN").ok());
+  ASSERT_TRUE((*locker)->exec("LOCK TABLE events IN EXCLUSIVE MODE").ok());
+  const auto started = std::chrono::steady_clock::now();
+  auto r = s->append_and_wait(click(1));
+  const auto took = std::chrono::steady_clock::now() - started;
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_LT(took, std::chrono::milliseconds(3000)) << "the append waited for the lock";
+  EXPECT_TRUE(s->health().spooling);
+  EXPECT_EQ(spool_files(spool), 1u);
+  ASSERT_TRUE(s->append_and_wait(click(2)).ok());  // behind it in the spool
+
+  ASSERT_TRUE((*locker)->exec("COMMIT").ok());
+  ASSERT_TRUE(eventually([&] { return s->health().ok && spool_files(spool) == 0; }))
+      << s->health().reason;
+  EXPECT_EQ(read_sql(uri, "SELECT count(*) FROM events"), "3");
+  EXPECT_EQ(read_sql(uri, "SELECT count(DISTINCT event_id) FROM events"), "3");
+}
+
 TEST(EventStorePg, TextPostgresqlWouldRefuseIsStoredNotLost) {
   const std::string uri = testing::pg_database();
   auto s = open_pg(uri, "");
