@@ -25,6 +25,10 @@ namespace {
 using Steady = std::chrono::steady_clock;
 
 constexpr std::size_t kRowsPerInsert = 1000;  // 23 parameters a row; PostgreSQL allows 65535
+// Events per INSERT when shipping the spool: small enough that one INSERT
+// stays well inside Options::round_trip_ms on a loaded server (shipping must
+// make progress) and a slice overshoots its end by little.
+constexpr std::size_t kRowsPerShip = 250;
 constexpr int kColumnCount = 23;
 
 constexpr const char* kInsertHead =
@@ -99,6 +103,7 @@ struct PgEvents::Impl {
   std::mt19937_64 ids{std::random_device{}()};  // writer thread only
   bool db_down = false;                         // writer thread: the last write failed
   bool look_for_orphans = true;                 // writer thread: ship dead writers' files
+  std::size_t shipped_total = 0;                // writer thread: by the slices of one shipping
   Steady::time_point next_try{};                // writer thread: the next reconnect
   Steady::time_point budget_end = Steady::time_point::max();  // writer thread: see round_trip()
 
@@ -133,6 +138,9 @@ struct PgEvents::Impl {
   }
   Result<bool> write_or_spool(std::vector<Pending>& batch);
   void ship_spool();
+  bool shipping_due() const {
+    return db_down || spool->holding() || look_for_orphans || spool->unfinished();
+  }
   void set_health(bool ok, const std::string& reason, bool spooling);
   Result<bool> read(const std::string& sql, const std::vector<Value>& params,
                     const std::function<void(const Row&)>& row) const;
@@ -143,7 +151,7 @@ struct PgEvents::Impl {
 bool PgEvents::Impl::take(std::vector<Pending>& batch) {
   std::unique_lock lock(mu);
   auto ready = [this] { return stopping || !queue.empty(); };
-  if (spool && (db_down || spool->holding() || look_for_orphans)) {
+  if (spool && shipping_due()) {
     wake.wait_until(lock, next_try, ready);
   } else {
     wake.wait(lock, ready);
@@ -164,7 +172,7 @@ void PgEvents::Impl::run() {
   for (;;) {
     batch.clear();
     const bool more = take(batch);
-    if (spool && Steady::now() >= next_try && (db_down || spool->holding() || look_for_orphans)) {
+    if (spool && Steady::now() >= next_try && shipping_due()) {
       ship_spool();
     }
     if (!more) return;
@@ -227,8 +235,12 @@ void PgEvents::Impl::ship_spool() {
                true);
     return;
   }
-  auto shipped =
-      spool->drain([this](std::vector<Event>& b) { return write(b); }, options.max_batch);
+  // One slice (Options::round_trip_ms, then the batch in flight): events
+  // queued meanwhile wait for it, not for the whole spool; the rest is
+  // shipped by the next slices, after their batches were written or spooled.
+  const auto until = Steady::now() + std::chrono::milliseconds(options.round_trip_ms);
+  auto shipped = spool->drain([this](std::vector<Event>& b) { return write(b); },
+                              std::min(options.max_batch, kRowsPerShip), until);
   if (!shipped) {
     db_down = true;
     set_health(
@@ -237,12 +249,18 @@ void PgEvents::Impl::ship_spool() {
         true);
     return;
   }
+  shipped_total += *shipped;
+  if (spool->unfinished()) {
+    next_try = Steady::now();  // the next slice as soon as the queue had its turn
+    return;
+  }
   look_for_orphans = false;
   db_down = false;
-  if (*shipped > 0) {
+  if (shipped_total > 0) {
     std::fprintf(stderr, "trackrelay: store: %s: %zu spooled events shipped from %s\n",
-                 db->name().c_str(), *shipped, spool->dir().c_str());
+                 db->name().c_str(), shipped_total, spool->dir().c_str());
   }
+  shipped_total = 0;
   set_health(true, "", false);
 }
 

@@ -28,7 +28,10 @@
 // at Options::wait_budget_ms after the batch's first event was queued (a
 // database slow over several round trips, a lock holding the INSERT). An INSERT in flight on
 // the dropped session may still run: shipping it again is harmless (ON
-// CONFLICT (event_id) DO NOTHING).
+// CONFLICT (event_id) DO NOTHING). The spool is shipped a slice at a time
+// (Options::round_trip_ms each, 250 events an INSERT), with the queued
+// batches written or spooled between slices: an append never waits for a
+// whole spool.
 //
 // Queries run through their own connection (store/event_sql.h), safe from any
 // thread. May call: store/event_spool.h, store/event_sql.h, store/pg.h,

@@ -279,6 +279,39 @@ TEST(EventStorePg, TheWaitBudgetCutsARoundTripThatWouldEndTooLate) {
   EXPECT_EQ(read_sql(uri, "SELECT count(DISTINCT event_id) FROM events"), "3");
 }
 
+// After a long outage the spool is shipped a slice at a time: an append
+// made meanwhile is written (or spooled behind) between two slices, it does
+// not wait for the whole spool.
+TEST(EventStorePg, ALargeSpoolIsShippedInSlicesBetweenAppends) {
+  TempDir dir;
+  const std::string uri = testing::pg_database();
+  const std::string spool = dir.file("spool");
+  constexpr int kSpooled = 30000;
+  {
+    auto dead = EventSpool::open(spool);  // a writer that died with these spooled
+    ASSERT_TRUE(dead.ok());
+    std::vector<Event> events;
+    for (int i = 0; i < kSpooled; ++i) events.push_back(click(i));
+    for (int i = 0; i < kSpooled; ++i)
+      events[static_cast<std::size_t>(i)].event_id = std::to_string(100000 + i);
+    ASSERT_TRUE((*dead)->append(events).ok());
+  }
+  Options o;
+  o.path = uri;
+  o.spool_dir = spool;
+  o.round_trip_ms = 250;  // slices of 250 ms: several of them on any machine
+  auto opened = EventStore::open(std::move(o));
+  ASSERT_TRUE(opened.ok()) << opened.error();
+  auto& s = *opened;
+  ASSERT_TRUE(eventually([&] { return read_sql(uri, "SELECT count(*) FROM events") != "0"; }));
+  ASSERT_TRUE(s->append_and_wait(click(kSpooled)).ok());
+  EXPECT_EQ(spool_files(spool), 1u) << "the append waited for the whole spool";
+  ASSERT_TRUE(eventually([&] { return spool_files(spool) == 0 && s->health().ok; }));
+  EXPECT_EQ(read_sql(uri, "SELECT count(*) FROM events"), std::to_string(kSpooled + 1));
+  EXPECT_EQ(read_sql(uri, "SELECT count(DISTINCT event_id) FROM events"),
+            std::to_string(kSpooled + 1));
+}
+
 TEST(EventStorePg, TextPostgresqlWouldRefuseIsStoredNotLost) {
   const std::string uri = testing::pg_database();
   auto s = open_pg(uri, "");
