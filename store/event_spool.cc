@@ -225,9 +225,11 @@ Result<bool> EventSpool::append(std::span<const Event> events) {
 // Ships one file's records; the number shipped, or the first failing ship's
 // error. A damaged record ends the file: it is renamed *.damaged.
 Result<std::size_t> EventSpool::ship_file(const std::string& path, int fd, const Ship& ship,
-                                          std::size_t batch) {
+                                          std::size_t batch,
+                                          std::chrono::steady_clock::time_point until) {
   std::string head;
   std::uint64_t offset = kMagic.size();
+  if (auto at = resume_at_.find(path); at != resume_at_.end()) offset = at->second;
   bool damaged = !read_at(fd, 0, kMagic.size(), head) || head != kMagic;
   std::size_t shipped = 0;
   std::vector<Event> events;
@@ -257,8 +259,14 @@ Result<std::size_t> EventSpool::ship_file(const std::string& path, int fd, const
       if (auto r = ship(events); !r) return r.failure();
       shipped += events.size();
       events.clear();
+      if (std::chrono::steady_clock::now() >= until) {  // the rest in the next drain
+        resume_at_[path] = offset;
+        unfinished_ = true;
+        return shipped;
+      }
     }
   }
+  resume_at_.erase(path);
   if (!events.empty()) {
     if (auto r = ship(events); !r) return r.failure();
     shipped += events.size();
@@ -276,13 +284,17 @@ Result<std::size_t> EventSpool::ship_file(const std::string& path, int fd, const
   return shipped;
 }
 
-Result<std::size_t> EventSpool::drain(const Ship& ship, std::size_t batch) {
+Result<std::size_t> EventSpool::drain(const Ship& ship, std::size_t batch,
+                                      std::chrono::steady_clock::time_point until) {
   batch = std::max<std::size_t>(batch, 1);
   std::size_t total = 0;
+  unfinished_ = false;
   if (own_fd_ >= 0) {
-    auto r = ship_file(own_path_, own_fd_, ship, batch);
+    auto r = ship_file(own_path_, own_fd_, ship, batch, until);
     if (!r) return r;
     total += *r;
+    pending_ -= std::min<std::uint64_t>(pending_.load(), *r);
+    if (unfinished_) return total;
     ::unlink(own_path_.c_str());  // nothing when ship_file renamed it
     ::close(own_fd_);
     own_fd_ = -1;
@@ -305,11 +317,12 @@ Result<std::size_t> EventSpool::drain(const Ship& ship, std::size_t batch) {
       ::close(fd);
       continue;
     }
-    auto r = ship_file(path, fd, ship, batch);
-    if (r) ::unlink(path.c_str());
+    auto r = ship_file(path, fd, ship, batch, until);
+    if (r && !unfinished_) ::unlink(path.c_str());
     ::close(fd);
     if (!r) return r;
     total += *r;
+    if (unfinished_) return total;
   }
   if (total > 0) sync_dir(dir_);
   return total;

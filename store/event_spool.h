@@ -26,9 +26,11 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -58,8 +60,15 @@ class EventSpool {
   // other live writer holds, `batch` events at a time, in file order; removes
   // each file once all its events shipped. Stops at the first failing ship
   // and returns its error (the file stays, to be shipped again). Returns the
-  // number of events shipped.
-  Result<std::size_t> drain(const Ship& ship, std::size_t batch);
+  // number of events shipped. With `until`, stops after the first batch that
+  // ends past it (unfinished() is then true) and the next drain resumes each
+  // file where this one stopped (offsets kept in memory: a new process
+  // starts from the beginning, which is harmless, shipping is idempotent).
+  Result<std::size_t> drain(
+      const Ship& ship, std::size_t batch,
+      std::chrono::steady_clock::time_point until = std::chrono::steady_clock::time_point::max());
+  // Whether the last drain() stopped at its `until` with events left.
+  bool unfinished() const { return unfinished_; }
 
   // True when this writer's file holds events not yet shipped (new events
   // must then be spooled behind them, to keep their order).
@@ -75,7 +84,7 @@ class EventSpool {
  private:
   Result<bool> create_own_file();
   Result<std::size_t> ship_file(const std::string& path, int fd, const Ship& ship,
-                                std::size_t batch);
+                                std::size_t batch, std::chrono::steady_clock::time_point until);
 
   std::string dir_;
   std::string own_path_;  // this writer's file; "" until the first append
@@ -84,6 +93,8 @@ class EventSpool {
   std::uint64_t files_made_ = 0;
   std::atomic<std::uint64_t> pending_{0};
   std::atomic<std::uint64_t> damaged_{0};
+  std::map<std::string, std::uint64_t> resume_at_;  // file → offset an unfinished drain reached
+  bool unfinished_ = false;
 };
 
 namespace internal {

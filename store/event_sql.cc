@@ -226,6 +226,17 @@ Result<bool> pg_each(pg_conn* conn, const std::string& sql, const std::vector<st
   return true;
 }
 
+Result<bool> pg_each_until(PgConnection& conn, const std::string& sql,
+                           const std::vector<std::string>& params,
+                           const std::function<void(const Row&)>& row,
+                           std::chrono::milliseconds timeout) {
+  auto r = conn.run_until(sql, params, timeout);
+  if (!r) return Error{"query failed: " + r.error(), r.code()};
+  const int n = PQntuples(r->get());
+  for (int i = 0; i < n; ++i) row(PgRow(r->get(), i));
+  return true;
+}
+
 std::string pg_text(std::string_view s) {
   std::string out;
   out.reserve(s.size());

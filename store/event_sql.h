@@ -8,6 +8,7 @@
 // May call: store/db.h, store/pg.h, store/schema.h, base/, SQLite, libpq.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -23,6 +24,8 @@ struct pg_conn;
 struct sqlite3;
 
 namespace trackrelay::store::internal {
+
+class PgConnection;  // store/pg.h
 
 // One row of a result.
 class Row {
@@ -52,6 +55,14 @@ class EventReader {
 // connection with text parameters; `row` per row. For the event writer.
 Result<bool> pg_each(pg_conn* conn, const std::string& sql, const std::vector<std::string>& params,
                      const std::function<void(const Row&)>& row);
+
+// pg_each() on a PgConnection with a deadline (PgConnection::run_until):
+// waits for the server at most `timeout`, past it the session is dropped
+// (Errc::kUnavailable). For the event writer.
+Result<bool> pg_each_until(PgConnection& conn, const std::string& sql,
+                           const std::vector<std::string>& params,
+                           const std::function<void(const Row&)>& row,
+                           std::chrono::milliseconds timeout);
 
 // The events table's columns, in the order event_from() reads them.
 inline constexpr const char* kEventColumns =

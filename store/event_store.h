@@ -142,6 +142,18 @@ struct Options {
   std::string spool_dir;
   // PostgreSQL only: how often a writer with spooled events reconnects and ships them.
   std::int64_t retry_ms = 1000;
+  // PostgreSQL only: the deadline of each round trip of the writer (connect,
+  // the join's SELECT, each INSERT, BEGIN/COMMIT). Past it the session is
+  // dropped and the batch is spooled (a database that hangs, not refuses).
+  // Keep it well under the tracker's 2 s commit wait: a click can wait for
+  // two of them (the batch before it, then its own).
+  std::int64_t round_trip_ms = 500;
+  // PostgreSQL only: how long after its first event was queued a batch may
+  // still wait for the database; a round trip is cut (as above) when it would
+  // end later. A database that answers each round trip in time but is slow
+  // over all of them (or a queue behind a slow batch) spools too, so the
+  // waiter completes before the tracker's 2 s commit wait gives up on it.
+  std::int64_t wait_budget_ms = 1500;
 };
 
 // The current schema version; a file with a newer one is refused.

@@ -25,6 +25,10 @@ namespace {
 using Steady = std::chrono::steady_clock;
 
 constexpr std::size_t kRowsPerInsert = 1000;  // 23 parameters a row; PostgreSQL allows 65535
+// Events per INSERT when shipping the spool: small enough that one INSERT
+// stays well inside Options::round_trip_ms on a loaded server (shipping must
+// make progress) and a slice overshoots its end by little.
+constexpr std::size_t kRowsPerShip = 250;
 constexpr int kColumnCount = 23;
 
 constexpr const char* kInsertHead =
@@ -90,6 +94,7 @@ struct PgEvents::Impl {
   struct Pending {
     Event event;
     EventStore::Done done;
+    Steady::time_point queued;
   };
 
   Options options;
@@ -98,7 +103,9 @@ struct PgEvents::Impl {
   std::mt19937_64 ids{std::random_device{}()};  // writer thread only
   bool db_down = false;                         // writer thread: the last write failed
   bool look_for_orphans = true;                 // writer thread: ship dead writers' files
+  std::size_t shipped_total = 0;                // writer thread: by the slices of one shipping
   Steady::time_point next_try{};                // writer thread: the next reconnect
+  Steady::time_point budget_end = Steady::time_point::max();  // writer thread: see round_trip()
 
   std::mutex mu;  // guards queue, stopping, health
   std::condition_variable wake;
@@ -120,8 +127,20 @@ struct PgEvents::Impl {
   Result<bool> write(std::vector<Event>& events);
   Result<bool> join_messages(std::vector<Event>& events);
   Result<bool> insert(const std::vector<Event>& events);
+  Result<bool> statement(const char* sql);
+  // The next round trip's deadline: Options::round_trip_ms, cut to what is
+  // left of the batch's wait budget (none while shipping the spool).
+  std::chrono::milliseconds round_trip() const {
+    const std::chrono::milliseconds t(options.round_trip_ms);
+    if (budget_end == Steady::time_point::max()) return t;
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(budget_end - Steady::now());
+    return std::clamp(left, std::chrono::milliseconds(1), t);
+  }
   Result<bool> write_or_spool(std::vector<Pending>& batch);
   void ship_spool();
+  bool shipping_due() const {
+    return db_down || spool->holding() || look_for_orphans || spool->unfinished();
+  }
   void set_health(bool ok, const std::string& reason, bool spooling);
   Result<bool> read(const std::string& sql, const std::vector<Value>& params,
                     const std::function<void(const Row&)>& row) const;
@@ -132,7 +151,7 @@ struct PgEvents::Impl {
 bool PgEvents::Impl::take(std::vector<Pending>& batch) {
   std::unique_lock lock(mu);
   auto ready = [this] { return stopping || !queue.empty(); };
-  if (spool && (db_down || spool->holding() || look_for_orphans)) {
+  if (spool && shipping_due()) {
     wake.wait_until(lock, next_try, ready);
   } else {
     wake.wait(lock, ready);
@@ -153,7 +172,7 @@ void PgEvents::Impl::run() {
   for (;;) {
     batch.clear();
     const bool more = take(batch);
-    if (spool && Steady::now() >= next_try && (db_down || spool->holding() || look_for_orphans)) {
+    if (spool && Steady::now() >= next_try && shipping_due()) {
       ship_spool();
     }
     if (!more) return;
@@ -171,13 +190,18 @@ void PgEvents::Impl::run() {
 Result<bool> PgEvents::Impl::write_or_spool(std::vector<Pending>& batch) {
   std::vector<Event> events;
   events.reserve(batch.size());
+  auto first = Steady::time_point::max();
   for (Pending& p : batch) {
     if (p.event.event_id.empty()) p.event.event_id = std::to_string(ids() >> 1);
     events.push_back(std::move(p.event));
+    first = std::min(first, p.queued);
   }
   std::string why;
   if (!spool || !spool->holding()) {
+    // With a spool to fall back on, the waiters' time is bounded too.
+    if (spool) budget_end = first + std::chrono::milliseconds(options.wait_budget_ms);
     auto r = write(events);
+    budget_end = Steady::time_point::max();
     if (r) {
       if (db_down || !health.ok) set_health(true, "", false);
       db_down = false;
@@ -205,14 +229,18 @@ Result<bool> PgEvents::Impl::write_or_spool(std::vector<Pending>& batch) {
 // Reconnects and ships the spool (this writer's file, then dead writers').
 void PgEvents::Impl::ship_spool() {
   next_try = Steady::now() + std::chrono::milliseconds(options.retry_ms);
-  if (auto up = db->ensure_connected(); !up) {
+  if (auto up = db->ensure_connected(round_trip()); !up) {
     set_health(false,
                "the database failed: " + up.error() + "; events are spooled in " + spool->dir(),
                true);
     return;
   }
-  auto shipped =
-      spool->drain([this](std::vector<Event>& b) { return write(b); }, options.max_batch);
+  // One slice (Options::round_trip_ms, then the batch in flight): events
+  // queued meanwhile wait for it, not for the whole spool; the rest is
+  // shipped by the next slices, after their batches were written or spooled.
+  const auto until = Steady::now() + std::chrono::milliseconds(options.round_trip_ms);
+  auto shipped = spool->drain([this](std::vector<Event>& b) { return write(b); },
+                              std::min(options.max_batch, kRowsPerShip), until);
   if (!shipped) {
     db_down = true;
     set_health(
@@ -221,34 +249,47 @@ void PgEvents::Impl::ship_spool() {
         true);
     return;
   }
+  shipped_total += *shipped;
+  if (spool->unfinished()) {
+    next_try = Steady::now();  // the next slice as soon as the queue had its turn
+    return;
+  }
   look_for_orphans = false;
   db_down = false;
-  if (*shipped > 0) {
+  if (shipped_total > 0) {
     std::fprintf(stderr, "trackrelay: store: %s: %zu spooled events shipped from %s\n",
-                 db->name().c_str(), *shipped, spool->dir().c_str());
+                 db->name().c_str(), shipped_total, spool->dir().c_str());
   }
+  shipped_total = 0;
   set_health(true, "", false);
 }
 
+// One batch in the database: connect, the join's SELECT, the INSERTs (in one
+// transaction when there are several), each round trip within
+// Options::round_trip_ms. A round trip past it drops the session: the batch
+// is then spooled and shipped later (ON CONFLICT (event_id) DO NOTHING makes
+// an INSERT that did run on the dropped session harmless).
 Result<bool> PgEvents::Impl::write(std::vector<Event>& events) {
-  if (events.size() <= kRowsPerInsert) {
-    // One INSERT is one transaction by itself: no BEGIN and COMMIT round
-    // trips (the join's SELECT reads committed rows either way).
-    if (auto up = db->ensure_connected(); !up) return up;
-    auto r = join_messages(events);
-    if (r) r = insert(events);
-    if (r) ++commits;
-    return r;
-  }
-  if (auto r = db->begin_write(); !r) return r;
-  auto r = join_messages(events);
+  if (auto up = db->ensure_connected(round_trip()); !up) return up;
+  // One INSERT is one transaction by itself: no BEGIN and COMMIT round trips
+  // (the join's SELECT reads committed rows either way).
+  const bool one = events.size() <= kRowsPerInsert;
+  Result<bool> r = one ? Result<bool>(true) : statement("BEGIN");
+  if (r) r = join_messages(events);
   if (r) r = insert(events);
+  if (r && !one) r = statement("COMMIT");
   if (!r) {
-    (void)db->rollback();
+    if (!one && db->handle() != nullptr && !statement("ROLLBACK")) db->drop();
     return r;
   }
-  if (auto c = db->commit(); !c) return c;
   ++commits;
+  return true;
+}
+
+// A statement without rows, within the deadline.
+Result<bool> PgEvents::Impl::statement(const char* sql) {
+  auto r = db->run_until(sql, {}, round_trip());
+  if (!r) return r.failure();
   return true;
 }
 
@@ -272,10 +313,13 @@ Result<bool> PgEvents::Impl::join_messages(std::vector<Event>& events) {
   }
   sql += ") ORDER BY seq";
   std::unordered_map<std::string, std::vector<Message>> messages;  // in seq order
-  auto r = pg_each(db->handle(), sql, params, [&](const Row& row) {
-    messages[row.text(0)].push_back(Message{row.text(1), row.text(2), row.text(3), row.text(4),
-                                            row.text(5), row.text(6), row.text(7)});
-  });
+  auto r = pg_each_until(
+      *db, sql, params,
+      [&](const Row& row) {
+        messages[row.text(0)].push_back(Message{row.text(1), row.text(2), row.text(3), row.text(4),
+                                                row.text(5), row.text(6), row.text(7)});
+      },
+      round_trip());
   if (!r) return r;
   for (Event& e : events) {
     if (e.type == "injection") {
@@ -307,7 +351,8 @@ Result<bool> PgEvents::Impl::insert(const std::vector<Event>& events) {
     params.clear();
     params.reserve(rows * kColumnCount);
     for (std::size_t i = at; i < at + rows; ++i) add_params(events[i], params);
-    auto r = pg_each(db->handle(), insert_sql(rows), params, [](const Row&) {});
+    auto r = pg_each_until(
+        *db, insert_sql(rows), params, [](const Row&) {}, round_trip());
     if (!r) return Error{"insert failed: " + r.error(), r.code()};
   }
   return true;
@@ -369,6 +414,8 @@ Result<std::unique_ptr<PgEvents>> PgEvents::open(Options options) {
   if (!options.clock) options.clock = [] { return std::chrono::system_clock::now(); };
   options.max_batch = std::max<std::size_t>(options.max_batch, 1);
   options.retry_ms = std::max<std::int64_t>(options.retry_ms, 10);
+  options.round_trip_ms = std::max<std::int64_t>(options.round_trip_ms, 1);
+  options.wait_budget_ms = std::max<std::int64_t>(options.wait_budget_ms, 1);
   auto impl = std::make_unique<Impl>();
   auto conn = PgConnection::connect(options.path);
   if (!conn) return conn.failure();
@@ -388,13 +435,14 @@ Result<std::unique_ptr<PgEvents>> PgEvents::open(Options options) {
 void PgEvents::append(std::vector<EventStore::Item>& items) {
   std::size_t queued = 0;
   bool stopping;
+  const auto now = Steady::now();
   {
     std::unique_lock lock(impl_->mu);
     stopping = impl_->stopping;
     for (; !stopping && queued < items.size() && impl_->queue.size() < impl_->options.max_queue;
          ++queued) {
       EventStore::Item& it = items[queued];
-      impl_->queue.push_back(Impl::Pending{std::move(it.event), std::move(it.done)});
+      impl_->queue.push_back(Impl::Pending{std::move(it.event), std::move(it.done), now});
     }
     lock.unlock();
     if (queued > 0) impl_->wake.notify_one();

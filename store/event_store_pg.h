@@ -19,6 +19,20 @@
 // event_id), then writes to the database again. Spool files left by a writer
 // that died are shipped at start and after every outage.
 //
+// A database that hangs rather than refuses (a partition, a stopped server)
+// is a failure too: every round trip of the writer (connect, the join's
+// SELECT, each INSERT, BEGIN/COMMIT) waits at most Options::round_trip_ms
+// (PgConnection::ensure_connected(timeout), run_until()); past it the session
+// is dropped and the batch spooled, so waiters complete within about two
+// deadlines, never after the tracker's commit wait; a round trip is also cut
+// at Options::wait_budget_ms after the batch's first event was queued (a
+// database slow over several round trips, a lock holding the INSERT). An INSERT in flight on
+// the dropped session may still run: shipping it again is harmless (ON
+// CONFLICT (event_id) DO NOTHING). The spool is shipped a slice at a time
+// (Options::round_trip_ms each, 250 events an INSERT), with the queued
+// batches written or spooled between slices: an append never waits for a
+// whole spool.
+//
 // Queries run through their own connection (store/event_sql.h), safe from any
 // thread. May call: store/event_spool.h, store/event_sql.h, store/pg.h,
 // store/db.h, base/, metrics/registry.h, libpq.

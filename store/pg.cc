@@ -5,6 +5,8 @@
 #include <poll.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <climits>
 #include <cstdlib>
 #include <utility>
 
@@ -35,6 +37,38 @@ bool unavailable(PGconn* conn, const PGresult* r) {
 }
 
 void ignore_notice(void* /*arg*/, const char* /*message*/) {}
+
+using Steady = std::chrono::steady_clock;
+
+// libpq's connection settings for `uri`. Settings before dbname are defaults
+// the URI may override. Keepalives: a dead server or network is noticed
+// within ~25 s even on an idle session (a LISTEN session, a node lock's
+// session); connect_timeout bounds the blocking connects (connect(),
+// ensure_connected() without a timeout).
+struct ConnectParams {
+  explicit ConnectParams(const std::string& uri) { values[6] = uri.c_str(); }
+  const char* keys[8] = {
+      "connect_timeout",  "keepalives",       "keepalives_idle", "keepalives_interval",
+      "keepalives_count", "application_name", "dbname",          nullptr};
+  const char* values[8] = {"5", "1", "10", "5", "3", "trackrelay", nullptr, nullptr};
+};
+
+// Waits until `fd` is ready for `events` or `deadline` passes: the revents
+// (0: the deadline passed; POLLERR when poll() failed).
+short wait_for(int fd, short events, Steady::time_point deadline) {
+  for (;;) {
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Steady::now());
+    pollfd p{fd, events, 0};
+    const int n = poll(&p, 1, static_cast<int>(std::clamp<std::int64_t>(left.count(), 0, INT_MAX)));
+    if (n > 0) return p.revents;
+    if (n == 0) return 0;
+    if (errno != EINTR) return POLLERR;
+  }
+}
+
+std::string no_answer(std::chrono::milliseconds timeout) {
+  return "no answer within " + std::to_string(timeout.count()) + " ms";
+}
 
 class PgStatement final : public Statement {
  public:
@@ -204,8 +238,13 @@ void PgConnection::Closer::operator()(pg_conn* c) const {
   PQfinish(c);
 }
 
-PgConnection::PgConnection(Key /*key*/, std::unique_ptr<pg_conn, Closer> conn, std::string name)
-    : conn_(std::move(conn)), name_(std::move(name)) {}
+void PgResultClear::operator()(pg_result* r) const {
+  PQclear(r);
+}
+
+PgConnection::PgConnection(Key /*key*/, std::unique_ptr<pg_conn, Closer> conn, std::string uri,
+                           std::string name)
+    : conn_(std::move(conn)), uri_(std::move(uri)), name_(std::move(name)) {}
 
 PgConnection::~PgConnection() = default;
 
@@ -224,14 +263,8 @@ Result<bool> check_uri(std::string_view uri) {
 Result<std::unique_ptr<PgConnection>> PgConnection::connect(const std::string& uri) {
   if (auto ok = check_uri(uri); !ok) return ok.failure();
   std::string name = redacted_uri(uri);
-  // Settings before dbname are defaults the URI may override. Keepalives: a
-  // dead server or network is noticed within ~25 s even on an idle session
-  // (a LISTEN session, a node lock's session).
-  const char* keys[] = {
-      "connect_timeout",  "keepalives",       "keepalives_idle", "keepalives_interval",
-      "keepalives_count", "application_name", "dbname",          nullptr};
-  const char* values[] = {"5", "1", "10", "5", "3", "trackrelay", uri.c_str(), nullptr};
-  std::unique_ptr<pg_conn, Closer> conn(PQconnectdbParams(keys, values, 1));
+  const ConnectParams params(uri);
+  std::unique_ptr<pg_conn, Closer> conn(PQconnectdbParams(params.keys, params.values, 1));
   if (!conn) return Error{"cannot connect to " + name + ": out of memory", Errc::kUnavailable};
   if (PQstatus(conn.get()) != CONNECTION_OK) {
     return Error{
@@ -239,29 +272,38 @@ Result<std::unique_ptr<PgConnection>> PgConnection::connect(const std::string& u
         Errc::kUnavailable};
   }
   PQsetNoticeProcessor(conn.get(), ignore_notice, nullptr);
-  return std::make_unique<PgConnection>(Key{}, std::move(conn), std::move(name));
+  return std::make_unique<PgConnection>(Key{}, std::move(conn), uri, std::move(name));
 }
 
 std::unique_ptr<Statement> PgConnection::statement(std::string_view sql) {
   return std::make_unique<PgStatement>(*this, sql);
 }
 
-Result<bool> PgConnection::ensure_connected() {
-  if (PQstatus(conn_.get()) == CONNECTION_OK && !in_transaction_) {
-    // An idle session whose server restarted or ended it still says OK; the
-    // server's goodbye (FATAL, then EOF) waits on the socket. Read it, so the
-    // statement goes to a new session instead of failing on the dead one.
-    // (The message and the EOF may take two reads.)
-    for (int i = 0; i < 4 && PQstatus(conn_.get()) == CONNECTION_OK; ++i) {
-      pollfd p{PQsocket(conn_.get()), POLLIN, 0};
-      if (poll(&p, 1, 0) <= 0 || PQconsumeInput(conn_.get()) == 0) break;
-    }
+// An idle session whose server restarted or ended it still says OK; the
+// server's goodbye (FATAL, then EOF) waits on the socket. Reads it, so the
+// statement goes to a new session instead of failing on the dead one (the
+// message and the EOF may take two reads). Whether the session is still up.
+bool PgConnection::read_goodbye() {
+  for (int i = 0; i < 4 && PQstatus(conn_.get()) == CONNECTION_OK; ++i) {
+    pollfd p{PQsocket(conn_.get()), POLLIN, 0};
+    if (poll(&p, 1, 0) <= 0 || PQconsumeInput(conn_.get()) == 0) break;
   }
+  return PQstatus(conn_.get()) == CONNECTION_OK;
+}
+
+Result<bool> PgConnection::ensure_connected() {
+  if (PQstatus(conn_.get()) == CONNECTION_OK && !in_transaction_) read_goodbye();
   if (PQstatus(conn_.get()) == CONNECTION_OK) return true;
   if (in_transaction_) {
     return Error{name_ + ": connection lost inside a transaction", Errc::kUnavailable};
   }
-  PQreset(conn_.get());
+  if (!conn_) {  // dropped: a new session (blocking, bounded by connect_timeout)
+    const ConnectParams params(uri_);
+    conn_.reset(PQconnectdbParams(params.keys, params.values, 1));
+    if (!conn_) return Error{"cannot connect to " + name_ + ": out of memory", Errc::kUnavailable};
+  } else {
+    PQreset(conn_.get());
+  }
   if (PQstatus(conn_.get()) != CONNECTION_OK) {
     return Error{"cannot connect to " + name_ + ": " + trimmed(PQerrorMessage(conn_.get())),
                  Errc::kUnavailable};
@@ -306,6 +348,102 @@ Result<bool> PgConnection::rollback() {
   in_transaction_ = false;
   if (PQstatus(conn_.get()) != CONNECTION_OK) return true;  // the server rolled it back
   return exec("ROLLBACK");
+}
+
+Result<bool> PgConnection::ensure_connected(std::chrono::milliseconds timeout) {
+  if (PQstatus(conn_.get()) == CONNECTION_OK && read_goodbye()) return true;
+  return connect_within(timeout);
+}
+
+// A new session without blocking: PQconnectStartParams, then PQconnectPoll
+// whenever the socket is ready, until `timeout`.
+Result<bool> PgConnection::connect_within(std::chrono::milliseconds timeout) {
+  const auto deadline = Steady::now() + timeout;
+  in_transaction_ = false;
+  const ConnectParams params(uri_);
+  conn_.reset(PQconnectStartParams(params.keys, params.values, 1));
+  if (!conn_) return Error{"cannot connect to " + name_ + ": out of memory", Errc::kUnavailable};
+  PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+  while (PQstatus(conn_.get()) != CONNECTION_BAD && st != PGRES_POLLING_OK &&
+         st != PGRES_POLLING_FAILED) {
+    const short ready =
+        wait_for(PQsocket(conn_.get()), st == PGRES_POLLING_READING ? POLLIN : POLLOUT, deadline);
+    if (ready == 0) {
+      drop();
+      return Error{"cannot connect to " + name_ + ": " + no_answer(timeout), Errc::kUnavailable};
+    }
+    st = PQconnectPoll(conn_.get());
+  }
+  if (st != PGRES_POLLING_OK || PQstatus(conn_.get()) != CONNECTION_OK) {
+    Error e{"cannot connect to " + name_ + ": " + trimmed(PQerrorMessage(conn_.get())),
+            Errc::kUnavailable};
+    drop();
+    return e;
+  }
+  PQsetNoticeProcessor(conn_.get(), ignore_notice, nullptr);
+  return true;
+}
+
+void PgConnection::drop() {
+  conn_.reset();
+  in_transaction_ = false;
+}
+
+// The session failed (or passed its deadline) during `what`: dropped.
+Error PgConnection::lost(const std::string& what) {
+  std::string msg = what;
+  if (msg.empty()) msg = trimmed(PQerrorMessage(conn_.get()));
+  if (msg.empty()) msg = "connection lost";
+  drop();
+  return Error{name_ + ": " + msg, Errc::kUnavailable};
+}
+
+Result<PgResultPtr> PgConnection::run_until(const std::string& sql,
+                                            const std::vector<std::string>& params,
+                                            std::chrono::milliseconds timeout) {
+  const auto deadline = Steady::now() + timeout;
+  PGconn* c = conn_.get();
+  if (PQstatus(c) != CONNECTION_OK) return Error{name_ + ": not connected", Errc::kUnavailable};
+  std::vector<const char*> values;
+  std::vector<int> lengths;
+  for (const std::string& p : params) {
+    values.push_back(p.c_str());
+    lengths.push_back(static_cast<int>(p.size()));
+  }
+  // Non-blocking: a big INSERT to a server that reads nothing fills the
+  // socket's buffer, and a blocking send would wait for it forever.
+  if (PQsetnonblocking(c, 1) != 0 ||
+      PQsendQueryParams(c, sql.c_str(), static_cast<int>(params.size()), nullptr, values.data(),
+                        lengths.data(), nullptr, 0) == 0) {
+    return lost("");
+  }
+  for (int f = PQflush(c); f != 0; f = PQflush(c)) {  // what did not fit in the socket's buffer
+    if (f < 0) return lost("");
+    const short ready = wait_for(PQsocket(c), POLLIN | POLLOUT, deadline);
+    if (ready == 0) return lost(no_answer(timeout));
+    if ((ready & ~POLLOUT) != 0 && PQconsumeInput(c) == 0) return lost("");
+  }
+  PgResultPtr result, failure;
+  for (;;) {
+    while (PQisBusy(c) != 0) {
+      const short ready = wait_for(PQsocket(c), POLLIN, deadline);
+      if (ready == 0) return lost(no_answer(timeout));
+      if (PQconsumeInput(c) == 0) return lost("");
+    }
+    PgResultPtr r(PQgetResult(c));
+    if (!r) break;
+    const ExecStatusType status = PQresultStatus(r.get());
+    if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) {
+      result = std::move(r);
+    } else if (!failure) {
+      failure = std::move(r);
+    }
+  }
+  if (!failure && result) return result;
+  std::string msg = trimmed(failure ? PQresultErrorMessage(failure.get()) : PQerrorMessage(c));
+  if (msg.empty()) msg = "PostgreSQL statement failed";
+  if (unavailable(c, failure.get())) return lost(msg);
+  return Error{msg};
 }
 
 int PgConnection::socket() const {

@@ -9,9 +9,21 @@
 // given); results are text, a BYTEA column read back as its bytes. A
 // connection that was lost is reset before the next statement. Errors name
 // the server and database (name()), never the password; an unreachable
-// server is Errc::kUnavailable. May call: base/, store/db.h, libpq.
+// server is Errc::kUnavailable.
+//
+// Round trips with a deadline (the event writer, store/event_store_pg.h): a
+// database that hangs rather than refuses (a network partition, a stopped
+// server: packets go nowhere, no RST) must not hold a caller longer than it
+// can wait. ensure_connected(timeout) connects without blocking
+// (PQconnectStartParams/PQconnectPoll) and run_until() sends and reads without
+// blocking (PQsendQueryParams, PQflush, PQconsumeInput/PQisBusy, poll() on
+// PQsocket); past the timeout the session is dropped (PQfinish: whether a
+// statement in flight ran is unknown, so what is written that way must be
+// idempotent) and the error is Errc::kUnavailable. May call: base/,
+// store/db.h, libpq.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -21,6 +33,7 @@
 #include "store/db.h"
 
 struct pg_conn;
+struct pg_result;
 
 namespace trackrelay::store::internal {
 
@@ -39,6 +52,12 @@ struct Notification {
   std::string payload;
 };
 
+// A result of PgConnection::run_until(), freed with PQclear.
+struct PgResultClear {
+  void operator()(pg_result* r) const;
+};
+using PgResultPtr = std::unique_ptr<pg_result, PgResultClear>;
+
 class PgConnection final : public Connection {
  public:
   // Connects to `uri` (libpq connection URI; a password may also come from
@@ -51,7 +70,7 @@ class PgConnection final : public Connection {
     Key() = default;
     friend class PgConnection;
   };
-  PgConnection(Key key, std::unique_ptr<pg_conn, Closer> conn, std::string name);
+  PgConnection(Key key, std::unique_ptr<pg_conn, Closer> conn, std::string uri, std::string name);
   ~PgConnection() override;
   PgConnection(const PgConnection&) = delete;
   PgConnection& operator=(const PgConnection&) = delete;
@@ -80,12 +99,34 @@ class PgConnection final : public Connection {
   // Whether the connection is up; resets it when it was lost outside a
   // transaction. The error names the server.
   Result<bool> ensure_connected();
-  // The libpq handle, for what this layer does not wrap (pipelining, COPY).
+  // The libpq handle, for what this layer does not wrap (pipelining, COPY);
+  // null after drop() until the next ensure_connected().
   pg_conn* handle() { return conn_.get(); }
+
+  // Deadlines (see the top of this file). Whether the connection is up,
+  // (re)connecting when it is not; a connection attempt that has not
+  // finished within `timeout` is abandoned (kUnavailable, "no answer within
+  // N ms"). Not for use inside a transaction begun with begin_*().
+  Result<bool> ensure_connected(std::chrono::milliseconds timeout);
+  // One statement (`$n` placeholders, text parameters, text results) on the
+  // connection ensure_connected() brought up; its result (PGRES_TUPLES_OK or
+  // PGRES_COMMAND_OK). Waits for the server at most `timeout`: past it, or
+  // when the connection fails, the session is dropped (kUnavailable; a
+  // statement in flight may or may not have run); a rejected statement is
+  // Errc::kFailed and keeps the session.
+  Result<PgResultPtr> run_until(const std::string& sql, const std::vector<std::string>& params,
+                                std::chrono::milliseconds timeout);
+  // Closes the session now (the server rolls back what it had not
+  // committed); the next ensure_connected() opens a new one.
+  void drop();
 
  private:
   Result<bool> begin(const char* sql);
+  bool read_goodbye();
+  Result<bool> connect_within(std::chrono::milliseconds timeout);
+  Error lost(const std::string& what);
   std::unique_ptr<pg_conn, Closer> conn_;
+  std::string uri_;  // to reconnect without blocking (holds the password, if any)
   std::string name_;
   bool in_transaction_ = false;
 };

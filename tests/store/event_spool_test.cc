@@ -1,11 +1,13 @@
 // tests/store/event_spool_test.cc — EventSpool: events survive on disk in
 // order with every field, a failing ship keeps the file, files of writers
-// that died are shipped by another writer (a live writer's are not), and a
-// damaged record is reported and kept, never deleted.
+// that died are shipped by another writer (a live writer's are not), a drain
+// stopped at its deadline resumes where it stopped, and a damaged record is
+// reported and kept, never deleted.
 #include "store/event_spool.h"
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <vector>
@@ -135,6 +137,36 @@ TEST(EventSpool, FailingShipKeepsTheFileForTheNextDrain) {
   ASSERT_EQ(*spool->drain(sink.ship(), 100), 4u);  // from the start: shipping is idempotent
   ASSERT_EQ(sink.got.size(), 4u);
   EXPECT_EQ(sink.got[3].event_id, make(3).event_id);
+}
+
+TEST(EventSpool, ADrainStoppedAtItsDeadlineResumesWhereItStopped) {
+  TempDir tmp;
+  const std::string dir = tmp.file("spool");
+  auto spool = open_spool(dir);
+  ASSERT_TRUE(spool);
+  std::vector<Event> events{make(0), make(1), make(2), make(3), make(4)};
+  ASSERT_TRUE(spool->append(events).ok());
+  Sink sink;
+  // A deadline already passed: one batch, then it stops.
+  auto shipped = spool->drain(sink.ship(), 2, std::chrono::steady_clock::now());
+  ASSERT_TRUE(shipped.ok()) << shipped.error();
+  EXPECT_EQ(*shipped, 2u);
+  EXPECT_TRUE(spool->unfinished());
+  EXPECT_TRUE(spool->holding());
+  EXPECT_EQ(spool->pending(), 3u);
+  // Events spooled meanwhile go behind the rest.
+  std::vector<Event> later{make(5)};
+  ASSERT_TRUE(spool->append(later).ok());
+  shipped = spool->drain(sink.ship(), 2);
+  ASSERT_TRUE(shipped.ok()) << shipped.error();
+  EXPECT_EQ(*shipped, 4u);
+  EXPECT_FALSE(spool->unfinished());
+  ASSERT_EQ(sink.got.size(), 6u);  // each once, in order
+  for (int i = 0; i < 6; ++i) {
+    EXPECT_EQ(sink.got[static_cast<std::size_t>(i)].event_id, make(i).event_id);
+  }
+  EXPECT_FALSE(spool->holding());
+  EXPECT_TRUE(spool_files(dir, ".spool").empty());
 }
 
 TEST(EventSpool, ShipsFilesOfDeadWritersButNotOfLiveOnes) {

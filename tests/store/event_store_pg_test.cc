@@ -3,10 +3,14 @@
 // once fsynced in the local spool and health() says so; when it is back the
 // spool is shipped and every event is in the database exactly once; a spool
 // left by a writer that died after its events committed ships no duplicates;
-// text PostgreSQL would refuse (invalid UTF-8, NUL) is stored, not lost.
+// text PostgreSQL would refuse (invalid UTF-8, NUL) is stored, not lost; a
+// database that hangs rather than refuses (a server of its own, SIGSTOPped)
+// costs an append one round trip's deadline, then the batch is spooled.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <thread>
 
@@ -164,6 +168,148 @@ TEST(EventStorePg, SpoolOfADeadWriterIsShippedAtStartWithoutDuplicates) {
   ASSERT_TRUE(eventually([&] { return spool_files(spool) == 0; }));
   EXPECT_EQ(read_sql(uri, "SELECT count(*) FROM events"), "4");
   EXPECT_EQ(read_sql(uri, "SELECT min(event_id) || ' ' || max(event_id) FROM events"), "7000 7003");
+}
+
+// A PostgreSQL server of this test's own (tests/support/pgserver.py), so it
+// can hang (SIGSTOP) without stopping the tests that share the build's
+// server; resumed and deleted in every path.
+class OwnServer {
+ public:
+  OwnServer() {
+    // As root the server runs as `postgres`: its directory must be reachable.
+    std::string tmpl =
+        (std::filesystem::temp_directory_path() / "trackrelay-pg-hang-XXXXXX").string();
+    if (mkdtemp(tmpl.data()) != nullptr && chmod(tmpl.c_str(), 0755) == 0) dir_ = tmpl;
+    EXPECT_FALSE(dir_.empty()) << "cannot create " << tmpl;
+  }
+  ~OwnServer() {
+    if (!dir_.empty()) testing::pgserver("destroy '" + dir_ + "'");  // resumes first
+  }
+  OwnServer(const OwnServer&) = delete;
+  OwnServer& operator=(const OwnServer&) = delete;
+  std::string database(const std::string& name) {
+    return testing::pgserver("createdb '" + dir_ + "' " + name);
+  }
+  void hang() { testing::pgserver("hang '" + dir_ + "'"); }
+  void resume() { testing::pgserver("resume '" + dir_ + "'"); }
+
+ private:
+  std::string dir_;
+};
+
+TEST(EventStorePg, AHangingDatabaseCostsOneDeadlineThenTheBatchIsSpooledAndShipped) {
+  OwnServer server;
+  const std::string uri = server.database("events");
+  ASSERT_FALSE(uri.empty());
+  TempDir dir;
+  const std::string spool = dir.file("spool");
+  Options o;
+  o.path = uri;
+  o.spool_dir = spool;
+  o.retry_ms = 100;
+  o.round_trip_ms = 200;
+  auto opened = EventStore::open(std::move(o));
+  ASSERT_TRUE(opened.ok()) << opened.error();
+  auto& s = *opened;
+  ASSERT_TRUE(s->append_and_wait(click(0)).ok());
+
+  server.hang();
+  // The first append finds the session hung (its INSERT gets no answer), the
+  // later ones find the spool holding events or a connect that gets none:
+  // each waits a deadline or two, never for the server.
+  for (int i = 1; i < 8; ++i) {
+    const auto started = std::chrono::steady_clock::now();
+    auto r = s->append_and_wait(click(i));
+    const auto took = std::chrono::steady_clock::now() - started;
+    ASSERT_TRUE(r.ok()) << "acknowledged once on local disk: " << r.error();
+    EXPECT_LT(took, std::chrono::milliseconds(1500)) << "append " << i << " waited for the server";
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // let reconnects happen
+  }
+  const Health h = s->health();
+  EXPECT_FALSE(h.ok);
+  EXPECT_TRUE(h.spooling);
+  EXPECT_NE(h.reason.find("no answer within 200 ms"), std::string::npos) << h.reason;
+  EXPECT_EQ(spool_files(spool), 1u);
+
+  server.resume();
+  ASSERT_TRUE(eventually([&] { return s->health().ok && spool_files(spool) == 0; }))
+      << s->health().reason;
+  ASSERT_TRUE(s->append_and_wait(click(8)).ok());
+  EXPECT_EQ(read_sql(uri, "SELECT count(*) FROM events"), "9");
+  EXPECT_EQ(read_sql(uri, "SELECT count(DISTINCT event_id) FROM events"), "9");
+  EXPECT_EQ(read_sql(uri, "SELECT count(DISTINCT ts_ms) FROM events"), "9");
+}
+
+// A database that answers but not in time (here: the events table locked by
+// another session, so the INSERT waits): the batch's wait budget cuts the
+// round trip long before its own deadline; the INSERT left on the dropped
+// session runs once the lock goes, and shipping the spool adds no duplicate.
+TEST(EventStorePg, TheWaitBudgetCutsARoundTripThatWouldEndTooLate) {
+  TempDir dir;
+  const std::string uri = testing::pg_database();
+  const std::string spool = dir.file("spool");
+  Options o;
+  o.path = uri;
+  o.spool_dir = spool;
+  o.retry_ms = 2000;
+  o.round_trip_ms = 10000;
+  o.wait_budget_ms = 300;
+  auto opened = EventStore::open(std::move(o));
+  ASSERT_TRUE(opened.ok()) << opened.error();
+  auto& s = *opened;
+  ASSERT_TRUE(s->append_and_wait(click(0)).ok());
+
+  auto locker = internal::PgConnection::connect(uri);
+  ASSERT_TRUE(locker.ok()) << locker.error();
+  ASSERT_TRUE((*locker)->exec("BEGIN").ok());
+  ASSERT_TRUE((*locker)->exec("LOCK TABLE events IN EXCLUSIVE MODE").ok());
+  const auto started = std::chrono::steady_clock::now();
+  auto r = s->append_and_wait(click(1));
+  const auto took = std::chrono::steady_clock::now() - started;
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_LT(took, std::chrono::milliseconds(3000)) << "the append waited for the lock";
+  EXPECT_TRUE(s->health().spooling);
+  EXPECT_EQ(spool_files(spool), 1u);
+  ASSERT_TRUE(s->append_and_wait(click(2)).ok());  // behind it in the spool
+
+  ASSERT_TRUE((*locker)->exec("COMMIT").ok());
+  ASSERT_TRUE(eventually([&] { return s->health().ok && spool_files(spool) == 0; }))
+      << s->health().reason;
+  EXPECT_EQ(read_sql(uri, "SELECT count(*) FROM events"), "3");
+  EXPECT_EQ(read_sql(uri, "SELECT count(DISTINCT event_id) FROM events"), "3");
+}
+
+// After a long outage the spool is shipped a slice at a time: an append
+// made meanwhile is written (or spooled behind) between two slices, it does
+// not wait for the whole spool.
+TEST(EventStorePg, ALargeSpoolIsShippedInSlicesBetweenAppends) {
+  TempDir dir;
+  const std::string uri = testing::pg_database();
+  const std::string spool = dir.file("spool");
+  constexpr int kSpooled = 30000;
+  {
+    auto dead = EventSpool::open(spool);  // a writer that died with these spooled
+    ASSERT_TRUE(dead.ok());
+    std::vector<Event> events;
+    for (int i = 0; i < kSpooled; ++i) events.push_back(click(i));
+    for (int i = 0; i < kSpooled; ++i)
+      events[static_cast<std::size_t>(i)].event_id = std::to_string(100000 + i);
+    ASSERT_TRUE((*dead)->append(events).ok());
+  }
+  Options o;
+  o.path = uri;
+  o.spool_dir = spool;
+  o.round_trip_ms = 250;  // slices of 250 ms: several of them on any machine
+  auto opened = EventStore::open(std::move(o));
+  ASSERT_TRUE(opened.ok()) << opened.error();
+  auto& s = *opened;
+  ASSERT_TRUE(eventually([&] { return read_sql(uri, "SELECT count(*) FROM events") != "0"; }));
+  ASSERT_TRUE(s->append_and_wait(click(kSpooled)).ok());
+  EXPECT_EQ(spool_files(spool), 1u) << "the append waited for the whole spool";
+  ASSERT_TRUE(eventually([&] { return spool_files(spool) == 0 && s->health().ok; }));
+  EXPECT_EQ(read_sql(uri, "SELECT count(*) FROM events"), std::to_string(kSpooled + 1));
+  EXPECT_EQ(read_sql(uri, "SELECT count(DISTINCT event_id) FROM events"),
+            std::to_string(kSpooled + 1));
 }
 
 TEST(EventStorePg, TextPostgresqlWouldRefuseIsStoredNotLost) {

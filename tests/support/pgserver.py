@@ -12,6 +12,14 @@ Command line (the C++ fixture tests/store/pg_fixture.h uses it):
   pgserver.py createdb DIR NAME → creates database NAME, prints its URI
   pgserver.py stop DIR         → stops the server (no error when none runs)
   pgserver.py destroy DIR      → stops it and deletes DIR
+  pgserver.py hang DIR         → SIGSTOPs the server (see below)
+  pgserver.py resume DIR       → SIGCONTs it
+
+A server that hangs rather than refuses (a network partition, a stopped
+machine: connections are accepted by the kernel, nothing answers) is
+pg.hang(): SIGSTOP to the postmaster and every process it started;
+pg.resume() sends SIGCONT (stop() resumes first, so a cleanup path that only
+stops the server still works).
 
 From Python (the harnesses):
   from pgserver import PgServer
@@ -22,6 +30,7 @@ import fcntl
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -50,6 +59,7 @@ class PgServer:
         self.data = os.path.join(self.dir, "data")
         self.settings = dict(settings or {})
         self.uri = None
+        self.hung = []  # the pids hang() stopped
 
     # --- running commands as the server's user ---
     def _as_server(self, argv):
@@ -130,8 +140,58 @@ class PgServer:
             raise PgServerError("pg_ctl start failed (exit %d): %s%s%s" %
                                 (p.returncode, p.stdout, p.stderr, tail))
 
+    def _server_pids(self):
+        """The postmaster's pid, then its children's (backends, checkpointer, …)."""
+        with open(os.path.join(self.data, "postmaster.pid")) as f:
+            postmaster = int(f.readline())
+        pids = [postmaster]
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open("/proc/%s/stat" % entry) as f:
+                    stat = f.read()
+            except OSError:
+                continue  # exited meanwhile
+            if int(stat.rsplit(")", 1)[1].split()[1]) == postmaster:
+                pids.append(int(entry))
+        return pids
+
+    def hang(self):
+        """Freezes the server: SIGSTOP to the postmaster first (so it starts
+        no new backend), then to every process it started. New connections
+        still complete their TCP handshake (the kernel's backlog) and get no
+        answer; open sessions get none either. Pair with resume()."""
+        postmaster = self._server_pids()[0]
+        os.kill(postmaster, signal.SIGSTOP)
+        self.hung = [postmaster]
+        for pid in self._server_pids()[1:]:
+            try:
+                os.kill(pid, signal.SIGSTOP)
+                self.hung.append(pid)
+            except ProcessLookupError:
+                pass
+
+    def resume(self):
+        """SIGCONT to every process hang() stopped, and to every process of
+        the server (a hang() by another process: `pgserver.py hang DIR`)."""
+        pids = list(self.hung)
+        if os.path.exists(os.path.join(self.data, "postmaster.pid")):
+            try:
+                pids = self._server_pids() + pids
+            except (OSError, ValueError):
+                pass
+        for pid in reversed(pids):
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+        self.hung = []
+
     def stop(self, mode="fast"):
-        """Stops the server; no error when none runs."""
+        """Stops the server (resuming it first if it hangs); no error when
+        none runs."""
+        self.resume()
         if not os.path.exists(os.path.join(self.data, "postmaster.pid")):
             return
         self._run([BIN + "/pg_ctl", "-D", self.data, "-m", mode, "-w", "stop"], "pg_ctl stop")
@@ -173,9 +233,10 @@ class PgServer:
 
 
 def main(argv):
-    if len(argv) < 3 or argv[1] not in ("start", "stop", "destroy", "createdb"):
+    if len(argv) < 3 or argv[1] not in ("start", "stop", "destroy", "createdb", "hang",
+                                        "resume"):
         sys.stderr.write("usage: pgserver.py start DIR | createdb DIR NAME | stop DIR | "
-                         "destroy DIR\n")
+                         "destroy DIR | hang DIR | resume DIR\n")
         return 2
     server = PgServer(argv[2])
     try:
@@ -185,6 +246,10 @@ def main(argv):
             server.stop()
         elif argv[1] == "destroy":
             server.destroy()
+        elif argv[1] == "hang":
+            server.hang()
+        elif argv[1] == "resume":
+            server.resume()
         else:
             if len(argv) != 4:
                 sys.stderr.write("usage: pgserver.py createdb DIR NAME\n")

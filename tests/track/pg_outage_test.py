@@ -6,7 +6,12 @@ postgresql://…`. Redirects keep working while the server is down, /healthz
 answers 503 saying the events are spooled, and when the server is back the
 spooled clicks appear in the database exactly once. A tracker SIGKILLed
 with clicks spooled loses none of them: the next one started with the same
-store_spool ships them.
+store_spool ships them. A database that hangs rather than refuses (SIGSTOP
+on the server: connections accepted, nothing answered) under click load:
+every click is answered within the tracker's commit wait with its event
+durable (the writer's round trips have a deadline, then the batch is
+spooled), /healthz is 503 meanwhile and 200 after, and every answered click
+is in the database once.
 
 Usage: pg_outage_test.py TRACKRELAY TRACK_MINT
 """
@@ -16,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
@@ -45,6 +51,52 @@ def healthz(port):
     return r.status, body
 
 
+COMMIT_WAIT = 2.0  # track/server.cc kMaxCommitWait: a click answered later is not durable
+
+
+class ClickLoad:
+    """Threads clicking unique links until stop(): each answered click's
+    link, when it was answered and how long it took; any failure."""
+
+    def __init__(self, port, threads=4):
+        self.port = port
+        self.answered = []  # (link, answered at (monotonic), seconds taken)
+        self.failures = []
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+        self.threads = [threading.Thread(target=self._run, args=(t,), daemon=True)
+                        for t in range(threads)]
+
+    def _run(self, t):
+        i = 0
+        while not self.stopping.is_set():
+            link = "https://example.com/load/%d/%d" % (t, i)
+            i += 1
+            token = mint(link)
+            started = time.monotonic()
+            try:
+                status, location, _ = harness.http_get(self.port, "/f/" + token, HOST)
+            except OSError as e:
+                with self.lock:
+                    self.failures.append("%s: %s" % (link, e))
+                continue
+            took = time.monotonic() - started
+            with self.lock:
+                if status == 302 and location == link:
+                    self.answered.append((link, time.monotonic(), took))
+                else:
+                    self.failures.append("%s: %s %s" % (link, status, location))
+
+    def start(self):
+        for t in self.threads:
+            t.start()
+
+    def stop(self):
+        self.stopping.set()
+        for t in self.threads:
+            t.join(30)
+
+
 class PgOutage(unittest.TestCase):
     def setUp(self):
         self.env = harness.Env(TRACKRELAY)
@@ -61,6 +113,7 @@ class PgOutage(unittest.TestCase):
             "serve.yaml", "track:\n  listen: 127.0.0.1:0\nstore_spool: '%s'\n" % self.spool)
 
     def tearDown(self):
+        self.pg.resume()  # a test that failed while the server hung (stop() resumes too)
         for p in self.env.procs:
             p.stop()
         self.pg.stop()
@@ -120,6 +173,47 @@ class PgOutage(unittest.TestCase):
         self.assertEqual(self.count("count(DISTINCT target_link_url)"), 15)
         self.click(port, 15)
         self.assertEqual(self.count(), 16)
+
+    def test_clicks_while_postgresql_hangs_are_answered_in_time_and_shipped(self):
+        serve = self.env.serve(self.config)
+        port = serve.ports["track"]
+        self.click(port, 0)
+        load = ClickLoad(port)
+        load.start()
+        self.addCleanup(load.stop)
+        try:
+            time.sleep(0.5)
+            self.pg.hang()
+            hung_at = time.monotonic()
+            self.wait("/healthz 503 while the database hangs",
+                      lambda: healthz(port)[0] == 503, timeout=5)
+            status, body = healthz(port)
+            self.assertEqual(status, 503)
+            self.assertIn("spooled", body)
+            serve.wait_for("EVENTS SPOOLED ON LOCAL DISK: .*no answer within 500 ms")
+            time.sleep(3)  # clicks keep coming: each batch spooled, none waits for the server
+            resumed_at = time.monotonic()
+        finally:
+            self.pg.resume()
+        self.wait("/healthz 200 again", lambda: healthz(port)[0] == 200)
+        time.sleep(0.5)
+        load.stop()
+        self.wait("the spool shipped", lambda: not self.spooled_files())
+
+        self.assertEqual(load.failures, [])
+        during = [a for a in load.answered if hung_at < a[1] < resumed_at]
+        self.assertGreater(len(during), 20, "too few clicks while the database hung")
+        slowest = max(a[2] for a in load.answered)
+        self.assertLess(slowest, COMMIT_WAIT,
+                        "a click waited for the hung database past the commit wait")
+        stored = self.pg.psql("SELECT target_link_url FROM events", "events").split("\n")
+        self.assertEqual(len(stored), len(set(stored)), "an event was written twice")
+        answered = {a[0] for a in load.answered}
+        self.assertEqual(answered - set(stored), set(), "answered clicks whose event is lost")
+        self.assertEqual(len(stored), len(load.answered) + 1)
+        self.assertEqual(self.count("count(DISTINCT event_id)"), len(stored))
+        sys.stderr.write("\n%d clicks (%d while the database hung), slowest %.3f s\n" %
+                         (len(load.answered), len(during), slowest))
 
     def test_a_killed_trackers_spool_is_shipped_by_the_next_one(self):
         serve = self.env.serve(self.config)
