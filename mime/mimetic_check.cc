@@ -96,7 +96,8 @@ using StockParser = mimetic::IteratorParser<ByteIterator, std::input_iterator_ta
 //   line, i.e. at every multiple of 4093 bytes from the line's start (a line
 //   that shares the block is first moved to its front, so the cuts do not
 //   depend on what came before it, nor on where this call started);
-// - on a boundary it returns with m_bit after the line end; else at the end.
+// - on a boundary it returns with m_bit after the line end; else at the end
+//   (at once when there is no boundary to find).
 // Other elements (not used here) go to the stock loop. Checked against it
 // tree for tree by tests/mime/mimetic_check_test.cc (the corpus and random
 // messages with CR/LF mixes, boundaries and lines around the 4093-byte cuts).
@@ -108,6 +109,16 @@ class InPlaceParser : public StockParser {
   void copy_until_boundary(mimetic::ParsingElem pe) override {
     if (pe != peIgnore) {
       StockParser::copy_until_boundary(pe);
+      return;
+    }
+    if (m_boundaryList.empty()) {
+      // No boundary to find (a body outside any multipart: the top-level
+      // body, a message/rfc822 chain's, the epilogue after the outermost
+      // closing boundary): the stock loop reads to the end, and isBoundary()
+      // can only answer NoBoundary. Every caller up the stack then returns
+      // (their loops first test m_bit != m_eit) and m_lastBoundary is not
+      // read again, so going to the end at once builds the same tree.
+      m_bit = m_eit;
       return;
     }
     constexpr std::size_t kCut = 4093;
