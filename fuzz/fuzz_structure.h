@@ -9,6 +9,9 @@
 //  * replacing every leaf body by its re-encoding (decode_body then
 //    encode_body, as the engine writes a rewritten leaf) gives a message that
 //    analyses to the same leaves with identical bytes between them.
+// And for any message that passes the cross-check's guard (the Content-Type
+// line count): mimetic builds the same tree with our body loop as with its
+// own (mime/mimetic_check.h, MimeticLoop).
 #pragma once
 
 #include <cstddef>
@@ -20,6 +23,7 @@
 #include "fuzz/fuzz_common.h"
 #include "fuzz/message_checks.h"
 #include "mime/codec.h"
+#include "mime/mimetic_check.h"
 #include "mime/splice.h"
 #include "mime/structure.h"
 
@@ -27,6 +31,11 @@ namespace trackrelay::fuzz {
 
 inline int check_structure(const std::uint8_t* data, std::size_t size) {
   const std::string_view message = as_view(data, size);
+  if (mime::internal::mimetic_shape(message).ok()) {
+    FUZZ_CHECK(mime::internal::mimetic_tree(message, mime::internal::MimeticLoop::kInPlace) ==
+                   mime::internal::mimetic_tree(message, mime::internal::MimeticLoop::kStock),
+               "mimetic's tree differs with our body loop: " + escaped(message));
+  }
   const Result<mime::Structure> s = mime::analyse(message);
   if (!s.ok()) return 0;
   check_structure_shape(message, *s);

@@ -28,6 +28,16 @@ namespace trackrelay::mime::internal {
 // mis-parses what follows an unclosed multipart nested in them (see
 // Walker::hide_body), which would reject well-formed mail carrying a
 // truncated attached message.
-Result<std::vector<std::string>> mimetic_shape(std::string_view message);
+//
+// `loop` picks mimetic's body loop: kInPlace (ours, the same decisions a line
+// at a time; see InPlaceParser in the .cc) or kStock (mimetic's own, for the
+// test that compares the two).
+enum class MimeticLoop { kInPlace, kStock };
+Result<std::vector<std::string>> mimetic_shape(std::string_view message,
+                                               MimeticLoop loop = MimeticLoop::kInPlace);
+
+// For tests: every header field of every entity of mimetic's tree, with its
+// nesting (or the exception's text), as one string.
+std::string mimetic_tree(std::string_view message, MimeticLoop loop);
 
 }  // namespace trackrelay::mime::internal

@@ -1,6 +1,8 @@
 // rewrite/engine.cc — see engine.h.
 #include "rewrite/engine.h"
 
+#include <string.h>
+
 #include <algorithm>
 #include <optional>
 #include <tuple>
@@ -37,9 +39,18 @@ std::optional<std::string> unsafe_text(std::string_view body) {
     return "a UTF-16/32 byte-order mark";
   }
   if (body.find('\0') != std::string_view::npos) return "NUL bytes (not an ASCII-compatible text)";
-  if (body.find("-----BEGIN PGP SIGNED MESSAGE-----") != std::string_view::npos ||
-      body.find("-----BEGIN PGP MESSAGE-----") != std::string_view::npos) {
-    return "inline PGP (rewriting would break it)";
+  // Both markers start with this; one memmem (glibc's two-way search) instead
+  // of string_view::find's memchr for every '-' of the body (CSS has many).
+  constexpr std::string_view kBegin = "-----BEGIN PGP ";
+  for (std::size_t at = 0; at < body.size();) {
+    const void* hit = memmem(body.data() + at, body.size() - at, kBegin.data(), kBegin.size());
+    if (!hit) break;
+    const std::string_view rest = body.substr(static_cast<const char*>(hit) - body.data());
+    if (rest.starts_with("-----BEGIN PGP SIGNED MESSAGE-----") ||
+        rest.starts_with("-----BEGIN PGP MESSAGE-----")) {
+      return "inline PGP (rewriting would break it)";
+    }
+    at = body.size() - rest.size() + 1;
   }
   return std::nullopt;
 }

@@ -432,6 +432,15 @@ TEST(Engine, InlinePgpAndNonAsciiCompatibleBodiesAreLeftAlone) {
   ASSERT_TRUE(r.ok());
   EXPECT_FALSE(r->changed);
   EXPECT_EQ(r->message, pgp);
+  // The marker after another "-----BEGIN PGP " block is still found.
+  std::string later =
+      "From: a@example.com\r\nContent-Type: text/plain\r\n\r\n"
+      "-----BEGIN PGP PUBLIC KEY BLOCK-----\r\nx\r\n-----BEGIN PGP MESSAGE-----\r\n"
+      "https://x.example/\r\n";
+  auto l = run(later);
+  ASSERT_TRUE(l.ok());
+  EXPECT_FALSE(l->changed);
+  EXPECT_EQ(l->message, later);
   std::string utf16 = std::string("\xFF\xFE<\0a\0>\0", 8);
   std::string bom =
       "From: a@example.com\r\nContent-Type: text/html\r\nContent-Transfer-Encoding: base64\r\n"
