@@ -22,6 +22,7 @@
 #include "store/event_store_pg.h"
 #include "store/schema.h"
 #include "store/statement.h"
+#include "store/wal_vfs.h"
 
 namespace trackrelay::store {
 namespace {
@@ -348,7 +349,8 @@ Result<std::unique_ptr<EventStore>> EventStore::open(Options options) {
   auto impl = std::make_unique<Impl>();
   impl->options = std::move(options);
   const std::string& path = impl->options.path;
-  auto db = open_db(path, impl->options.create);
+  // The writer's WAL frames go to the kernel in one write per commit (wal_vfs.h).
+  auto db = open_db(path, impl->options.create, internal::wal_combining_vfs());
   if (!db) return db.failure();
   impl->writer_db = std::move(db).value();
   sqlite3* raw = impl->writer_db.get();
