@@ -350,7 +350,8 @@ Result<std::unique_ptr<EventStore>> EventStore::open(Options options) {
   impl->options = std::move(options);
   const std::string& path = impl->options.path;
   // The writer's WAL frames go to the kernel in one write per commit (wal_vfs.h).
-  auto db = open_db(path, impl->options.create, internal::wal_combining_vfs());
+  auto db = open_db(path, impl->options.create,
+                    impl->options.combine_wal_writes ? internal::wal_combining_vfs() : nullptr);
   if (!db) return db.failure();
   impl->writer_db = std::move(db).value();
   sqlite3* raw = impl->writer_db.get();
