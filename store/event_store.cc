@@ -22,6 +22,7 @@
 #include "store/event_store_pg.h"
 #include "store/schema.h"
 #include "store/statement.h"
+#include "store/wal_vfs.h"
 
 namespace trackrelay::store {
 namespace {
@@ -173,6 +174,10 @@ struct EventStore::Impl {
   bool ckpt_wanted = false;
   bool ckpt_stopping = false;
   std::thread checkpointer;  // writer thread starts it; the destructor joins it
+  // Writer thread only (on_commit): the WAL's frames at the last commit, and
+  // how many it must hold before the checkpointer is woken again.
+  int ckpt_last = 0;
+  int ckpt_next = kCheckpointFrames;
 
   void run();
   void checkpoint_loop(Db db);
@@ -189,7 +194,15 @@ int EventStore::Impl::on_commit(void* self, sqlite3* db, const char* name, int f
     (void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
     return SQLITE_OK;
   }
-  if (frames < kCheckpointFrames) return SQLITE_OK;
+  // Once per kCheckpointFrames new frames, not after every commit: a passive
+  // checkpoint that runs while the writer commits never quite catches up, so
+  // the WAL does not restart, and waking it after each commit copied the
+  // same hot pages (the seven B-trees' rightmost leaves) with two fsyncs
+  // every few commits — as much disk work as the commits themselves.
+  if (frames < impl->ckpt_last) impl->ckpt_next = kCheckpointFrames;  // the WAL restarted
+  impl->ckpt_last = frames;
+  if (frames < impl->ckpt_next) return SQLITE_OK;
+  impl->ckpt_next = frames + kCheckpointFrames;
   if (!impl->checkpointer.joinable()) {
     auto own = open_db(impl->options.path, false);
     if (!own) {  // checkpoint here, as SQLite would
@@ -336,7 +349,9 @@ Result<std::unique_ptr<EventStore>> EventStore::open(Options options) {
   auto impl = std::make_unique<Impl>();
   impl->options = std::move(options);
   const std::string& path = impl->options.path;
-  auto db = open_db(path, impl->options.create);
+  // The writer's WAL frames go to the kernel in one write per commit (wal_vfs.h).
+  auto db = open_db(path, impl->options.create,
+                    impl->options.combine_wal_writes ? internal::wal_combining_vfs() : nullptr);
   if (!db) return db.failure();
   impl->writer_db = std::move(db).value();
   sqlite3* raw = impl->writer_db.get();

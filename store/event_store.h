@@ -135,6 +135,10 @@ struct Options {
   Clock clock;                     // default: system_clock::now (used for health times)
   // Test hook: SQLite's max_page_count, to make "disk full" deterministic. 0: unset.
   std::int64_t max_page_count = 0;
+  // SQLite only: the writer's WAL frames written in 64 KiB pieces before each
+  // commit's sync (store/wal_vfs.h); false: SQLite's own two writes per frame
+  // (the baseline of bench/writer).
+  bool combine_wal_writes = true;
   // Observes each group commit's duration in seconds (metrics/); null: none.
   metrics::Histogram* commit_seconds = nullptr;
   // PostgreSQL only (store_spool): where events wait on local disk while the

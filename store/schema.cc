@@ -267,7 +267,7 @@ Result<std::int64_t> query_int(sqlite3* db, const char* sql) {
   return static_cast<std::int64_t>(sqlite3_column_int64(st->get(), 0));
 }
 
-Result<Db> open_db(const std::string& path, bool create) {
+Result<Db> open_db(const std::string& path, bool create, const char* vfs) {
   // The SQLite-only code paths (the event files) never open a file named
   // like a URI.
   if (is_postgres_uri(path)) {
@@ -278,7 +278,7 @@ Result<Db> open_db(const std::string& path, bool create) {
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
   if (create) flags |= SQLITE_OPEN_CREATE;
   sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  int rc = sqlite3_open_v2(path.c_str(), &raw, flags, vfs);
   Db db(raw);
   if (rc != SQLITE_OK) {
     if (!create && !std::filesystem::exists(path))

@@ -43,8 +43,9 @@ Result<bool> exec(sqlite3* db, const char* sql);
 Result<Stmt> prepare(sqlite3* db, std::string_view sql);
 Result<std::int64_t> query_int(sqlite3* db, const char* sql);
 
-// Opens `path` read-write (creating it when `create`), busy timeout set.
-Result<Db> open_db(const std::string& path, bool create);
+// Opens `path` read-write (creating it when `create`), busy timeout set;
+// with the SQLite VFS named `vfs` (null: the default).
+Result<Db> open_db(const std::string& path, bool create, const char* vfs = nullptr);
 // Creates the schema in a new file, migrates an older one, refuses a newer
 // one or a foreign file. Puts the file in WAL mode.
 Result<bool> ensure_schema(sqlite3* db, const std::string& path);

@@ -159,21 +159,39 @@ std::string deflate_raw(std::string_view in) {
   return deflater.run(in);
 }
 
-// Raw inflate bounded to kMaxInflated bytes of output.
-Result<std::string> inflate_raw(std::string_view in) {
-  z_stream zs{};
-  if (inflateInit2(&zs, -15) != Z_OK) return Error{"inflate init failed"};
-  std::string out(kMaxInflated, '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  zs.avail_in = static_cast<uInt>(in.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  int rc = inflate(&zs, Z_FINISH);
-  bool complete = rc == Z_STREAM_END && zs.avail_in == 0;
-  out.resize(zs.total_out);
-  inflateEnd(&zs);
-  if (!complete) return Error{"body does not inflate"};
-  return out;
+// Raw inflate bounded to kMaxInflated bytes of output, into `out`. One
+// stream and one output buffer per thread, reset per token (inflateReset keeps
+// the 32 KiB window allocated; the buffer is not zero-filled each time).
+class Inflater {
+ public:
+  Inflater() : ok_(inflateInit2(&zs_, -15) == Z_OK) {}
+  ~Inflater() {
+    if (ok_) inflateEnd(&zs_);
+  }
+  Inflater(const Inflater&) = delete;
+  Inflater& operator=(const Inflater&) = delete;
+
+  Result<std::string_view> run(std::string_view in) {
+    if (!ok_ || inflateReset(&zs_) != Z_OK) return Error{"inflate init failed"};
+    out_.resize(kMaxInflated);
+    zs_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+    zs_.avail_in = static_cast<uInt>(in.size());
+    zs_.next_out = reinterpret_cast<Bytef*>(out_.data());
+    zs_.avail_out = static_cast<uInt>(out_.size());
+    const int rc = inflate(&zs_, Z_FINISH);
+    if (rc != Z_STREAM_END || zs_.avail_in != 0) return Error{"body does not inflate"};
+    return std::string_view(out_.data(), zs_.total_out);
+  }
+
+ private:
+  z_stream zs_{};
+  bool ok_ = false;
+  std::string out_;
+};
+
+Result<std::string_view> inflate_raw(std::string_view in) {
+  thread_local Inflater inflater;
+  return inflater.run(in);
 }
 
 // A varint in its shortest encoding, <= INT64_MAX; nullopt otherwise.
@@ -208,6 +226,44 @@ std::string_view strip_port(std::string_view host) {
 }
 
 }  // namespace
+
+namespace internal {
+
+bool decode_base64url(std::string_view text, std::string& out) {
+  static constexpr auto kValues = [] {
+    std::array<std::int8_t, 256> v{};
+    v.fill(-1);
+    for (int i = 0; i < 26; ++i) {
+      v['A' + i] = static_cast<std::int8_t>(i);
+      v['a' + i] = static_cast<std::int8_t>(26 + i);
+    }
+    for (int i = 0; i < 10; ++i) v['0' + i] = static_cast<std::int8_t>(52 + i);
+    v['-'] = 62;
+    v['_'] = 63;
+    return v;
+  }();
+  if (text.size() % 4 == 1) return false;
+  out.resize(text.size() * 3 / 4);
+  std::size_t n = 0;
+  std::uint32_t acc = 0;
+  int bits = 0;
+  for (const char ch : text) {
+    const int v = kValues[static_cast<unsigned char>(ch)];
+    if (v < 0) return false;
+    acc = ((acc << 6) | static_cast<std::uint32_t>(v)) & 0xffff;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[n++] = static_cast<char>((acc >> bits) & 0xff);
+    }
+  }
+  // Canonical: the last character's unused low bits are zero.
+  if ((acc & ((1u << bits) - 1)) != 0) return false;
+  out.resize(n);
+  return true;
+}
+
+}  // namespace internal
 
 std::string_view kind_name(Kind k) {
   switch (k) {
@@ -257,9 +313,9 @@ std::string encode(const Claims& c, const Key& key) {
 
 Result<Claims> verify(std::string_view token, std::span<const Key> keys, std::string_view host) {
   if (token.empty() || token.size() > kMaxTokenLength) return Error{"bad token length"};
-  auto decoded = base64url_decode(token);
-  if (!decoded) return Error{decoded.error()};
-  std::string_view raw = *decoded;
+  thread_local std::string decoded;  // reused: the claims below copy what they keep
+  if (!internal::decode_base64url(token, decoded)) return Error{"invalid base64url"};
+  const std::string_view raw = decoded;
   if (raw.size() < 2 + kMacLength + 2) return Error{"token too short"};
   auto head = static_cast<std::uint8_t>(raw[0]);
   if ((head >> 4) != kVersion) return Error{"unknown token version"};
@@ -276,13 +332,11 @@ Result<Claims> verify(std::string_view token, std::span<const Key> keys, std::st
   if (CRYPTO_memcmp(md.data(), raw.data() + signed_bytes.size(), kMacLength) != 0) {
     return Error{"bad signature"};
   }
-  std::string body_storage;
   std::string_view body = signed_bytes.substr(2 + id_len);
   if (head & kFlagDeflated) {
     auto inflated = inflate_raw(body);
     if (!inflated) return Error{inflated.error()};
-    body_storage = std::move(*inflated);
-    body = body_storage;
+    body = *inflated;  // the thread's inflate buffer, until its next token
   }
   Claims c;
   c.key_id = std::string(key_id);
