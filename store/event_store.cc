@@ -355,8 +355,10 @@ Result<std::unique_ptr<EventStore>> EventStore::open(Options options) {
   if (!db) return db.failure();
   impl->writer_db = std::move(db).value();
   sqlite3* raw = impl->writer_db.get();
-  if (auto r = internal::ensure_schema(raw, path); !r) return Error{r.error()};
+  // FULL before any write: the combining VFS hands frames to the kernel at
+  // the commit's sync, which must come before SQLite publishes them.
   if (auto r = exec(raw, "PRAGMA synchronous=FULL"); !r) return Error{path + ": " + r.error()};
+  if (auto r = internal::ensure_schema(raw, path); !r) return Error{r.error()};
   if (impl->options.max_page_count > 0) {
     std::string pragma = "PRAGMA max_page_count=" + std::to_string(impl->options.max_page_count);
     if (auto r = exec(raw, pragma.c_str()); !r) return Error{path + ": " + r.error()};
