@@ -54,14 +54,20 @@ Event click(int i, const std::string& tx) {
   return e;
 }
 
-// Batches of several sizes, each with its message's injection inside it.
-TEST(EventStoreBatch, StoresEveryRowInOrderAndJoinsWithinTheBatch) {
-  TempDir dir;
+// A fresh SQLite event store in `dir` (nullptr, with a test failure, if not).
+std::unique_ptr<EventStore> open_in(TempDir& dir) {
   Options o;
   o.path = dir.file("e.db");
   auto opened = EventStore::open(o);
-  ASSERT_TRUE(opened.ok()) << opened.error();
-  std::unique_ptr<EventStore> s = std::move(opened).value();
+  EXPECT_TRUE(opened.ok()) << (opened ? "" : opened.error());
+  return opened ? std::move(opened).value() : nullptr;
+}
+
+// Batches of several sizes, each with its message's injection inside it.
+TEST(EventStoreBatch, StoresEveryRowInOrderAndJoinsWithinTheBatch) {
+  TempDir dir;
+  std::unique_ptr<EventStore> s = open_in(dir);
+  ASSERT_TRUE(s);
   std::vector<Event> expected;
   int n = 0;
   for (int size : {1, 15, 16, 17, 31, 32, 33, 50, 64}) {
@@ -113,7 +119,7 @@ TEST(EventStoreBatch, StoresEveryRowInOrderAndJoinsWithinTheBatch) {
     EXPECT_EQ(got.campaign_id, joined ? "camp-" + want.transmission_id : "");
     EXPECT_EQ(got.raw_rcpt_to, joined ? "A@example.net" : "");
   }
-  EXPECT_EQ(testing::sqlite(o.path, "SELECT count(DISTINCT event_id) FROM events"),
+  EXPECT_EQ(testing::sqlite(s->path(), "SELECT count(DISTINCT event_id) FROM events"),
             std::to_string(expected.size()));
 }
 
@@ -123,11 +129,8 @@ TEST(EventStoreBatch, StoresEveryRowInOrderAndJoinsWithinTheBatch) {
 // each commit, and the file passes SQLite's integrity check.
 TEST(EventStoreBatch, LargeAndSmallCommitsReachTheFileWhole) {
   TempDir dir;
-  Options o;
-  o.path = dir.file("e.db");
-  auto opened = EventStore::open(o);
-  ASSERT_TRUE(opened.ok()) << opened.error();
-  std::unique_ptr<EventStore> s = std::move(opened).value();
+  std::unique_ptr<EventStore> s = open_in(dir);
+  ASSERT_TRUE(s);
   std::vector<Event> big;
   for (int i = 0; i < 3000; ++i) {
     Event e = click(i, "77");
@@ -135,15 +138,15 @@ TEST(EventStoreBatch, LargeAndSmallCommitsReachTheFileWhole) {
     big.push_back(std::move(e));
   }
   ASSERT_TRUE(s->append_all_and_wait(std::move(big)).ok());
-  EXPECT_EQ(testing::sqlite(o.path, "SELECT count(*), sum(length(user_agent)) FROM events"),
+  EXPECT_EQ(testing::sqlite(s->path(), "SELECT count(*), sum(length(user_agent)) FROM events"),
             "3000|4500000");
   for (int i = 0; i < 5; ++i) {
     ASSERT_TRUE(s->append_and_wait(click(5000 + i, "78")).ok());
-    EXPECT_EQ(testing::sqlite(o.path, "SELECT count(*) FROM events"), std::to_string(3001 + i));
+    EXPECT_EQ(testing::sqlite(s->path(), "SELECT count(*) FROM events"), std::to_string(3001 + i));
   }
-  EXPECT_EQ(testing::sqlite(o.path, "PRAGMA integrity_check"), "ok");
-  EXPECT_EQ(testing::sqlite(o.path, "SELECT count(*) FROM events WHERE user_agent = '" +
-                                        std::string(1500, 'c') + "'"),
+  EXPECT_EQ(testing::sqlite(s->path(), "PRAGMA integrity_check"), "ok");
+  EXPECT_EQ(testing::sqlite(s->path(), "SELECT count(*) FROM events WHERE user_agent = '" +
+                                           std::string(1500, 'c') + "'"),
             "116");  // i % 26 == 2 for i < 3000
 }
 
