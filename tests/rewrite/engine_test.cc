@@ -425,37 +425,29 @@ TEST(Engine, EmptyMessageIdIsReplacedNotDuplicated) {
 
 TEST(Engine, InlinePgpAndNonAsciiCompatibleBodiesAreLeftAlone) {
   Rewriter run;
-  std::string pgp =
+  auto left_alone = [&run](const std::string& msg) {
+    auto r = run(msg);
+    ASSERT_TRUE(r.ok());
+    EXPECT_FALSE(r->changed);
+    EXPECT_EQ(r->message, msg);
+  };
+  left_alone(
       "From: a@example.com\r\nContent-Type: text/plain\r\n\r\n"
-      "-----BEGIN PGP SIGNED MESSAGE-----\r\nHash: SHA256\r\n\r\nhttps://x.example/\r\n";
-  auto r = run(pgp);
-  ASSERT_TRUE(r.ok());
-  EXPECT_FALSE(r->changed);
-  EXPECT_EQ(r->message, pgp);
+      "-----BEGIN PGP SIGNED MESSAGE-----\r\nHash: SHA256\r\n\r\nhttps://x.example/\r\n");
   // The marker after another "-----BEGIN PGP " block is still found.
-  std::string later =
+  left_alone(
       "From: a@example.com\r\nContent-Type: text/plain\r\n\r\n"
       "-----BEGIN PGP PUBLIC KEY BLOCK-----\r\nx\r\n-----BEGIN PGP MESSAGE-----\r\n"
-      "https://x.example/\r\n";
-  auto l = run(later);
-  ASSERT_TRUE(l.ok());
-  EXPECT_FALSE(l->changed);
-  EXPECT_EQ(l->message, later);
-  std::string utf16 = std::string("\xFF\xFE<\0a\0>\0", 8);
-  std::string bom =
+      "https://x.example/\r\n");
+  const std::string utf16("\xFF\xFE<\0a\0>\0", 8);
+  left_alone(
       "From: a@example.com\r\nContent-Type: text/html\r\nContent-Transfer-Encoding: base64\r\n"
       "\r\n" +
-      mime::base64_encode(utf16, "\r\n", true);
-  auto b = run(bom);
-  ASSERT_TRUE(b.ok());
-  EXPECT_FALSE(b->changed);
-  std::string rfc2231 =
+      mime::base64_encode(utf16, "\r\n", true));
+  left_alone(
       "From: a@example.com\r\nContent-Type: text/html; charset*=utf-16''\r\n"
       "Content-Transfer-Encoding: base64\r\n\r\n" +
-      mime::base64_encode(std::string("<\0a\0>\0", 6), "\r\n", true);
-  auto c = run(rfc2231);
-  ASSERT_TRUE(c.ok());
-  EXPECT_FALSE(c->changed);
+      mime::base64_encode(std::string("<\0a\0>\0", 6), "\r\n", true));
 }
 
 TEST(Engine, QuotedPrintableBodyNeverGainsABoundaryLine) {
