@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "store/location.h"
 
 namespace trackrelay::store {
 
@@ -47,7 +48,9 @@ struct AcmeAccountRow {
 class CertStore {
  public:
   // Opens (creating or migrating it when `create`) the store file.
-  static Result<std::unique_ptr<CertStore>> open(const std::string& path, bool create = true);
+  // `connect`: what an unreachable PostgreSQL server means (store/location.h).
+  static Result<std::unique_ptr<CertStore>> open(const std::string& path, bool create = true,
+                                          Connect connect = Connect::kNow);
   ~CertStore();
   CertStore(const CertStore&) = delete;
   CertStore& operator=(const CertStore&) = delete;

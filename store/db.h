@@ -16,6 +16,7 @@
 #include <variant>
 
 #include "base/result.h"
+#include "store/location.h"  // Connect
 
 struct sqlite3;
 
@@ -76,7 +77,9 @@ bool is_postgres_uri(std::string_view store);
 // brings its schema to this version (store/schema.h). `create`: SQLite may
 // create a missing file (PostgreSQL always creates the schema in its
 // database). SQLite connections are in WAL mode with synchronous=FULL.
-Result<std::unique_ptr<Connection>> open_connection(const std::string& store, bool create);
+// `connect`: what an unreachable PostgreSQL server means (store/location.h).
+Result<std::unique_ptr<Connection>> open_connection(const std::string& store, bool create,
+                                                    Connect connect = Connect::kNow);
 
 // An SQLite statement on a raw handle (code that still owns a sqlite3*).
 std::unique_ptr<Statement> sqlite_statement(sqlite3* db, std::string_view sql);

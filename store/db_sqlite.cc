@@ -99,13 +99,31 @@ std::unique_ptr<Statement> sqlite_statement(sqlite3* db, std::string_view sql) {
   return std::make_unique<SqliteStatement>(db, sql);
 }
 
-Result<std::unique_ptr<Connection>> open_connection(const std::string& store, bool create) {
-  if (is_postgres_uri(store)) {
-    auto pg = PgConnection::connect(store);
-    if (!pg) return pg.failure();
-    if (auto r = ensure_pg_schema(**pg); !r) return r.failure();
-    return std::unique_ptr<Connection>(std::move(pg).value());
+namespace {
+
+// PostgreSQL: connected and the schema checked now, or (kWhenReachable, the
+// server unreachable) at the first statement after it answers (store/pg.h).
+Result<std::unique_ptr<Connection>> open_pg(const std::string& store, Connect connect) {
+  auto pg = PgConnection::connect(store);
+  if (!pg) {
+    if (connect == Connect::kNow || pg.code() != Errc::kUnavailable) return pg.failure();
+    auto later = PgConnection::later(store);
+    if (!later) return later.failure();
+    return std::unique_ptr<Connection>(std::move(later).value());
   }
+  if (auto r = ensure_pg_schema(**pg); !r) {
+    if (connect == Connect::kNow || r.code() != Errc::kUnavailable) return r.failure();
+    (*pg)->drop();  // lost during the check: checked again at the next connect
+    (*pg)->check_schema_on_connect();
+  }
+  return std::unique_ptr<Connection>(std::move(pg).value());
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Connection>> open_connection(const std::string& store, bool create,
+                                                    Connect connect) {
+  if (is_postgres_uri(store)) return open_pg(store, connect);
   auto db = open_db(store, create);
   if (!db) return db.failure();
   if (auto r = ensure_schema(db->get(), store); !r) return r.failure();

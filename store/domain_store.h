@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "store/location.h"
 
 namespace trackrelay::store {
 
@@ -110,7 +111,9 @@ class DomainStore {
  public:
   // Opens (creating or migrating it when `create`) the store file. Without
   // `create`, a missing file is an Error with code Errc::kNotFound.
-  static Result<std::unique_ptr<DomainStore>> open(const std::string& path, bool create = true);
+  // `connect`: what an unreachable PostgreSQL server means (store/location.h).
+  static Result<std::unique_ptr<DomainStore>> open(const std::string& path, bool create = true,
+                                          Connect connect = Connect::kNow);
   ~DomainStore();
   DomainStore(const DomainStore&) = delete;
   DomainStore& operator=(const DomainStore&) = delete;

@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "store/location.h"
 #include "metrics/registry.h"
 #include "store/event_filter.h"
 
@@ -158,6 +159,12 @@ struct Options {
   // over all of them (or a queue behind a slow batch) spools too, so the
   // waiter completes before the tracker's 2 s commit wait gives up on it.
   std::int64_t wait_budget_ms = 1500;
+  // PostgreSQL only: what an unreachable server means at open (location.h).
+  // kWhenReachable: the writer starts as during an outage — with spool_dir,
+  // appends are spooled (health() not ok, `spooling`) and shipped once the
+  // database answers; without, appends fail until it answers. Reads fail
+  // with kUnavailable meanwhile.
+  Connect connect = Connect::kNow;
 };
 
 // The current schema version; a file with a newer one is refused.

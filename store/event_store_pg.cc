@@ -142,6 +142,14 @@ struct PgEvents::Impl {
     return db_down || spool->holding() || look_for_orphans || spool->unfinished();
   }
   void set_health(bool ok, const std::string& reason, bool spooling);
+  // Opened while the database was unreachable (Connect::kWhenReachable):
+  // spooling from the first event, reconnecting every retry_ms.
+  void start_down(const std::string& why) {
+    db_down = true;
+    next_try = Steady::now();
+    set_health(false, "the database failed: " + why + "; events are spooled in " + spool->dir(),
+               true);
+  }
   Result<bool> read(const std::string& sql, const std::vector<Value>& params,
                     const std::function<void(const Row&)>& row) const;
 };
@@ -417,16 +425,32 @@ Result<std::unique_ptr<PgEvents>> PgEvents::open(Options options) {
   options.round_trip_ms = std::max<std::int64_t>(options.round_trip_ms, 1);
   options.wait_budget_ms = std::max<std::int64_t>(options.wait_budget_ms, 1);
   auto impl = std::make_unique<Impl>();
+  std::string down;  // why the database cannot be had now (Connect::kWhenReachable)
   auto conn = PgConnection::connect(options.path);
-  if (!conn) return conn.failure();
-  impl->db = std::move(conn).value();
-  if (auto r = ensure_pg_schema(*impl->db); !r) return r.failure();
+  if (conn) {
+    impl->db = std::move(conn).value();
+    if (auto r = ensure_pg_schema(*impl->db); !r) {
+      if (options.connect == Connect::kNow || r.code() != Errc::kUnavailable) return r.failure();
+      down = r.error();
+      impl->db->drop();
+      impl->db->check_schema_on_connect();
+    }
+  } else {
+    if (options.connect == Connect::kNow || conn.code() != Errc::kUnavailable) {
+      return conn.failure();
+    }
+    down = conn.error();
+    auto later = PgConnection::later(options.path);
+    if (!later) return later.failure();
+    impl->db = std::move(later).value();
+  }
   if (!options.spool_dir.empty()) {
     auto spool = EventSpool::open(options.spool_dir);
     if (!spool) return spool.failure();
     impl->spool = std::move(spool).value();
   }
   impl->options = std::move(options);
+  if (!down.empty() && impl->spool) impl->start_down(down);
   Impl* p = impl.get();
   impl->writer = std::thread([p] { p->run(); });
   return std::make_unique<PgEvents>(std::move(impl));

@@ -11,6 +11,16 @@
 
 namespace trackrelay::store {
 
+// What a store object's open() does when a PostgreSQL server cannot be
+// reached now (Errc::kUnavailable: refused, timed out, a name that does not
+// resolve). kNow: the error (one-shot commands such as `keys` and `events`
+// fail at once). kWhenReachable (`serve` only): it opens anyway, and its
+// first statement after the server answers connects and brings or checks the
+// schema; until then statements fail with kUnavailable, as during an outage
+// of a running node. Wrong credentials, a missing database or a schema newer
+// than this binary are errors either way. SQLite ignores it.
+enum class Connect { kNow, kWhenReachable };
+
 // Whether `store` names a PostgreSQL database rather than an SQLite file.
 bool is_database_uri(std::string_view store);
 

@@ -10,6 +10,8 @@
 #include <cstdlib>
 #include <utility>
 
+#include "base/log.h"
+
 namespace trackrelay::store::internal {
 namespace {
 
@@ -260,6 +262,29 @@ Result<bool> check_uri(std::string_view uri) {
   return Error{"invalid PostgreSQL URI " + without_password(uri) + ": " + msg, Errc::kInvalid};
 }
 
+Errc connect_code(const pg_conn* conn) {
+  if (conn == nullptr) return Errc::kUnavailable;
+  if (PQconnectionNeedsPassword(conn) != 0) return Errc::kFailed;  // none in the URI or .pgpass
+  const std::string_view msg = PQerrorMessage(conn);
+  // The server's refusals (SQLSTATE classes 28, 3D, 42501); everything else
+  // (transport errors, 57P03 starting up / shutting down, 53300 too many
+  // connections) is worth a retry.
+  for (const char* refusal :
+       {"password authentication failed", "authentication failed for user", "no pg_hba.conf entry",
+        "does not exist", "permission denied", "no password supplied", "not permitted to log in",
+        "server does not support SSL", "certificate"}) {
+    if (msg.find(refusal) != std::string_view::npos) return Errc::kFailed;
+  }
+  return Errc::kUnavailable;
+}
+
+Result<std::unique_ptr<PgConnection>> PgConnection::later(const std::string& uri) {
+  if (auto ok = check_uri(uri); !ok) return ok.failure();
+  auto conn = std::make_unique<PgConnection>(Key{}, nullptr, uri, redacted_uri(uri));
+  conn->check_schema_on_connect();
+  return conn;
+}
+
 Result<std::unique_ptr<PgConnection>> PgConnection::connect(const std::string& uri) {
   if (auto ok = check_uri(uri); !ok) return ok.failure();
   std::string name = redacted_uri(uri);
@@ -269,7 +294,7 @@ Result<std::unique_ptr<PgConnection>> PgConnection::connect(const std::string& u
   if (PQstatus(conn.get()) != CONNECTION_OK) {
     return Error{
         "cannot connect to " + name + ": " + scrubbed(trimmed(PQerrorMessage(conn.get())), uri),
-        Errc::kUnavailable};
+        connect_code(conn.get())};
   }
   PQsetNoticeProcessor(conn.get(), ignore_notice, nullptr);
   return std::make_unique<PgConnection>(Key{}, std::move(conn), uri, std::move(name));
@@ -293,7 +318,7 @@ bool PgConnection::read_goodbye() {
 
 Result<bool> PgConnection::ensure_connected() {
   if (PQstatus(conn_.get()) == CONNECTION_OK && !in_transaction_) read_goodbye();
-  if (PQstatus(conn_.get()) == CONNECTION_OK) return true;
+  if (PQstatus(conn_.get()) == CONNECTION_OK) return schema_pending_ ? connected(nullptr) : true;
   if (in_transaction_) {
     return Error{name_ + ": connection lost inside a transaction", Errc::kUnavailable};
   }
@@ -305,11 +330,39 @@ Result<bool> PgConnection::ensure_connected() {
     PQreset(conn_.get());
   }
   if (PQstatus(conn_.get()) != CONNECTION_OK) {
-    return Error{"cannot connect to " + name_ + ": " + trimmed(PQerrorMessage(conn_.get())),
-                 Errc::kUnavailable};
+    return refused(Error{"cannot connect to " + name_ + ": " + trimmed(PQerrorMessage(conn_.get())),
+                         connect_code(conn_.get())});
   }
   PQsetNoticeProcessor(conn_.get(), ignore_notice, nullptr);
-  return true;
+  return connected(nullptr);
+}
+
+// See "Connecting later" in pg.h. The flag is cleared first: the check's own
+// statements come back through ensure_connected().
+Result<bool> PgConnection::connected(const std::chrono::milliseconds* timeout) {
+  if (!schema_pending_) return true;
+  schema_pending_ = false;
+  auto r = timeout != nullptr ? ensure_pg_schema_within(*this, *timeout) : ensure_pg_schema(*this);
+  if (r) {
+    if (lazy_) log::info("store", name_ + " answers; schema checked");
+    reported_.clear();
+    return true;
+  }
+  schema_pending_ = true;
+  drop();  // the next statement connects and checks again
+  return refused(Error{r.error(), r.code()});
+}
+
+// A refusal (not kUnavailable) on a connection opened by later() is logged
+// loudly, once per message: nobody else may be looking.
+Error PgConnection::refused(Error e) {
+  if (lazy_ && e.code != Errc::kUnavailable && e.message != reported_) {
+    reported_ = e.message;
+    log::error("store", e.message +
+                            " — this node keeps serving as if the database were down until this "
+                            "is fixed");
+  }
+  return e;
 }
 
 Result<bool> PgConnection::exec(std::string_view sql) {
@@ -351,8 +404,10 @@ Result<bool> PgConnection::rollback() {
 }
 
 Result<bool> PgConnection::ensure_connected(std::chrono::milliseconds timeout) {
-  if (PQstatus(conn_.get()) == CONNECTION_OK && read_goodbye()) return true;
-  return connect_within(timeout);
+  if (PQstatus(conn_.get()) != CONNECTION_OK || !read_goodbye()) {
+    if (auto r = connect_within(timeout); !r) return r;
+  }
+  return connected(&timeout);
 }
 
 // A new session without blocking: PQconnectStartParams, then PQconnectPoll
@@ -376,9 +431,9 @@ Result<bool> PgConnection::connect_within(std::chrono::milliseconds timeout) {
   }
   if (st != PGRES_POLLING_OK || PQstatus(conn_.get()) != CONNECTION_OK) {
     Error e{"cannot connect to " + name_ + ": " + trimmed(PQerrorMessage(conn_.get())),
-            Errc::kUnavailable};
+            connect_code(conn_.get())};
     drop();
-    return e;
+    return refused(std::move(e));
   }
   PQsetNoticeProcessor(conn_.get(), ignore_notice, nullptr);
   return true;

@@ -19,8 +19,26 @@
 // blocking (PQsendQueryParams, PQflush, PQconsumeInput/PQisBusy, poll() on
 // PQsocket); past the timeout the session is dropped (PQfinish: whether a
 // statement in flight ran is unknown, so what is written that way must be
-// idempotent) and the error is Errc::kUnavailable. May call: base/,
-// store/db.h, libpq.
+// idempotent) and the error is Errc::kUnavailable.
+//
+// Why a connection failed: kUnavailable when the server or the network
+// cannot be had now (refused, timed out, no route, a name that does not
+// resolve, the server starting or shutting down, too many clients); kFailed
+// when the server answered and refused this configuration (wrong password or
+// user, no pg_hba.conf entry, a missing database, no permission): that needs
+// an operator, not a retry. libpq reports these as text only; connect_code()
+// reads it (English; an unknown message counts as unavailable).
+//
+// Connecting later (`serve` started while the database is unreachable,
+// store::Connect::kWhenReachable): later() makes a connection that is not up
+// yet; its first statement (or ensure_connected()) after the server answers
+// connects and brings or checks the schema (ensure_pg_schema; once, unless it
+// fails), so nothing runs on a database of another version. Until then every
+// statement fails as on a lost connection. A refusal found then (wrong
+// password, a newer schema) is logged once per message, loudly, and every
+// statement keeps failing with it: the node keeps serving as if the database
+// were down (the tracker's /healthz says why). May call: base/, store/db.h,
+// libpq.
 #pragma once
 
 #include <chrono>
@@ -63,6 +81,9 @@ class PgConnection final : public Connection {
   // Connects to `uri` (libpq connection URI; a password may also come from
   // PGPASSFILE or ~/.pgpass). Does not touch the schema (ensure_pg_schema).
   static Result<std::unique_ptr<PgConnection>> connect(const std::string& uri);
+  // A connection to `uri` that connects (and checks the schema) at its first
+  // use: see "Connecting later" above. Only an invalid URI is an error.
+  static Result<std::unique_ptr<PgConnection>> later(const std::string& uri);
   struct Closer {
     void operator()(pg_conn* c) const;
   };
@@ -119,8 +140,18 @@ class PgConnection final : public Connection {
   // Closes the session now (the server rolls back what it had not
   // committed); the next ensure_connected() opens a new one.
   void drop();
+  // The schema is brought or checked at the next connect (later(), or a
+  // connect whose schema check could not finish).
+  void check_schema_on_connect() {
+    schema_pending_ = true;
+    lazy_ = true;
+  }
 
  private:
+  // After a connect: the schema check, when pending (`timeout`: the
+  // writer's bounded read first, else ensure_pg_schema).
+  Result<bool> connected(const std::chrono::milliseconds* timeout);
+  Error refused(Error e);
   Result<bool> begin(const char* sql);
   bool read_goodbye();
   Result<bool> connect_within(std::chrono::milliseconds timeout);
@@ -129,11 +160,21 @@ class PgConnection final : public Connection {
   std::string uri_;  // to reconnect without blocking (holds the password, if any)
   std::string name_;
   bool in_transaction_ = false;
+  bool schema_pending_ = false;  // check_schema_on_connect()
+  bool lazy_ = false;            // opened by later(): refusals are logged here
+  std::string reported_;         // the refusal logged last
 };
+
+// Why the connection attempt on `conn` failed (see "Why a connection failed"
+// above): Errc::kUnavailable or Errc::kFailed.
+Errc connect_code(const pg_conn* conn);
 
 // Creates or migrates the PostgreSQL schema (store/schema_pg.cc) to this
 // version, inside one transaction holding an advisory lock so processes
 // starting together do not race; refuses a newer or a foreign database.
 Result<bool> ensure_pg_schema(PgConnection& conn);
+// The same, for a session with deadlines: reads the version within
+// `timeout` and stops there when it is this one's; otherwise ensure_pg_schema.
+Result<bool> ensure_pg_schema_within(PgConnection& conn, std::chrono::milliseconds timeout);
 
 }  // namespace trackrelay::store::internal

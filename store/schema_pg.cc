@@ -7,6 +7,9 @@
 // trackrelay_schema. A database is created straight at version 8 (the first
 // PostgreSQL release); a later migration adds a step to kSteps.
 // May call: base/, store/pg.h, libpq (through pg.h).
+#include <libpq-fe.h>
+
+#include <cstdlib>
 #include <string>
 
 #include "store/event_store.h"  // kSchemaVersion
@@ -192,7 +195,7 @@ Result<std::int64_t> read_version(PgConnection& conn) {
   Query exists(conn,
                "SELECT (to_regclass('trackrelay_schema') IS NOT NULL)::int, "
                "(to_regclass('events') IS NOT NULL)::int");
-  if (!exists.step()) return Error{exists.failed() ? exists.error() : "no row"};
+  if (!exists.step()) return Error{exists.failed() ? exists.error() : "no row", exists.code()};
   if (exists.i64(0) == 0) {
     if (exists.i64(1) != 0) {
       return Error{conn.name() +
@@ -201,7 +204,7 @@ Result<std::int64_t> read_version(PgConnection& conn) {
     return 0;
   }
   Query v(conn, "SELECT version FROM trackrelay_schema");
-  if (!v.step()) return Error{v.failed() ? v.error() : "trackrelay_schema has no row"};
+  if (!v.step()) return Error{v.failed() ? v.error() : "trackrelay_schema has no row", v.code()};
   return v.i64(0);
 }
 
@@ -226,7 +229,8 @@ Result<bool> migrate(PgConnection& conn) {
       if (sql == nullptr) continue;
       if (auto r = conn.exec(sql); !r) {
         return Error{"cannot migrate " + conn.name() + " to schema version " +
-                     std::to_string(step.to) + ": " + r.error()};
+                     std::to_string(step.to) + ": " + r.error(),
+                     r.code()};
       }
     }
     Query set(conn, "UPDATE trackrelay_schema SET version = ?", {std::int64_t{step.to}});
@@ -246,6 +250,18 @@ Result<bool> ensure_pg_schema(PgConnection& conn) {
     return done;
   }
   return true;
+}
+
+// The writer's check (store/event_store_pg.h): one read within `timeout`;
+// the migration, rare, is ensure_pg_schema's (blocking statements).
+Result<bool> ensure_pg_schema_within(PgConnection& conn, std::chrono::milliseconds timeout) {
+  auto r = conn.run_until("SELECT version FROM trackrelay_schema", {}, timeout);
+  if (!r && r.code() == Errc::kUnavailable) return r.failure();
+  if (r && PQntuples(r->get()) == 1 &&
+      std::strtoll(PQgetvalue(r->get(), 0, 0), nullptr, 10) == kSchemaVersion) {
+    return true;
+  }
+  return ensure_pg_schema(conn);  // missing, older or newer: says which, or migrates
 }
 
 }  // namespace trackrelay::store::internal

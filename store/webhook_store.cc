@@ -102,8 +102,9 @@ struct WebhookStore::Impl {
 WebhookStore::WebhookStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 WebhookStore::~WebhookStore() = default;
 
-Result<std::unique_ptr<WebhookStore>> WebhookStore::open(const std::string& path, bool create) {
-  auto db = internal::open_connection(path, create);
+Result<std::unique_ptr<WebhookStore>> WebhookStore::open(const std::string& path, bool create,
+                                                  Connect connect) {
+  auto db = internal::open_connection(path, create, connect);
   if (!db) return db.failure();
   auto impl = std::make_unique<Impl>();
   impl->db = std::move(db).value();

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "store/location.h"
 
 namespace trackrelay::store {
 
@@ -88,7 +89,9 @@ struct QueueStats {
 
 class WebhookStore {
  public:
-  static Result<std::unique_ptr<WebhookStore>> open(const std::string& path, bool create = true);
+  // `connect`: what an unreachable PostgreSQL server means (store/location.h).
+  static Result<std::unique_ptr<WebhookStore>> open(const std::string& path, bool create = true,
+                                          Connect connect = Connect::kNow);
   ~WebhookStore();
   WebhookStore(const WebhookStore&) = delete;
   WebhookStore& operator=(const WebhookStore&) = delete;
