@@ -428,9 +428,10 @@ Manager::~Manager() {
 
 Result<bool> Manager::start() {
   const std::string path = impl_->snapshot.current()->store;
-  auto d = store::DomainStore::open(path, true);
+  // `serve` only: PostgreSQL unreachable now pauses issuance until it answers.
+  auto d = store::DomainStore::open(path, true, store::Connect::kWhenReachable);
   if (!d) return Error{"store: " + d.error()};
-  auto c = store::CertStore::open(path, true);
+  auto c = store::CertStore::open(path, true, store::Connect::kWhenReachable);
   if (!c) return Error{"store: " + c.error()};
   impl_->domains = std::move(d).value();
   impl_->certs = std::move(c).value();

@@ -11,6 +11,7 @@
 #include <boost/beast/http.hpp>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <set>
 
 #include "api/dashboard.h"
@@ -23,6 +24,7 @@
 #include "store/cluster.h"
 #include "store/domain_store.h"
 #include "store/event_store.h"
+#include "store/last_known.h"
 #include "store/location.h"
 #include "store/webhook_store.h"
 
@@ -83,6 +85,11 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
   asio::steady_timer reverify_timer{ioc};
   std::int64_t version = -1;    // the snapshot's change counter (loader, or start())
   std::set<std::string> noted;  // notes already logged (loader, or start())
+  // The domains the snapshot was built from last (loader, or start()), and
+  // their copy on disk for a start while PostgreSQL is unreachable.
+  std::optional<store::DomainsSnapshot> last_domains;
+  std::unique_ptr<store::LastKnown> last_known;
+  bool read_last_known = false;  // the disk copy is read once, at most
   // PostgreSQL only (store/cluster.h): other nodes' changes wake refresh()
   // at once; one node at a time re-verifies (used on `verifier` only).
   std::unique_ptr<store::ChangeListener> listener;
@@ -102,6 +109,8 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
   // always); refresh() hands the work to `loader`, load() does it.
   void refresh(bool force);
   std::shared_ptr<const conf::Config> load(bool force);
+  std::shared_ptr<const conf::Config> without_store(bool force);
+  std::shared_ptr<const conf::Config> build(const store::DomainsSnapshot& domains);
   void install(std::shared_ptr<const conf::Config> config);
   void schedule_poll();
   void listen_for_changes(const std::string& store);
@@ -124,19 +133,47 @@ std::shared_ptr<const conf::Config> Service::Impl::load(bool force) {
   auto v = domains->version();
   if (!v) {
     log::error("api", "store: " + v.error());
-    return nullptr;
+    return without_store(force);
   }
   if (!force && *v == version) return nullptr;
   auto snap = domains->load();
   if (!snap) {
     log::error("api", "store: " + snap.error());
-    return nullptr;
+    return without_store(force);
   }
-  Effective e = build_effective(*file_config(), *snap);
+  if (auto saved = last_known->save_domains(*snap); !saved) {
+    log::warning("api", "last-known snapshot: " + saved.error());
+  }
+  version = snap->version;
+  last_domains = std::move(snap).value();
+  return build(*last_domains);
+}
+
+// The store failed. A file reload (`force`) still takes effect, with the
+// domains used last; before any load succeeded (a start while PostgreSQL is
+// unreachable) they are the last-known ones on disk, when there are any, and
+// otherwise the file's alone stay. `version` stays, so the first load that
+// succeeds replaces them.
+std::shared_ptr<const conf::Config> Service::Impl::without_store(bool force) {
+  if (!last_domains && !read_last_known) {
+    read_last_known = true;
+    last_domains = last_known->load_domains();
+    if (!last_domains) return nullptr;
+    log::warning("api", "store unreachable: serving the last-known domains from " +
+                            last_known->domains_file() + " (change counter " +
+                            std::to_string(last_domains->version) +
+                            ") until the store answers");
+    force = true;
+  }
+  if (!force || !last_domains) return nullptr;
+  return build(*last_domains);
+}
+
+std::shared_ptr<const conf::Config> Service::Impl::build(const store::DomainsSnapshot& domains) {
+  Effective e = build_effective(*file_config(), domains);
   for (const std::string& note : e.notes) {
     if (noted.insert(note).second) log::warning("domains", note);
   }
-  version = snap->version;
   return std::move(e.config);
 }
 
@@ -301,7 +338,12 @@ Result<bool> Service::start() {
   // dns.resolvers and dashboard.admin_password_hash were checked when the
   // configuration was loaded (conf/validate.cc), like every other key.
   store::make_store_directory(cfg->store);
-  auto opened = store::DomainStore::open(cfg->store, true);
+  // PostgreSQL unreachable: every store opens anyway and connects when it
+  // answers (store/location.h); the last-known domains stand in meanwhile.
+  constexpr auto kLater = store::Connect::kWhenReachable;
+  s.last_known = std::make_unique<store::LastKnown>(
+      store::is_database_uri(cfg->store) ? cfg->store_spool : std::string());
+  auto opened = store::DomainStore::open(cfg->store, true, kLater);
   if (!opened) return Error{"store: " + opened.error()};
   s.domains = std::move(opened).value();
   if (auto config = s.load(true)) s.install(std::move(config));  // before any listener
@@ -311,13 +353,14 @@ Result<bool> Service::start() {
   if (cfg->api.listen.empty()) return true;
   store::Options options;
   options.path = cfg->store;
+  options.connect = kLater;
   auto events = store::EventStore::open(std::move(options));
   if (!events) return Error{"store: " + events.error()};
   s.events = std::move(events).value();
-  auto certificates = store::CertStore::open(cfg->store, true);
+  auto certificates = store::CertStore::open(cfg->store, true, kLater);
   if (!certificates) return Error{"store: " + certificates.error()};
   s.certificates = std::move(certificates).value();
-  auto webhooks = store::WebhookStore::open(cfg->store, false);
+  auto webhooks = store::WebhookStore::open(cfg->store, false, kLater);
   if (!webhooks) return Error{"store: " + webhooks.error()};
   s.webhooks = std::move(webhooks).value();
   RouterOptions ro;

@@ -36,7 +36,8 @@ class StoreAccounts final : public relay::Accounts {
 }  // namespace
 
 Result<std::shared_ptr<relay::Accounts>> open_relay_accounts(const std::string& path) {
-  auto s = store::DomainStore::open(path, false);
+  // `serve` only: a database unreachable now is checked at the first key.
+  auto s = store::DomainStore::open(path, false, store::Connect::kWhenReachable);
   if (!s) return s.failure();
   return std::shared_ptr<relay::Accounts>(std::make_shared<StoreAccounts>(std::move(*s)));
 }

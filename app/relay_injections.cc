@@ -58,8 +58,11 @@ Result<std::shared_ptr<relay::Injections>> open_relay_injections(const std::stri
   options.path = path;
   options.spool_dir = spool_dir;
   options.create = false;
+  // With a spool, a database unreachable at start is an outage like any
+  // other (injections spooled); without one it is the error.
+  if (!spool_dir.empty()) options.connect = store::Connect::kWhenReachable;
   auto s = store::EventStore::open(std::move(options));
-  if (!s) return Error{s.error()};
+  if (!s) return s.failure();
   return std::shared_ptr<relay::Injections>(std::make_shared<StoreInjections>(std::move(*s)));
 }
 

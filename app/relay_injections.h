@@ -13,7 +13,9 @@ namespace trackrelay::app {
 
 // Opens its own EventStore (writer thread, group commit) on the store file
 // `path`. The error names the file.
-// `spool_dir` (store_spool): where injections wait while PostgreSQL is away.
+// `spool_dir` (store_spool): where injections wait while PostgreSQL is away;
+// with one, a database unreachable now is no error (they are spooled until it
+// answers), without one it is (Errc::kUnavailable).
 Result<std::shared_ptr<relay::Injections>> open_relay_injections(const std::string& path,
                                                                  const std::string& spool_dir = "");
 

@@ -39,6 +39,10 @@ namespace trackrelay::app {
 namespace {
 
 constexpr std::chrono::seconds kStopGrace{30};
+// Why a node without a spool cannot start while PostgreSQL is unreachable.
+constexpr const char* kNeedsSpool =
+    "set store_spool so that serve can start while the database is unreachable (its events "
+    "then wait there)";
 
 // The listeners besides the API, each present when the configuration enables it.
 struct Servers {
@@ -86,6 +90,8 @@ Result<bool> start_relay(boost::asio::io_context& ioc, conf::Snapshot& snapshot,
           open_relay_injections(snapshot.current()->store, snapshot.current()->store_spool);
       recorder) {
     injections = std::move(*recorder);
+  } else if (recorder.code() == Errc::kUnavailable) {  // PostgreSQL away, no store_spool
+    return Error{"store: " + recorder.error() + "; " + kNeedsSpool};
   } else {
     log::error("relay", "store: " + recorder.error() + "; injection events are not recorded");
   }
@@ -100,7 +106,10 @@ Result<bool> start_track(boost::asio::io_context& ioc, conf::Snapshot& snapshot,
   const auto& track = snapshot.current()->track;
   if (track.listen.empty() && track.tls_listen.empty()) return false;
   servers.track.emplace(ioc, snapshot, metrics);
-  if (auto r = servers.track->start(); !r) return Error{r.error()};
+  if (auto r = servers.track->start(); !r) {
+    if (r.code() == Errc::kUnavailable) return Error{r.error() + "; " + kNeedsSpool};
+    return Error{r.error()};
+  }
   return true;
 }
 

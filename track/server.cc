@@ -19,6 +19,7 @@
 #include "net/http_server.h"
 #include "store/cert_store.h"
 #include "store/event_store.h"
+#include "store/last_known.h"
 #include "store/location.h"
 #include "track/certificate_expiry.h"
 #include "track/classify.h"
@@ -71,6 +72,9 @@ struct Server::Impl {
   std::shared_ptr<CommitWait> commit_wait;
   std::unique_ptr<store::EventStore> store;
   std::unique_ptr<store::CertStore> cert_store;  // ACME challenges, store certificates
+  // The live store certificates as last read, on disk for a start while
+  // PostgreSQL is unreachable (store/last_known.h; store_spool).
+  std::unique_ptr<store::LastKnown> last_known;
   std::unique_ptr<HttpServer> http;
   metrics::Instruments* metrics = nullptr;  // null: not measured
   std::shared_ptr<const Rules> rules;       // who clicked (track/classify.h)
@@ -116,7 +120,7 @@ HttpResponse Server::Impl::acme_challenge(std::string_view token) {
 // The live store certificates plus the file's: served from the next handshake on.
 void Server::Impl::rebuild_certificates() {
   if (!certs || !cert_store) return;
-  auto rows = cert_store->certificates();
+  auto rows = store::certificates_or_last_known(*cert_store, *last_known);
   if (!rows) {
     log::error("track", "store certificates: " + rows.error() + "; the ones in use stay");
     return;
@@ -236,16 +240,22 @@ Result<bool> Server::start() {
     report_certificate_expiry(cfg->track.certificates, s.metrics);
   }
   store::make_store_directory(cfg->store);
-  auto certs = store::CertStore::open(cfg->store, true);
+  // PostgreSQL unreachable now: the stores connect when it answers; the
+  // certificates come from the last-known snapshot meanwhile, and events are
+  // spooled (store_spool; without one, the error: see app/serve.cc).
+  const bool pg = store::is_database_uri(cfg->store);
+  s.last_known = std::make_unique<store::LastKnown>(pg ? cfg->store_spool : std::string());
+  auto certs = store::CertStore::open(cfg->store, true, store::Connect::kWhenReachable);
   if (!certs) return Error{"store: " + certs.error()};
   s.cert_store = std::move(certs).value();
   s.rebuild_certificates();
   store::Options options;
   options.path = cfg->store;
   options.spool_dir = cfg->store_spool;  // PostgreSQL only
+  if (!options.spool_dir.empty()) options.connect = store::Connect::kWhenReachable;
   if (s.metrics) options.commit_seconds = &s.metrics->store_commit_seconds();
   auto opened = store::EventStore::open(std::move(options));
-  if (!opened) return Error{"store: " + opened.error()};
+  if (!opened) return Error{"store: " + opened.error(), pg ? opened.code() : Errc::kFailed};
   s.store = std::move(opened).value();
   s.commit_wait = std::make_shared<CommitWait>(s.ioc, *s.store, kMaxCommitWait);
   s.http = std::make_unique<HttpServer>(

@@ -321,12 +321,15 @@ Dispatcher::~Dispatcher() {
 Result<std::unique_ptr<Dispatcher>> Dispatcher::start(DispatcherOptions options) {
   auto impl = std::make_unique<Impl>();
   impl->o = std::move(options);
-  auto hooks = store::WebhookStore::open(impl->o.store_path, false);
+  // `serve` only: PostgreSQL unreachable now pauses dispatch until it answers.
+  auto hooks =
+      store::WebhookStore::open(impl->o.store_path, false, store::Connect::kWhenReachable);
   if (!hooks) return Error{hooks.error()};
   impl->hooks = std::move(hooks).value();
   store::Options eo;
   eo.path = impl->o.store_path;
   eo.create = false;
+  eo.connect = store::Connect::kWhenReachable;
   auto events = store::EventStore::open(std::move(eo));
   if (!events) return Error{events.error()};
   impl->events = std::move(events).value();
