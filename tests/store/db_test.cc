@@ -3,7 +3,9 @@
 // once do not race), values round-trip (bytes with NUL, NULL, the int64
 // range), changes(), RETURNING, ON CONFLICT, rollback; PostgreSQL's
 // placeholder numbering, errors that never show the password, an unreachable
-// server as Errc::kUnavailable, and a newer schema refused.
+// server as Errc::kUnavailable, and a newer schema refused; connections
+// opened while the server is unreachable (store::Connect::kWhenReachable)
+// that check the schema at first use, and refusals that are not outages.
 #include "store/db.h"
 
 #include <gtest/gtest.h>
@@ -193,6 +195,58 @@ TEST(Postgres, RefusesANewerSchema) {
   ASSERT_FALSE(again.ok());
   EXPECT_NE(again.error().find("newer than this trackrelay understands"), std::string::npos)
       << again.error();
+}
+
+// store::Connect::kWhenReachable (`serve`): only an unreachable server is
+// opened anyway; a server that answers and refuses is the error either way.
+TEST(Postgres, OpensLaterOnlyWhenTheServerIsUnreachable) {
+  const std::string away = "postgresql://alice:s3cret@127.0.0.1:1/db1";
+  auto now = internal::open_connection(away, true);
+  ASSERT_FALSE(now.ok());
+  EXPECT_EQ(now.code(), Errc::kUnavailable);
+  auto later = internal::open_connection(away, true, Connect::kWhenReachable);
+  ASSERT_TRUE(later.ok()) << later.error();
+  Query q(**later, "SELECT 1");
+  EXPECT_FALSE(q.step());
+  EXPECT_EQ(q.code(), Errc::kUnavailable) << q.error();
+  EXPECT_EQ(q.error().find("s3cret"), std::string::npos) << q.error();
+
+  const std::string& server = testing::pg_server_uri();
+  ASSERT_FALSE(server.empty());
+  const std::string base = server.substr(0, server.rfind('/') + 1);  // …@127.0.0.1:port/
+  for (const std::string& refused :
+       {base + "no_such_database_here",
+        "postgresql://nobody_here@" + base.substr(base.find('@') + 1) + "postgres"}) {
+    auto c = internal::open_connection(refused, true, Connect::kWhenReachable);
+    ASSERT_FALSE(c.ok()) << refused;
+    EXPECT_EQ(c.code(), Errc::kFailed) << c.error();
+    EXPECT_NE(c.error().find("does not exist"), std::string::npos) << c.error();
+  }
+}
+
+// A connection opened later brings the schema at its first statement, and
+// a schema it must refuse fails every statement (never kUnavailable).
+TEST(Postgres, AConnectionOpenedLaterChecksTheSchemaAtFirstUse) {
+  TempDir dir;
+  const std::string uri = fresh_store(Backend::kPostgres, dir);
+  ASSERT_FALSE(uri.empty());
+  auto c = internal::PgConnection::later(uri);
+  ASSERT_TRUE(c.ok()) << c.error();
+  Query v(**c, "SELECT version FROM trackrelay_schema");
+  ASSERT_TRUE(v.step()) << v.error();
+  EXPECT_EQ(v.i64(0), kSchemaVersion);
+  ASSERT_TRUE((*c)->exec("UPDATE trackrelay_schema SET version = 99").ok());
+
+  auto newer = internal::PgConnection::later(uri);
+  ASSERT_TRUE(newer.ok()) << newer.error();
+  for (int i = 0; i < 2; ++i) {
+    Query q(**newer, "SELECT 1");
+    EXPECT_FALSE(q.step());
+    EXPECT_EQ(q.code(), Errc::kFailed) << q.error();
+    EXPECT_NE(q.error().find("newer than this trackrelay understands"), std::string::npos)
+        << q.error();
+  }
+  EXPECT_FALSE((*newer)->ensure_connected(std::chrono::milliseconds(2000)).ok());
 }
 
 TEST(Postgres, RefusesAForeignDatabase) {

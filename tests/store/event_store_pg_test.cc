@@ -125,6 +125,36 @@ TEST(EventStorePg, SpoolsWhileTheDatabaseIsAwayThenShipsEachEventOnce) {
             std::to_string(click(12).timestamp_ms));
 }
 
+// `serve` started while the database is away (Connect::kWhenReachable): the
+// store opens, spools from the first event, and once the database answers
+// creates the schema and ships the spool.
+TEST(EventStorePg, OpenedWhileTheDatabaseIsAwaySpoolsThenShips) {
+  TempDir dir;
+  const std::string uri = testing::pg_database();  // empty: no schema yet
+  const std::string spool = dir.file("spool");
+  Outage outage(uri);
+  outage.begin();
+  Options o;
+  o.path = uri;
+  o.retry_ms = 100;
+  EXPECT_FALSE(EventStore::open(o).ok()) << "kNow: the error";
+  o.spool_dir = spool;
+  o.connect = Connect::kWhenReachable;
+  auto opened = EventStore::open(std::move(o));
+  ASSERT_TRUE(opened.ok()) << opened.error();
+  auto& s = *opened;
+  EXPECT_FALSE(s->health().ok);
+  EXPECT_TRUE(s->health().spooling) << s->health().reason;
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(s->append_and_wait(click(i)).ok());
+  EXPECT_EQ(spool_files(spool), 1u);
+  outage.end();
+  ASSERT_TRUE(eventually([&] { return s->health().ok; })) << s->health().reason;
+  EXPECT_EQ(read_sql(uri, "SELECT count(DISTINCT event_id) FROM events"), "3");
+  EXPECT_EQ(read_sql(uri, "SELECT version FROM trackrelay_schema"),
+            std::to_string(kSchemaVersion));
+  EXPECT_EQ(spool_files(spool), 0u);
+}
+
 TEST(EventStorePg, WithoutASpoolAnUnreachableDatabaseFailsTheAppend) {
   const std::string uri = testing::pg_database();
   auto s = open_pg(uri, "");
