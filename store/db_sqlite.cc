@@ -104,17 +104,11 @@ namespace {
 // PostgreSQL: connected and the schema checked now, or (kWhenReachable, the
 // server unreachable) at the first statement after it answers (store/pg.h).
 Result<std::unique_ptr<Connection>> open_pg(const std::string& store, Connect connect) {
-  auto pg = PgConnection::connect(store);
-  if (!pg) {
-    if (connect == Connect::kNow || pg.code() != Errc::kUnavailable) return pg.failure();
-    auto later = PgConnection::later(store);
-    if (!later) return later.failure();
-    return std::unique_ptr<Connection>(std::move(later).value());
-  }
-  if (auto r = ensure_pg_schema(**pg); !r) {
-    if (connect == Connect::kNow || r.code() != Errc::kUnavailable) return r.failure();
-    (*pg)->drop();  // lost during the check: checked again at the next connect
-    (*pg)->check_schema_on_connect();
+  auto pg = connect == Connect::kNow ? PgConnection::connect(store)
+                                     : PgConnection::open_when_reachable(store, kOpenTimeout);
+  if (!pg) return pg.failure();
+  if (connect == Connect::kNow) {
+    if (auto r = ensure_pg_schema(**pg); !r) return r.failure();
   }
   return std::unique_ptr<Connection>(std::move(pg).value());
 }

@@ -425,24 +425,13 @@ Result<std::unique_ptr<PgEvents>> PgEvents::open(Options options) {
   options.round_trip_ms = std::max<std::int64_t>(options.round_trip_ms, 1);
   options.wait_budget_ms = std::max<std::int64_t>(options.wait_budget_ms, 1);
   auto impl = std::make_unique<Impl>();
-  std::string down;  // why the database cannot be had now (Connect::kWhenReachable)
-  auto conn = PgConnection::connect(options.path);
-  if (conn) {
-    impl->db = std::move(conn).value();
-    if (auto r = ensure_pg_schema(*impl->db); !r) {
-      if (options.connect == Connect::kNow || r.code() != Errc::kUnavailable) return r.failure();
-      down = r.error();
-      impl->db->drop();
-      impl->db->check_schema_on_connect();
-    }
-  } else {
-    if (options.connect == Connect::kNow || conn.code() != Errc::kUnavailable) {
-      return conn.failure();
-    }
-    down = conn.error();
-    auto later = PgConnection::later(options.path);
-    if (!later) return later.failure();
-    impl->db = std::move(later).value();
+  const bool now = options.connect == Connect::kNow;
+  auto conn = now ? PgConnection::connect(options.path)
+                  : PgConnection::open_when_reachable(options.path, kOpenTimeout);
+  if (!conn) return conn.failure();
+  impl->db = std::move(conn).value();
+  if (now) {
+    if (auto r = ensure_pg_schema(*impl->db); !r) return r.failure();
   }
   if (!options.spool_dir.empty()) {
     auto spool = EventSpool::open(options.spool_dir);
@@ -450,7 +439,10 @@ Result<std::unique_ptr<PgEvents>> PgEvents::open(Options options) {
     impl->spool = std::move(spool).value();
   }
   impl->options = std::move(options);
-  if (!down.empty() && impl->spool) impl->start_down(down);
+  // Unreachable (Connect::kWhenReachable): spooling from the first event.
+  if (impl->db->handle() == nullptr && impl->spool) {
+    impl->start_down("cannot connect to " + impl->db->name() + " (not reached since the start)");
+  }
   Impl* p = impl.get();
   impl->writer = std::thread([p] { p->run(); });
   return std::make_unique<PgEvents>(std::move(impl));

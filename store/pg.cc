@@ -285,6 +285,28 @@ Result<std::unique_ptr<PgConnection>> PgConnection::later(const std::string& uri
   return conn;
 }
 
+Result<std::unique_ptr<PgConnection>> PgConnection::open_when_reachable(
+    const std::string& uri, std::chrono::milliseconds timeout) {
+  auto c = later(uri);
+  if (!c) return c;
+  PgConnection& conn = **c;
+  // Checked here: a refusal now is the caller's error, not a log line.
+  conn.lazy_ = false;
+  conn.schema_pending_ = false;
+  if (auto up = conn.connect_within(timeout); !up) {
+    if (up.code() != Errc::kUnavailable) return up.failure();
+    conn.check_schema_on_connect();
+    return c;
+  }
+  if (auto r = ensure_pg_schema(conn); !r) {
+    if (r.code() != Errc::kUnavailable) return r.failure();
+    conn.drop();
+  }
+  conn.lazy_ = true;
+  conn.schema_pending_ = conn.handle() == nullptr;
+  return c;
+}
+
 Result<std::unique_ptr<PgConnection>> PgConnection::connect(const std::string& uri) {
   if (auto ok = check_uri(uri); !ok) return ok.failure();
   std::string name = redacted_uri(uri);

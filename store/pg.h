@@ -84,6 +84,13 @@ class PgConnection final : public Connection {
   // A connection to `uri` that connects (and checks the schema) at its first
   // use: see "Connecting later" above. Only an invalid URI is an error.
   static Result<std::unique_ptr<PgConnection>> later(const std::string& uri);
+  // store::Connect::kWhenReachable at open: connects within `timeout` (a
+  // server that does not answer at all costs a start this much per store,
+  // not libpq's connect_timeout) and brings the schema; a server that cannot
+  // be reached gives a later() connection, a refusal is the error. Whether
+  // it is up: handle() != nullptr.
+  static Result<std::unique_ptr<PgConnection>> open_when_reachable(
+      const std::string& uri, std::chrono::milliseconds timeout);
   struct Closer {
     void operator()(pg_conn* c) const;
   };
@@ -164,6 +171,12 @@ class PgConnection final : public Connection {
   bool lazy_ = false;            // opened by later(): refusals are logged here
   std::string reported_;         // the refusal logged last
 };
+
+// How long an open with store::Connect::kWhenReachable waits for the server
+// (PgConnection::open_when_reachable): a start with N stores against a
+// server that drops packets costs about N times this, not N times libpq's
+// 5 s connect_timeout; a server slower than this is connected at first use.
+inline constexpr std::chrono::milliseconds kOpenTimeout{2000};
 
 // Why the connection attempt on `conn` failed (see "Why a connection failed"
 // above): Errc::kUnavailable or Errc::kFailed.

@@ -19,7 +19,11 @@ Proves:
   2. a first start ever (no last-known snapshot) with PostgreSQL down still
      starts and serves the configuration file's domains;
   3. a wrong password, an unknown user or a missing database stop `serve` at
-     once with a clear error (misconfiguration, not an outage).
+     once with a clear error (misconfiguration, not an outage);
+  4. a node started while PostgreSQL was down whose first connect is refused
+     (a wrong password) says so loudly and keeps serving as if the database
+     were down (/healthz 503, redirects, events spooled); once the password
+     is fixed on the server it heals without a restart.
 
 usage: pgstart_test.py TRACKRELAY
 """
@@ -265,20 +269,55 @@ class PgStart(unittest.TestCase):
         self.assertNotIn("serving", err)
         self.assertNotIn("s3cret", err, "never the password")
 
-    def test_3_misconfiguration_stops_serve_at_once(self):
+    def password_role(self):
+        """Password authentication for the role pwuser (password 'right'; the
+        server trusts the others), owner of database pgstart_pw."""
         self.start_pg()
-        # Password authentication for one role (the server trusts the others).
         hba = os.path.join(self.pg.data, "pg_hba.conf")
         with open(hba) as f:
             rules = f.read()
-        with open(hba, "w") as f:
-            f.write("host all pwuser 127.0.0.1/32 scram-sha-256\n" + rules)
-        self.pg.psql("SELECT pg_reload_conf()")
-        self.pg.psql("DROP ROLE IF EXISTS pwuser; CREATE ROLE pwuser LOGIN PASSWORD 'right'")
+        if "pwuser" not in rules:
+            with open(hba, "w") as f:
+                f.write("host all pwuser 127.0.0.1/32 scram-sha-256\n" + rules)
+            self.pg.psql("SELECT pg_reload_conf()")
+        self.pg.psql('DROP DATABASE IF EXISTS "pgstart_pw" WITH (FORCE)')
+        self.pg.psql("DROP ROLE IF EXISTS pwuser")
+        self.pg.psql("CREATE ROLE pwuser LOGIN PASSWORD 'right'")
+        self.pg.psql('CREATE DATABASE "pgstart_pw" OWNER pwuser STRATEGY FILE_COPY')
+
+    def test_3_misconfiguration_stops_serve_at_once(self):
+        self.password_role()
         base = "postgresql://%%s@127.0.0.1:%d/%%s" % self.port
-        self.refused(base % ("pwuser:s3cret", "pgstart"), r"password authentication failed")
+        self.refused(base % ("pwuser:s3cret", "pgstart_pw"), r"password authentication failed")
         self.refused(base % ("nobody", "pgstart"), r'role "nobody" does not exist')
         self.refused(base % ("trackrelay", "missing"), r'database "missing" does not exist')
+
+    def test_4_a_refusal_found_after_the_start_keeps_the_node_serving_as_down(self):
+        self.password_role()
+        node = Node(self.env, "late", "postgresql://pwuser:s3cret@127.0.0.1:%d/pgstart_pw"
+                    % self.port, self.dns.port)
+        self.pg.stop()
+        try:
+            serve = node.start()
+        finally:
+            self.start_pg()
+        # The first connect after the start is refused: said loudly, served as down.
+        serve.wait_for(r"password authentication failed.*keeps serving as if the database "
+                       r"were down", 10)
+        self.assertEqual(node.healthz()[0], 503)
+        host, path = node.send("https://shop.example/late")
+        self.assertEqual(host, SYSTEM)
+        self.assertEqual(node.click(path, SYSTEM, UA % "late"), (302, "https://shop.example/late"))
+        self.assertNotIn("s3cret", "\n".join(l for l in serve.lines if l))
+        # Fixed on the database's side: the node heals without a restart.
+        self.pg.psql("ALTER ROLE pwuser PASSWORD 's3cret'")
+        deadline = time.monotonic() + 15
+        while node.healthz()[0] != 200 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        self.assertEqual(node.healthz()[0], 200)
+        self.assertEqual(self.pg.psql("SELECT count(*) FROM events WHERE user_agent = '%s'"
+                                      % (UA % "late"), database="pgstart_pw"), "1")
+        node.serve.stop()
 
 
 if __name__ == "__main__":
