@@ -161,8 +161,7 @@ std::shared_ptr<const conf::Config> Service::Impl::without_store(bool force) {
     if (!last_domains) return nullptr;
     log::warning("api", "store unreachable: serving the last-known domains from " +
                             last_known->domains_file() + " (change counter " +
-                            std::to_string(last_domains->version) +
-                            ") until the store answers");
+                            std::to_string(last_domains->version) + ") until the store answers");
     force = true;
   }
   if (!force || !last_domains) return nullptr;

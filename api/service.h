@@ -7,8 +7,10 @@
 // processes' writes within api.store_poll_ms (the store's change counter is
 // polled; on PostgreSQL its NOTIFY wakes the rebuild at once, store/cluster.h),
 // and after a reload of the file — the store is read on a thread of its own,
-// never on the io_context; (2) the API listener (api.listen)
-// on net/http_server, with the router run on worker threads; (3) periodic
+// never on the io_context; on PostgreSQL each load is kept as the last-known
+// snapshot in store_spool (store/last_known.h), which stands in for the
+// store's domains when `serve` starts while the database is unreachable; (2) the API listener
+// (api.listen) on net/http_server, with the router run on worker threads; (3) periodic
 // re-verification (dns.reverify_interval) with flap protection, by one node
 // at a time on PostgreSQL (an advisory lock).
 // May call: api/router, api/effective, store/, dns/, net/http_server,

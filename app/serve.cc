@@ -12,6 +12,10 @@
 // and says why), issues certificates for secure tracking domains (acme/),
 // and on SIGTERM/SIGINT stops accepting, lets transactions and
 // requests in flight finish within the grace period, and exits 0.
+// PostgreSQL unreachable at start (docs/scaling.md): every store opens with
+// store::Connect::kWhenReachable and connects when the database answers, so
+// the node starts and serves as during an outage; a refusal (wrong password,
+// missing database, newer schema) still stops it.
 #include <sysexits.h>
 #include <systemd/sd-daemon.h>
 

@@ -80,7 +80,7 @@ CertStore::CertStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 CertStore::~CertStore() = default;
 
 Result<std::unique_ptr<CertStore>> CertStore::open(const std::string& path, bool create,
-                                                  Connect connect) {
+                                                   Connect connect) {
   auto db = internal::open_connection(path, create, connect);
   if (!db) return db.failure();
   auto impl = std::make_unique<Impl>();

@@ -50,7 +50,7 @@ class CertStore {
   // Opens (creating or migrating it when `create`) the store file.
   // `connect`: what an unreachable PostgreSQL server means (store/location.h).
   static Result<std::unique_ptr<CertStore>> open(const std::string& path, bool create = true,
-                                          Connect connect = Connect::kNow);
+                                                 Connect connect = Connect::kNow);
   ~CertStore();
   CertStore(const CertStore&) = delete;
   CertStore& operator=(const CertStore&) = delete;

@@ -153,7 +153,7 @@ DomainStore::DomainStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 DomainStore::~DomainStore() = default;
 
 Result<std::unique_ptr<DomainStore>> DomainStore::open(const std::string& path, bool create,
-                                                  Connect connect) {
+                                                       Connect connect) {
   auto db = internal::open_connection(path, create, connect);
   if (!db) return db.failure();
   auto impl = std::make_unique<Impl>();

@@ -113,7 +113,7 @@ class DomainStore {
   // `create`, a missing file is an Error with code Errc::kNotFound.
   // `connect`: what an unreachable PostgreSQL server means (store/location.h).
   static Result<std::unique_ptr<DomainStore>> open(const std::string& path, bool create = true,
-                                          Connect connect = Connect::kNow);
+                                                   Connect connect = Connect::kNow);
   ~DomainStore();
   DomainStore(const DomainStore&) = delete;
   DomainStore& operator=(const DomainStore&) = delete;

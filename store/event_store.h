@@ -36,9 +36,9 @@
 #include <vector>
 
 #include "base/result.h"
-#include "store/location.h"
 #include "metrics/registry.h"
 #include "store/event_filter.h"
+#include "store/location.h"
 
 namespace trackrelay::store {
 

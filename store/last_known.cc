@@ -253,7 +253,8 @@ std::optional<std::string> LastKnown::read(const std::string& path) {
   if (dir_.empty()) return std::nullopt;
   std::error_code ec;
   if (!fs::exists(path, ec)) {
-    if (ec) log::warning("store", "last-known snapshot " + path + ": " + ec.message() + "; ignored");
+    if (ec)
+      log::warning("store", "last-known snapshot " + path + ": " + ec.message() + "; ignored");
     return std::nullopt;
   }
   std::ifstream in(path, std::ios::binary);
@@ -283,8 +284,8 @@ std::optional<DomainsSnapshot> LastKnown::load_domains() {
     last_domains_ = std::move(*text);
     return s;
   } catch (const std::exception& e) {
-    log::warning("store", "last-known snapshot " + domains_file() +
-                              " is corrupt (" + e.what() + "); ignored");
+    log::warning("store", "last-known snapshot " + domains_file() + " is corrupt (" + e.what() +
+                              "); ignored");
     return std::nullopt;
   }
 }
@@ -309,8 +310,7 @@ std::optional<std::vector<CertificateRow>> LastKnown::load_certificates() {
   }
 }
 
-Result<std::vector<CertificateRow>> certificates_or_last_known(CertStore& certs,
-                                                               LastKnown& cache) {
+Result<std::vector<CertificateRow>> certificates_or_last_known(CertStore& certs, LastKnown& cache) {
   auto rows = certs.certificates();
   if (rows) {
     std::vector<CertificateRow> live;  // only what the tracker serves: active, issued

@@ -229,7 +229,7 @@ Result<bool> migrate(PgConnection& conn) {
       if (sql == nullptr) continue;
       if (auto r = conn.exec(sql); !r) {
         return Error{"cannot migrate " + conn.name() + " to schema version " +
-                     std::to_string(step.to) + ": " + r.error(),
+                         std::to_string(step.to) + ": " + r.error(),
                      r.code()};
       }
     }

@@ -103,7 +103,7 @@ WebhookStore::WebhookStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) 
 WebhookStore::~WebhookStore() = default;
 
 Result<std::unique_ptr<WebhookStore>> WebhookStore::open(const std::string& path, bool create,
-                                                  Connect connect) {
+                                                         Connect connect) {
   auto db = internal::open_connection(path, create, connect);
   if (!db) return db.failure();
   auto impl = std::make_unique<Impl>();

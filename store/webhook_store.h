@@ -91,7 +91,7 @@ class WebhookStore {
  public:
   // `connect`: what an unreachable PostgreSQL server means (store/location.h).
   static Result<std::unique_ptr<WebhookStore>> open(const std::string& path, bool create = true,
-                                          Connect connect = Connect::kNow);
+                                                    Connect connect = Connect::kNow);
   ~WebhookStore();
   WebhookStore(const WebhookStore&) = delete;
   WebhookStore& operator=(const WebhookStore&) = delete;

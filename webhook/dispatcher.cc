@@ -322,8 +322,7 @@ Result<std::unique_ptr<Dispatcher>> Dispatcher::start(DispatcherOptions options)
   auto impl = std::make_unique<Impl>();
   impl->o = std::move(options);
   // `serve` only: PostgreSQL unreachable now pauses dispatch until it answers.
-  auto hooks =
-      store::WebhookStore::open(impl->o.store_path, false, store::Connect::kWhenReachable);
+  auto hooks = store::WebhookStore::open(impl->o.store_path, false, store::Connect::kWhenReachable);
   if (!hooks) return Error{hooks.error()};
   impl->hooks = std::move(hooks).value();
   store::Options eo;

@@ -150,8 +150,7 @@ TEST(EventStorePg, OpenedWhileTheDatabaseIsAwaySpoolsThenShips) {
   outage.end();
   ASSERT_TRUE(eventually([&] { return s->health().ok; })) << s->health().reason;
   EXPECT_EQ(read_sql(uri, "SELECT count(DISTINCT event_id) FROM events"), "3");
-  EXPECT_EQ(read_sql(uri, "SELECT version FROM trackrelay_schema"),
-            std::to_string(kSchemaVersion));
+  EXPECT_EQ(read_sql(uri, "SELECT version FROM trackrelay_schema"), std::to_string(kSchemaVersion));
   EXPECT_EQ(spool_files(spool), 0u);
 }
 

@@ -244,8 +244,7 @@ TEST(LastKnown, CertificatesComeFromTheStoreAndFromTheCacheOnlyWhenItFails) {
   EXPECT_EQ((*cached)[0].domain, "a.example.com");
 
   // A PostgreSQL store that cannot be reached (opened as `serve` opens it).
-  auto away =
-      CertStore::open("postgresql://nobody@127.0.0.1:1/db", true, Connect::kWhenReachable);
+  auto away = CertStore::open("postgresql://nobody@127.0.0.1:1/db", true, Connect::kWhenReachable);
   ASSERT_TRUE(away.ok()) << away.error();
   auto fallback = certificates_or_last_known(**away, cache);
   ASSERT_TRUE(fallback.ok()) << fallback.error();
