@@ -90,6 +90,7 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
   std::optional<store::DomainsSnapshot> last_domains;
   std::unique_ptr<store::LastKnown> last_known;
   bool read_last_known = false;  // the disk copy is read once, at most
+  bool store_failing = false;    // loader: the last load failed (logged once a streak)
   // PostgreSQL only (store/cluster.h): other nodes' changes wake refresh()
   // at once; one node at a time re-verifies (used on `verifier` only).
   std::unique_ptr<store::ChangeListener> listener;
@@ -132,9 +133,13 @@ std::shared_ptr<const conf::Config> Service::Impl::load(bool force) {
   if (stopping) return nullptr;
   auto v = domains->version();
   if (!v) {
-    log::error("api", "store: " + v.error());
+    // Once per streak: PostgreSQL may be down for minutes (maintenance).
+    if (!store_failing) log::error("api", "store: " + v.error() + "; retrying");
+    store_failing = true;
     return without_store(force);
   }
+  if (store_failing) log::info("api", "store: answers again");
+  store_failing = false;
   if (!force && *v == version) return nullptr;
   auto snap = domains->load();
   if (!snap) {

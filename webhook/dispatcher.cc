@@ -127,6 +127,7 @@ struct Dispatcher::Impl {
   std::unique_ptr<store::EventStore> events;
   std::string owner = make_owner();
   std::atomic<bool> holding{false};
+  bool list_failing = false;  // control thread: the store failure is logged once a streak
   // PostgreSQL: the advisory lock replaces the lease row (store/cluster.h).
   std::unique_ptr<store::NodeLock> lock;
   std::map<std::string, Worker> workers;  // the control thread's only
@@ -162,9 +163,13 @@ void Dispatcher::Impl::reconcile() {
   std::erase_if(retiring, [](const Worker& w) { return w.done->load(); });
   auto list = hooks->list();
   if (!list) {
-    log::error("webhooks", "store: " + list.error());
+    // Once per streak: PostgreSQL may be down for minutes (maintenance).
+    if (!list_failing) log::error("webhooks", "store: " + list.error() + "; retrying");
+    list_failing = true;
     return;
   }
+  if (list_failing) log::info("webhooks", "store: answers again");
+  list_failing = false;
   std::map<std::string, bool> wanted;
   for (const store::WebhookRow& h : *list) {
     if (h.active) wanted[h.id] = true;
