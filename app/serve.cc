@@ -36,6 +36,7 @@
 #include "metrics/endpoint.h"
 #include "metrics/instruments.h"
 #include "relay/server.h"
+#include "store/location.h"
 #include "track/server.h"
 #include "webhook/dispatcher.h"
 
@@ -94,7 +95,8 @@ Result<bool> start_relay(boost::asio::io_context& ioc, conf::Snapshot& snapshot,
           open_relay_injections(snapshot.current()->store, snapshot.current()->store_spool);
       recorder) {
     injections = std::move(*recorder);
-  } else if (recorder.code() == Errc::kUnavailable) {  // PostgreSQL away, no store_spool
+  } else if (recorder.code() == Errc::kUnavailable &&  // PostgreSQL away, no store_spool
+             store::is_database_uri(snapshot.current()->store)) {
     return Error{"store: " + recorder.error() + "; " + kNeedsSpool};
   } else {
     log::error("relay", "store: " + recorder.error() + "; injection events are not recorded");

@@ -17,7 +17,8 @@ Proves:
      is in the events exactly once (spooled, then shipped), the API works
      again, and a domain created now reaches the relay and the tracker;
   2. a first start ever (no last-known snapshot) with PostgreSQL down still
-     starts and serves the configuration file's domains;
+     starts and serves the configuration file's domains; a node without
+     store_spool still refuses to start, and says to set it;
   3. a wrong password, an unknown user or a missing database stop `serve` at
      once with a clear error (misconfiguration, not an outage);
   4. a node started while PostgreSQL was down whose first connect is refused
@@ -72,10 +73,10 @@ def get(port, path, host, ua="pgstart-test"):
 class Node:
     """One `serve` (API, relay, tracker) on the test's database."""
 
-    def __init__(self, env, name, store, dns_port):
+    def __init__(self, env, name, store, dns_port, spool=True):
         self.env = env
         self.outbox = os.path.join(env.dir, "outbox-" + name)
-        self.spool = os.path.join(env.dir, "spool-" + name)
+        self.spool = os.path.join(env.dir, "spool-" + name) if spool else ""
         self.config = env.config(name + ".yaml", (
             "relay: {listen: '127.0.0.1:0', upstream: 'maildir:%s'}\n"
             "track: {listen: '127.0.0.1:0'}\n"
@@ -249,6 +250,13 @@ class PgStart(unittest.TestCase):
             self.assertEqual(host, SYSTEM, "the file's (system) domain")
             self.assertEqual(node.click(path, SYSTEM, UA % "first"),
                              (302, "https://shop.example/first"))
+            # Without a spool events could not be made durable: still the error.
+            nospool = Node(self.env, "nospool", store, self.dns.port, spool=False)
+            p = subprocess.run([TRACKRELAY, "--config", nospool.config, "serve"],
+                               capture_output=True, timeout=60)
+            self.assertNotEqual(p.returncode, 0)
+            self.assertIn("set store_spool so that serve can start while the database is "
+                          "unreachable", p.stderr.decode())
         finally:
             self.start_pg()
         deadline = time.monotonic() + 10
