@@ -12,7 +12,9 @@ Proves:
      503 and says why; its relay rewrites new mail to the tracking domain
      created through the API before (the last-known snapshot in the spool
      directory); that link and one from before the restart redirect (302 to
-     their targets); the API answers a 5xx error in SparkPost's shape. Once
+     their targets), also over HTTPS with the certificate uploaded through
+     the API (served by SNI from the snapshot); the API answers a 5xx error
+     in SparkPost's shape. Once
      PostgreSQL is back: /healthz is 200 within seconds, every click answered
      is in the events exactly once (spooled, then shipped), the API works
      again, and a domain created now reaches the relay and the tracker;
@@ -79,7 +81,9 @@ class Node:
         self.spool = os.path.join(env.dir, "spool-" + name) if spool else ""
         self.config = env.config(name + ".yaml", (
             "relay: {listen: '127.0.0.1:0', upstream: 'maildir:%s'}\n"
-            "track: {listen: '127.0.0.1:0'}\n"
+            "track: {listen: '127.0.0.1:0', tls_listen: '127.0.0.1:0'}\n"
+            # Certificates come from the store (uploaded); no CA answers here.
+            "acme: {directory: 'https://127.0.0.1:1/directory', email: 'ops@example.com'}\n"
             "api: {listen: '127.0.0.1:0', store_poll_ms: 500}\n"
             "store_spool: '%s'\n"
             "dns: {resolvers: ['127.0.0.1:%d'], timeout_ms: 1000, reverify_interval: 0,"
@@ -95,10 +99,26 @@ class Node:
 
     def start(self):
         self.serve = self.env.serve(self.config)
+        self.ports = dict(self.serve.ports)
+        for line in self.serve.lines:  # the tracker has two listeners
+            m = re.search(r"track: listening on (https?)://127\.0\.0\.1:(\d+)", line or "")
+            if m:
+                self.ports["track" if m.group(1) == "http" else "track-tls"] = int(m.group(2))
         return self.serve
 
     def port(self, what):
-        return self.serve.ports[what]
+        return self.ports[what]
+
+    def click_tls(self, path, host, ua, cafile):
+        """A click over HTTPS, the certificate checked against `cafile`:
+        "status location", or curl's error."""
+        port = self.port("track-tls")
+        r = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code} %{redirect_url}",
+                            "-A", ua, "--cacert", cafile,
+                            "--resolve", "%s:%d:127.0.0.1" % (host, port),
+                            "https://%s:%d%s" % (host, port, path)],
+                           capture_output=True, timeout=30)
+        return r.stdout.decode() or r.stderr.decode()
 
     def send(self, target):
         """Sends through the relay; the (host, path) of the relayed link."""
@@ -194,12 +214,30 @@ class PgStart(unittest.TestCase):
             time.sleep(0.2)
 
     # --- tests ---
+    def upload_certificate(self, domain):
+        """A self-signed certificate for `domain`, uploaded through the API;
+        its PEM file (the CA a client checks the tracker against)."""
+        cert, key = (os.path.join(self.env.dir, domain + ext) for ext in (".pem", ".key"))
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                        "-subj", "/CN=" + domain, "-addext", "subjectAltName=DNS:" + domain,
+                        "-keyout", key, "-out", cert], check=True, capture_output=True)
+        with open(cert) as c, open(key) as k:
+            status, body = self.api().call("PUT", "/tracking-domains/%s/certificate" % domain,
+                                           {"certificate": c.read(), "key": k.read()})
+        self.assertEqual(status, 200, body)
+        return cert
+
     def test_1_restart_while_postgresql_is_down(self):
         node = self.node
         node.start()
         self.add_default_domain(DOMAIN)
+        cafile = self.upload_certificate(DOMAIN)
         old = self.wait_relay_uses(DOMAIN, "https://shop.example/before")
         self.assertEqual(node.click(old, DOMAIN, UA % "before"), (302, "https://shop.example/before"))
+        deadline = time.monotonic() + 5  # the tracker serves the uploaded certificate
+        while (node.click_tls(old, DOMAIN, UA % "tls-before", cafile) != "302 https://shop.example/before"
+               and time.monotonic() < deadline):
+            time.sleep(0.2)
         self.wait_clicks([UA % "before"], 10)
         node.serve.stop()
         self.pg.stop()
@@ -217,6 +255,11 @@ class PgStart(unittest.TestCase):
                 ua = UA % ("during-%d" % i)
                 self.assertEqual(node.click(link, DOMAIN, ua), (302, target))
                 answered.append(ua)
+            # The API-uploaded certificate, from the last-known snapshot.
+            ua = UA % "tls-during"
+            self.assertEqual(node.click_tls(old, DOMAIN, ua, cafile),
+                             "302 https://shop.example/before")
+            answered.append(ua)
             status, body = self.api().call("GET", "/tracking-domains")
             self.assertGreaterEqual(status, 500, body)
             self.assertTrue(body["errors"][0]["message"], body)
@@ -236,8 +279,8 @@ class PgStart(unittest.TestCase):
         self.add_default_domain(DOMAIN2)
         path = self.wait_relay_uses(DOMAIN2, "https://shop.example/after")
         self.assertEqual(node.click(path, DOMAIN2, UA % "after"), (302, "https://shop.example/after"))
-        mode = os.stat(os.path.join(node.spool, "last-known-domains.json")).st_mode & 0o777
-        self.assertEqual(mode, 0o600)
+        for name in ("last-known-domains.json", "last-known-certificates.json"):
+            self.assertEqual(os.stat(os.path.join(node.spool, name)).st_mode & 0o777, 0o600)
 
     def test_2_first_start_without_a_snapshot_serves_the_file_domains(self):
         store = self.pg.create_database("pgstart_first")
