@@ -37,7 +37,8 @@
 // statement fails as on a lost connection. A refusal found then (wrong
 // password, a newer schema) is logged once per message, loudly, and every
 // statement keeps failing with it: the node keeps serving as if the database
-// were down (the tracker's /healthz says why). May call: base/, store/db.h,
+// were down (the tracker's /healthz answers 503, the log says why); fixing
+// the database heals it without a restart. May call: base/, store/db.h,
 // libpq.
 #pragma once
 
