@@ -19,8 +19,9 @@ Proves:
      is in the events exactly once (spooled, then shipped), the API works
      again, and a domain created now reaches the relay and the tracker;
   2. a first start ever (no last-known snapshot) with PostgreSQL down still
-     starts and serves the configuration file's domains; a node without
-     store_spool still refuses to start, and says to set it;
+     starts and serves the configuration file's domains; one-shot commands
+     (`keys`, `events`) and a node without store_spool still fail at once
+     (the latter saying to set it);
   3. a wrong password, an unknown user or a missing database stop `serve` at
      once with a clear error (misconfiguration, not an outage);
   4. a node started while PostgreSQL was down whose first connect is refused
@@ -298,6 +299,11 @@ class PgStart(unittest.TestCase):
             self.assertEqual(host, SYSTEM, "the file's (system) domain")
             self.assertEqual(node.click(path, SYSTEM, UA % "first"),
                              (302, "https://shop.example/first"))
+            # One-shot commands still fail at once.
+            for args in (["keys", "list"], ["events", "--json"]):
+                r = self.env.run("--config", node.config, *args)
+                self.assertNotEqual(r.returncode, 0, args)
+                self.assertIn("cannot connect to", r.stderr.decode(), args)
             # Without a spool events could not be made durable: still the error.
             nospool = Node(self.env, "nospool", store, self.dns.port, spool=False)
             p = subprocess.run([TRACKRELAY, "--config", nospool.config, "serve"],
