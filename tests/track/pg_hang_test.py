@@ -91,6 +91,7 @@ class TrackerWhileDatabaseHangs(unittest.TestCase):
         self.config = self.env.config(
             "serve.yaml", "track:\n  listen: 127.0.0.1:0\n  tls_listen: 127.0.0.1:0\n"
             "  certificates:\n    - {domains: [%s], cert: '%s', key: '%s'}\n"
+            "metrics: {listen: '127.0.0.1:0'}\n"
             "store_spool: '%s'\n" % (pg_outage_test.HOST, cert, key, self.spool))
 
     def tearDown(self):
@@ -150,16 +151,21 @@ class TrackerWhileDatabaseHangs(unittest.TestCase):
                 "alpn-unknown", alpn_handshake, tls_port, "unknown.example.com")))
             probes.append(threading.Thread(target=probe, args=(
                 "alpn-pending", alpn_handshake, tls_port, ALPN_NAME)))
+            # A Prometheus scrape reads the webhook queue's depth from the store:
+            # it may wait for the database, the redirects must not.
+            probes.append(threading.Thread(target=probe, args=(
+                "scrape", harness.http_get, serve.ports["metrics"], "/metrics", "localhost")))
             for t in probes:
                 t.start()
             serve.proc.send_signal(signal.SIGHUP)  # re-reads the store's certificates
             serve.wait_for("configuration reloaded", 5)
-            for t in probes:
+            for t in probes[:-1]:  # not the scrape
                 t.join(15)
             time.sleep(3)  # clicks keep coming while the database hangs
             resumed_at = time.monotonic()
         finally:
             self.pg.resume()
+        probes[-1].join(15)
         self.wait("/healthz 200 again", lambda: healthz(port)[0] == 200)
         time.sleep(0.5)
         load.stop()
@@ -175,6 +181,7 @@ class TrackerWhileDatabaseHangs(unittest.TestCase):
         self.assertTrue(outcome is None or outcome.startswith("refused"), outcome)
         self.assertLess(took, COMMIT_WAIT, "an acme-tls/1 handshake waited for the database")
         self.assertEqual(results["alpn-pending"][0], "acme-tls/1")
+        self.assertEqual(results["scrape"][0], 200)  # answered once the database is back
 
         self.assertEqual(load.failures, [])
         during = [a for a in load.answered if hung_at < a[1] < resumed_at]
