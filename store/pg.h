@@ -19,8 +19,16 @@
 // blocking (PQsendQueryParams, PQflush, PQconsumeInput/PQisBusy, poll() on
 // PQsocket); past the timeout the session is dropped (PQfinish: whether a
 // statement in flight ran is unknown, so what is written that way must be
-// idempotent) and the error is Errc::kUnavailable. May call: base/,
-// store/db.h, libpq.
+// idempotent) and the error is Errc::kUnavailable.
+//
+// Every other statement (statement(), exec(), begin_*(), commit(): the
+// sessions of the API, key checks, the domain, certificate and webhook
+// stores) is sent the same way with one deadline, statement_deadline()
+// (kStatementDeadline unless set; zero: none, as for a schema migration):
+// past it the session is closed and the call fails with
+// Errc::kUnavailable ("no answer within N ms"); a transaction it was in is
+// lost (its next statements fail until commit() or rollback()). May call:
+// base/, store/db.h, libpq.
 #pragma once
 
 #include <chrono>
@@ -45,6 +53,9 @@ Result<bool> check_uri(std::string_view uri);
 
 // `sql` with each `?` outside '…' and "…" replaced by $1, $2, ….
 std::string number_placeholders(std::string_view sql);
+
+// How long statement(), exec(), begin_*() and commit() wait for the server.
+inline constexpr std::chrono::milliseconds kStatementDeadline{10000};
 
 // One LISTEN/NOTIFY notification.
 struct Notification {
@@ -120,6 +131,18 @@ class PgConnection final : public Connection {
   // committed); the next ensure_connected() opens a new one.
   void drop();
 
+  // The deadline of statement(), exec(), begin_*() and commit() (see the
+  // top of this file); zero: none.
+  std::chrono::milliseconds statement_deadline() const { return statement_deadline_; }
+  void set_statement_deadline(std::chrono::milliseconds d) { statement_deadline_ = d; }
+  // One statement (`$n` placeholders; `n_params` < 0: none, and `sql` may
+  // hold several statements) within statement_deadline(); the last result.
+  // A rejected statement is Errc::kFailed and keeps the session; a lost
+  // session, or no answer in time, is Errc::kUnavailable and closes it.
+  Result<PgResultPtr> exec_bounded(const std::string& sql, int n_params = -1,
+                                   const char* const* values = nullptr,
+                                   const int* lengths = nullptr, const int* formats = nullptr);
+
  private:
   Result<bool> begin(const char* sql);
   bool read_goodbye();
@@ -129,6 +152,7 @@ class PgConnection final : public Connection {
   std::string uri_;  // to reconnect without blocking (holds the password, if any)
   std::string name_;
   bool in_transaction_ = false;
+  std::chrono::milliseconds statement_deadline_ = kStatementDeadline;
 };
 
 // Creates or migrates the PostgreSQL schema (store/schema_pg.cc) to this

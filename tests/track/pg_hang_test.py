@@ -17,6 +17,10 @@ SIGCONT. The challenges are answered from the tracker's memory
 written before the hang are still answered while it hangs; unknown ones get
 404 / the alert unrecognized_name at once.
 
+The other PostgreSQL sessions (the API's key check here) have a statement
+deadline (store/pg.h kStatementDeadline, 10 s): while the database hangs an
+API request is answered 503 within it instead of waiting for the database.
+
 Usage: pg_hang_test.py TRACKRELAY TRACK_MINT
 """
 import glob
@@ -46,6 +50,7 @@ TRACKRELAY = None
 KNOWN_TOKEN = "known-token_0123456789"
 KNOWN_KEYAUTH = KNOWN_TOKEN + ".thumbprint"
 ALPN_NAME = "pending.example.com"
+STATEMENT_DEADLINE = 10  # seconds: store/pg.h kStatementDeadline
 
 
 def challenge(port, token):
@@ -195,6 +200,36 @@ class TrackerWhileDatabaseHangs(unittest.TestCase):
                          "answered clicks whose event is lost")
         sys.stderr.write("\n%d clicks (%d while the database hung), slowest %.3f s\n" %
                          (len(load.answered), len(during), slowest))
+
+    def test_the_api_answers_503_within_the_statement_deadline(self):
+        config = self.env.config(
+            "api.yaml", "track:\n  listen: 127.0.0.1:0\napi: {listen: '127.0.0.1:0'}\n"
+            "store_spool: '%s'\n" % self.spool)
+        r = self.env.run("--config", config, "keys", "create", "--label", "hang")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        serve = self.env.serve(config)
+        api = harness.Client(serve.ports["api"], r.stdout.decode().strip())
+        self.assertEqual(api.call("GET", "/tracking-domains")[0], 200)
+        load = ClickLoad(serve.ports["track"])
+        load.start()
+        self.addCleanup(load.stop)
+        try:
+            time.sleep(0.5)
+            self.pg.hang()
+            started = time.monotonic()
+            status, body = api.call("GET", "/tracking-domains")  # the key check reads the store
+            took = time.monotonic() - started
+        finally:
+            self.pg.resume()
+        self.assertEqual(status, 503, body)
+        self.assertIn("no answer within %d ms" % (STATEMENT_DEADLINE * 1000),
+                      body["errors"][0]["description"])
+        self.assertLess(took, STATEMENT_DEADLINE + 3, "the API waited for the hung database")
+        self.wait("the API answers again", lambda: api.call("GET", "/tracking-domains")[0] == 200)
+        load.stop()
+        self.assertEqual(load.failures, [])
+        self.assertLess(max(a[2] for a in load.answered), COMMIT_WAIT)
+        sys.stderr.write("\nAPI answered %d after %.2f s while the database hung\n" % (status, took))
 
 
 if __name__ == "__main__":
