@@ -51,12 +51,14 @@ struct ChallengeRow {
 
 // How soon every process sharing the store sees a challenge put: the
 // trackers answer challenges from memory (track/store_view.h) and re-read
-// them at once on NOTIFY kChallengesChannel (PostgreSQL; put_challenge and
-// delete_challenge notify in their transaction) and every kChallengePoll on
-// SQLite. The issuer waits kChallengeVisible after a put before it asks the
-// CA to validate (acme/manager.cc).
+// them every kChallengePoll on SQLite; on PostgreSQL at once on NOTIFY
+// kChallengesChannel (put_challenge and delete_challenge notify in their
+// transaction), and every kChallengePollPg should a notification be lost.
+// The issuer waits kChallengeVisible after a put, longer than either poll,
+// before it asks the CA to validate (acme/manager.cc).
 inline constexpr std::chrono::milliseconds kChallengePoll{250};
-inline constexpr std::chrono::milliseconds kChallengeVisible{1000};
+inline constexpr std::chrono::milliseconds kChallengePollPg{2000};
+inline constexpr std::chrono::milliseconds kChallengeVisible{2500};
 
 struct AcmeAccountRow {
   std::string directory;

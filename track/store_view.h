@@ -57,8 +57,8 @@ class Challenges {
 struct StoreViewOptions {
   // The store value (store/location.h): a PostgreSQL URI gets a listener.
   std::string store;
-  std::chrono::milliseconds poll = store::kChallengePoll;  // SQLite
-  std::chrono::milliseconds pg_poll{2000};                 // PostgreSQL: the fallback
+  std::chrono::milliseconds poll = store::kChallengePoll;       // SQLite
+  std::chrono::milliseconds pg_poll = store::kChallengePollPg;  // PostgreSQL: the fallback
   // Each certificate read (null: certificates are not read, no TLS listener).
   std::function<void(std::vector<store::CertificateRow>)> on_certificates;
 };
