@@ -14,6 +14,7 @@
 #include <deque>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "acme/ari.h"
 #include "acme/client.h"
@@ -170,6 +171,15 @@ struct Manager::Impl : std::enable_shared_from_this<Manager::Impl> {
   }
 
   void pass();
+  // After a challenge put: every tracker sharing the store answers
+  // challenges from memory (track/store_view.h) and sees the put within
+  // store::kChallengeVisible; the CA is asked to validate only then.
+  void until_visible() {
+    const auto end = std::chrono::steady_clock::now() + store::kChallengeVisible;
+    while (!stopping && std::chrono::steady_clock::now() < end) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
   void check_revocation(store::CertificateRow& row, std::int64_t now);
   std::optional<std::int64_t> ari_time(const conf::Config& cfg, const store::CertificateRow& row,
                                        std::int64_t now);
@@ -377,7 +387,9 @@ void Manager::Impl::issue_one(const conf::Config& cfg, store::CertificateRow row
         if (!ari_url.empty()) log::info("acme", row.domain + ": the order replaces " + *id);
       }
       ChallengeSink sink{[this](const std::string& t, const std::string& ka, const std::string& d) {
-                           return certs->put_challenge(t, ka, d);
+                           auto put = certs->put_challenge(t, ka, d);
+                           if (put) until_visible();
+                           return put;
                          },
                          [this](const std::string& t) { (void)certs->delete_challenge(t); }};
       issued = c.issue({row.domain}, sink);

@@ -18,7 +18,10 @@
 // one is marked `failed` with the reason — an ACME one is then due at once,
 // an uploaded one waits for a new upload. Secure file domains still waiting
 // for a certificate (conf::TrackingDomain::https_pending) are wanted. Results
-// go to store/cert_store.h, which every process reads.
+// go to store/cert_store.h, which every process reads. A challenge is put
+// into the store store::kChallengeVisible before the CA is asked to
+// validate it: every tracker answers challenges from memory and has it by
+// then (track/store_view.h).
 // May call: acme/client, acme/ari, acme/ocsp, acme/pem, store/, conf/, base/, Boost.Asio.
 #pragma once
 

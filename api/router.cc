@@ -214,6 +214,9 @@ std::optional<ApiResponse> authenticate(const RouterOptions& o, const ApiRequest
   std::string refusal;
   bool suspended = false;
   auto row = o.domains->authenticate(key, &refusal, &suspended);
+  if (!row && row.code() == Errc::kUnavailable) {  // the database is away or did not answer in time
+    return error_response(503, "store unavailable", "the store failed: " + row.error(), "1500");
+  }
   if (!row) return internal::store_failed(row.error());
   if (!row->has_value()) {
     if (suspended) return error_response(403, "Forbidden.", refusal, "1101");

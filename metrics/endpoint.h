@@ -2,7 +2,8 @@
 // text format (0.0.4) over plain HTTP.
 //
 // Owns: the scrape listener (net/http_server.h: limits, timeouts, keep-alive)
-// and its routes: GET|HEAD /metrics → 200 with Registry::render(); any other
+// and its routes: GET|HEAD /metrics → 200 with Registry::render(), run on
+// the endpoint's own thread (collectors may read the store); any other
 // path → 404, any other method → 405. May call: metrics/registry.h,
 // net/http_server.h, base/.
 #pragma once

@@ -175,23 +175,39 @@ Result<std::optional<std::string>> CertStore::challenge(std::string_view token) 
       Query(*impl_->db, "SELECT key_authorization FROM acme_challenges WHERE token = ?", {token}));
 }
 
+Result<std::vector<ChallengeRow>> CertStore::challenges() {
+  std::lock_guard lock(impl_->mu);
+  Query q(*impl_->db,
+          "SELECT token, key_authorization, domain FROM acme_challenges ORDER BY token");
+  std::vector<ChallengeRow> out;
+  while (q.step()) out.push_back({q.text(0), q.text(1), q.text(2)});
+  if (q.failed()) return Error{q.error(), q.code()};
+  return out;
+}
+
 Result<bool> CertStore::put_challenge(std::string_view token, std::string_view key_authorization,
                                       std::string_view domain) {
   std::lock_guard lock(impl_->mu);
-  return impl_->write([&](Connection& d) {
-    return run(Query(d,
-                     "INSERT INTO acme_challenges (token, key_authorization, domain, created_ms) "
-                     "VALUES (?,?,?,?) ON CONFLICT (token) DO UPDATE SET "
-                     "key_authorization = excluded.key_authorization, domain = excluded.domain, "
-                     "created_ms = excluded.created_ms",
-                     {token, key_authorization, domain, now_ms()}));
+  return impl_->write([&](Connection& d) -> Result<bool> {
+    auto r = run(Query(d,
+                       "INSERT INTO acme_challenges (token, key_authorization, domain, created_ms) "
+                       "VALUES (?,?,?,?) ON CONFLICT (token) DO UPDATE SET "
+                       "key_authorization = excluded.key_authorization, domain = excluded.domain, "
+                       "created_ms = excluded.created_ms",
+                       {token, key_authorization, domain, now_ms()}));
+    if (!r) return r;
+    if (auto n = internal::notify_challenges(d); !n) return n;
+    return r;
   });
 }
 
 Result<bool> CertStore::delete_challenge(std::string_view token) {
   std::lock_guard lock(impl_->mu);
-  return impl_->write([&](Connection& d) {
-    return run(Query(d, "DELETE FROM acme_challenges WHERE token = ?", {token}));
+  return impl_->write([&](Connection& d) -> Result<bool> {
+    auto r = run(Query(d, "DELETE FROM acme_challenges WHERE token = ?", {token}));
+    if (!r || !*r) return r;
+    if (auto n = internal::notify_challenges(d); !n) return n;
+    return r;
   });
 }
 

@@ -6,12 +6,15 @@
 // domains change counter (store/domain_store.h), so every process sharing the
 // store rebuilds its effective configuration and its tracker's certificates.
 // Rules about what a certificate must be (key match, names, expiry) are the
-// callers' (acme/pem.h); this layer stores. May call: base/, SQLite.
+// callers' (acme/pem.h); this layer stores. A challenge put or delete
+// NOTIFYs kChallengesChannel on PostgreSQL (store/cluster.h). May call:
+// base/, SQLite.
 //
 // Thread safety: one connection guarded by a mutex; every method may be
 // called from any thread. Writes are transactions (BEGIN IMMEDIATE).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -38,6 +41,25 @@ struct CertificateRow {
   std::int64_t next_try_ms = 0;  // no issuance attempt before this
   std::int64_t updated_ms = 0;
 };
+
+// A pending ACME challenge: an HTTP-01 token, or "tls-alpn-01:<name>" for a
+// TLS-ALPN-01 validation (acme/alpn.h), and what the CA expects for it.
+struct ChallengeRow {
+  std::string token;
+  std::string key_authorization;
+  std::string domain;
+};
+
+// How soon every process sharing the store sees a challenge put: the
+// trackers answer challenges from memory (track/store_view.h) and re-read
+// them every kChallengePoll on SQLite; on PostgreSQL at once on NOTIFY
+// kChallengesChannel (put_challenge and delete_challenge notify in their
+// transaction), and every kChallengePollPg should a notification be lost.
+// The issuer waits kChallengeVisible after a put, longer than either poll,
+// before it asks the CA to validate (acme/manager.cc).
+inline constexpr std::chrono::milliseconds kChallengePoll{250};
+inline constexpr std::chrono::milliseconds kChallengePollPg{2000};
+inline constexpr std::chrono::milliseconds kChallengeVisible{2500};
 
 struct AcmeAccountRow {
   std::string directory;
@@ -68,6 +90,9 @@ class CertStore {
 
   // HTTP-01: the key authorization for `token`, if one is pending.
   Result<std::optional<std::string>> challenge(std::string_view token);
+  // Every pending challenge (HTTP-01 and TLS-ALPN-01), by token.
+  Result<std::vector<ChallengeRow>> challenges();
+  // Both NOTIFY kChallengesChannel on PostgreSQL (store/cluster.h).
   Result<bool> put_challenge(std::string_view token, std::string_view key_authorization,
                              std::string_view domain);
   Result<bool> delete_challenge(std::string_view token);

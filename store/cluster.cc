@@ -124,6 +124,11 @@ Result<bool> internal::bump_domains_version(Connection& conn) {
   return conn.exec(std::string("NOTIFY ") + kDomainsChannel);
 }
 
+Result<bool> internal::notify_challenges(Connection& conn) {
+  if (conn.backend() != Backend::kPostgres) return true;
+  return conn.exec(std::string("NOTIFY ") + kChallengesChannel);
+}
+
 std::string_view work_name(Work w) {
   switch (w) {
     case Work::kWebhooks:

@@ -5,13 +5,12 @@
 // Owns: (1) ChangeListener: a dedicated libpq session that LISTENs on a
 // channel (kDomainsChannel: the domain store's change counter, bumped by
 // every domain, subaccount and certificate write, which NOTIFYs it in the
-// same transaction) and runs a callback on every notification and once after
-// every (re)connection, since changes made while the session was gone were
-// not notified; (2) NodeLock: a session-level advisory lock on its own
-// dedicated session (pg_try_advisory_lock), one per kind of single-node work
-// (webhook dispatch, ACME issuance, re-verification). PostgreSQL releases it
-// when the holder's session ends, so a dead node's work passes to another at
-// its next try, with no lease to expire and no clock shared between nodes.
+// same transaction; kChallengesChannel: ACME challenge puts and deletes) and runs a callback on
+// every notification and once after every (re)connection, since changes made while the session was
+// gone were not notified; (2) NodeLock: a session-level advisory lock on its own dedicated session
+// (pg_try_advisory_lock), one per kind of single-node work (webhook dispatch, ACME issuance,
+// re-verification). PostgreSQL releases it when the holder's session ends, so a dead node's work
+// passes to another at its next try, with no lease to expire and no clock shared between nodes.
 // SQLite (one machine) keeps polling and the lease rows; callers branch on
 // is_database_uri() (store/location.h). May call: base/, store/pg.h, libpq.
 //
@@ -32,6 +31,9 @@ namespace trackrelay::store {
 
 // The channel the domains change counter's bump NOTIFYs.
 inline constexpr const char* kDomainsChannel = "trackrelay_domains";
+// The channel a put or delete of an ACME challenge NOTIFYs (store/cert_store.h):
+// every tracker re-reads the pending challenges it answers from memory.
+inline constexpr const char* kChallengesChannel = "trackrelay_acme";
 
 namespace internal {
 class Connection;
@@ -40,6 +42,9 @@ class Connection;
 // NOTIFYs kDomainsChannel, delivered when (and only if) that transaction
 // commits.
 Result<bool> bump_domains_version(Connection& conn);
+// NOTIFY kChallengesChannel inside the caller's write transaction on
+// PostgreSQL (delivered on commit); nothing on SQLite.
+Result<bool> notify_challenges(Connection& conn);
 }  // namespace internal
 
 class ChangeListener {

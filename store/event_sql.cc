@@ -196,6 +196,11 @@ Result<bool> EventReader::each(const std::string& sql, const std::vector<Value>&
       return Error{"query failed: a NULL parameter"};  // the events queries bind none
     }
   }
+  // The statement deadline (store/pg.h): a database that hangs fails the
+  // query (the session closed) instead of holding the caller.
+  if (pg.statement_deadline().count() > 0) {
+    return pg_each_until(pg, number_placeholders(sql), text, row, pg.statement_deadline());
+  }
   auto r = pg_each(pg.handle(), number_placeholders(sql), text, row);
   if (!r && r.code() == Errc::kUnavailable) return Error{pg.name() + ": " + r.error(), r.code()};
   return r;

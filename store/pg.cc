@@ -17,11 +17,6 @@ namespace {
 
 constexpr Oid kByteaOid = 17;
 
-struct ResultClearer {
-  void operator()(PGresult* r) const { PQclear(r); }
-};
-using PgResult = std::unique_ptr<PGresult, ResultClearer>;
-
 std::string trimmed(const char* msg) {
   std::string s = msg != nullptr ? msg : "";
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
@@ -66,6 +61,10 @@ short wait_for(int fd, short events, Steady::time_point deadline) {
     if (n == 0) return 0;
     if (errno != EINTR) return POLLERR;
   }
+}
+
+std::string nonempty(std::string msg) {
+  return msg.empty() ? "PostgreSQL statement failed" : msg;
 }
 
 std::string no_answer(std::chrono::milliseconds timeout) {
@@ -137,18 +136,15 @@ class PgStatement final : public Statement {
       values.push_back(nulls_[i] ? nullptr : params_[i].data());
       lengths.push_back(static_cast<int>(params_[i].size()));
     }
-    PGconn* c = conn_.handle();
-    result_.reset(PQexecParams(c, sql_.c_str(), static_cast<int>(params_.size()), nullptr,
-                               values.data(), lengths.data(), formats_.data(), 0));
-    const ExecStatusType status = result_ ? PQresultStatus(result_.get()) : PGRES_FATAL_ERROR;
-    if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) {
-      changes_ = std::strtoll(PQcmdTuples(result_.get()), nullptr, 10);
+    auto r = conn_.exec_bounded(sql_, static_cast<int>(params_.size()), values.data(),
+                                lengths.data(), formats_.data());
+    if (!r) {
+      error_ = r.error();
+      code_ = r.code();
       return;
     }
-    error_ = trimmed(result_ ? PQresultErrorMessage(result_.get()) : PQerrorMessage(c));
-    if (error_.empty()) error_ = "PostgreSQL statement failed";
-    code_ = unavailable(c, result_.get()) ? Errc::kUnavailable : Errc::kFailed;
-    if (code_ == Errc::kUnavailable) error_ = conn_.name() + ": " + error_;
+    result_ = std::move(r).value();
+    changes_ = std::strtoll(PQcmdTuples(result_.get()), nullptr, 10);
   }
 
   PgConnection& conn_;
@@ -157,7 +153,7 @@ class PgStatement final : public Statement {
   std::vector<int> formats_;
   std::vector<bool> nulls_;
   bool ran_ = false;
-  PgResult result_;
+  PgResultPtr result_;
   int row_ = -1;
   std::int64_t changes_ = 0;
   std::string error_;
@@ -389,20 +385,67 @@ Error PgConnection::refused(Error e) {
 
 Result<bool> PgConnection::exec(std::string_view sql) {
   if (auto up = ensure_connected(); !up) return up;
-  PgResult r(PQexec(conn_.get(), std::string(sql).c_str()));
-  const ExecStatusType status = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
-  if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return true;
-  std::string msg = trimmed(r ? PQresultErrorMessage(r.get()) : PQerrorMessage(conn_.get()));
-  if (unavailable(conn_.get(), r.get())) return Error{name_ + ": " + msg, Errc::kUnavailable};
+  auto r = exec_bounded(std::string(sql));
+  if (!r) return r.failure();
+  return true;
+}
+
+// Like run_until(), with the statement deadline, parameter formats, and a
+// transaction that outlives a closed session (it is lost, not ended).
+Result<PgResultPtr> PgConnection::exec_bounded(const std::string& sql, int n_params,
+                                               const char* const* values, const int* lengths,
+                                               const int* formats) {
+  const auto deadline = statement_deadline_.count() > 0 ? Steady::now() + statement_deadline_
+                                                        : Steady::time_point::max();
+  PGconn* c = conn_.get();
+  auto broken = [&] {
+    return Error{name_ + ": " + nonempty(trimmed(PQerrorMessage(c))), Errc::kUnavailable};
+  };
+  auto too_late = [&] {
+    conn_.reset();  // in_transaction_ stays: its next statements fail until commit/rollback
+    return Error{name_ + ": " + no_answer(statement_deadline_), Errc::kUnavailable};
+  };
+  // Non-blocking: a send to a server that reads nothing must not wait for it.
+  if (PQsetnonblocking(c, 1) != 0) return broken();
+  const int sent = n_params < 0 ? PQsendQuery(c, sql.c_str())
+                                : PQsendQueryParams(c, sql.c_str(), n_params, nullptr, values,
+                                                    lengths, formats, 0);
+  if (sent == 0) return broken();
+  for (int f = PQflush(c); f != 0; f = PQflush(c)) {  // what did not fit in the socket's buffer
+    if (f < 0) return broken();
+    const short ready = wait_for(PQsocket(c), POLLIN | POLLOUT, deadline);
+    if (ready == 0) return too_late();
+    if ((ready & ~POLLOUT) != 0 && PQconsumeInput(c) == 0) return broken();
+  }
+  PgResultPtr last, failure;
+  for (;;) {
+    while (PQisBusy(c) != 0) {
+      if (wait_for(PQsocket(c), POLLIN, deadline) == 0) return too_late();
+      if (PQconsumeInput(c) == 0) return broken();
+    }
+    PgResultPtr r(PQgetResult(c));
+    if (!r) break;
+    const ExecStatusType status = PQresultStatus(r.get());
+    if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) {
+      last = std::move(r);
+    } else if (!failure) {
+      failure = std::move(r);
+    }
+  }
+  if (!failure && last) return last;
+  const std::string msg =
+      nonempty(trimmed(failure ? PQresultErrorMessage(failure.get()) : PQerrorMessage(c)));
+  if (unavailable(c, failure.get())) return Error{name_ + ": " + msg, Errc::kUnavailable};
   return Error{msg};
 }
 
 // A connection that died while idle (a server restart, a failover) is only
 // noticed when used: BEGIN sent nothing the server kept, so it is sent once
-// more on a fresh connection.
+// more on a fresh connection — not after the statement deadline closed the
+// session (the server did not answer: a second wait would only double it).
 Result<bool> PgConnection::begin(const char* sql) {
   auto r = exec(sql);
-  if (!r && PQstatus(conn_.get()) != CONNECTION_OK) r = exec(sql);
+  if (!r && conn_ && PQstatus(conn_.get()) != CONNECTION_OK) r = exec(sql);
   if (r) in_transaction_ = true;
   return r;
 }

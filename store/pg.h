@@ -38,8 +38,16 @@
 // password, a newer schema) is logged once per message, loudly, and every
 // statement keeps failing with it: the node keeps serving as if the database
 // were down (the tracker's /healthz answers 503, the log says why); fixing
-// the database heals it without a restart. May call: base/, store/db.h,
-// libpq.
+// the database heals it without a restart.
+//
+// Every other statement (statement(), exec(), begin_*(), commit(): the
+// sessions of the API, key checks, the domain, certificate and webhook
+// stores) is sent the same way with one deadline, statement_deadline()
+// (kStatementDeadline unless set; zero: none, as for a schema migration):
+// past it the session is closed and the call fails with
+// Errc::kUnavailable ("no answer within N ms"); a transaction it was in is
+// lost (its next statements fail until commit() or rollback()). May call:
+// base/, store/db.h, libpq.
 #pragma once
 
 #include <chrono>
@@ -64,6 +72,9 @@ Result<bool> check_uri(std::string_view uri);
 
 // `sql` with each `?` outside '…' and "…" replaced by $1, $2, ….
 std::string number_placeholders(std::string_view sql);
+
+// How long statement(), exec(), begin_*() and commit() wait for the server.
+inline constexpr std::chrono::milliseconds kStatementDeadline{10000};
 
 // One LISTEN/NOTIFY notification.
 struct Notification {
@@ -155,6 +166,18 @@ class PgConnection final : public Connection {
     lazy_ = true;
   }
 
+  // The deadline of statement(), exec(), begin_*() and commit() (see the
+  // top of this file); zero: none.
+  std::chrono::milliseconds statement_deadline() const { return statement_deadline_; }
+  void set_statement_deadline(std::chrono::milliseconds d) { statement_deadline_ = d; }
+  // One statement (`$n` placeholders; `n_params` < 0: none, and `sql` may
+  // hold several statements) within statement_deadline(); the last result.
+  // A rejected statement is Errc::kFailed and keeps the session; a lost
+  // session, or no answer in time, is Errc::kUnavailable and closes it.
+  Result<PgResultPtr> exec_bounded(const std::string& sql, int n_params = -1,
+                                   const char* const* values = nullptr,
+                                   const int* lengths = nullptr, const int* formats = nullptr);
+
  private:
   // After a connect: the schema check, when pending (`timeout`: the
   // writer's bounded read first, else ensure_pg_schema).
@@ -171,6 +194,7 @@ class PgConnection final : public Connection {
   bool schema_pending_ = false;  // check_schema_on_connect()
   bool lazy_ = false;            // opened by later(): refusals are logged here
   std::string reported_;         // the refusal logged last
+  std::chrono::milliseconds statement_deadline_ = kStatementDeadline;
 };
 
 // How long an open with store::Connect::kWhenReachable waits for the server

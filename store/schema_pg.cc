@@ -242,6 +242,14 @@ Result<bool> migrate(PgConnection& conn) {
 }  // namespace
 
 Result<bool> ensure_pg_schema(PgConnection& conn) {
+  // No statement deadline: a migration (an index on a large table), or the
+  // wait for another node's, may take long. Restored on every return.
+  struct Unbounded {
+    PgConnection& c;
+    std::chrono::milliseconds saved = c.statement_deadline();
+    ~Unbounded() { c.set_statement_deadline(saved); }
+  } unbounded{conn};
+  conn.set_statement_deadline(std::chrono::milliseconds::zero());
   if (auto r = conn.begin_write(); !r) return Error{conn.name() + ": " + r.error(), r.code()};
   auto done = migrate(conn);
   if (done) done = conn.commit();

@@ -4,11 +4,15 @@
 // coroutine per connection on the caller's io_context, which runs on one
 // thread (app/serve.cc), timeouts, limits, keep-alive. A request that produces an event waits for
 // the store's group commit before its response is written; a store that fails does not block the
-// response (the event is lost, the store says so loudly and /healthz answers 503). May call:
+// response (the event is lost, the store says so loudly and /healthz answers 503). The I/O thread
+// never waits on the database: ACME challenges are answered from memory and the store's
+// certificates are read on the store view's thread (track/store_view.h), then installed here.
+// May call:
 // track/handler, net/http_server, track/tls, acme/alpn.h, store/, conf/, base/, Boost.Beast,
 // OpenSSL.
 #include "track/server.h"
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http.hpp>
 #include <filesystem>
@@ -19,12 +23,12 @@
 #include "net/http_server.h"
 #include "store/cert_store.h"
 #include "store/event_store.h"
-#include "store/last_known.h"
 #include "store/location.h"
 #include "track/certificate_expiry.h"
 #include "track/classify.h"
 #include "track/commit_wait.h"
 #include "track/handler.h"
+#include "track/store_view.h"
 #include "track/tls.h"
 
 namespace trackrelay::track {
@@ -48,33 +52,60 @@ HttpResponse plain_error(http::status status) {
   res.result(status);
   res.set(http::field::content_type, "text/plain; charset=utf-8");
   res.body() = std::string(res.reason()) + "\n";
+  res.content_length(res.body().size());  // keep-alive: the client knows where it ends
   return res;
 }
 
-// ACME HTTP-01 (RFC 8555 §8.3): answered from the store on the plain listener.
+// ACME HTTP-01 (RFC 8555 §8.3): answered from the store view's memory on the plain listener.
 constexpr std::string_view kAcmePrefix = "/.well-known/acme-challenge/";
 
 // How long a response waits for its event's commit before it goes out anyway.
 constexpr std::chrono::milliseconds kMaxCommitWait{2000};
 
+// How long start() waits for the store's certificates (before any listener
+// is open), so a healthy store's certificates serve the first handshake.
+constexpr std::chrono::milliseconds kFirstCertificates{2000};
+
+// The live rows of the store as served entries (on the store view's thread:
+// parsing keys is not the I/O thread's work).
+std::vector<CertificateSet::Entry> live_entries(const std::vector<store::CertificateRow>& rows) {
+  const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+  std::vector<CertificateSet::Entry> stored;
+  for (const store::CertificateRow& r : rows) {
+    if (r.status != "active" || r.chain_pem.empty() || r.not_after_ms <= now) continue;
+    auto e = CertificateSet::from_pem({r.domain, r.chain_pem, r.key_pem});
+    if (!e) {
+      log::error("track", "store certificate " + e.error() + "; not served");
+      continue;
+    }
+    stored.push_back(std::move(e).value());
+  }
+  return stored;
+}
+
 }  // namespace
 
 struct Server::Impl {
+  // Expires with the Impl: certificate sets posted by the store view check it.
+  std::shared_ptr<int> alive = std::make_shared<int>(0);
   asio::io_context& ioc;
   const conf::Snapshot& snapshot;
   std::shared_ptr<const Prepared> prepared;
-  std::shared_ptr<CertificateSet> certs;          // null without track.tls_listen
-  std::vector<CertificateSet::Entry> file_certs;  // track.certificates, read at start and reload
-  std::unique_ptr<Stapler> stapler;               // OCSP stapling; with track.tls_listen only
-  TlsHelpers tls_helpers;                         // the stapler, TLS-ALPN-01 challenges
+  std::shared_ptr<CertificateSet> certs;           // null without track.tls_listen
+  std::vector<CertificateSet::Entry> file_certs;   // track.certificates, read at start and reload
+  std::vector<CertificateSet::Entry> store_certs;  // the store's live ones, last read
+  std::unique_ptr<Stapler> stapler;                // OCSP stapling; with track.tls_listen only
+  TlsHelpers tls_helpers;                          // the stapler, TLS-ALPN-01 challenges
   // Declared before the store: the store's last completions (when it is
   // destroyed) still reach it.
   std::shared_ptr<CommitWait> commit_wait;
   std::unique_ptr<store::EventStore> store;
-  std::unique_ptr<store::CertStore> cert_store;  // ACME challenges, store certificates
-  // The live store certificates as last read, on disk for a start while
-  // PostgreSQL is unreachable (store/last_known.h; store_spool).
-  std::unique_ptr<store::LastKnown> last_known;
+  // ACME challenges and the store's certificates, read on its own thread
+  // (the certificates also kept on disk for a start while PostgreSQL is
+  // unreachable: store/last_known.h, store_spool).
+  std::unique_ptr<StoreView> view;
   std::unique_ptr<HttpServer> http;
   metrics::Instruments* metrics = nullptr;  // null: not measured
   std::shared_ptr<const Rules> rules;       // who clicked (track/classify.h)
@@ -83,6 +114,7 @@ struct Server::Impl {
   Impl(asio::io_context& io, const conf::Snapshot& s, metrics::Instruments* m)
       : ioc(io), snapshot(s), metrics(m) {}
   ~Impl() {
+    view.reset();  // no certificate read is handed over after this
     if (commit_wait) commit_wait->close();
   }
 
@@ -92,53 +124,58 @@ struct Server::Impl {
   asio::awaitable<HttpResponse> answer(const HttpRequest& req, const tcp::endpoint& peer);
   asio::awaitable<bool> record(store::Event e);
   HttpResponse acme_challenge(std::string_view token);
-  void rebuild_certificates();
+  // `last_known_dir`: where the certificates are kept on disk ("": nowhere).
+  void start_view(std::unique_ptr<store::CertStore> cert_store, const std::string& store,
+                  const std::string& last_known_dir);
+  void install_certificates();
   // TLS-ALPN-01: the key authorization of a validation in progress for `domain`.
   std::optional<std::string> alpn_challenge(const std::string& domain) {
-    if (!cert_store) return std::nullopt;
-    auto found = cert_store->challenge(acme::alpn_challenge_token(domain));
-    return found ? *found : std::nullopt;
+    if (!view) return std::nullopt;
+    return view->challenge(acme::alpn_challenge_token(domain));
   }
 };
 
 HttpResponse Server::Impl::acme_challenge(std::string_view token) {
-  auto found = cert_store ? cert_store->challenge(token)
-                          : Result<std::optional<std::string>>(std::optional<std::string>());
-  if (!found || !*found) {
-    if (!found) log::error("track", "acme challenge: " + found.error());
-    return plain_error(http::status::not_found);
-  }
+  const std::optional<std::string> found = view ? view->challenge(token) : std::nullopt;
+  if (!found) return plain_error(http::status::not_found);
   HttpResponse res;
   res.result(http::status::ok);
   res.set(http::field::content_type, "application/octet-stream");
   res.set(http::field::cache_control, "no-store");
-  res.body() = **found;
+  res.body() = *found;
   res.content_length(res.body().size());
   return res;
 }
 
-// The live store certificates plus the file's: served from the next handshake on.
-void Server::Impl::rebuild_certificates() {
-  if (!certs || !cert_store) return;
-  auto rows = store::certificates_or_last_known(*cert_store, *last_known);
-  if (!rows) {
-    log::error("track", "store certificates: " + rows.error() + "; the ones in use stay");
-    return;
+// The store view reads challenges and certificates off the I/O thread; each
+// certificate read is parsed there and installed here (posted).
+void Server::Impl::start_view(std::unique_ptr<store::CertStore> cert_store,
+                              const std::string& store, const std::string& last_known_dir) {
+  StoreViewOptions options;
+  options.store = store;
+  options.last_known_dir = last_known_dir;
+  if (certs) {
+    options.on_certificates =
+        [this, weak = std::weak_ptr<int>(alive)](std::vector<store::CertificateRow> rows) {
+          auto entries = std::make_shared<std::vector<CertificateSet::Entry>>(live_entries(rows));
+          asio::post(ioc, [this, weak, entries] {
+            if (weak.expired()) return;
+            store_certs = std::move(*entries);
+            install_certificates();
+          });
+        };
   }
-  const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                               std::chrono::system_clock::now().time_since_epoch())
-                               .count();
-  std::vector<CertificateSet::Entry> stored;
-  for (const store::CertificateRow& r : *rows) {
-    if (r.status != "active" || r.chain_pem.empty() || r.not_after_ms <= now) continue;
-    auto e = CertificateSet::from_pem({r.domain, r.chain_pem, r.key_pem});
-    if (!e) {
-      log::error("track", "store certificate " + e.error() + "; not served");
-      continue;
-    }
-    stored.push_back(std::move(e).value());
+  view = std::make_unique<StoreView>(std::move(cert_store), std::move(options));
+  if (certs && !view->wait_first_certificates(kFirstCertificates)) {
+    log::warning("track", "store certificates: no answer from " + store::store_name(store) +
+                              " yet; served as soon as they are read");
   }
-  certs = CertificateSet::make(file_certs, std::move(stored), tls_helpers);
+}
+
+// The store's live certificates (last read) plus the file's: served from the next handshake on.
+void Server::Impl::install_certificates() {
+  if (!certs) return;
+  certs = CertificateSet::make(file_certs, store_certs, tls_helpers);
   if (http) http->set_certificates(certs);
 }
 
@@ -244,11 +281,9 @@ Result<bool> Server::start() {
   // certificates come from the last-known snapshot meanwhile, and events are
   // spooled (store_spool; without one, the error: see app/serve.cc).
   const bool pg = store::is_database_uri(cfg->store);
-  s.last_known = std::make_unique<store::LastKnown>(pg ? cfg->store_spool : std::string());
   auto certs = store::CertStore::open(cfg->store, true, store::Connect::kWhenReachable);
   if (!certs) return Error{"store: " + certs.error()};
-  s.cert_store = std::move(certs).value();
-  s.rebuild_certificates();
+  s.start_view(std::move(certs).value(), cfg->store, pg ? cfg->store_spool : std::string());
   store::Options options;
   options.path = cfg->store;
   options.spool_dir = cfg->store_spool;  // PostgreSQL only
@@ -291,7 +326,8 @@ Result<bool> Server::reloaded() {
   if (auto r = s.load_rules(*cfg); !r) {
     log::error("reload", r.error() + "; the classification rules in use stay");
   }
-  s.rebuild_certificates();
+  s.install_certificates();                    // the file's at once
+  if (s.view) s.view->refresh_certificates();  // the store's when read
   if (cfg->store != s.store->path()) {
     log::warning("track", "store: the new store " + store::store_name(cfg->store) +
                               " takes effect at the next restart; events still go to " +
@@ -305,7 +341,8 @@ Result<bool> Server::domains_changed() {
   auto prepared = prepare(s.snapshot.current());
   if (!prepared) return Error{prepared.error()};
   s.prepared = std::move(prepared).value();
-  s.rebuild_certificates();  // a certificate write bumps the same change counter
+  // A certificate write bumps the same change counter: read on the view's thread.
+  if (s.view) s.view->refresh_certificates();
   return true;
 }
 

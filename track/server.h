@@ -33,12 +33,14 @@ class Server {
   // Stops accepting; requests in flight are answered within `grace`.
   void stop(std::chrono::seconds grace);
   // The snapshot was replaced (SIGHUP): certificates and keys re-read; a
-  // certificate that cannot be read is reported and the old one kept.
+  // certificate that cannot be read is reported and the old one kept. The
+  // store's certificates are re-read off the I/O thread (track/store_view.h)
+  // and installed when the read returns; neither call waits on the database.
   Result<bool> reloaded();
   // The snapshot was replaced because domains changed in the store (the
   // effective configuration, api/effective.h), which includes certificate
-  // writes (store/cert_store.h): keys, hosts and challenges are taken from
-  // it and the store's certificates re-read; the file's are not.
+  // writes (store/cert_store.h): keys and hosts are taken from it and the
+  // store's certificates re-read (as above); the file's are not.
   Result<bool> domains_changed();
 
  private:

@@ -12,7 +12,8 @@
 // a reload or a store change builds a new one, and each connection keeps the
 // set it started with alive. OCSP stapling: track/tls_ocsp.h. TLS-ALPN-01:
 // the validation certificate for a client offering "acme-tls/1" (the
-// challenge read from the store through TlsHelpers). May call: conf/, net/
+// challenge from the tracker's memory, track/store_view.h, through
+// TlsHelpers: never a database round trip in a handshake). May call: conf/, net/
 // (TlsContexts), track/tls_ocsp, acme/alpn.h, base/, Boost.Asio SSL, OpenSSL.
 #pragma once
 
@@ -42,8 +43,9 @@ struct PemCertificate {
 struct TlsHelpers {
   Stapler* stapler = nullptr;  // OCSP stapling (track/tls_ocsp.h)
   // TLS-ALPN-01 (RFC 8737): the key authorization the CA expects for a name
-  // while an issuance validates it (the store's challenge table), else
-  // nullopt. Called only in the handshake of a client offering "acme-tls/1".
+  // while an issuance validates it (the store's challenge table, as held in
+  // memory), else nullopt. Called only in the handshake of a client offering
+  // "acme-tls/1", on the I/O thread: it must not block.
   std::function<std::optional<std::string>(const std::string& domain)> alpn_challenge;
 };
 

@@ -3,9 +3,10 @@
 // once do not race), values round-trip (bytes with NUL, NULL, the int64
 // range), changes(), RETURNING, ON CONFLICT, rollback; PostgreSQL's
 // placeholder numbering, errors that never show the password, an unreachable
-// server as Errc::kUnavailable, and a newer schema refused; connections
-// opened while the server is unreachable (store::Connect::kWhenReachable)
-// that check the schema at first use, and refusals that are not outages.
+// server as Errc::kUnavailable, a newer schema refused, and the statement
+// deadline; connections opened while the server is unreachable
+// (store::Connect::kWhenReachable) that check the schema at first use, and
+// refusals that are not outages.
 #include "store/db.h"
 
 #include <gtest/gtest.h>
@@ -311,6 +312,48 @@ TEST(Postgres, ALostConnectionInsideATransactionFailsUntilRollback) {
   EXPECT_EQ(testing::read_sql(uri, "SELECT count(*) FROM meta WHERE key IN ('a', 'b', 'c')"), "0");
   Query after(conn, "SELECT count(*) FROM meta");
   ASSERT_TRUE(after.step()) << after.error();
+}
+
+// A statement the server does not answer within the statement deadline
+// (here: it waits for a lock another session holds, as on a server that
+// hangs) fails with kUnavailable once the deadline passes and closes the
+// session; inside a transaction the transaction is lost (its later
+// statements and COMMIT fail, nothing of it is kept); outside one the next
+// statement runs on a new session.
+TEST(Postgres, AStatementPastItsDeadlineClosesTheSession) {
+  using std::chrono::milliseconds;
+  TempDir dir;
+  const std::string uri = fresh_store(Backend::kPostgres, dir);
+  auto c = internal::open_connection(uri, true);
+  auto holder = internal::PgConnection::connect(uri);
+  ASSERT_TRUE(c.ok() && holder.ok());
+  auto& conn = static_cast<internal::PgConnection&>(**c);
+  EXPECT_EQ(conn.statement_deadline(), internal::kStatementDeadline);
+  conn.set_statement_deadline(milliseconds(300));
+  ASSERT_TRUE((*holder)->exec("BEGIN; LOCK TABLE meta IN ACCESS EXCLUSIVE MODE").ok());
+
+  ASSERT_TRUE(conn.begin_write().ok());
+  const auto started = std::chrono::steady_clock::now();
+  Query ins(conn, "INSERT INTO meta (key, value) VALUES ('d', 4)");
+  EXPECT_FALSE(ins.run().ok());
+  const auto took = std::chrono::steady_clock::now() - started;
+  EXPECT_EQ(ins.code(), Errc::kUnavailable);
+  EXPECT_NE(ins.error().find("no answer within 300 ms"), std::string::npos) << ins.error();
+  EXPECT_GE(took, milliseconds(300));
+  EXPECT_LT(took, milliseconds(2000));
+  Query next(conn, "SELECT 1");
+  EXPECT_FALSE(next.step()) << "never half a transaction on a new session";
+  EXPECT_FALSE(conn.commit().ok());
+  ASSERT_TRUE(conn.rollback().ok());
+
+  Query blocked(conn, "SELECT count(*) FROM meta");  // outside a transaction
+  EXPECT_FALSE(blocked.step());
+  EXPECT_EQ(blocked.code(), Errc::kUnavailable) << blocked.error();
+  ASSERT_TRUE((*holder)->exec("COMMIT").ok());
+  Query after(conn, "SELECT count(*) FROM meta WHERE key = 'd'");
+  ASSERT_TRUE(after.step()) << after.error();
+  EXPECT_EQ(after.i64(0), 0);
+  EXPECT_EQ(testing::read_sql(uri, "SELECT count(*) FROM meta WHERE key = 'd'"), "0");
 }
 
 TEST(Postgres, DeliversNotifications) {

@@ -86,6 +86,7 @@ inline bool pg_admin(const std::string& sql) {
     ADD_FAILURE() << c.error();
     return false;
   }
+  (*c)->set_statement_deadline(std::chrono::milliseconds::zero());  // CREATE DATABASE may be slow
   auto r = (*c)->exec(sql);
   if (!r) ADD_FAILURE() << sql << ": " << r.error();
   return r.ok();
