@@ -17,9 +17,7 @@ std::optional<std::string> Challenges::find(std::string_view token) const {
 }
 
 StoreView::StoreView(std::unique_ptr<store::CertStore> store, StoreViewOptions options)
-    : store_(std::move(store)),
-      options_(std::move(options)),
-      last_known_(options_.last_known_dir) {
+    : store_(std::move(store)), options_(std::move(options)), last_known_(options_.last_known_dir) {
   if (!options_.on_certificates) want_certificates_ = false;
   if (store::is_database_uri(options_.store)) {
     listener_ = std::make_unique<store::ChangeListener>(options_.store, store::kChallengesChannel,

@@ -100,7 +100,7 @@ class StoreView {
   std::unique_ptr<store::CertStore> store_;  // the thread's only
   StoreViewOptions options_;
   store::LastKnown last_known_;  // the thread's only
-  mutable std::mutex mu_;  // guards what follows up to the listener
+  mutable std::mutex mu_;        // guards what follows up to the listener
   std::condition_variable_any cv_;
   bool want_challenges_ = true;
   bool want_certificates_ = true;
