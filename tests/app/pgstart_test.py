@@ -34,11 +34,9 @@ usage: pgstart_test.py TRACKRELAY
 import http.client
 import os
 import re
-import shutil
 import smtplib
 import subprocess
 import sys
-import tempfile
 import time
 import unittest
 
@@ -148,9 +146,7 @@ class PgStart(unittest.TestCase):
         cls.env = harness.Env(TRACKRELAY)
         cls.pg = None
         try:
-            # Its own directory: the server's user must reach it (env.dir is 0700).
-            cls.pgdir = tempfile.mkdtemp(prefix="trackrelay-pgstart-pg-")
-            cls.pg = pgserver.PgServer(cls.pgdir)
+            cls.pg = pgserver.PgServer.temporary("trackrelay-pgstart-pg-")
             cls.pg.start()
             cls.store = cls.pg.create_database("pgstart")
             cls.port = int(re.search(r":(\d+)/", cls.store).group(1))
@@ -167,8 +163,7 @@ class PgStart(unittest.TestCase):
     def tearDownClass(cls):
         cls.env.close()  # the serve processes first: they hold sessions
         if cls.pg is not None:
-            cls.pg.stop()
-            shutil.rmtree(cls.pgdir, ignore_errors=True)
+            cls.pg.destroy()
 
     # --- helpers ---
     def api(self):

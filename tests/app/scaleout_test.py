@@ -29,12 +29,10 @@ import http.server
 import json
 import os
 import re
-import shutil
 import signal
 import smtplib
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import unittest
@@ -166,9 +164,7 @@ class ScaleOut(unittest.TestCase):
         cls.pg = None
         cls.receiver = Receiver()
         try:
-            # Its own directory: the server's user must reach it (env.dir is 0700).
-            cls.pgdir = tempfile.mkdtemp(prefix="trackrelay-scaleout-pg-")
-            cls.pg = pgserver.PgServer(cls.pgdir)
+            cls.pg = pgserver.PgServer.temporary("trackrelay-scaleout-pg-")
             cls.pg.start()
             cls.env.store = cls.pg.create_database("scaleout")
             cls.start_nodes()
@@ -205,8 +201,7 @@ class ScaleOut(unittest.TestCase):
         cls.env.close()  # the serve processes first: they hold sessions
         cls.receiver.stop()
         if cls.pg is not None:
-            cls.pg.stop()
-            shutil.rmtree(cls.pgdir, ignore_errors=True)
+            cls.pg.destroy()
 
     # --- helpers ---
     @classmethod

@@ -33,6 +33,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import sys
 import time
 
@@ -53,6 +54,13 @@ def _free_port():
 
 class PgServer:
     """One server in `directory` (DIR/data, DIR/log, DIR/uri)."""
+
+    @classmethod
+    def temporary(cls, prefix, settings=None):
+        """A server in a new temporary directory of its own (the server's
+        user must reach it, so not inside a test's 0700 one); destroy()
+        deletes it."""
+        return cls(tempfile.mkdtemp(prefix=prefix), settings)
 
     def __init__(self, directory, settings=None):
         self.dir = os.path.abspath(directory)

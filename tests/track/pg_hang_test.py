@@ -27,13 +27,11 @@ import glob
 import os
 import re
 import secrets
-import shutil
 import signal
 import socket
 import ssl
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import unittest
@@ -81,10 +79,7 @@ def alpn_handshake(port, name):
 class TrackerWhileDatabaseHangs(unittest.TestCase):
     def setUp(self):
         self.env = harness.Env(TRACKRELAY)
-        # The server runs as `postgres` when the tests run as root.
-        self.pgdir = tempfile.mkdtemp(prefix="trackrelay-pg-hang-")
-        os.chmod(self.pgdir, 0o755)
-        self.pg = PgServer(self.pgdir)
+        self.pg = PgServer.temporary("trackrelay-pg-hang-")
         self.pg.start()
         self.env.store = self.pg.create_database("hang")
         self.spool = os.path.join(self.env.dir, "spool")
@@ -103,9 +98,8 @@ class TrackerWhileDatabaseHangs(unittest.TestCase):
         self.pg.resume()  # every path: a failure while the server hung
         for p in self.env.procs:
             p.stop()
-        self.pg.stop()
         self.env.close()
-        shutil.rmtree(self.pgdir, ignore_errors=True)
+        self.pg.destroy()
 
     def wait(self, what, done, timeout=30):
         deadline = time.monotonic() + timeout

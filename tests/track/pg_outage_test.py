@@ -17,10 +17,8 @@ Usage: pg_outage_test.py TRACKRELAY TRACK_MINT
 """
 import glob
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import unittest
@@ -100,11 +98,7 @@ class ClickLoad:
 class PgOutage(unittest.TestCase):
     def setUp(self):
         self.env = harness.Env(TRACKRELAY)
-        # The server runs as `postgres` when the tests run as root: its
-        # directory must not be inside the harness's private one.
-        self.pgdir = tempfile.mkdtemp(prefix="trackrelay-pg-outage-")
-        os.chmod(self.pgdir, 0o755)
-        self.pg = PgServer(self.pgdir)
+        self.pg = PgServer.temporary("trackrelay-pg-outage-")
         self.pg.start()
         self.port = int(self.pg.uri.rsplit(":", 1)[1].split("/")[0])
         self.env.store = self.pg.create_database("events")
@@ -116,14 +110,13 @@ class PgOutage(unittest.TestCase):
         self.pg.resume()  # a test that failed while the server hung (stop() resumes too)
         for p in self.env.procs:
             p.stop()
-        self.pg.stop()
         self.env.close()
-        shutil.rmtree(self.pgdir, ignore_errors=True)
+        self.pg.destroy()
 
     def restart_postgresql(self):
         """Starts the stopped server again on its port (the store's URI)."""
         self.pg._start_on(self.port)
-        with open(os.path.join(self.pgdir, "uri"), "w") as f:
+        with open(os.path.join(self.pg.dir, "uri"), "w") as f:
             f.write(self.pg.uri + "\n")
 
     def count(self, what="count(*)"):
