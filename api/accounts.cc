@@ -170,7 +170,7 @@ ApiResponse subaccount_create(Ctx& c) {
   auto made = c.o.domains->add_subaccount_with_key(
       *name, st, with_key ? std::optional<std::string>(key_label.value_or("")) : std::nullopt,
       *grants);
-  if (!made) return store_failed(made.error());
+  if (!made) return store_failed(made.failure());
   if (c.o.changed) c.o.changed();
   json::object res;
   res["subaccount_id"] = made->row.id;
@@ -188,7 +188,7 @@ ApiResponse subaccount_create(Ctx& c) {
 ApiResponse subaccount_summary(Ctx& c) {
   if (!c.primary_key()) return primary_only();
   auto rows = c.o.domains->subaccounts();
-  if (!rows) return store_failed(rows.error());
+  if (!rows) return store_failed(rows.failure());
   std::int64_t active = 0, suspended = 0, terminated = 0;
   for (const auto& s : *rows) {
     if (s.status == "active") ++active;
@@ -206,7 +206,7 @@ ApiResponse subaccount_summary(Ctx& c) {
 ApiResponse subaccount_list(Ctx& c) {
   if (!c.primary_key()) return primary_only();
   auto rows = c.o.domains->subaccounts();
-  if (!rows) return store_failed(rows.error());
+  if (!rows) return store_failed(rows.failure());
   json::array out;
   for (const auto& s : *rows) out.push_back(subaccount_json(s));
   return ok(std::move(out));
@@ -217,7 +217,7 @@ ApiResponse subaccount_get(Ctx& c) {
   const auto id = parse_id(c.params[0]);
   if (!id) return not_found("subaccount " + c.params[0] + " does not exist");
   auto row = c.o.domains->subaccount(*id);
-  if (!row) return store_failed(row.error());
+  if (!row) return store_failed(row.failure());
   if (!row->has_value()) return not_found("subaccount " + c.params[0] + " does not exist");
   return ok(subaccount_json(**row));
 }
@@ -242,7 +242,7 @@ ApiResponse subaccount_update(Ctx& c) {
                           "1200");
   }
   auto row = c.o.domains->subaccount(*id);
-  if (!row) return store_failed(row.error());
+  if (!row) return store_failed(row.failure());
   if (!row->has_value()) return not_found("subaccount " + c.params[0] + " does not exist");
   store::SubaccountRow s = **row;
   if (s.status == "terminated" && status && *status != "terminated") {
@@ -253,7 +253,7 @@ ApiResponse subaccount_update(Ctx& c) {
   if (name) s.name = *name;
   if (status) s.status = *status;
   auto r = c.o.domains->update_subaccount(s);
-  if (!r) return store_failed(r.error());
+  if (!r) return store_failed(r.failure());
   if (*r == store::Change::kNotFound)
     return not_found("subaccount " + c.params[0] + " does not exist");
   if (c.o.changed) c.o.changed();
@@ -281,7 +281,7 @@ ApiResponse key_create(Ctx& c) {
   }
   if (account != 0) {
     auto row = c.o.domains->subaccount(account);
-    if (!row) return store_failed(row.error());
+    if (!row) return store_failed(row.failure());
     if (!row->has_value()) {
       return error_response(422, "unknown subaccount",
                             "subaccount " + std::to_string(account) + " does not exist", "1200");
@@ -294,13 +294,13 @@ ApiResponse key_create(Ctx& c) {
   auto grants = new_key_grants(c, *body, "grants", account != 0, grants_err);
   if (!grants) return grants_err;
   auto key = c.o.domains->create_api_key(label.value_or(""), account, *grants);
-  if (!key) return store_failed(key.error());
+  if (!key) return store_failed(key.failure());
   return ok(new_key_json(*key));
 }
 
 ApiResponse key_list(Ctx& c) {
   auto rows = c.o.domains->api_keys();
-  if (!rows) return store_failed(rows.error());
+  if (!rows) return store_failed(rows.failure());
   json::array out;
   for (const auto& k : *rows) {
     if (c.visible(k.subaccount_id)) out.push_back(key_json(k));
@@ -312,11 +312,11 @@ ApiResponse key_delete(Ctx& c) {
   const auto id = parse_id(c.params[0]);
   if (!id) return not_found("API key " + c.params[0] + " does not exist");
   auto rows = c.o.domains->api_keys();
-  if (!rows) return store_failed(rows.error());
+  if (!rows) return store_failed(rows.failure());
   for (const auto& k : *rows) {
     if (k.id != *id || !c.visible(k.subaccount_id)) continue;
     auto r = c.o.domains->revoke_api_key(*id);
-    if (!r) return store_failed(r.error());
+    if (!r) return store_failed(r.failure());
     return no_content();
   }
   return not_found("API key " + c.params[0] + " does not exist");

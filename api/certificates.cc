@@ -144,7 +144,7 @@ ApiResponse tracking_certificate_put(Ctx& c) {
   cert.not_after_ms = info->not_after_ms;
   cert.serial = info->serial;
   cert.message = "uploaded " + iso(now) + " (serial " + info->serial + ")";
-  if (auto r = c.o.certificates->put_certificate(cert); !r) return store_failed(r.error());
+  if (auto r = c.o.certificates->put_certificate(cert); !r) return store_failed(r.failure());
   if (c.o.changed) c.o.changed();
   return ok(result(c, *row));
 }
@@ -154,12 +154,12 @@ ApiResponse tracking_certificate_delete(Ctx& c) {
   auto row = certificate_domain(c, err);
   if (!row) return err;
   auto cert = c.o.certificates->certificate(row->domain);
-  if (!cert) return store_failed(cert.error());
+  if (!cert) return store_failed(cert.failure());
   if (!*cert || (*cert)->source != "manual") {
     return not_found("tracking domain " + row->domain + " has no uploaded certificate");
   }
   if (auto r = c.o.certificates->delete_certificate(row->domain); !r) {
-    return store_failed(r.error());
+    return store_failed(r.failure());
   }
   if (c.o.changed) c.o.changed();
   return ok(result(c, *row));

@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 #include <optional>
 
+#include "api/internal.h"
 #include "base/crypto.h"
 #include "base/strings.h"
 #include "dashboard/assets.h"
@@ -244,8 +245,7 @@ ApiResponse Dashboard::session_post(const ApiRequest& req) {
     const std::string k(trim(std::string_view(key->as_string())));
     auto row = o_.domains->authenticate(k);
     if (!row) {
-      return with_headers(
-          error_response(500, "internal error", "the store failed: " + row.error(), "1500"));
+      return with_headers(internal::store_failed(row.failure()));
     }
     if (!row->has_value()) {
       sessions_.failed(client);

@@ -110,8 +110,7 @@ ApiResponse metrics(Ctx& c, const std::string& group, std::string_view field) {
     if (order == nullptr) return invalid("'order_by' must be one of the metrics asked for");
   }
   auto rows = store::deliverability(c.o.events->path(), sel, group);
-  if (!rows)
-    return error_response(500, "internal error", "the store failed: " + rows.error(), "1500");
+  if (!rows) return store_failed(rows.failure());
   if (order != nullptr) {
     std::stable_sort(rows->begin(), rows->end(), [&](const auto& a, const auto& b) {
       return a.*(order->count) > b.*(order->count);

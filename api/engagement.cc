@@ -348,8 +348,7 @@ ApiResponse events_message(Ctx& c) {
   auto page = c.o.events->query(q);
   if (!page) return bad(page.error());
   auto total = c.o.events->count(q);
-  if (!total)
-    return error_response(500, "internal error", "the store failed: " + total.error(), "1500");
+  if (!total) return store_failed(total.failure());
   json::array results;
   for (const store::Event& e : page->events) results.push_back(store::to_json(e));
   json::object body;
@@ -393,7 +392,7 @@ ApiResponse events_summary(Ctx& c) {
   if (auto wrong = parse_filters(param, q)) return std::move(*wrong);
   q.subaccount_id = event_scope(c);
   auto s = store::summarize(c.o.events->path(), q);
-  if (!s) return error_response(500, "internal error", "the store failed: " + s.error(), "1500");
+  if (!s) return store_failed(s.failure());
   return ok(summary_json(q, bucket, *s));
 }
 

@@ -34,7 +34,9 @@ struct Ctx {
 
 ApiResponse ok(json::value results, int status = 200);
 ApiResponse no_content();
-ApiResponse store_failed(const std::string& what);
+// The store failed: 503 when the database is away or did not answer in
+// time (Errc::kUnavailable: worth a retry), else 500.
+ApiResponse store_failed(const Error& e);
 ApiResponse not_found(std::string_view what);
 // 409: `domain` is declared in the configuration file, not the store.
 ApiResponse managed_by_file(const conf::Config& file, std::string_view domain);
@@ -42,12 +44,12 @@ ApiResponse managed_by_file(const conf::Config& file, std::string_view domain);
 std::optional<std::string> alabel(std::string_view given, ApiResponse& error);
 
 // A store row (a looked-up domain) the caller may see; otherwise `error` is
-// the 500 (store failure) or the 404 ("<what> does not exist").
+// the 500 or 503 (store failure) or the 404 ("<what> does not exist").
 template <class Row>
 std::optional<Row> visible_or_404(const Ctx& c, Result<std::optional<Row>> row,
                                   const std::string& what, ApiResponse& error) {
   if (!row) {
-    error = store_failed(row.error());
+    error = store_failed(row.failure());
     return std::nullopt;
   }
   if (!row->has_value() || !c.visible((*row)->subaccount_id)) {

@@ -214,10 +214,7 @@ std::optional<ApiResponse> authenticate(const RouterOptions& o, const ApiRequest
   std::string refusal;
   bool suspended = false;
   auto row = o.domains->authenticate(key, &refusal, &suspended);
-  if (!row && row.code() == Errc::kUnavailable) {  // the database is away or did not answer in time
-    return error_response(503, "store unavailable", "the store failed: " + row.error(), "1500");
-  }
-  if (!row) return internal::store_failed(row.error());
+  if (!row) return internal::store_failed(row.failure());
   if (!row->has_value()) {
     if (suspended) return error_response(403, "Forbidden.", refusal, "1101");
     return error_response(401, "Unauthorized.", refusal, "1100");
@@ -249,7 +246,7 @@ std::optional<ApiResponse> set_scope(const RouterOptions& o, const ApiRequest& r
   }
   if (n != 0) {
     auto sub = o.domains->subaccount(n);
-    if (!sub) return internal::store_failed(sub.error());
+    if (!sub) return internal::store_failed(sub.failure());
     if (!sub->has_value()) {
       return error_response(400, "unknown subaccount",
                             "subaccount " + std::to_string(n) + " does not exist", "1300");
@@ -305,8 +302,11 @@ ApiResponse no_content() {
   return ApiResponse{204, ""};
 }
 
-ApiResponse store_failed(const std::string& what) {
-  return error_response(500, "internal error", "the store failed: " + what, "1500");
+ApiResponse store_failed(const Error& e) {
+  if (e.code == Errc::kUnavailable) {
+    return error_response(503, "store unavailable", "the store failed: " + e.message, "1500");
+  }
+  return error_response(500, "internal error", "the store failed: " + e.message, "1500");
 }
 
 ApiResponse not_found(std::string_view what) {

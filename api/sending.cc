@@ -103,7 +103,7 @@ std::optional<std::string> check_link(Ctx& c, const std::string& given, std::int
   }
   auto row = c.o.domains->tracking_domain(*a);
   if (!row) {
-    error = store_failed(row.error());
+    error = store_failed(row.failure());
     return std::nullopt;
   }
   if (!row->has_value() || !c.visible((*row)->subaccount_id)) return unknown("does not exist");
@@ -144,9 +144,9 @@ ApiResponse sending_create(Ctx& c) {
   fresh.subaccount_id = c.scope;
   fresh.tracking_domain = *link;
   auto r = c.o.domains->add_sending_domain(fresh);
-  if (!r) return store_failed(r.error());
+  if (!r) return store_failed(r.failure());
   auto row = c.o.domains->sending_domain(*name);
-  if (!row) return store_failed(row.error());
+  if (!row) return store_failed(row.failure());
   if (*r == store::Change::kExists || !row->has_value()) {
     // Held by another account: say so without naming it (409 either way).
     const bool own = row->has_value() && (*row)->subaccount_id == c.scope;
@@ -171,7 +171,7 @@ ApiResponse sending_list(Ctx& c) {
     }
   }
   auto rows = c.o.domains->sending_domains();
-  if (!rows) return store_failed(rows.error());
+  if (!rows) return store_failed(rows.failure());
   for (const store::SendingDomainRow& row : *rows) {
     if (c.file->find_sending_domain(row.domain) != nullptr) continue;
     if (c.visible(row.subaccount_id)) {
@@ -211,7 +211,7 @@ ApiResponse sending_update(Ctx& c) {
     if (!link) return err;
     row->tracking_domain = *link;
     auto r = c.o.domains->update_sending_domain(*row);
-    if (!r) return store_failed(r.error());
+    if (!r) return store_failed(r.failure());
     if (*r == store::Change::kNotFound)
       return not_found("sending domain " + *name + " does not exist");
     if (c.o.changed) c.o.changed();
@@ -231,7 +231,7 @@ ApiResponse sending_delete(Ctx& c) {
   auto row = visible_row(c, *name, err);
   if (!row) return err;
   auto r = c.o.domains->delete_sending_domain(*name);
-  if (!r) return store_failed(r.error());
+  if (!r) return store_failed(r.failure());
   if (*r == store::Change::kNotFound)
     return not_found("sending domain " + *name + " does not exist");
   if (c.o.changed) c.o.changed();
@@ -301,7 +301,7 @@ ApiResponse sending_verify(Ctx& c) {
   row->message = checked.message;
   row->checked_ms = checked.checked_ms;
   auto r = c.o.domains->update_sending_domain(*row);
-  if (!r) return store_failed(r.error());
+  if (!r) return store_failed(r.failure());
   if (c.o.changed) c.o.changed();
   // The hosted service answers with the status fields at the top level.
   const Proof p = proof_of(*row);

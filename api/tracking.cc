@@ -179,10 +179,10 @@ ApiResponse tracking_create(Ctx& c) {
   row.http_token = random_hex(16);
   row.created_ms = now_ms();
   auto r = c.o.domains->add_tracking_domain(row);
-  if (!r) return store_failed(r.error());
+  if (!r) return store_failed(r.failure());
   if (*r == store::Change::kExists) {
     auto held = c.o.domains->tracking_domain(*name);
-    if (!held) return store_failed(held.error());
+    if (!held) return store_failed(held.failure());
     const bool own = held->has_value() && (*held)->subaccount_id == c.scope;
     return error_response(
         409, "resource conflict",
@@ -229,7 +229,7 @@ ApiResponse tracking_list(Ctx& c) {
   };
   json::array out;
   auto rows = c.o.domains->tracking_domains();
-  if (!rows) return store_failed(rows.error());
+  if (!rows) return store_failed(rows.failure());
   if (c.visible(0)) {
     const bool store_default = store_primary_default(*rows);
     for (const conf::TrackingDomain& t : c.file->tracking_domains) {
@@ -253,7 +253,7 @@ ApiResponse tracking_get(Ctx& c) {
   if (!name) return err;
   if (const auto* t = file_domain(c, *name)) {
     auto rows = c.o.domains->tracking_domains();
-    if (!rows) return store_failed(rows.error());
+    if (!rows) return store_failed(rows.failure());
     json::object o =
         file_json(*c.file, *t, file_default(*c.file, *t, store_primary_default(*rows)));
     if (t->secure) o["tls"] = tls_status(c, t->domain, true, true);
@@ -304,7 +304,7 @@ ApiResponse tracking_update(Ctx& c) {
     row->default_on_verify = false;
   }
   auto r = c.o.domains->update_tracking_domain(*row);
-  if (!r) return store_failed(r.error());
+  if (!r) return store_failed(r.failure());
   if (*r == store::Change::kNotFound)
     return not_found("tracking domain " + *name + " does not exist");
   if (c.o.changed) c.o.changed();
@@ -320,7 +320,7 @@ ApiResponse tracking_delete(Ctx& c) {
   if (!row) return err;
   std::vector<std::string> used_by;
   auto r = c.o.domains->delete_tracking_domain(*name, used_by);
-  if (!r) return store_failed(r.error());
+  if (!r) return store_failed(r.failure());
   if (*r == store::Change::kInUse) {
     std::string list;
     for (const std::string& s : used_by) list += (list.empty() ? "" : ", ") + s;
@@ -368,7 +368,7 @@ std::optional<ApiResponse> default_on_verify(Ctx& c, store::TrackingDomainRow& r
   bool account_has_default = false;
   int verified_in_account = 0;
   auto rows = c.o.domains->tracking_domains();
-  if (!rows) return store_failed(rows.error());
+  if (!rows) return store_failed(rows.failure());
   for (const auto& other : *rows) {
     if (other.subaccount_id != row.subaccount_id) continue;
     if (other.domain != row.domain && other.is_default && other.verified)
@@ -433,7 +433,7 @@ ApiResponse tracking_verify(Ctx& c) {
       if (auto failed = default_on_verify(c, *row)) return *failed;
     }
     auto r = c.o.domains->update_tracking_domain(*row);
-    if (!r) return store_failed(r.error());
+    if (!r) return store_failed(r.failure());
     if (c.o.changed) c.o.changed();
     res["verified"] = row->verified;
     res["cname_status"] = row->cname_status;

@@ -214,7 +214,7 @@ ApiResponse webhook_create(Ctx& c) {
                      std::chrono::system_clock::now().time_since_epoch())
                      .count();
   auto added = c.o.webhooks->add(h);
-  if (!added) return store_failed(added.error());
+  if (!added) return store_failed(added.failure());
   json::object res = links(h.id);
   res["name"] = h.name;
   res["signing_secret"] = h.signing_secret;  // shown this once
@@ -224,7 +224,7 @@ ApiResponse webhook_create(Ctx& c) {
 ApiResponse webhook_list(Ctx& c) {
   if (c.o.webhooks == nullptr) return unavailable();
   auto list = c.o.webhooks->list();
-  if (!list) return store_failed(list.error());
+  if (!list) return store_failed(list.failure());
   json::array out;
   for (const store::WebhookRow& h : *list) {
     if (c.visible(h.subaccount_id)) out.push_back(webhook_json(h));
@@ -249,7 +249,7 @@ ApiResponse webhook_update(Ctx& c) {
   if (!body) return err;
   if (auto refused = apply_fields(c, *body, *h)) return *refused;
   auto done = c.o.webhooks->update(*h);
-  if (!done) return store_failed(done.error());
+  if (!done) return store_failed(done.failure());
   if (!*done) return not_found("webhook " + h->id + " does not exist");
   return ok(links(h->id));
 }
@@ -260,7 +260,7 @@ ApiResponse webhook_delete(Ctx& c) {
   auto h = find(c, err);
   if (!h) return err;
   auto done = c.o.webhooks->remove(h->id);
-  if (!done) return store_failed(done.error());
+  if (!done) return store_failed(done.failure());
   return no_content();
 }
 
@@ -332,7 +332,7 @@ ApiResponse webhook_batch_status(Ctx& c) {
     }
   }
   auto attempts = c.o.webhooks->attempts(h->id, static_cast<std::size_t>(limit));
-  if (!attempts) return store_failed(attempts.error());
+  if (!attempts) return store_failed(attempts.failure());
   json::array out;
   for (const store::AttemptRow& a : *attempts) {
     json::object o;

@@ -6,6 +6,7 @@
 
 #include <chrono>
 
+#include "api/internal.h"
 #include "api_test_util.h"
 
 namespace trackrelay::api::testing {
@@ -290,6 +291,22 @@ TEST_F(Api, EventsArePagedWithACursor) {
   auto sub = call("POST", "/subaccounts", R"({"name": "S", "setup_api_key": true})");
   r = call("GET", "/events/message", "", s(sub.body.at("results").at("key")));
   EXPECT_EQ(r.body.at("results").as_array().size(), 0u);
+}
+
+// A database that is away or did not answer in time is worth a retry (503);
+// any other store failure is a 500. Both in SparkPost's error shape.
+TEST(StoreFailed, UnavailableIs503OtherFailuresAre500) {
+  const ApiResponse away =
+      internal::store_failed(Error{"no answer within 10000 ms", Errc::kUnavailable});
+  EXPECT_EQ(away.status, 503);
+  auto body = json::parse(away.body);
+  EXPECT_EQ(s(body.at("errors").at(0).at("message")), "store unavailable");
+  EXPECT_EQ(s(body.at("errors").at(0).at("description")),
+            "the store failed: no answer within 10000 ms");
+  EXPECT_EQ(s(body.at("errors").at(0).at("code")), "1500");
+  const ApiResponse broken = internal::store_failed(Error{"disk I/O error", Errc::kFailed});
+  EXPECT_EQ(broken.status, 500);
+  EXPECT_EQ(s(json::parse(broken.body).at("errors").at(0).at("message")), "internal error");
 }
 
 }  // namespace
