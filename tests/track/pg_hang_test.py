@@ -101,12 +101,7 @@ class TrackerWhileDatabaseHangs(unittest.TestCase):
         self.env.close()
         self.pg.destroy()
 
-    def wait(self, what, done, timeout=30):
-        deadline = time.monotonic() + timeout
-        while not done():
-            if time.monotonic() > deadline:
-                self.fail("not within %d s: %s" % (timeout, what))
-            time.sleep(0.1)
+    wait = pg_outage_test.PgOutage.wait  # wait(what, done, timeout=30)
 
     def put_challenges(self):
         """A pending HTTP-01 token and a pending TLS-ALPN-01 name, written the
