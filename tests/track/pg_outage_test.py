@@ -140,6 +140,24 @@ class PgOutage(unittest.TestCase):
                 self.fail("not within %d s: %s" % (timeout, what))
             time.sleep(0.1)
 
+    def assert_clicks_survived(self, load, hung_at, resumed_at, database):
+        """Every click of `load` answered in time, more than 20 of them while
+        the server hung, each stored exactly once in `database`; the stored
+        targets."""
+        self.assertEqual(load.failures, [])
+        during = [a for a in load.answered if hung_at < a[1] < resumed_at]
+        self.assertGreater(len(during), 20, "too few clicks while the database hung")
+        slowest = max(a[2] for a in load.answered)
+        self.assertLess(slowest, COMMIT_WAIT,
+                        "a click waited for the hung database past the commit wait")
+        stored = self.pg.psql("SELECT target_link_url FROM events", database).split("\n")
+        self.assertEqual(len(stored), len(set(stored)), "an event was written twice")
+        answered = {a[0] for a in load.answered}
+        self.assertEqual(answered - set(stored), set(), "answered clicks whose event is lost")
+        sys.stderr.write("\n%d clicks (%d while the database hung), slowest %.3f s\n" %
+                         (len(load.answered), len(during), slowest))
+        return stored
+
     def test_clicks_while_postgresql_is_stopped_are_shipped_once(self):
         serve = self.env.serve(self.config)
         port = serve.ports["track"]
@@ -193,20 +211,9 @@ class PgOutage(unittest.TestCase):
         load.stop()
         self.wait("the spool shipped", lambda: not self.spooled_files())
 
-        self.assertEqual(load.failures, [])
-        during = [a for a in load.answered if hung_at < a[1] < resumed_at]
-        self.assertGreater(len(during), 20, "too few clicks while the database hung")
-        slowest = max(a[2] for a in load.answered)
-        self.assertLess(slowest, COMMIT_WAIT,
-                        "a click waited for the hung database past the commit wait")
-        stored = self.pg.psql("SELECT target_link_url FROM events", "events").split("\n")
-        self.assertEqual(len(stored), len(set(stored)), "an event was written twice")
-        answered = {a[0] for a in load.answered}
-        self.assertEqual(answered - set(stored), set(), "answered clicks whose event is lost")
+        stored = self.assert_clicks_survived(load, hung_at, resumed_at, "events")
         self.assertEqual(len(stored), len(load.answered) + 1)
         self.assertEqual(self.count("count(DISTINCT event_id)"), len(stored))
-        sys.stderr.write("\n%d clicks (%d while the database hung), slowest %.3f s\n" %
-                         (len(load.answered), len(during), slowest))
 
     def test_a_killed_trackers_spool_is_shipped_by_the_next_one(self):
         serve = self.env.serve(self.config)
